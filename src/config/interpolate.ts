@@ -1,0 +1,28 @@
+import { ConfigError } from '../errors.js';
+import { joinPath } from './describe-value.js';
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces `${VAR}` in every string of the raw config; an unset variable is an error naming it. */
+export function interpolateEnv(
+  value: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  path = '',
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(VARIABLE, (_match, name: string) => {
+      const replacement = env[name];
+      if (replacement === undefined) {
+        throw new ConfigError(`${path || 'config'}: environment variable ${name} is not set`);
+      }
+      return replacement;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolateEnv(item, env, joinPath(path, i)));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, joinPath(path, k))]),
+    );
+  }
+  return value;
+}

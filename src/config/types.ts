@@ -1,0 +1,84 @@
+/** The fully resolved configuration: every default filled in, frozen after validation. */
+
+export const MODES = ['append', 'truncate', 'upsert'] as const;
+export type Mode = (typeof MODES)[number];
+
+export const STRATEGIES = ['stream', 'dblink', 'fdw'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+export const SECRET_PROVIDERS = ['aws', 'file', 'env'] as const;
+export type SecretProviderName = (typeof SECRET_PROVIDERS)[number];
+
+export interface SecretsConfig {
+  readonly provider: SecretProviderName;
+  readonly region?: string;
+  readonly prefix?: string;
+  readonly env?: string;
+  /** Custom Secrets Manager endpoint (otherwise the SDK's own resolution). */
+  readonly endpoint?: string;
+  /** The JSON file of the `file` provider. */
+  readonly file?: string;
+}
+
+export interface SshConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** Accepted host-key fingerprints, normalised to `SHA256:<base64 without padding>`. */
+  readonly fingerprints: readonly string[];
+  readonly keyFile?: string;
+  readonly passphrase?: string;
+  readonly readyTimeoutMs: number;
+  readonly keepaliveIntervalMs: number;
+}
+
+/** Where a database is and how to log in; any field may still come from a secret. */
+export interface EndpointConfig {
+  /** `source`, or the target's name. */
+  readonly name: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly database?: string;
+  readonly user?: string;
+  readonly password?: string;
+  /** A secret name, resolved as `<prefix>/<env>/<name>` or a key of the combined secret. */
+  readonly secret?: string;
+  /** A full secret id or ARN, used as it is. */
+  readonly secretId?: string;
+  readonly schema: string;
+  readonly sslmode?: SslMode;
+  readonly sslrootcert?: string;
+  readonly ssh?: SshConfig;
+}
+
+export interface TableSpec {
+  /** Table name in the source schema. */
+  readonly source: string;
+  /** Table name in the target schema (defaults to the source name). */
+  readonly target: string;
+  /** Per-table mode; when absent the run's mode applies. */
+  readonly mode?: Mode;
+  /** Optional filter on the source rows (SQL, written by the operator). */
+  readonly where?: string;
+}
+
+export interface TargetConfig extends EndpointConfig {
+  readonly tables: readonly TableSpec[];
+}
+
+export interface RunOptions {
+  readonly mode: Mode;
+  readonly strategy: Strategy;
+  readonly concurrency: number;
+  readonly logDir: string;
+}
+
+export interface Config {
+  readonly secrets?: SecretsConfig;
+  readonly source: EndpointConfig;
+  readonly targets: readonly TargetConfig[];
+  readonly options: RunOptions;
+}

@@ -1,0 +1,217 @@
+import { ConfigError } from '../errors.js';
+import { normalizeFingerprint } from './fingerprint.js';
+import { parsePostgresUrl } from './parse-url.js';
+import { optional, Reader } from './reader.js';
+import {
+  MODES,
+  SECRET_PROVIDERS,
+  SSL_MODES,
+  STRATEGIES,
+  type Config,
+  type EndpointConfig,
+  type RunOptions,
+  type SecretsConfig,
+  type SshConfig,
+  type TableSpec,
+  type TargetConfig,
+} from './types.js';
+
+const ENDPOINT_KEYS = [
+  'url',
+  'host',
+  'port',
+  'database',
+  'user',
+  'password',
+  'secret',
+  'secretId',
+  'schema',
+  'sslmode',
+  'sslrootcert',
+  'ssh',
+] as const;
+
+/** PostgreSQL truncates identifiers past 63 bytes; a longer name would silently mean another. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
+  mode: 'append',
+  strategy: 'stream',
+  concurrency: 4,
+  logDir: 'log',
+});
+
+function identifier(r: Reader, what: string): string {
+  const name = r.string(what);
+  if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) {
+    throw new ConfigError(`${r.path}: "${name}" is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
+  }
+  return name;
+}
+
+function readSecrets(r: Reader): SecretsConfig {
+  const keys = r.object(['provider', 'region', 'prefix', 'env', 'endpoint', 'file']);
+  const provider = keys.get('provider');
+  if (!provider?.present) throw new ConfigError(`${r.path}.provider: is required (one of ${SECRET_PROVIDERS.join(', ')})`);
+  const out: { -readonly [K in keyof SecretsConfig]: SecretsConfig[K] } = {
+    provider: provider.oneOf(SECRET_PROVIDERS),
+  };
+  for (const key of ['region', 'prefix', 'env', 'endpoint', 'file'] as const) {
+    const value = optional(keys.get(key), (k) => k.string());
+    if (value !== undefined) out[key] = value;
+  }
+  if (out.provider === 'file' && out.file === undefined) {
+    throw new ConfigError(`${r.path}.file: is required when provider is "file"`);
+  }
+  return out;
+}
+
+function readSsh(r: Reader): SshConfig {
+  const keys = r.object(['host', 'port', 'user', 'fingerprint', 'keyFile', 'passphrase', 'readyTimeout', 'keepaliveInterval']);
+  const required = (key: string): Reader => {
+    const child = keys.get(key);
+    if (!child?.present) throw new ConfigError(`${r.path}.${key}: is required`);
+    return child;
+  };
+  const fpReader = keys.get('fingerprint');
+  if (!fpReader?.present) {
+    throw new ConfigError(
+      `${r.path}.fingerprint: is required (run "pgcopy fingerprint HOST[:PORT]" and confirm it out of band)`,
+    );
+  }
+  const fpItems = Array.isArray(fpReader.value) ? fpReader.list() : [fpReader];
+  if (fpItems.length === 0) fpReader.fail('at least one fingerprint');
+  const fingerprints = fpItems.map((item) => {
+    const fp = normalizeFingerprint(item.string('a SHA256 fingerprint'));
+    return fp ?? item.fail('a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>)');
+  });
+  const ssh: { -readonly [K in keyof SshConfig]: SshConfig[K] } = {
+    host: required('host').string('a host name'),
+    port: optional(keys.get('port'), (k) => k.integer(1, 65535)) ?? 22,
+    user: required('user').string('a user name'),
+    fingerprints,
+    readyTimeoutMs: optional(keys.get('readyTimeout'), (k) => k.integer(1, 600_000, 'milliseconds from 1 to 600000')) ?? 20_000,
+    keepaliveIntervalMs: optional(keys.get('keepaliveInterval'), (k) => k.integer(0, 600_000, 'milliseconds from 0 to 600000')) ?? 10_000,
+  };
+  const keyFile = optional(keys.get('keyFile'), (k) => k.string('a file path'));
+  if (keyFile !== undefined) ssh.keyFile = keyFile;
+  const passphrase = optional(keys.get('passphrase'), (k) => k.string());
+  if (passphrase !== undefined) ssh.passphrase = passphrase;
+  return ssh;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): EndpointConfig {
+  const ep: Mutable<EndpointConfig> = {
+    name,
+    schema: optional(keys.get('schema'), (k) => identifier(k, 'a schema name')) ?? 'public',
+  };
+  const url = keys.get('url');
+  if (url?.present) {
+    const text = url.string('a postgres:// URL');
+    Object.assign(ep, parsePostgresUrl(url.path, text));
+  }
+  const host = optional(keys.get('host'), (k) => k.string('a host name'));
+  if (host !== undefined) ep.host = host;
+  const port = optional(keys.get('port'), (k) => k.integer(1, 65535));
+  if (port !== undefined) ep.port = port;
+  for (const key of ['database', 'user', 'password', 'secret', 'secretId', 'sslrootcert'] as const) {
+    const value = optional(keys.get(key), (k) => k.string());
+    if (value !== undefined) ep[key] = value;
+  }
+  const sslmode = optional(keys.get('sslmode'), (k) => k.oneOf(SSL_MODES));
+  if (sslmode !== undefined) ep.sslmode = sslmode;
+  const ssh = optional(keys.get('ssh'), readSsh);
+  if (ssh !== undefined) ep.ssh = ssh;
+  if (ep.secret !== undefined && ep.secretId !== undefined) {
+    throw new ConfigError(`${r.path}: give either secret or secretId, not both`);
+  }
+  if (ep.secret === undefined && ep.secretId === undefined && ep.host === undefined) {
+    throw new ConfigError(`${r.path}: needs url, host or secret to know where the database is`);
+  }
+  return ep;
+}
+
+function readTable(r: Reader): TableSpec {
+  if (typeof r.value === 'string' || typeof r.value !== 'object' || r.value === null) {
+    const name = identifier(r, 'a table name');
+    return { source: name, target: name };
+  }
+  const keys = r.object(['name', 'target', 'mode', 'where'], 'a table name');
+  const nameReader = keys.get('name');
+  if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
+  const source = identifier(nameReader, 'a table name');
+  const spec: Mutable<TableSpec> = {
+    source,
+    target: optional(keys.get('target'), (k) => identifier(k, 'a table name')) ?? source,
+  };
+  const mode = optional(keys.get('mode'), (k) => k.oneOf(MODES));
+  if (mode !== undefined) spec.mode = mode;
+  const where = optional(keys.get('where'), (k) => k.string('an SQL condition'));
+  if (where !== undefined) spec.where = where;
+  return spec;
+}
+
+function readTarget(r: Reader): TargetConfig {
+  const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables']);
+  const nameReader = keys.get('name');
+  if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
+  const name = nameReader.string('a target name');
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) nameReader.fail('a target name of letters, digits, _ . -');
+  const tablesReader = keys.get('tables');
+  if (!tablesReader?.present) throw new ConfigError(`${r.path}.tables: is required`);
+  const items = tablesReader.list('a list of tables');
+  if (items.length === 0) tablesReader.fail('at least one table');
+  const tables = items.map(readTable);
+  const seen = new Set<string>();
+  tables.forEach((t, i) => {
+    if (seen.has(t.target)) {
+      throw new ConfigError(`${tablesReader.path}[${i}]: target table "${t.target}" is listed twice`);
+    }
+    seen.add(t.target);
+  });
+  return { ...readEndpoint(r, name, keys), tables };
+}
+
+function readOptions(r: Reader | undefined): RunOptions {
+  if (!r?.present) return DEFAULT_OPTIONS;
+  const keys = r.object(['mode', 'strategy', 'concurrency', 'logDir']);
+  return {
+    mode: optional(keys.get('mode'), (k) => k.oneOf(MODES)) ?? DEFAULT_OPTIONS.mode,
+    strategy: optional(keys.get('strategy'), (k) => k.oneOf(STRATEGIES)) ?? DEFAULT_OPTIONS.strategy,
+    concurrency: optional(keys.get('concurrency'), (k) => k.integer(1, 64)) ?? DEFAULT_OPTIONS.concurrency,
+    logDir: optional(keys.get('logDir'), (k) => k.string('a directory path')) ?? DEFAULT_OPTIONS.logDir,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** Validates the raw (already interpolated) configuration into a frozen, fully resolved Config. */
+export function validateConfig(raw: unknown): Config {
+  const root = new Reader('', raw);
+  const keys = root.object(['secrets', 'source', 'targets', 'options'], 'a mapping with source and targets');
+  const sourceReader = keys.get('source');
+  if (!sourceReader?.present) throw new ConfigError('source: is required');
+  const source = readEndpoint(sourceReader, 'source', sourceReader.object(ENDPOINT_KEYS));
+  const targetsReader = keys.get('targets');
+  if (!targetsReader?.present) throw new ConfigError('targets: is required');
+  const targetItems = targetsReader.list('a list of targets');
+  if (targetItems.length === 0) targetsReader.fail('at least one target');
+  const targets = targetItems.map(readTarget);
+  const names = new Set<string>();
+  targets.forEach((t, i) => {
+    if (names.has(t.name)) throw new ConfigError(`targets[${i}].name: "${t.name}" is used by an earlier target`);
+    names.add(t.name);
+  });
+  const config: Mutable<Config> = { source, targets, options: readOptions(keys.get('options')) };
+  const secrets = optional(keys.get('secrets'), readSecrets);
+  if (secrets !== undefined) config.secrets = secrets;
+  return deepFreeze(config);
+}

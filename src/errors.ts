@@ -1,0 +1,86 @@
+/** Every error pgcopy raises on purpose: a stable `code`, a message for humans, and the `cause`. */
+export class PgcopyError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Invalid configuration or command-line usage: the message names the key and the value found. */
+export class ConfigError extends PgcopyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG', message, options);
+  }
+}
+
+/** A secret could not be fetched or understood. Never carries the secret's value. */
+export class SecretError extends PgcopyError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'SECRET', message, options);
+  }
+}
+
+/** The SSH tunnel could not be opened, was refused, or dropped. */
+export class TunnelError extends PgcopyError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'TUNNEL', message, options);
+  }
+}
+
+/** A PostgreSQL server could not be reached or refused the login. */
+export class ConnectError extends PgcopyError {
+  readonly endpoint: string;
+
+  constructor(endpoint: string, message: string, options?: { cause?: unknown }) {
+    super('CONNECT', message, options);
+    this.endpoint = endpoint;
+  }
+}
+
+/** The plan found a table that cannot be copied. */
+export class PlanError extends PgcopyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PLAN', message, options);
+  }
+}
+
+/** Copying one table failed; keeps PostgreSQL's SQLSTATE and the table. */
+export class CopyError extends PgcopyError {
+  readonly sqlstate: string | undefined;
+  readonly table: string;
+
+  constructor(
+    table: string,
+    message: string,
+    options?: { cause?: unknown; sqlstate?: string | undefined },
+  ) {
+    super('COPY', message, options);
+    this.table = table;
+    this.sqlstate = options?.sqlstate;
+  }
+}
+
+/** The run was interrupted (SIGINT/SIGTERM or an aborted signal). */
+export class AbortError extends PgcopyError {
+  constructor(message = 'interrupted', options?: { cause?: unknown }) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** The SQLSTATE of a pg DatabaseError, if the value is one. */
+export function sqlstateOf(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** A one-line description of any thrown value. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
