@@ -18,7 +18,8 @@ export function interpolateEnv(
       return replacement;
     });
   }
-  if (Array.isArray(value)) return value.map((item, i) => interpolateEnv(item, env, joinPath(path, i)));
+  if (Array.isArray(value))
+    return value.map((item, i) => interpolateEnv(item, env, joinPath(path, i)));
   if (typeof value === 'object' && value !== null) {
     return Object.fromEntries(
       Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, joinPath(path, k))]),

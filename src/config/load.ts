@@ -16,8 +16,12 @@ export function parseConfig(
     raw = parseYaml(text, { uniqueKeys: true });
   } catch (error) {
     if (error instanceof YAMLParseError) {
-      const where = error.linePos?.[0] ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
-      throw new ConfigError(`${fileName}: invalid YAML${where}: ${error.message.split('\n')[0] ?? ''}`);
+      const where = error.linePos?.[0]
+        ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`
+        : '';
+      throw new ConfigError(
+        `${fileName}: invalid YAML${where}: ${error.message.split('\n')[0] ?? ''}`,
+      );
     }
     throw error;
   }
@@ -35,7 +39,9 @@ export async function loadConfig(
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${file}: cannot read the config file (${code ?? 'unknown error'})`, { cause: error });
+    throw new ConfigError(`${file}: cannot read the config file (${code ?? 'unknown error'})`, {
+      cause: error,
+    });
   }
   return parseConfig(text, env, file);
 }

@@ -23,7 +23,9 @@ export function parsePostgresUrl(path: string, text: string): UrlParts {
     throw new ConfigError(`${path}: not a valid postgres:// URL`);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(`${path}: expected a postgres:// URL, got scheme "${url.protocol.slice(0, -1)}"`);
+    throw new ConfigError(
+      `${path}: expected a postgres:// URL, got scheme "${url.protocol.slice(0, -1)}"`,
+    );
   }
   const parts: UrlParts = {};
   if (url.hostname) parts.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -35,13 +37,17 @@ export function parsePostgresUrl(path: string, text: string): UrlParts {
   for (const [key, value] of url.searchParams) {
     if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value)) {
-        throw new ConfigError(`${path}: sslmode must be one of ${SSL_MODES.join(', ')}, got "${value}"`);
+        throw new ConfigError(
+          `${path}: sslmode must be one of ${SSL_MODES.join(', ')}, got "${value}"`,
+        );
       }
       parts.sslmode = value as SslMode;
     } else if (key === 'sslrootcert') {
       parts.sslrootcert = value;
     } else {
-      throw new ConfigError(`${path}: unsupported URL parameter "${key}" (supported: sslmode, sslrootcert)`);
+      throw new ConfigError(
+        `${path}: unsupported URL parameter "${key}" (supported: sslmode, sslrootcert)`,
+      );
     }
   }
   return parts;

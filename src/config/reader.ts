@@ -13,7 +13,9 @@ export class Reader {
   }
 
   fail(expected: string): never {
-    throw new ConfigError(`${this.path || 'config'}: expected ${expected}, got ${describeValue(this.value)}`);
+    throw new ConfigError(
+      `${this.path || 'config'}: expected ${expected}, got ${describeValue(this.value)}`,
+    );
   }
 
   /** An object whose keys must all be among `allowed`. */

@@ -52,7 +52,10 @@ function identifier(r: Reader, what: string): string {
 function readSecrets(r: Reader): SecretsConfig {
   const keys = r.object(['provider', 'region', 'prefix', 'env', 'endpoint', 'file']);
   const provider = keys.get('provider');
-  if (!provider?.present) throw new ConfigError(`${r.path}.provider: is required (one of ${SECRET_PROVIDERS.join(', ')})`);
+  if (!provider?.present)
+    throw new ConfigError(
+      `${r.path}.provider: is required (one of ${SECRET_PROVIDERS.join(', ')})`,
+    );
   const out: { -readonly [K in keyof SecretsConfig]: SecretsConfig[K] } = {
     provider: provider.oneOf(SECRET_PROVIDERS),
   };
@@ -67,7 +70,16 @@ function readSecrets(r: Reader): SecretsConfig {
 }
 
 function readSsh(r: Reader): SshConfig {
-  const keys = r.object(['host', 'port', 'user', 'fingerprint', 'keyFile', 'passphrase', 'readyTimeout', 'keepaliveInterval']);
+  const keys = r.object([
+    'host',
+    'port',
+    'user',
+    'fingerprint',
+    'keyFile',
+    'passphrase',
+    'readyTimeout',
+    'keepaliveInterval',
+  ]);
   const required = (key: string): Reader => {
     const child = keys.get(key);
     if (!child?.present) throw new ConfigError(`${r.path}.${key}: is required`);
@@ -83,15 +95,24 @@ function readSsh(r: Reader): SshConfig {
   if (fpItems.length === 0) fpReader.fail('at least one fingerprint');
   const fingerprints = fpItems.map((item) => {
     const fp = normalizeFingerprint(item.string('a SHA256 fingerprint'));
-    return fp ?? item.fail('a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>)');
+    return (
+      fp ??
+      item.fail('a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>)')
+    );
   });
   const ssh: { -readonly [K in keyof SshConfig]: SshConfig[K] } = {
     host: required('host').string('a host name'),
     port: optional(keys.get('port'), (k) => k.integer(1, 65535)) ?? 22,
     user: required('user').string('a user name'),
     fingerprints,
-    readyTimeoutMs: optional(keys.get('readyTimeout'), (k) => k.integer(1, 600_000, 'milliseconds from 1 to 600000')) ?? 20_000,
-    keepaliveIntervalMs: optional(keys.get('keepaliveInterval'), (k) => k.integer(0, 600_000, 'milliseconds from 0 to 600000')) ?? 10_000,
+    readyTimeoutMs:
+      optional(keys.get('readyTimeout'), (k) =>
+        k.integer(1, 600_000, 'milliseconds from 1 to 600000'),
+      ) ?? 20_000,
+    keepaliveIntervalMs:
+      optional(keys.get('keepaliveInterval'), (k) =>
+        k.integer(0, 600_000, 'milliseconds from 0 to 600000'),
+      ) ?? 10_000,
   };
   const keyFile = optional(keys.get('keyFile'), (k) => k.string('a file path'));
   if (keyFile !== undefined) ssh.keyFile = keyFile;
@@ -116,7 +137,14 @@ function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): Endpo
   if (host !== undefined) ep.host = host;
   const port = optional(keys.get('port'), (k) => k.integer(1, 65535));
   if (port !== undefined) ep.port = port;
-  for (const key of ['database', 'user', 'password', 'secret', 'secretId', 'sslrootcert'] as const) {
+  for (const key of [
+    'database',
+    'user',
+    'password',
+    'secret',
+    'secretId',
+    'sslrootcert',
+  ] as const) {
     const value = optional(keys.get(key), (k) => k.string());
     if (value !== undefined) ep[key] = value;
   }
@@ -167,7 +195,9 @@ function readTarget(r: Reader): TargetConfig {
   const seen = new Set<string>();
   tables.forEach((t, i) => {
     if (seen.has(t.target)) {
-      throw new ConfigError(`${tablesReader.path}[${i}]: target table "${t.target}" is listed twice`);
+      throw new ConfigError(
+        `${tablesReader.path}[${i}]: target table "${t.target}" is listed twice`,
+      );
     }
     seen.add(t.target);
   });
@@ -179,9 +209,12 @@ function readOptions(r: Reader | undefined): RunOptions {
   const keys = r.object(['mode', 'strategy', 'concurrency', 'logDir']);
   return {
     mode: optional(keys.get('mode'), (k) => k.oneOf(MODES)) ?? DEFAULT_OPTIONS.mode,
-    strategy: optional(keys.get('strategy'), (k) => k.oneOf(STRATEGIES)) ?? DEFAULT_OPTIONS.strategy,
-    concurrency: optional(keys.get('concurrency'), (k) => k.integer(1, 64)) ?? DEFAULT_OPTIONS.concurrency,
-    logDir: optional(keys.get('logDir'), (k) => k.string('a directory path')) ?? DEFAULT_OPTIONS.logDir,
+    strategy:
+      optional(keys.get('strategy'), (k) => k.oneOf(STRATEGIES)) ?? DEFAULT_OPTIONS.strategy,
+    concurrency:
+      optional(keys.get('concurrency'), (k) => k.integer(1, 64)) ?? DEFAULT_OPTIONS.concurrency,
+    logDir:
+      optional(keys.get('logDir'), (k) => k.string('a directory path')) ?? DEFAULT_OPTIONS.logDir,
   };
 }
 
@@ -196,7 +229,10 @@ function deepFreeze<T>(value: T): T {
 /** Validates the raw (already interpolated) configuration into a frozen, fully resolved Config. */
 export function validateConfig(raw: unknown): Config {
   const root = new Reader('', raw);
-  const keys = root.object(['secrets', 'source', 'targets', 'options'], 'a mapping with source and targets');
+  const keys = root.object(
+    ['secrets', 'source', 'targets', 'options'],
+    'a mapping with source and targets',
+  );
   const sourceReader = keys.get('source');
   if (!sourceReader?.present) throw new ConfigError('source: is required');
   const source = readEndpoint(sourceReader, 'source', sourceReader.object(ENDPOINT_KEYS));
@@ -207,7 +243,8 @@ export function validateConfig(raw: unknown): Config {
   const targets = targetItems.map(readTarget);
   const names = new Set<string>();
   targets.forEach((t, i) => {
-    if (names.has(t.name)) throw new ConfigError(`targets[${i}].name: "${t.name}" is used by an earlier target`);
+    if (names.has(t.name))
+      throw new ConfigError(`targets[${i}].name: "${t.name}" is used by an earlier target`);
     names.add(t.name);
   });
   const config: Mutable<Config> = { source, targets, options: readOptions(keys.get('options')) };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
@@ -74,7 +74,9 @@ function waitReady(child: ChildProcess, name: string): Promise<void> {
     };
     const onExit = (code: number | null): void => {
       cleanup();
-      reject(new Error(`PostgreSQL ${name} exited (${code}) before it was ready:\n${log.slice(-2000)}`));
+      reject(
+        new Error(`PostgreSQL ${name} exited (${code}) before it was ready:\n${log.slice(-2000)}`),
+      );
     };
     const cleanup = (): void => {
       child.stderr?.off('data', onData);
@@ -85,10 +87,8 @@ function waitReady(child: ChildProcess, name: string): Promise<void> {
   });
 }
 
-async function majorVersion(binDir: string): Promise<number> {
-  const out = await run(join(binDir, 'postgres'), ['--version'], undefined);
-  const match = /(\d+)\.\d+/.exec(out);
-  return Number(match?.[1] ?? 0);
+async function majorVersion(dataDir: string): Promise<number> {
+  return Number((await readFile(join(dataDir, 'PG_VERSION'), 'utf8')).trim());
 }
 
 /** initdb into a fresh temp directory and start the server; retries once if the port was taken. */
@@ -105,7 +105,20 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     await own(pwFile, user, 0o600);
     await run(
       join(options.binDir, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '--pwfile', pwFile, '-A', 'scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale=C'],
+      [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        '--pwfile',
+        pwFile,
+        '-A',
+        'scram-sha-256',
+        '--no-sync',
+        '-E',
+        'UTF8',
+        '--locale=C',
+      ],
       user,
     );
     await rm(pwFile);
@@ -114,7 +127,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       await writeFile(path, content);
       await own(path, user, 0o600);
     }
-    const version = await majorVersion(options.binDir);
+    const version = await majorVersion(dataDir);
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const settings = { ...TEST_SETTINGS, unix_socket_directories: baseDir, ...options.settings };

@@ -24,7 +24,13 @@ export function serverUser(): OsUser | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const existing = lookup('postgres');
   if (existing) return existing;
-  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  execFileSync('useradd', [
+    '--system',
+    '--no-create-home',
+    '--shell',
+    '/usr/sbin/nologin',
+    'postgres',
+  ]);
   const created = lookup('postgres');
   if (!created) throw new Error('could not create the postgres OS user');
   return created;

@@ -1,0 +1,26 @@
+import type { SshConfig, SslMode } from '../config/types.js';
+
+/** The SSH settings of an endpoint with its private key resolved (from a secret or keyFile). */
+export interface ResolvedSsh extends SshConfig {
+  readonly privateKey?: string;
+}
+
+/** Everything needed to open connections to one endpoint, secrets resolved. */
+export interface ConnectionSpec {
+  /** `source` or the target's name: used in messages, never the password. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password?: string;
+  readonly sslmode: SslMode;
+  readonly sslrootcert?: string;
+  readonly ssh?: ResolvedSsh;
+}
+
+/** `name (user@host:port/database)`, safe to print: no password, no key. */
+export function describeSpec(spec: ConnectionSpec): string {
+  const via = spec.ssh ? ` via ssh ${spec.ssh.user}@${spec.ssh.host}:${spec.ssh.port}` : '';
+  return `${spec.name} (${spec.user}@${spec.host}:${spec.port}/${spec.database}${via})`;
+}

@@ -1,0 +1,111 @@
+import pg from 'pg';
+import { ConnectError, TunnelError, describeError } from '../errors.js';
+import type { OpenTunnel, Tunnel } from '../tunnel/types.js';
+import { describeSpec, type ConnectionSpec } from './connection-spec.js';
+import { isSslUnsupported, tlsOptions } from './tls.js';
+
+export interface ConnectorDeps {
+  /** Opens SSH tunnels; required when an endpoint has `ssh`. */
+  readonly openTunnel?: OpenTunnel | undefined;
+  /** pg's Client class (a seam for instrumentation, never a mock database). */
+  readonly Client?: typeof pg.Client;
+}
+
+/** Opens dedicated pg clients to one endpoint, through its SSH tunnel when it has one. */
+export class Connector {
+  private tunnel: Promise<Tunnel> | undefined;
+  private readonly Client: typeof pg.Client;
+
+  constructor(
+    readonly spec: ConnectionSpec,
+    private readonly deps: ConnectorDeps = {},
+  ) {
+    this.Client = deps.Client ?? pg.Client;
+  }
+
+  /** The tunnel's failure, if it has dropped (used to explain why a table failed). */
+  async tunnelFailure(): Promise<Error | undefined> {
+    if (!this.tunnel) return undefined;
+    try {
+      return (await this.tunnel).failure;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  private async address(signal?: AbortSignal): Promise<{ host: string; port: number }> {
+    const { spec } = this;
+    if (!spec.ssh) return { host: spec.host, port: spec.port };
+    const open = this.deps.openTunnel;
+    if (!open)
+      throw new TunnelError(`${spec.name}: ssh is configured but no tunnel support was given`);
+    this.tunnel ??= open(spec.ssh, { host: spec.host, port: spec.port }, signal ? { signal } : {});
+    const tunnel = await this.tunnel;
+    if (tunnel.failure)
+      throw new TunnelError(`${spec.name}: SSH tunnel is down: ${tunnel.failure.message}`, {
+        cause: tunnel.failure,
+      });
+    return { host: tunnel.localHost, port: tunnel.localPort };
+  }
+
+  private clientConfig(
+    address: { host: string; port: number },
+    ssl: pg.ClientConfig['ssl'],
+  ): pg.ClientConfig {
+    const { spec } = this;
+    return {
+      host: address.host,
+      port: address.port,
+      database: spec.database,
+      user: spec.user,
+      ...(spec.password !== undefined ? { password: spec.password } : {}),
+      ssl,
+      application_name: 'pgcopy',
+      keepAlive: true,
+      connectionTimeoutMillis: 30_000,
+    };
+  }
+
+  /** A new connected client. Errors name the endpoint, never the password. */
+  async connect(options: { signal?: AbortSignal } = {}): Promise<pg.Client> {
+    const { spec } = this;
+    options.signal?.throwIfAborted();
+    const address = await this.address(options.signal);
+    const ssl = tlsOptions(spec);
+    const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
+      const client = new this.Client(this.clientConfig(address, sslOption));
+      // An idle client whose socket dies must not crash the process; the next query reports it.
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return client;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+      }
+    };
+    try {
+      try {
+        return await attempt(ssl);
+      } catch (error) {
+        // sslmode=prefer: fall back to plain text when the server has no TLS, as libpq does.
+        if (spec.sslmode === 'prefer' && isSslUnsupported(error)) return await attempt(false);
+        throw error;
+      }
+    } catch (error) {
+      throw new ConnectError(
+        spec.name,
+        `cannot connect to ${describeSpec(spec)}: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    const tunnel = this.tunnel;
+    this.tunnel = undefined;
+    if (tunnel) await (await tunnel.catch(() => undefined))?.close();
+  }
+}

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { ServerInfo, SuiteServers } from './server-info.js';
+
+export function servers(): SuiteServers {
+  return inject('servers');
+}
+
+export function urlOf(server: ServerInfo, database = 'postgres'): string {
+  return `postgres://${server.user}:${server.password}@${server.host}:${server.port}/${database}`;
+}
+
+export async function connect(server: ServerInfo): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: 'postgres',
+  });
+  await client.connect();
+  return client;
+}
+
+/** A schema name unique to this test (mixed case on purpose: every identifier must be quoted). */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Runs SQL on a server with a short-lived client. */
+export async function sql(
+  server: ServerInfo,
+  text: string,
+  values?: unknown[],
+): Promise<pg.QueryResult> {
+  const client = await connect(server);
+  try {
+    return await client.query(text, values);
+  } finally {
+    await client.end();
+  }
+}
+
+/** md5 of the ordered rows of a query, computed by PostgreSQL itself. */
+export async function tableDigest(
+  server: ServerInfo,
+  query: string,
+): Promise<{ count: number; md5: string }> {
+  const result = await sql(
+    server,
+    `SELECT count(*)::int AS count, coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text)), '') AS md5 FROM (${query}) r`,
+  );
+  const row = result.rows[0] as { count: number; md5: string };
+  return row;
+}

@@ -1,0 +1,24 @@
+/** What the suite-wide setup hands to every test file (plain data: it crosses process boundaries). */
+export interface ServerInfo {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly majorVersion: number;
+}
+
+export interface SuiteServers {
+  readonly source: ServerInfo;
+  readonly target1: ServerInfo;
+  readonly target2: ServerInfo;
+  /** PostgreSQL 15, when /usr/lib/postgresql/15/bin exists. */
+  readonly pg15?: ServerInfo;
+  readonly startMs: number;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    servers: SuiteServers;
+  }
+}

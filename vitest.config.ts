@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    env: {
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_ACCESS_KEY_ID: 'AKIDTESTONLY',
+      AWS_SECRET_ACCESS_KEY: 'test-secret-key-not-real',
+      AWS_REGION: 'ap-southeast-2',
+    },
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/demo/**', 'src/**/types.ts'],
+      reporter: ['text-summary', 'text'],
+      thresholds: { lines: 90, branches: 90 },
+    },
+  },
+});
