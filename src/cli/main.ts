@@ -1,0 +1,72 @@
+import { ConfigError, PgcopyError, describeError } from '../errors.js';
+import { planCommand } from './commands/plan.js';
+import { HELP } from './help.js';
+import { EXIT, type CliIo, type Command } from './io.js';
+import { VERSION } from '../version.js';
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  plan: planCommand,
+};
+
+/** Runs one command and returns its exit code; never exits the process. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    io.stdout.write(HELP);
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (name === '-v' || name === '--version') {
+    io.stdout.write(`pgcopy ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.stderr.write(`pgcopy: unknown command "${name}" (try pgcopy --help)\n`);
+    return EXIT.USAGE;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    io.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  try {
+    return await command(rest, io);
+  } catch (error) {
+    if (io.signal?.aborted) {
+      io.stderr.write('pgcopy: interrupted\n');
+      return EXIT.INTERRUPTED;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr.write(`pgcopy: ${error.message}\n`);
+      return EXIT.USAGE;
+    }
+    if (error instanceof PgcopyError) {
+      io.stderr.write(`pgcopy: ${error.message}\n`);
+      return EXIT.FAILED;
+    }
+    io.stderr.write(`pgcopy: unexpected error: ${describeError(error)}\n`);
+    return EXIT.FAILED;
+  }
+}
+
+/** The process entry: wires signals, runs the command, and is the only place that exits. */
+export async function main(argv: string[]): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(EXIT.INTERRUPTED);
+    process.stderr.write(`\npgcopy: ${signal} received, rolling back open work...\n`);
+    controller.abort(new Error(`${signal} received`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await runCli(argv, {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signal: controller.signal,
+  });
+  process.exitCode = controller.signal.aborted ? EXIT.INTERRUPTED : code;
+  // Flush stdout before leaving; the only exit in pgcopy.
+  process.stdout.write('', () => process.exit(process.exitCode));
+}

@@ -1,0 +1,29 @@
+import type { ResolvedEndpoints } from '../secrets/resolve-endpoints.js';
+import { Connector, type ConnectorDeps } from './connector.js';
+
+/** One Connector per endpoint (so one SSH tunnel per endpoint), closed together. */
+export class Connectors implements AsyncDisposable {
+  readonly source: Connector;
+  readonly targets: ReadonlyMap<string, Connector>;
+
+  constructor(endpoints: ResolvedEndpoints, deps: ConnectorDeps = {}) {
+    this.source = new Connector(endpoints.source, deps);
+    this.targets = new Map(
+      [...endpoints.targets].map(([name, spec]) => [name, new Connector(spec, deps)]),
+    );
+  }
+
+  target(name: string): Connector {
+    const connector = this.targets.get(name);
+    if (!connector) throw new Error(`no connector for target ${name}`);
+    return connector;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.source, ...this.targets.values()].map((c) => c.close()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,98 @@
+import type pg from 'pg';
+import type { Config } from '../config/types.js';
+import { readSchemaCatalog, type SchemaCatalog } from '../db/catalog.js';
+import type { Connectors } from '../db/connectors.js';
+import { qualifiedName } from '../db/quote.js';
+import { describeError } from '../errors.js';
+import { buildTablePlan } from './build-table-plan.js';
+import { selectTables, type PlanFilters } from './select-tables.js';
+import type { Plan, TargetPlan } from './types.js';
+
+/**
+ * Checks each `where` filter by EXPLAINing it on the source, read-only: a typo is a plan error,
+ * not a failure halfway through a run. The filter is SQL written by the operator, used as given.
+ */
+async function checkWhereFilters(
+  client: pg.ClientBase,
+  schema: string,
+  filters: ReadonlyMap<string, string>,
+): Promise<Map<string, string>> {
+  const errors = new Map<string, string>();
+  for (const [key, where] of filters) {
+    const [table] = key.split('\0');
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(
+        `EXPLAIN SELECT 1 FROM ${qualifiedName(schema, table ?? '')} WHERE (${where})`,
+      );
+    } catch (error) {
+      errors.set(key, describeError(error));
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  }
+  return errors;
+}
+
+/** Reads both catalogs and applies the plan rules to every selected (target, table) pair. */
+export async function makePlan(
+  config: Config,
+  connectors: Connectors,
+  filters: PlanFilters = {},
+  options: { signal?: AbortSignal } = {},
+): Promise<Plan> {
+  const selected = selectTables(config, filters);
+  const sourceSchema = config.source.schema;
+  const sourceNames = selected.flatMap((t) => t.tables.map((s) => s.source));
+  const whereFilters = new Map<string, string>();
+  for (const t of selected) {
+    for (const s of t.tables)
+      if (s.where !== undefined) whereFilters.set(`${s.source}\0${s.where}`, s.where);
+  }
+
+  const sourceClient = await connectors.source.connect(options);
+  let sourceCatalog: SchemaCatalog;
+  let whereErrors: Map<string, string>;
+  try {
+    sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);
+    whereErrors = await checkWhereFilters(sourceClient, sourceSchema, whereFilters);
+  } finally {
+    await sourceClient.end();
+  }
+
+  const targets = await Promise.all(
+    selected.map(async ({ config: target, tables }): Promise<TargetPlan> => {
+      const client = await connectors.target(target.name).connect(options);
+      let catalog: SchemaCatalog;
+      try {
+        catalog = await readSchemaCatalog(
+          client,
+          target.schema,
+          tables.map((s) => s.target),
+        );
+      } finally {
+        await client.end();
+      }
+      return {
+        name: target.name,
+        schema: target.schema,
+        tables: tables.map((spec) =>
+          buildTablePlan({
+            targetName: target.name,
+            sourceSchema,
+            targetSchema: target.schema,
+            spec,
+            mode: spec.mode ?? filters.mode ?? config.options.mode,
+            source: sourceCatalog.tables.get(spec.source),
+            target: catalog.tables.get(spec.target),
+            whereError:
+              spec.where === undefined
+                ? undefined
+                : whereErrors.get(`${spec.source}\0${spec.where}`),
+          }),
+        ),
+      };
+    }),
+  );
+  return { sourceSchema, targets };
+}

@@ -1,0 +1,66 @@
+import { textTable } from '../report/text-table.js';
+import type { Plan, TablePlan } from './types.js';
+
+function status(t: TablePlan): string {
+  if (t.errors.length > 0) return `error (${t.errors.length})`;
+  if (t.warnings.length > 0) return `warnings (${t.warnings.length})`;
+  return 'ok';
+}
+
+/** The readable plan: one table per target, then each warning and error under its table. */
+export function renderPlan(plan: Plan): string {
+  let out = '';
+  for (const target of plan.targets) {
+    out += `Target ${target.name} (schema ${target.schema}), from source schema ${plan.sourceSchema}\n`;
+    const rows = target.tables.map((t) => [
+      t.sourceTable === t.targetTable ? t.targetTable : `${t.sourceTable} -> ${t.targetTable}`,
+      t.mode,
+      t.errors.length > 0 ? '-' : t.format,
+      String(t.columns.length),
+      String(t.skipped.sourceOnly.length + t.skipped.targetOnly.length),
+      String(Math.round(t.estimatedRows)),
+      status(t),
+    ]);
+    out += textTable(
+      ['TABLE', 'MODE', 'FORMAT', 'COLUMNS', 'SKIPPED', 'EST. ROWS', 'STATUS'],
+      rows,
+      '  ',
+    );
+    for (const t of target.tables) {
+      for (const e of t.errors) out += `  ✖ ${t.targetTable}: ${e}\n`;
+      for (const w of t.warnings) out += `  ⚠ ${t.targetTable}: ${w}\n`;
+    }
+    out += '\n';
+  }
+  const all = plan.targets.flatMap((t) => t.tables);
+  const failing = all.filter((t) => t.errors.length > 0).length;
+  const warned = all.filter((t) => t.errors.length === 0 && t.warnings.length > 0).length;
+  out += `${all.length} table(s): ${all.length - failing - warned} ok, ${warned} with warnings, ${failing} with errors\n`;
+  return out;
+}
+
+/** The `--json` shape: stable keys, documented in the README. */
+export function planToJson(plan: Plan): unknown {
+  return {
+    sourceSchema: plan.sourceSchema,
+    targets: plan.targets.map((target) => ({
+      name: target.name,
+      schema: target.schema,
+      tables: target.tables.map((t) => ({
+        source: t.sourceTable,
+        target: t.targetTable,
+        mode: t.mode,
+        format: t.format,
+        columns: t.columns,
+        skipped: t.skipped,
+        generated: t.generated,
+        casts: t.casts,
+        conflictKey: t.conflictKey ?? null,
+        overridingSystemValue: t.overridingSystemValue,
+        estimatedRows: t.estimatedRows,
+        warnings: t.warnings,
+        errors: t.errors,
+      })),
+    })),
+  };
+}

@@ -1,0 +1,21 @@
+import type { Config } from './config/types.js';
+import type { ConnectorDeps } from './db/connector.js';
+import { Connectors } from './db/connectors.js';
+import type { SecretsProvider } from './secrets/provider.js';
+import { resolveEndpoints } from './secrets/resolve-endpoints.js';
+
+export interface SessionDeps extends ConnectorDeps {
+  /** Overrides the provider built from config.secrets (tests, Lambda client reuse). */
+  readonly secrets?: SecretsProvider | undefined;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly signal?: AbortSignal;
+}
+
+/** Resolves secrets and prepares one connector per endpoint; the caller closes them. */
+export async function openConnectors(config: Config, deps: SessionDeps = {}): Promise<Connectors> {
+  const endpoints = await resolveEndpoints(config, {
+    secrets: deps.secrets,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  return new Connectors(endpoints, deps);
+}
