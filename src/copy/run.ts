@@ -1,0 +1,170 @@
+import type { Config } from '../config/types.js';
+import type { Connectors } from '../db/connectors.js';
+import { makePlan } from '../plan/make-plan.js';
+import type { PlanFilters } from '../plan/select-tables.js';
+import type { Plan, TablePlan } from '../plan/types.js';
+import {
+  overallStatus,
+  type EventListener,
+  type RunReport,
+  type TableResult,
+} from '../report/events.js';
+import { openConnectors, type SessionDeps } from '../session.js';
+import { PgcopyError } from '../errors.js';
+import { copyPair, resultOf, refOf } from './copy-pair.js';
+import { runPool } from './pool.js';
+import { SnapshotCoordinator } from './snapshot.js';
+
+export interface RunOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly onEvent?: EventListener | undefined;
+  readonly filters?: PlanFilters | undefined;
+  /** Overrides options.concurrency. */
+  readonly concurrency?: number | undefined;
+  /** Plan only: no snapshot, no copy; the report lists nothing copied. */
+  readonly dryRun?: boolean | undefined;
+  readonly deps?: SessionDeps | undefined;
+  readonly now?: (() => Date) | undefined;
+  readonly progressIntervalMs?: number | undefined;
+}
+
+export interface RunOutcome {
+  readonly plan: Plan;
+  /** Absent on a dry run. */
+  readonly report: RunReport | undefined;
+}
+
+function planFailure(plan: TablePlan, strategy: Config['options']['strategy']): TableResult {
+  return resultOf(plan, strategy, {
+    rows: 0,
+    bytes: 0,
+    seconds: 0,
+    warnings: plan.warnings,
+    error: { code: 'PLAN', message: plan.errors.join('; ') },
+  });
+}
+
+function notStarted(plan: TablePlan, strategy: Config['options']['strategy']): TableResult {
+  return resultOf(plan, strategy, {
+    rows: 0,
+    bytes: 0,
+    seconds: 0,
+    warnings: plan.warnings,
+    error: {
+      code: 'ABORTED',
+      message: 'interrupted before this table started; nothing was written',
+    },
+  });
+}
+
+/** The copy job, shared by the CLI and the Lambda handler: plan, snapshot, copy every pair, report. */
+export async function run(config: Config, options: RunOptions = {}): Promise<RunOutcome> {
+  const emit: EventListener = options.onEvent ?? (() => undefined);
+  const now = options.now ?? (() => new Date());
+  const signal = options.signal;
+  const strategy = config.options.strategy;
+  if (strategy !== 'stream') {
+    throw new PgcopyError(
+      'STRATEGY',
+      `options.strategy: "${strategy}" is not available yet; use "stream"`,
+    );
+  }
+  const connectors = await openConnectors(config, {
+    ...options.deps,
+    ...(signal ? { signal } : {}),
+  });
+  try {
+    const plan = await makePlan(config, connectors, options.filters, signal ? { signal } : {});
+    emit({ type: 'plan', plan });
+    if (options.dryRun) return { plan, report: undefined };
+    const report = await copyAll(config, plan, connectors, { ...options, emit, now });
+    emit({ type: 'run-end', report });
+    return { plan, report };
+  } finally {
+    await connectors.close();
+  }
+}
+
+async function copyAll(
+  config: Config,
+  plan: Plan,
+  connectors: Connectors,
+  options: RunOptions & { emit: EventListener; now: () => Date },
+): Promise<RunReport> {
+  const { emit, now, signal } = options;
+  const strategy = config.options.strategy;
+  const startedAt = now().toISOString();
+  const all = plan.targets.flatMap((t) => t.tables);
+  const copyable = all
+    .filter((t) => t.errors.length === 0)
+    .sort((a, b) => b.estimatedBytes - a.estimatedBytes);
+  const results = new Map<TablePlan, TableResult>();
+  for (const t of all.filter((p) => p.errors.length > 0)) {
+    const result = planFailure(t, strategy);
+    results.set(t, result);
+    emit({ type: 'table-failed', at: now().toISOString(), result });
+  }
+
+  let snapshot: SnapshotCoordinator | undefined;
+  if (copyable.length > 0) {
+    snapshot = await SnapshotCoordinator.open(
+      await connectors.source.connect(signal ? { signal } : {}),
+    );
+  }
+  try {
+    emit({
+      type: 'run-start',
+      at: startedAt,
+      snapshot: snapshot?.snapshotId ?? null,
+      pairs: all.length,
+      estimatedBytes: copyable.reduce((sum, t) => sum + t.estimatedBytes, 0),
+    });
+    const concurrency = options.concurrency ?? config.options.concurrency;
+    await runPool(copyable, concurrency, async (table) => {
+      if (signal?.aborted || !snapshot) {
+        results.set(table, notStarted(table, strategy));
+        emit({
+          type: 'table-failed',
+          at: now().toISOString(),
+          result: notStarted(table, strategy),
+        });
+        return;
+      }
+      emit({
+        type: 'table-start',
+        at: now().toISOString(),
+        ref: refOf(table),
+        format: table.format,
+        mode: table.mode,
+        estimatedRows: table.estimatedRows,
+        estimatedBytes: table.estimatedBytes,
+      });
+      const result = await copyPair(table, {
+        source: connectors.source,
+        target: connectors.target(table.targetName),
+        snapshot,
+        strategy,
+        signal,
+        emit,
+        now,
+        progressIntervalMs: options.progressIntervalMs ?? 250,
+      });
+      results.set(table, result);
+      emit({ type: result.error ? 'table-failed' : 'table-done', at: now().toISOString(), result });
+    });
+  } finally {
+    await snapshot?.close().catch(() => undefined);
+  }
+  // Report in plan order (target by target), whatever order the pool finished in.
+  const tables = all.flatMap((t) => {
+    const result = results.get(t);
+    return result ? [result] : [];
+  });
+  return {
+    startedAt,
+    finishedAt: now().toISOString(),
+    status: overallStatus(tables),
+    snapshot: snapshot?.snapshotId ?? null,
+    tables,
+  };
+}

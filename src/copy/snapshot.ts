@@ -1,0 +1,35 @@
+import type pg from 'pg';
+import { quoteLiteral } from '../db/quote.js';
+
+/**
+ * Holds a REPEATABLE READ READ ONLY transaction open on the source and exports its snapshot, so every
+ * worker reads the source as of the same instant. The snapshot lives as long as this transaction.
+ */
+export class SnapshotCoordinator {
+  private constructor(
+    private readonly client: pg.Client,
+    readonly snapshotId: string,
+  ) {}
+
+  static async open(client: pg.Client): Promise<SnapshotCoordinator> {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const result = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+    const id = result.rows[0]?.id;
+    if (id === undefined) throw new Error('pg_export_snapshot() returned no snapshot');
+    return new SnapshotCoordinator(client, id);
+  }
+
+  /** Puts a fresh source connection into the exported snapshot. */
+  async join(worker: pg.ClientBase): Promise<void> {
+    await worker.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await worker.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(this.snapshotId)}`);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.query('ROLLBACK');
+    } finally {
+      await this.client.end();
+    }
+  }
+}

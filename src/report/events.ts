@@ -1,0 +1,83 @@
+import type { Mode, Strategy } from '../config/types.js';
+import type { Plan } from '../plan/types.js';
+
+export type TableStatus = 'done' | 'warnings' | 'error';
+
+export interface TableError {
+  readonly message: string;
+  readonly code: string;
+  readonly sqlstate?: string;
+}
+
+/** The outcome of one (target, table) pair, as the report and the audit log record it. */
+export interface TableResult {
+  readonly target: string;
+  readonly source: string;
+  readonly table: string;
+  readonly status: TableStatus;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly strategy: Strategy;
+  readonly format: 'binary' | 'text';
+  readonly mode: Mode;
+  readonly columns: readonly string[];
+  readonly skipped: {
+    readonly sourceOnly: readonly string[];
+    readonly targetOnly: readonly string[];
+  };
+  readonly warnings: readonly string[];
+  readonly error: TableError | null;
+}
+
+export interface RunReport {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly status: TableStatus;
+  readonly snapshot: string | null;
+  readonly tables: readonly TableResult[];
+}
+
+export interface TableRef {
+  readonly target: string;
+  readonly source: string;
+  readonly table: string;
+}
+
+/** What the engine tells the outside world; renderers and sinks subscribe, the engine never prints. */
+export type RunEvent =
+  | { readonly type: 'plan'; readonly plan: Plan }
+  | {
+      readonly type: 'run-start';
+      readonly at: string;
+      readonly snapshot: string | null;
+      readonly pairs: number;
+      readonly estimatedBytes: number;
+    }
+  | {
+      readonly type: 'table-start';
+      readonly at: string;
+      readonly ref: TableRef;
+      readonly format: 'binary' | 'text';
+      readonly mode: Mode;
+      readonly estimatedRows: number;
+      readonly estimatedBytes: number;
+    }
+  | {
+      readonly type: 'table-progress';
+      readonly ref: TableRef;
+      readonly rows: number;
+      readonly bytes: number;
+      readonly seconds: number;
+    }
+  | { readonly type: 'table-done'; readonly at: string; readonly result: TableResult }
+  | { readonly type: 'table-failed'; readonly at: string; readonly result: TableResult }
+  | { readonly type: 'run-end'; readonly report: RunReport };
+
+export type EventListener = (event: RunEvent) => void;
+
+export function overallStatus(tables: readonly TableResult[]): TableStatus {
+  if (tables.some((t) => t.status === 'error')) return 'error';
+  if (tables.some((t) => t.status === 'warnings')) return 'warnings';
+  return 'done';
+}
