@@ -1,11 +1,13 @@
 import { ConfigError, PgcopyError, describeError } from '../errors.js';
 import { planCommand } from './commands/plan.js';
+import { runCommand } from './commands/run.js';
 import { HELP } from './help.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   plan: planCommand,
+  run: runCommand,
 };
 
 /** Runs one command and returns its exit code; never exits the process. */

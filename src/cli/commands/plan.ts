@@ -23,13 +23,15 @@ export function requireConfigPath(value: string | undefined): string {
 
 /** `pgcopy plan`: what would be copied where; exit 1 when any table cannot be copied. */
 export async function planCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseCommandArgs(args, {
+  const { values, positionals } = parseCommandArgs(args, {
     config: { type: 'string', short: 'c' },
     target: { type: 'string', multiple: true },
     table: { type: 'string', multiple: true },
     mode: { type: 'string' },
     json: { type: 'boolean' },
   });
+  if (positionals.length > 0)
+    throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
   const config = await loadConfig(requireConfigPath(values.config), io.env);
   const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
   const connectors = await openConnectors(config, {

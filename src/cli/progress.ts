@@ -1,0 +1,118 @@
+import type { Writable } from 'node:stream';
+import type { RunEvent, TableRef } from '../report/events.js';
+import { resultLine } from '../report/audit-lines.js';
+import { formatCount, formatDuration, formatMegabytes, formatRate } from '../report/format.js';
+
+interface Running {
+  readonly ref: TableRef;
+  readonly estimatedRows: number;
+  rows: number;
+  bytes: number;
+  seconds: number;
+}
+
+const BAR_WIDTH = 30;
+const key = (ref: TableRef): string => `${ref.target}\0${ref.table}`;
+
+/**
+ * Renders run events on stderr. On a TTY: a live line per running table and an overall bar, redrawn
+ * in place. Otherwise: one line when a table starts and one when it ends.
+ */
+export class ProgressRenderer {
+  private readonly running = new Map<string, Running>();
+  private total = 0;
+  private finished = 0;
+  private drawnLines = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly tty: boolean,
+  ) {}
+
+  readonly onEvent = (event: RunEvent): void => {
+    switch (event.type) {
+      case 'run-start':
+        this.total = event.pairs;
+        if (this.tty) this.timer = setInterval(() => this.draw(), 200).unref();
+        break;
+      case 'table-start':
+        this.running.set(key(event.ref), {
+          ref: event.ref,
+          estimatedRows: event.estimatedRows,
+          rows: 0,
+          bytes: 0,
+          seconds: 0,
+        });
+        if (!this.tty)
+          this.out.write(
+            `started ${event.ref.target}.${event.ref.table} (${event.mode}, ${event.format})\n`,
+          );
+        break;
+      case 'table-progress': {
+        const r = this.running.get(key(event.ref));
+        if (r) Object.assign(r, { rows: event.rows, bytes: event.bytes, seconds: event.seconds });
+        break;
+      }
+      case 'table-done':
+      case 'table-failed':
+        this.running.delete(key(event.result));
+        this.finished += 1;
+        this.print(resultLine(event.result));
+        break;
+      case 'run-end':
+        this.stop();
+        break;
+      default:
+        break;
+    }
+  };
+
+  /** A finished table's line goes above the live block. */
+  private print(line: string): void {
+    if (!this.tty) {
+      this.out.write(`${line}\n`);
+      return;
+    }
+    this.clear();
+    this.out.write(`${line}\n`);
+    this.draw();
+  }
+
+  private clear(): void {
+    if (this.drawnLines > 0) this.out.write(`\x1b[${this.drawnLines}A\x1b[0J`);
+    this.drawnLines = 0;
+  }
+
+  private draw(): void {
+    if (!this.tty) return;
+    this.clear();
+    const lines: string[] = [];
+    let partial = 0;
+    for (const r of this.running.values()) {
+      const rate = r.seconds > 0 ? r.rows / r.seconds : 0;
+      const fraction = r.estimatedRows > 0 ? Math.min(r.rows / r.estimatedRows, 1) : 0;
+      partial += fraction;
+      const eta =
+        rate > 0 && r.estimatedRows > r.rows
+          ? formatDuration((r.estimatedRows - r.rows) / rate)
+          : '-';
+      lines.push(
+        `  ${r.ref.target}.${r.ref.table}  ${formatCount(r.rows)} rows  ${formatMegabytes(r.bytes)} MB  ${formatRate(r.bytes, r.seconds)} MB/s  ETA ${eta}`,
+      );
+    }
+    const done = this.total > 0 ? (this.finished + partial) / this.total : 0;
+    const filled = Math.round(done * BAR_WIDTH);
+    lines.push(
+      `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${Math.round(done * 100)}%  ${this.finished}/${this.total} tables`,
+    );
+    this.out.write(lines.join('\n') + '\n');
+    this.drawnLines = lines.length;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.clear();
+  }
+}

@@ -1,0 +1,40 @@
+import { pairName } from '../plan/types.js';
+import type { RunEvent, TableResult } from './events.js';
+import { formatMegabytes } from './format.js';
+
+function figures(r: TableResult): string {
+  return `rows=${r.rows} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}`;
+}
+
+/** The audit log's markers, exactly as the ancestor wrote them, followed by the figures. */
+export function resultLine(r: TableResult): string {
+  const name = pairName({ targetName: r.target, targetTable: r.table });
+  if (r.status === 'error') {
+    const state = r.error?.sqlstate ? `[${r.error.sqlstate}] ` : '';
+    return `❌ Error copying ${name} ${figures(r)} error: ${state}${r.error?.message ?? 'unknown error'}`;
+  }
+  if (r.status === 'warnings') {
+    return `⚠️ Done with warnings: ${name} ${figures(r)} warnings: ${r.warnings.join('; ')}`;
+  }
+  return `✅ Done: ${name} ${figures(r)}`;
+}
+
+/** One audit line per event worth keeping (progress is not), without the timestamp. */
+export function auditLine(event: RunEvent): string | undefined {
+  switch (event.type) {
+    case 'run-start':
+      return `Run started: ${event.pairs} table(s), snapshot ${event.snapshot ?? 'none'}`;
+    case 'table-start':
+      return `Copying ${event.ref.target}.${event.ref.table} from ${event.ref.source} (${event.mode}, ${event.format})`;
+    case 'table-done':
+    case 'table-failed':
+      return resultLine(event.result);
+    case 'run-end': {
+      const t = event.report.tables;
+      const count = (s: TableResult['status']): number => t.filter((r) => r.status === s).length;
+      return `Run finished: status ${event.report.status}; ${count('done')} done, ${count('warnings')} done with warnings, ${count('error')} error(s)`;
+    }
+    default:
+      return undefined;
+  }
+}
