@@ -73,7 +73,7 @@ export class AbortError extends PgcopyError {
 /** The SQLSTATE of a pg DatabaseError, if the value is one. */
 export function sqlstateOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
+    const code = error.code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
   }
   return undefined;

@@ -11,7 +11,7 @@ export function interpolateEnv(
 ): unknown {
   if (typeof value === 'string') {
     return value.replace(VARIABLE, (_match, name: string) => {
-      const replacement = env[name];
+      const replacement = Object.hasOwn(env, name) ? env[name] : undefined;
       if (replacement === undefined) {
         throw new ConfigError(`${path || 'config'}: environment variable ${name} is not set`);
       }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readOperatorFile } from '../operator-files.js';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { interpolateEnv } from './interpolate.js';
@@ -20,7 +20,7 @@ export function parseConfig(
         ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`
         : '';
       throw new ConfigError(
-        `${fileName}: invalid YAML${where}: ${error.message.split('\n')[0] ?? ''}`,
+        `${fileName}: invalid YAML${where}: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
       );
     }
     throw error;
@@ -34,14 +34,6 @@ export async function loadConfig(
   file: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${file}: cannot read the config file (${code ?? 'unknown error'})`, {
-      cause: error,
-    });
-  }
+  const text = await readOperatorFile('--config', file);
   return parseConfig(text, env, file);
 }

@@ -41,7 +41,7 @@ export class Reader {
 
   string(what = 'a string'): string {
     if (typeof this.value !== 'string' || this.value.trim() === '') this.fail(what);
-    return this.value as string;
+    return this.value;
   }
 
   integer(min: number, max: number, what?: string): number {
@@ -50,7 +50,7 @@ export class Reader {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
       this.fail(what ?? `an integer from ${min} to ${max}`);
     }
-    return v as number;
+    return v;
   }
 
   oneOf<T extends string>(choices: readonly T[]): T {

@@ -103,7 +103,9 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       target: ctx.target,
     });
   } finally {
-    await Promise.all([sourceClient, targetClient].map((c) => (c ? endClient(c) : undefined)));
+    await Promise.all(
+      [sourceClient, targetClient].map((c) => (c ? endClient(c) : Promise.resolve())),
+    );
   }
   const warnings = [...plan.warnings];
   if (load && load.rows === 0) warnings.push('zero rows copied');

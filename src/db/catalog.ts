@@ -148,8 +148,8 @@ export async function readSchemaCatalog(
         kind: row.kind,
         columns: [],
         keys: [],
-        estimatedRows: Number(row.estimated_rows),
-        estimatedBytes: Number(row.estimated_bytes),
+        estimatedRows: row.estimated_rows,
+        estimatedBytes: row.estimated_bytes,
       };
       tables.set(row.table_name, table);
     }

@@ -1,3 +1,4 @@
+/* eslint-disable security/detect-non-literal-fs-filename -- the demo and test harness manage their own temp directories. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -144,7 +145,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
         throw error;
       }
       // Keep draining the server's log so it never blocks on a full pipe.
-      child.stderr?.resume();
+      child.stderr.resume();
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       return {
         name: options.name,

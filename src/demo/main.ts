@@ -1,3 +1,4 @@
+/* eslint-disable security/detect-non-literal-fs-filename -- the demo and test harness manage their own temp directories. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

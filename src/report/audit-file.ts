@@ -1,4 +1,5 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { openLogFile } from '../operator-files.js';
 import { join } from 'node:path';
 import { auditLine } from './audit-lines.js';
 import type { RunEvent } from './events.js';
@@ -13,9 +14,8 @@ export class AuditFile {
     logDir: string,
     private readonly now: () => Date = () => new Date(),
   ) {
-    mkdirSync(logDir, { recursive: true });
     this.path = join(logDir, `audit_${fileStamp(now())}.log`);
-    this.stream = createWriteStream(this.path, { flags: 'a', mode: 0o640 });
+    this.stream = openLogFile(logDir, this.path);
   }
 
   write(text: string): void {

@@ -1,6 +1,6 @@
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
+import { writeOperatorFile } from '../../operator-files.js';
 import { run } from '../../copy/run.js';
 import { ConfigError } from '../../errors.js';
 import { renderPlan } from '../../plan/render-plan.js';
@@ -66,7 +66,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
     io.stdout.write(renderSummary(report));
     if (values.report !== undefined) {
-      await writeFile(values.report, JSON.stringify(report, null, 2) + '\n');
+      await writeOperatorFile(values.report, JSON.stringify(report, null, 2) + '\n');
       io.stdout.write(`Report: ${values.report}\n`);
     }
     if (audit) io.stdout.write(`Audit log: ${audit.path}\n`);

@@ -1,0 +1,36 @@
+/* eslint-disable security/detect-non-literal-fs-filename -- the one module that opens paths the
+   operator named (config file, key files, CA bundles, report and log paths); never a remote input. */
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { ConfigError } from './errors.js';
+
+function reason(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'unknown error';
+}
+
+/** Reads a file named in the config or on the command line; `key` names where it was given. */
+export async function readOperatorFile(key: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${key}: cannot read ${path} (${reason(error)})`, { cause: error });
+  }
+}
+
+export function readOperatorFileSync(key: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${key}: cannot read ${path} (${reason(error)})`, { cause: error });
+  }
+}
+
+export async function writeOperatorFile(path: string, text: string): Promise<void> {
+  await writeFile(path, text, { mode: 0o640 });
+}
+
+/** Opens a log file for appending, creating its directory. */
+export function openLogFile(dir: string, path: string): WriteStream {
+  mkdirSync(dir, { recursive: true });
+  return createWriteStream(path, { flags: 'a', mode: 0o640 });
+}

@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+
+const FP = 'SHA256:' + 'A'.repeat(43);
+const source = { url: 'postgres://u:p@127.0.0.1:5432/app', schema: 'snapshot' };
+const target = { name: 'db_1', host: '127.0.0.1', database: 'app', user: 'u', tables: ['t'] };
+
+function errorOf(raw: unknown, env: Record<string, string> = {}): string {
+  try {
+    parseConfig(typeof raw === 'string' ? raw : stringify(raw), env, 'pgcopy.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const cases: [string, unknown, string][] = [
+  ['empty file', '', 'pgcopy.yaml: the file is empty'],
+  ['not a mapping', '- a\n- b\n', 'config: expected a mapping with source and targets, got a list'],
+  [
+    'invalid YAML',
+    'source: [1,\n',
+    'pgcopy.yaml: invalid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+  ],
+  [
+    'unknown top-level key',
+    { source, targets: [target], extra: 1 },
+    'extra: unknown key (expected one of secrets, source, targets, options)',
+  ],
+  ['missing source', { targets: [target] }, 'source: is required'],
+  ['missing targets', { source }, 'targets: is required'],
+  ['empty targets', { source, targets: [] }, 'targets: expected at least one target, got a list'],
+  [
+    'table name a number',
+    { source, targets: [target, { ...target, name: 'db_2', tables: ['a', 42] }] },
+    'targets[1].tables[0 + 1]: expected a table name, got 42'.replace('0 + 1', '1'),
+  ],
+  [
+    'tables missing',
+    { source, targets: [{ ...target, tables: undefined }] },
+    'targets[0].tables: is required',
+  ],
+  [
+    'tables empty',
+    { source, targets: [{ ...target, tables: [] }] },
+    'targets[0].tables: expected at least one table, got a list',
+  ],
+  [
+    'duplicate target name',
+    { source, targets: [target, target] },
+    'targets[1].name: "db_1" is used by an earlier target',
+  ],
+  [
+    'target without name',
+    { source, targets: [{ ...target, name: undefined }] },
+    'targets[0].name: is required',
+  ],
+  [
+    'bad target name',
+    { source, targets: [{ ...target, name: 'db 1' }] },
+    'targets[0].name: expected a target name of letters, digits, _ . -, got "db 1"',
+  ],
+  [
+    'duplicate table',
+    { source, targets: [{ ...target, tables: ['t', { name: 'x', target: 't' }] }] },
+    'targets[0].tables[1]: target table "t" is listed twice',
+  ],
+  [
+    'bad mode',
+    { source, targets: [target], options: { mode: 'merge' } },
+    'options.mode: expected one of append, truncate, upsert, got "merge"',
+  ],
+  [
+    'bad table mode',
+    { source, targets: [{ ...target, tables: [{ name: 't', mode: 'replace' }] }] },
+    'targets[0].tables[0].mode: expected one of append, truncate, upsert, got "replace"',
+  ],
+  [
+    'bad strategy',
+    { source, targets: [target], options: { strategy: 'rsync' } },
+    'options.strategy: expected one of stream, dblink, fdw, got "rsync"',
+  ],
+  [
+    'concurrency zero',
+    { source, targets: [target], options: { concurrency: 0 } },
+    'options.concurrency: expected an integer from 1 to 64, got 0',
+  ],
+  [
+    'concurrency text',
+    { source, targets: [target], options: { concurrency: 'many' } },
+    'options.concurrency: expected an integer from 1 to 64, got "many"',
+  ],
+  [
+    'port out of range',
+    { source: { ...source, port: 70000 }, targets: [target] },
+    'source.port: expected an integer from 1 to 65535, got 70000',
+  ],
+  [
+    'unknown endpoint key',
+    { source: { ...source, hots: 'x' }, targets: [target] },
+    'source.hots: unknown key (expected one of url, host, port, database, user, password, secret, secretId, schema, sslmode, sslrootcert, ssh)',
+  ],
+  [
+    'no location',
+    { source: { schema: 'x' }, targets: [target] },
+    'source: needs url, host or secret to know where the database is',
+  ],
+  [
+    'not a postgres URL',
+    { source: { url: 'mysql://u:hunter2@h/db' }, targets: [target] },
+    'source.url: expected a postgres:// URL, got scheme "mysql"',
+  ],
+  [
+    'unparseable URL keeps the password out',
+    { source: { url: 'postgres://u:hunter2@[bad/db' }, targets: [target] },
+    'source.url: not a valid postgres:// URL',
+  ],
+  [
+    'bad sslmode in URL',
+    { source: { url: 'postgres://h/db?sslmode=always' }, targets: [target] },
+    'source.url: sslmode must be one of disable, prefer, require, verify-ca, verify-full, got "always"',
+  ],
+  [
+    'bad sslmode',
+    { source: { ...source, sslmode: 'on' }, targets: [target] },
+    'source.sslmode: expected one of disable, prefer, require, verify-ca, verify-full, got "on"',
+  ],
+  [
+    'secret and secretId',
+    { secrets: { provider: 'env' }, source: { secret: 'a', secretId: 'b' }, targets: [target] },
+    'source: give either secret or secretId, not both',
+  ],
+  [
+    'bad secrets provider',
+    { secrets: { provider: 'vault' }, source, targets: [target] },
+    'secrets.provider: expected one of aws, file, env, got "vault"',
+  ],
+  [
+    'file provider without file',
+    { secrets: { provider: 'file' }, source, targets: [target] },
+    'secrets.file: is required when provider is "file"',
+  ],
+  [
+    'ssh without fingerprint',
+    { source: { ...source, ssh: { host: 'b', user: 'u' } }, targets: [target] },
+    'source.ssh.fingerprint: is required (run "pgcopy fingerprint HOST[:PORT]" and confirm it out of band)',
+  ],
+  [
+    'ssh bad fingerprint',
+    {
+      source: { ...source, ssh: { host: 'b', user: 'u', fingerprint: 'MD5:aa:bb' } },
+      targets: [target],
+    },
+    'source.ssh.fingerprint: expected a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>), got "MD5:aa:bb"',
+  ],
+  [
+    'ssh bad fingerprint in a list',
+    {
+      source: { ...source, ssh: { host: 'b', user: 'u', fingerprint: [FP, 'x'] } },
+      targets: [target],
+    },
+    'source.ssh.fingerprint[1]: expected a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>), got "x"',
+  ],
+  [
+    'ssh without user',
+    { source: { ...source, ssh: { host: 'b', fingerprint: FP } }, targets: [target] },
+    'source.ssh.user: is required',
+  ],
+  [
+    'unset variable',
+    'source:\n  url: postgres://u:${NOPE}@h/db\ntargets: []\n',
+    'source.url: environment variable NOPE is not set',
+  ],
+  [
+    'schema too long',
+    { source: { ...source, schema: 's'.repeat(64) }, targets: [target] },
+    `source.schema: "${'s'.repeat(64)}" is longer than 63 bytes`,
+  ],
+  [
+    'where not a string',
+    { source, targets: [{ ...target, tables: [{ name: 't', where: 5 }] }] },
+    'targets[0].tables[0].where: expected an SQL condition, got 5',
+  ],
+  [
+    'table entry without name',
+    { source, targets: [{ ...target, tables: [{ target: 'x' }] }] },
+    'targets[0].tables[0].name: is required',
+  ],
+  [
+    'logDir empty',
+    { source, targets: [target], options: { logDir: '' } },
+    'options.logDir: expected a directory path, got ""',
+  ],
+];
+
+describe('invalid configs: each error names the key and what was found', () => {
+  it.each(cases)('%s', (_name, raw, message) => {
+    expect(errorOf(raw)).toBe(message);
+  });
+
+  it('never puts a stack trace or the password into a message', () => {
+    for (const [, raw] of cases) {
+      const message = errorOf(raw);
+      expect(message).not.toMatch(/\n\s+at /);
+      expect(message).not.toContain('hunter2');
+    }
+  });
+});
+
+describe('valid configs resolve fully and freeze', () => {
+  it('fills every default, parses the URL and keeps per-table overrides', () => {
+    const config = parseConfig(
+      stringify({
+        source: {
+          url: 'postgres://me:s%40cret@db.internal:6543/app?sslmode=verify-full&sslrootcert=/ca.pem',
+        },
+        targets: [
+          {
+            name: 'db_2',
+            url: 'postgres://u@h/t',
+            tables: [
+              'a',
+              { name: 'customer', target: 'customers', mode: 'upsert', where: 'id > 1' },
+            ],
+          },
+        ],
+      }),
+      {},
+    );
+    expect(config.source).toEqual({
+      name: 'source',
+      schema: 'public',
+      host: 'db.internal',
+      port: 6543,
+      database: 'app',
+      user: 'me',
+      password: 's@cret',
+      sslmode: 'verify-full',
+      sslrootcert: '/ca.pem',
+    });
+    expect(config.targets[0]?.tables).toEqual([
+      { source: 'a', target: 'a' },
+      { source: 'customer', target: 'customers', mode: 'upsert', where: 'id > 1' },
+    ]);
+    expect(config.options).toEqual({
+      mode: 'append',
+      strategy: 'stream',
+      concurrency: 4,
+      logDir: 'log',
+    });
+    expect(Object.isFrozen(config.targets[0]?.tables[1])).toBe(true);
+  });
+
+  it('replaces ${VAR} from the environment and accepts JSON', () => {
+    const config = parseConfig(
+      JSON.stringify({
+        source: { host: '${DB_HOST}', database: 'd', user: 'u', password: '${PW}' },
+        targets: [target],
+      }),
+      { DB_HOST: '10.0.0.5', PW: 'pw' },
+    );
+    expect(config.source.host).toBe('10.0.0.5');
+    expect(config.source.password).toBe('pw');
+  });
+
+  it('normalises fingerprints with or without the SHA256: prefix and padding', () => {
+    const body = 'uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+    const config = parseConfig(
+      stringify({
+        source: {
+          ...source,
+          ssh: { host: 'b', user: 'u', fingerprint: [body + '=', `SHA256:${body}`], keyFile: '/k' },
+        },
+        targets: [target],
+      }),
+      {},
+    );
+    expect(config.source.ssh?.fingerprints).toEqual([`SHA256:${body}`, `SHA256:${body}`]);
+    expect(config.source.ssh?.port).toBe(22);
+  });
+});
