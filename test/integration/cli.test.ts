@@ -1,0 +1,226 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { endpointOf } from '../support/config.js';
+import { cli, workDir } from '../support/cli.js';
+
+const schema = uniqueName('Cli');
+const q = `"${schema}"`;
+const s = servers();
+const cleanups: (() => Promise<void>)[] = [];
+
+function rawConfig(
+  tables: unknown[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    source: endpointOf(s.source, schema),
+    targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), tables }],
+    ...extra,
+  };
+}
+
+async function setup(config: unknown): Promise<{ dir: string; file: string }> {
+  const w = await workDir(config);
+  cleanups.push(w.cleanup);
+  return w;
+}
+
+beforeAll(async () => {
+  await sql(
+    s.source,
+    `
+    CREATE SCHEMA ${q};
+    CREATE TABLE ${q}.good (id int PRIMARY KEY, v text);
+    INSERT INTO ${q}.good SELECT g, 'v' || g FROM generate_series(1, 2000) g;
+    CREATE TABLE ${q}.warn (id int, v text, only_here int);
+    INSERT INTO ${q}.warn SELECT g, 'w', 1 FROM generate_series(1, 10) g;
+    CREATE TABLE ${q}.clash (id int);
+    INSERT INTO ${q}.clash VALUES (1), (2), (2);
+  `,
+  );
+  await sql(
+    s.target1,
+    `
+    CREATE SCHEMA ${q};
+    CREATE TABLE ${q}.good (id int PRIMARY KEY, v text);
+    CREATE TABLE ${q}.warn (id int, v text);
+    CREATE TABLE ${q}.clash (id int PRIMARY KEY);
+    INSERT INTO ${q}.clash VALUES (100);
+  `,
+  );
+});
+
+afterAll(async () => {
+  for (const c of cleanups) await c();
+  await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
+  await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
+});
+
+describe('pgcopy CLI', () => {
+  it('prints help and exits 2 without a command; unknown commands exit 2', async () => {
+    expect((await cli([])).code).toBe(2);
+    expect((await cli(['--help'])).stdout).toContain('pgcopy plan -c FILE');
+    const unknown = await cli(['copy']);
+    expect(unknown).toMatchObject({
+      code: 2,
+      stderr: 'pgcopy: unknown command "copy" (try pgcopy --help)\n',
+    });
+  });
+
+  it('plan: exit 2 on an invalid config, naming the key, without a stack trace', async () => {
+    const { file } = await setup({
+      source: { host: 'h' },
+      targets: [{ name: 'x', host: 'h', tables: [42] }],
+    });
+    const result = await cli(['plan', '-c', file]);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'pgcopy: targets[0].tables[0]: expected a table name, got 42\n',
+    });
+  });
+
+  it('plan: exit 2 for a missing config file or an unknown flag', async () => {
+    expect((await cli(['plan', '-c', '/nonexistent/pgcopy.yaml'])).stderr).toBe(
+      'pgcopy: --config: cannot read /nonexistent/pgcopy.yaml (ENOENT)\n',
+    );
+    const flag = await cli(['plan', '--frobnicate']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("usage: Unknown option '--frobnicate'");
+    expect((await cli(['plan'])).stderr).toBe('pgcopy: usage: -c/--config FILE is required\n');
+  });
+
+  it('plan --json prints the documented shape and exits 0 when every table can be copied', async () => {
+    const { file } = await setup(rawConfig(['good', 'warn']));
+    const result = await cli(['plan', '-c', file, '--json']);
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout) as {
+      targets: { name: string; tables: Record<string, unknown>[] }[];
+    };
+    expect(json.targets[0]?.name).toBe('db_1');
+    expect(json.targets[0]?.tables[1]).toMatchObject({
+      source: 'warn',
+      target: 'warn',
+      mode: 'append',
+      columns: ['id', 'v'],
+      skipped: { sourceOnly: ['only_here'], targetOnly: [] },
+      casts: [],
+      warnings: ['source-only columns skipped: "only_here"'],
+      errors: [],
+    });
+  });
+
+  it('plan exits 1 when a table cannot be copied, and filters by --table', async () => {
+    const { file } = await setup(rawConfig(['good', 'missing_table']));
+    const all = await cli(['plan', '-c', file]);
+    expect(all.code).toBe(1);
+    expect(all.stdout).toContain(
+      `✖ missing_table: source table "${schema}"."missing_table" does not exist`,
+    );
+    const filtered = await cli(['plan', '-c', file, '--table', 'good']);
+    expect(filtered.code).toBe(0);
+    expect(filtered.stdout).not.toContain('missing_table');
+    const unknown = await cli(['plan', '-c', file, '--target', 'nope']);
+    expect(unknown.stderr).toBe('pgcopy: --target: no target named "nope" (targets: db_1)\n');
+  });
+
+  it('run: copies, writes the audit log with the markers, the JSON report and the summary; exit 1 on a failed table', async () => {
+    const { dir, file } = await setup(
+      rawConfig(['good', 'warn', 'clash'], { options: { logDir: 'audit-logs' } }),
+    );
+    const reportFile = join(dir, 'report.json');
+    const before = await tableDigest(s.target1, `SELECT * FROM ${q}.clash`);
+    const result = await cli(['run', '-c', file, '--report', reportFile], {
+      cwd: dir,
+      env: { PGCOPY_TEST: '1' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/TARGET\s+TABLE\s+STATUS\s+ROWS\s+MB\s+MB\/S/);
+    expect(result.stdout).toMatch(/db_1\s+good\s+done\s+2,000/);
+    expect(result.stdout).toMatch(/db_1\s+warn\s+done with warnings\s+10/);
+    expect(result.stdout).toMatch(/db_1\s+clash\s+error\s+0/);
+    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.clash`)).toEqual(before);
+
+    const logs = await readdir(join(dir, 'audit-logs'));
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/^audit_\d{8}_\d{6}\.log$/);
+    const log = await readFile(join(dir, 'audit-logs', logs[0] ?? ''), 'utf8');
+    expect(log).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ✅ Done: db_1\.good rows=2000 bytes=\d+ \(0\.\d MB\) seconds=\d+\.\d{3}$/m,
+    );
+    expect(log).toMatch(
+      /⚠️ Done with warnings: db_1\.warn rows=10 .* warnings: source-only columns skipped: "only_here"$/m,
+    );
+    expect(log).toMatch(
+      /❌ Error copying db_1\.clash rows=0 .* error: \[23505\] duplicate key value violates unique constraint/m,
+    );
+    expect(result.stdout).toContain(`Audit log: ${join(dir, 'audit-logs', logs[0] ?? '')}`);
+
+    const report = JSON.parse(await readFile(reportFile, 'utf8')) as Record<string, unknown> & {
+      tables: Record<string, unknown>[];
+    };
+    expect(report).toMatchObject({
+      status: 'error',
+      snapshot: expect.stringMatching(/-/) as unknown,
+    });
+    expect(Object.keys(report.tables[0] ?? {})).toEqual([
+      'target',
+      'source',
+      'table',
+      'status',
+      'rows',
+      'bytes',
+      'seconds',
+      'strategy',
+      'format',
+      'mode',
+      'columns',
+      'skipped',
+      'warnings',
+      'error',
+    ]);
+    expect(report.tables[2]).toMatchObject({
+      table: 'clash',
+      status: 'error',
+      error: { sqlstate: '23505' },
+    });
+    // Non-TTY progress: one line when a table starts and one when it ends.
+    expect(result.stderr).toContain('started db_1.good (append, binary)');
+    expect(result.stderr).toContain('✅ Done: db_1.good');
+    expect(result.stdout + result.stderr + log).not.toContain(s.target1.password);
+  });
+
+  it('run --dry-run prints the plan and copies nothing; --quiet prints no progress', async () => {
+    const { dir, file } = await setup(rawConfig(['warn'], { options: { logDir: 'logs' } }));
+    await sql(s.target1, `TRUNCATE ${q}.warn`);
+    const dry = await cli(['run', '-c', file, '--dry-run'], { cwd: dir });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('Target db_1');
+    expect((await sql(s.target1, `SELECT count(*)::int AS n FROM ${q}.warn`)).rows[0]).toEqual({
+      n: 0,
+    });
+    const quiet = await cli(['run', '-c', file, '--quiet', '--mode', 'truncate'], { cwd: dir });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect((await sql(s.target1, `SELECT count(*)::int AS n FROM ${q}.warn`)).rows[0]).toEqual({
+      n: 10,
+    });
+  });
+
+  it('run: a TTY gets a live progress block and overall bar on stderr', async () => {
+    const { dir, file } = await setup(rawConfig(['good'], { options: { logDir: 'logs' } }));
+    const result = await cli(['run', '-c', file, '--mode', 'truncate'], { cwd: dir, tty: true });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/\[[#.]{30}\] \d+%\s+\d+\/1 tables/);
+  });
+
+  it('run: usage errors for --concurrency and --mode exit 2', async () => {
+    const { file } = await setup(rawConfig(['good']));
+    expect((await cli(['run', '-c', file, '--concurrency', '0'])).stderr).toBe(
+      'pgcopy: --concurrency: expected an integer from 1 to 64, got "0"\n',
+    );
+    expect((await cli(['run', '-c', file, '--mode', 'merge'])).code).toBe(2);
+  });
+});
