@@ -1,0 +1,43 @@
+/** pgcopy's library API: the same functions the CLI and the Lambda handler use. */
+export { loadConfig, parseConfig } from './config/load.js';
+export { validateConfig } from './config/validate.js';
+export type * from './config/types.js';
+export { makePlan } from './plan/make-plan.js';
+export type { PlanFilters } from './plan/select-tables.js';
+export type { Plan, TablePlan, TargetPlan } from './plan/types.js';
+export { renderPlan, planToJson } from './plan/render-plan.js';
+export { run, type RunOptions, type RunOutcome } from './copy/run.js';
+export type { RunEvent, RunReport, TableResult, TableStatus } from './report/events.js';
+export { renderSummary } from './report/summary.js';
+export { openConnectors } from './session.js';
+export { runCli } from './cli/main.js';
+export {
+  PgcopyError,
+  ConfigError,
+  SecretError,
+  TunnelError,
+  ConnectError,
+  PlanError,
+  CopyError,
+  AbortError,
+} from './errors.js';
+
+import type { Config } from './config/types.js';
+import { makePlan } from './plan/make-plan.js';
+import type { PlanFilters } from './plan/select-tables.js';
+import type { Plan } from './plan/types.js';
+import { openConnectors, type SessionDeps } from './session.js';
+
+/** Plans a config without copying: connects, reads both catalogs, applies the plan rules. */
+export async function plan(
+  config: Config,
+  filters: PlanFilters = {},
+  deps: SessionDeps = {},
+): Promise<Plan> {
+  const connectors = await openConnectors(config, deps);
+  try {
+    return await makePlan(config, connectors, filters, deps.signal ? { signal: deps.signal } : {});
+  } finally {
+    await connectors.close();
+  }
+}
