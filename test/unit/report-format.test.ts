@@ -1,0 +1,166 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ProgressRenderer } from '../../src/cli/progress.js';
+import { describeValue } from '../../src/config/describe-value.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../../src/db/quote.js';
+import { auditLine } from '../../src/report/audit-lines.js';
+import type { RunReport, TableResult } from '../../src/report/events.js';
+import { fileStamp, formatDuration, formatRate, lineStamp } from '../../src/report/format.js';
+import { renderSummary } from '../../src/report/summary.js';
+import { textTable } from '../../src/report/text-table.js';
+
+const result: TableResult = {
+  target: 'db_1',
+  source: 'customer',
+  table: 'customers',
+  status: 'error',
+  rows: 0,
+  bytes: 2_500_000,
+  seconds: 2,
+  strategy: 'stream',
+  format: 'text',
+  mode: 'append',
+  columns: ['id'],
+  skipped: { sourceOnly: [], targetOnly: [] },
+  warnings: [],
+  error: { code: 'POSTGRES', message: 'boom', sqlstate: '23505' },
+};
+
+describe('figures', () => {
+  it('formats durations, rates and timestamps', () => {
+    expect(formatDuration(5)).toBe('0:05');
+    expect(formatDuration(3725)).toBe('1:02:05');
+    expect(formatDuration(Number.NaN)).toBe('-');
+    expect(formatDuration(-1)).toBe('-');
+    expect(formatRate(10_000_000, 0)).toBe('-');
+    expect(formatRate(10_000_000, 4)).toBe('2.5');
+    const date = new Date(2026, 0, 2, 3, 4, 5);
+    expect(fileStamp(date)).toBe('20260102_030405');
+    expect(lineStamp(date)).toBe('2026-01-02 03:04:05');
+  });
+
+  it('aligns text tables, numbers to the right', () => {
+    expect(
+      textTable(
+        ['NAME', 'ROWS'],
+        [
+          ['a', '5'],
+          ['long name', '1,000'],
+        ],
+      ),
+    ).toBe('NAME        ROWS\na              5\nlong name  1,000\n');
+    expect(textTable(['EMPTY'], [])).toBe('EMPTY\n');
+  });
+
+  it('describes received values without echoing whole objects', () => {
+    expect(describeValue(undefined)).toBe('nothing');
+    expect(describeValue(null)).toBe('null');
+    expect(describeValue(true)).toBe('true');
+    expect(describeValue({ a: 1 })).toBe('an object');
+    expect(describeValue('x'.repeat(100))).toBe(JSON.stringify('x'.repeat(57) + '...'));
+    expect(describeValue(() => 1)).toBe('function');
+  });
+
+  it('quotes identifiers and literals, refusing NUL', () => {
+    expect(quoteIdent('Order "Items"')).toBe('"Order ""Items"""');
+    expect(qualifiedName('s', 'select')).toBe('"s"."select"');
+    expect(quoteLiteral("it's")).toBe("'it''s'");
+    expect(() => quoteIdent('a\0b')).toThrow('identifier contains a NUL character');
+    expect(() => quoteLiteral('a\0b')).toThrow('literal contains a NUL character');
+  });
+});
+
+describe('summary and audit lines', () => {
+  it('renders a renamed table, errors with SQLSTATE and the totals', () => {
+    const report: RunReport = {
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:00:03.000Z',
+      status: 'error',
+      snapshot: null,
+      tables: [
+        result,
+        { ...result, table: 'other', source: 'other', status: 'done', rows: 1234, error: null },
+      ],
+    };
+    const text = renderSummary(report);
+    expect(text).toContain('customer -> customers  error');
+    expect(text).toContain('2 table(s), 1,234 rows, 5.0 MB in 3.0 s: error');
+    expect(text).toContain('  ❌ db_1.customers: [23505] boom');
+    expect(
+      auditLine({
+        type: 'table-failed',
+        at: '',
+        result: { ...result, error: { code: 'COPY', message: 'x' } },
+      }),
+    ).toBe('❌ Error copying db_1.customers rows=0 bytes=2500000 (2.5 MB) seconds=2.000 error: x');
+    expect(
+      auditLine({ type: 'run-start', at: '', snapshot: null, pairs: 2, estimatedBytes: 0 }),
+    ).toBe('Run started: 2 table(s), snapshot none');
+    expect(
+      auditLine({ type: 'table-progress', ref: result, rows: 1, bytes: 1, seconds: 1 }),
+    ).toBeUndefined();
+  });
+});
+
+describe('progress on a TTY', () => {
+  it('draws a line per running table with rows, rate and ETA, and an overall bar', () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const progress = new ProgressRenderer(out, true);
+    const ref = { target: 'db_1', source: 't', table: 't' };
+    progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 2, estimatedBytes: 0 });
+    progress.onEvent({
+      type: 'table-start',
+      at: '',
+      ref,
+      format: 'binary',
+      mode: 'append',
+      estimatedRows: 1000,
+      estimatedBytes: 0,
+    });
+    progress.onEvent({ type: 'table-progress', ref, rows: 250, bytes: 5_000_000, seconds: 1 });
+    progress.onEvent({
+      type: 'table-done',
+      at: '',
+      result: { ...result, ...ref, status: 'done', error: null },
+    });
+    progress.onEvent({
+      type: 'table-progress',
+      ref: { ...ref, table: 'unknown' },
+      rows: 1,
+      bytes: 1,
+      seconds: 1,
+    });
+    (progress as unknown as { draw(): void }).draw();
+    progress.onEvent({
+      type: 'run-end',
+      report: { startedAt: '', finishedAt: '', status: 'done', snapshot: null, tables: [] },
+    });
+    expect(text).toContain('✅ Done: db_1.t');
+    expect(text).toMatch(/\[#{15}\.{15}\] 50%\s+1\/2 tables/);
+    progress.stop();
+  });
+
+  it('shows ETA for a running table', () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const progress = new ProgressRenderer(out, true);
+    const ref = { target: 'db_1', source: 't', table: 't' };
+    progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 1, estimatedBytes: 0 });
+    progress.onEvent({
+      type: 'table-start',
+      at: '',
+      ref,
+      format: 'binary',
+      mode: 'append',
+      estimatedRows: 1000,
+      estimatedBytes: 0,
+    });
+    progress.onEvent({ type: 'table-progress', ref, rows: 250, bytes: 5_000_000, seconds: 1 });
+    (progress as unknown as { draw(): void }).draw();
+    progress.stop();
+    expect(text).toContain('db_1.t  250 rows  5.0 MB  5.0 MB/s  ETA 0:03');
+  });
+});
