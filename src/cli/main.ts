@@ -50,6 +50,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/* v8 ignore start -- process glue, exercised in a child process by test/integration/interrupt.test.ts */
 /** The process entry: wires signals, runs the command, and is the only place that exits. */
 export async function main(argv: string[]): Promise<void> {
   const controller = new AbortController();
@@ -72,3 +73,4 @@ export async function main(argv: string[]): Promise<void> {
   // Flush stdout before leaving; the only exit in pgcopy.
   process.stdout.write('', () => process.exit(process.exitCode));
 }
+/* v8 ignore stop */

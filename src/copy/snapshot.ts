@@ -12,11 +12,14 @@ export class SnapshotCoordinator {
   ) {}
 
   static async open(client: pg.Client): Promise<SnapshotCoordinator> {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const result = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
-    const id = result.rows[0]?.id;
-    if (id === undefined) throw new Error('pg_export_snapshot() returned no snapshot');
-    return new SnapshotCoordinator(client, id);
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+      return new SnapshotCoordinator(client, result.rows[0]?.id ?? '');
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Puts a fresh source connection into the exported snapshot. */
