@@ -1,6 +1,7 @@
 import type { Config } from './config/types.js';
 import type { ConnectorDeps } from './db/connector.js';
 import { Connectors } from './db/connectors.js';
+import { createSecretsProvider } from './secrets/create-provider.js';
 import type { SecretsProvider } from './secrets/provider.js';
 import { resolveEndpoints } from './secrets/resolve-endpoints.js';
 
@@ -13,9 +14,17 @@ export interface SessionDeps extends ConnectorDeps {
 
 /** Resolves secrets and prepares one connector per endpoint; the caller closes them. */
 export async function openConnectors(config: Config, deps: SessionDeps = {}): Promise<Connectors> {
-  const endpoints = await resolveEndpoints(config, {
-    secrets: deps.secrets,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
-  return new Connectors(endpoints, deps);
+  const owned =
+    deps.secrets === undefined && config.secrets !== undefined
+      ? createSecretsProvider(config.secrets, deps.env ? { env: deps.env } : {})
+      : undefined;
+  try {
+    const endpoints = await resolveEndpoints(config, {
+      secrets: deps.secrets ?? owned,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    return new Connectors(endpoints, deps);
+  } finally {
+    owned?.close?.(); // destroys the SDK client it created
+  }
 }

@@ -5,4 +5,6 @@ export interface SecretsProvider {
    * Other failures (access denied, throttling after retries) throw a SecretError naming the id.
    */
   fetch(ids: readonly string[], options?: { signal?: AbortSignal }): Promise<Map<string, string>>;
+  /** Releases what the provider created (the AWS client's sockets); safe to call twice. */
+  close?(): void;
 }

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Config, EndpointConfig } from '../config/types.js';
 import type { ConnectionSpec, ResolvedSsh } from '../db/connection-spec.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, SecretError } from '../errors.js';
+import { readOperatorFile } from '../operator-files.js';
+import { fetchEndpointSecrets, type EndpointSecret } from './fetch-endpoint-secrets.js';
 import type { SecretsProvider } from './provider.js';
+import { secretLookup, type SecretLookup } from './secret-layouts.js';
 
 export interface ResolvedEndpoints {
   readonly source: ConnectionSpec;
@@ -15,39 +17,55 @@ export interface ResolveDeps {
   readonly signal?: AbortSignal;
 }
 
-function configPath(config: Config, ep: EndpointConfig): string {
-  const index = config.targets.findIndex((t) => t === ep);
-  return index < 0 ? 'source' : `targets[${index}]`;
-}
-
-async function resolveSsh(path: string, ep: EndpointConfig): Promise<ResolvedSsh | undefined> {
+/** The endpoint's SSH settings with the key from keyFile, else from the secret's `ssh` field. */
+async function resolveSsh(
+  path: string,
+  ep: EndpointConfig,
+  secret: EndpointSecret | undefined,
+): Promise<ResolvedSsh | undefined> {
   if (!ep.ssh) return undefined;
-  if (ep.ssh.keyFile === undefined) {
+  if (ep.ssh.keyFile !== undefined) {
+    return { ...ep.ssh, privateKey: await readOperatorFile(`${path}.ssh.keyFile`, ep.ssh.keyFile) };
+  }
+  const key = secret?.fields.ssh;
+  if (key === undefined) {
     throw new ConfigError(`${path}.ssh: needs keyFile (or a secret whose ssh field holds the key)`);
   }
-  try {
-    return { ...ep.ssh, privateKey: await readFile(ep.ssh.keyFile, 'utf8') };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new ConfigError(`${path}.ssh.keyFile: cannot read ${ep.ssh.keyFile} (${code})`, {
-      cause: error,
-    });
-  }
+  const passphrase = ep.ssh.passphrase ?? key.passphrase;
+  return {
+    ...ep.ssh,
+    privateKey: key.privateKey,
+    ...(passphrase !== undefined ? { passphrase } : {}),
+  };
 }
 
-/** Builds a ConnectionSpec from the endpoint's own fields (no secret involved). */
-export async function specFromConfig(path: string, ep: EndpointConfig): Promise<ConnectionSpec> {
-  const missing = (key: string): never => {
+/**
+ * Builds a ConnectionSpec from the endpoint's own fields and, when given, its secret's fields:
+ * config values override secret values field by field.
+ */
+export async function specFromConfig(
+  path: string,
+  ep: EndpointConfig,
+  secret?: EndpointSecret,
+): Promise<ConnectionSpec> {
+  const missing = (key: string, secretField: string): never => {
+    if (secret) {
+      throw new SecretError(
+        `${path}: ${secret.label} has no "${secretField}" field, and ${path}.${key} is not set`,
+      );
+    }
     throw new ConfigError(`${path}.${key}: is required (give it, a url, or a secret)`);
   };
-  const ssh = await resolveSsh(path, ep);
+  const fields = secret?.fields ?? {};
+  const ssh = await resolveSsh(path, ep, secret);
+  const password = ep.password ?? fields.password;
   return {
     name: ep.name,
-    host: ep.host ?? missing('host'),
-    port: ep.port ?? 5432,
-    database: ep.database ?? missing('database'),
-    user: ep.user ?? missing('user'),
-    ...(ep.password !== undefined ? { password: ep.password } : {}),
+    host: ep.host ?? fields.host ?? missing('host', 'host'),
+    port: ep.port ?? fields.port ?? 5432,
+    database: ep.database ?? fields.database ?? missing('database', 'dbname'),
+    user: ep.user ?? fields.user ?? missing('user', 'username'),
+    ...(password !== undefined ? { password } : {}),
     sslmode: ep.sslmode ?? 'prefer',
     ...(ep.sslrootcert !== undefined ? { sslrootcert: ep.sslrootcert } : {}),
     ...(ssh ? { ssh } : {}),
@@ -59,17 +77,32 @@ export async function resolveEndpoints(
   config: Config,
   deps: ResolveDeps = {},
 ): Promise<ResolvedEndpoints> {
-  const endpoints: EndpointConfig[] = [config.source, ...config.targets];
-  for (const ep of endpoints) {
-    if ((ep.secret !== undefined || ep.secretId !== undefined) && !deps.secrets) {
+  const endpoints: { path: string; ep: EndpointConfig }[] = [
+    { path: 'source', ep: config.source },
+    ...config.targets.map((ep, i) => ({ path: `targets[${i}]`, ep })),
+  ];
+  const lookups = new Map<string, SecretLookup>();
+  for (const { path, ep } of endpoints) {
+    const lookup = secretLookup(ep, config.secrets);
+    if (lookup === undefined) continue;
+    if (!deps.secrets) {
       throw new ConfigError(
-        `${configPath(config, ep)}.secret: no secrets provider configured (add a secrets section)`,
+        `${path}.secret: no secrets provider configured (add a secrets section)`,
       );
     }
+    lookups.set(path, lookup);
   }
-  const source = await specFromConfig('source', config.source);
+  const secrets =
+    deps.secrets && lookups.size > 0
+      ? await fetchEndpointSecrets(deps.secrets, lookups, deps.signal)
+      : new Map<string, EndpointSecret>();
+  const specOf = (path: string, ep: EndpointConfig): Promise<ConnectionSpec> => {
+    const secret = secrets.get(path);
+    return secret ? specFromConfig(path, ep, secret) : specFromConfig(path, ep);
+  };
+  const source = await specOf('source', config.source);
   const targets = new Map<string, ConnectionSpec>();
   for (const [i, t] of config.targets.entries())
-    targets.set(t.name, await specFromConfig(`targets[${i}]`, t));
+    targets.set(t.name, await specOf(`targets[${i}]`, t));
   return { source, targets };
 }
