@@ -7,6 +7,7 @@ import {
   overallStatus,
   type EventListener,
   type RunReport,
+  type TableError,
   type TableResult,
 } from '../report/events.js';
 import { openConnectors, type SessionDeps } from '../session.js';
@@ -34,28 +35,25 @@ export interface RunOutcome {
   readonly report: RunReport | undefined;
 }
 
-function planFailure(plan: TablePlan, strategy: Config['options']['strategy']): TableResult {
+/** A pair that ends without copying anything: the plan refused it, or the run was interrupted first. */
+function uncopied(
+  plan: TablePlan,
+  strategy: Config['options']['strategy'],
+  error: TableError,
+): TableResult {
   return resultOf(plan, strategy, {
     rows: 0,
     bytes: 0,
     seconds: 0,
     warnings: plan.warnings,
-    error: { code: 'PLAN', message: plan.errors.join('; ') },
+    error,
   });
 }
 
-function notStarted(plan: TablePlan, strategy: Config['options']['strategy']): TableResult {
-  return resultOf(plan, strategy, {
-    rows: 0,
-    bytes: 0,
-    seconds: 0,
-    warnings: plan.warnings,
-    error: {
-      code: 'ABORTED',
-      message: 'interrupted before this table started; nothing was written',
-    },
-  });
-}
+const INTERRUPTED_BEFORE_START: TableError = {
+  code: 'ABORTED',
+  message: 'interrupted before this table started; nothing was written',
+};
 
 /** The copy job, shared by the CLI and the Lambda handler: plan, snapshot, copy every pair, report. */
 export async function run(config: Config, options: RunOptions = {}): Promise<RunOutcome> {
@@ -100,7 +98,7 @@ async function copyAll(
     .sort((a, b) => b.estimatedBytes - a.estimatedBytes);
   const results = new Map<TablePlan, TableResult>();
   for (const t of all.filter((p) => p.errors.length > 0)) {
-    const result = planFailure(t, strategy);
+    const result = uncopied(t, strategy, { code: 'PLAN', message: t.errors.join('; ') });
     results.set(t, result);
     emit({ type: 'table-failed', at: now().toISOString(), result });
   }
@@ -122,12 +120,9 @@ async function copyAll(
     const concurrency = options.concurrency ?? config.options.concurrency;
     await runPool(copyable, concurrency, async (table) => {
       if (signal?.aborted || !snapshot) {
-        results.set(table, notStarted(table, strategy));
-        emit({
-          type: 'table-failed',
-          at: now().toISOString(),
-          result: notStarted(table, strategy),
-        });
+        const result = uncopied(table, strategy, INTERRUPTED_BEFORE_START);
+        results.set(table, result);
+        emit({ type: 'table-failed', at: now().toISOString(), result });
         return;
       }
       emit({

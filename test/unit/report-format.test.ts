@@ -102,12 +102,16 @@ describe('summary and audit lines', () => {
   });
 });
 
+function ttyProgress(): { progress: ProgressRenderer; text: () => string } {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  return { progress: new ProgressRenderer(out, true), text: () => text };
+}
+
 describe('progress on a TTY', () => {
   it('draws a line per running table with rows, rate and ETA, and an overall bar', () => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d: Buffer) => (text += d.toString()));
-    const progress = new ProgressRenderer(out, true);
+    const { progress, text } = ttyProgress();
     const ref = { target: 'db_1', source: 't', table: 't' };
     progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 2, estimatedBytes: 0 });
     progress.onEvent({
@@ -137,16 +141,13 @@ describe('progress on a TTY', () => {
       type: 'run-end',
       report: { startedAt: '', finishedAt: '', status: 'done', snapshot: null, tables: [] },
     });
-    expect(text).toContain('✅ Done: db_1.t');
-    expect(text).toMatch(/\[#{15}\.{15}\] 50%\s+1\/2 tables/);
+    expect(text()).toContain('✅ Done: db_1.t');
+    expect(text()).toMatch(/\[#{15}\.{15}\] 50%\s+1\/2 tables/);
     progress.stop();
   });
 
   it('shows ETA for a running table', () => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d: Buffer) => (text += d.toString()));
-    const progress = new ProgressRenderer(out, true);
+    const { progress, text } = ttyProgress();
     const ref = { target: 'db_1', source: 't', table: 't' };
     progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 1, estimatedBytes: 0 });
     progress.onEvent({
@@ -161,6 +162,6 @@ describe('progress on a TTY', () => {
     progress.onEvent({ type: 'table-progress', ref, rows: 250, bytes: 5_000_000, seconds: 1 });
     (progress as unknown as { draw(): void }).draw();
     progress.stop();
-    expect(text).toContain('db_1.t  250 rows  5.0 MB  5.0 MB/s  ETA 0:03');
+    expect(text()).toContain('db_1.t  250 rows  5.0 MB  5.0 MB/s  ETA 0:03');
   });
 });
