@@ -5,6 +5,7 @@ import { endClient } from '../db/end-client.js';
 import type { TablePlan } from '../plan/types.js';
 import type { EventListener, TableError, TableRef, TableResult } from '../report/events.js';
 import type { SnapshotCoordinator } from './snapshot.js';
+import { SESSION_SETTINGS_SQL } from './sql.js';
 import { streamCopy, type LoadResult } from './stream-copy.js';
 import { toTableError } from './table-error.js';
 
@@ -74,8 +75,10 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   try {
     ctx.signal?.throwIfAborted();
     sourceClient = await ctx.source.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    await sourceClient.query(SESSION_SETTINGS_SQL);
     await ctx.snapshot.join(sourceClient);
     targetClient = await ctx.target.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    await targetClient.query(SESSION_SETTINGS_SQL);
     await targetClient.query('BEGIN');
     load = await streamCopy(sourceClient, targetClient, plan, {
       signal: ctx.signal,

@@ -13,6 +13,9 @@ export class SnapshotCoordinator {
 
   static async open(client: pg.Client): Promise<SnapshotCoordinator> {
     try {
+      // The coordinator idles in its transaction for the whole run: a server or role default
+      // idle_in_transaction_session_timeout would end it, and with it the snapshot.
+      await client.query('SET idle_in_transaction_session_timeout = 0');
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const result = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
       return new SnapshotCoordinator(client, result.rows[0]?.id ?? '');

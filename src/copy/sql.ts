@@ -3,6 +3,25 @@ import type { TablePlan } from '../plan/types.js';
 
 /** The SQL of one table's copy, every identifier quoted through quoteIdent. */
 
+/**
+ * Session settings for both ends of a copy, so that a value's text form is exact and read back the
+ * same whatever the server's, database's or role's defaults: ISO dates (a `SQL, DMY` source would
+ * otherwise be misread by an `MDY` target), unambiguous interval signs, shortest-exact floats (with
+ * extra_float_digits <= 0 a float loses digits), hex bytea, and money without a locale.
+ * The time zone is left alone: timestamptz's text form carries its offset.
+ * No idle-in-transaction timeout (a worker waits, in its transaction, on the other side) and no
+ * statement timeout (one COPY may rightly take hours).
+ */
+export const SESSION_SETTINGS_SQL = [
+  `SET DateStyle = 'ISO'`,
+  `SET IntervalStyle = 'postgres'`,
+  `SET extra_float_digits = 3`,
+  `SET bytea_output = 'hex'`,
+  `SET lc_monetary = 'C'`,
+  `SET idle_in_transaction_session_timeout = 0`,
+  `SET statement_timeout = 0`,
+].join('; ');
+
 export function columnList(columns: readonly string[]): string {
   return columns.map(quoteIdent).join(', ');
 }
@@ -11,9 +30,12 @@ export function copyOptions(format: 'binary' | 'text'): string {
   return format === 'binary' ? '(FORMAT binary)' : '(FORMAT text)';
 }
 
-/** COPY (SELECT shared columns FROM source [WHERE filter]) TO STDOUT. The filter is operator SQL. */
+/**
+ * COPY (SELECT shared columns FROM source [WHERE filter]) TO STDOUT. The filter is operator SQL;
+ * the closing parenthesis goes on its own line so that a trailing `-- comment` cannot swallow it.
+ */
 export function copyOutSql(plan: TablePlan): string {
-  const where = plan.where === undefined ? '' : ` WHERE (${plan.where})`;
+  const where = plan.where === undefined ? '' : ` WHERE (${plan.where}\n)`;
   return `COPY (SELECT ${columnList(plan.columns)} FROM ${qualifiedName(plan.sourceSchema, plan.sourceTable)}${where}) TO STDOUT WITH ${copyOptions(plan.format)}`;
 }
 
@@ -32,10 +54,13 @@ export function copyInSql(plan: TablePlan, table: string): string {
   return `COPY ${table} (${columnList(plan.columns)}) FROM STDIN WITH ${copyOptions(plan.format)}`;
 }
 
-/** INSERT ... ON CONFLICT (key) DO UPDATE of the shared non-key columns. */
+/**
+ * INSERT ... ON CONFLICT (key) DO UPDATE of the shared non-key columns. GENERATED ALWAYS identity
+ * columns are inserted (OVERRIDING SYSTEM VALUE) but never updated: PostgreSQL refuses it (428C9).
+ */
 export function upsertSql(plan: TablePlan, key: readonly string[]): string {
-  const keySet = new Set(key);
-  const updates = plan.columns.filter((c) => !keySet.has(c));
+  const keep = new Set([...key, ...(plan.identityAlways ?? [])]);
+  const updates = plan.columns.filter((c) => !keep.has(c));
   const action =
     updates.length === 0
       ? 'DO NOTHING'

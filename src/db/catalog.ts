@@ -48,8 +48,14 @@ const FIRST_USER_OID = 16384;
 
 const COLUMNS_SQL = `
 SELECT c.relname AS table_name, c.relkind::text AS kind,
-       greatest(c.reltuples, 0)::float8 AS estimated_rows,
-       CASE WHEN c.relkind IN ('r','p','m') THEN pg_total_relation_size(c.oid) ELSE 0 END::float8 AS estimated_bytes,
+       CASE WHEN c.relkind = 'p'
+            THEN (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) pt
+                  JOIN pg_class pc ON pc.oid = pt.relid WHERE pt.isleaf)
+            ELSE greatest(c.reltuples, 0) END::float8 AS estimated_rows,
+       CASE WHEN c.relkind IN ('r','m') THEN pg_total_relation_size(c.oid)
+            WHEN c.relkind = 'p'
+            THEN (SELECT coalesce(sum(pg_total_relation_size(pt.relid)), 0) FROM pg_partition_tree(c.oid) pt)
+            ELSE 0 END::float8 AS estimated_bytes,
        a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type,
        tn.nspname AS type_schema, t.typcategory::text AS category, t.typtype::text AS typtype,
        a.atttypid::int8 AS type_oid, t.typelem::int8 AS elem_oid, et.typcategory::text AS elem_category,

@@ -69,6 +69,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   const sourceOnly: string[] = [];
   let binary = true;
   let overridingSystemValue = false;
+  const identityAlways: string[] = [];
   for (const s of source.columns) {
     const t = targetByName.get(s.name);
     if (!t) {
@@ -85,7 +86,10 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     columns.push(s.name);
     if (conversion === 'text') casts.push({ column: s.name, from: s.type, to: t.type });
     if (!binarySafe(s, t)) binary = false;
-    if (t.identity === 'a') overridingSystemValue = true;
+    if (t.identity === 'a') {
+      overridingSystemValue = true;
+      identityAlways.push(s.name);
+    }
   }
   const targetOnlyColumns = target.columns.filter(
     (c) => !sourceNames.has(c.name) && c.generated === '',
@@ -119,6 +123,12 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
         'upsert needs a primary key or unique key on the target whose columns are all copied',
       );
     }
+    const key = new Set(conflictKey);
+    for (const name of identityAlways.filter((c) => !key.has(c))) {
+      warnings.push(
+        `upsert: identity column "${name}" is GENERATED ALWAYS on the target; existing rows keep theirs`,
+      );
+    }
   }
 
   return {
@@ -129,6 +139,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     generated,
     casts,
     overridingSystemValue,
+    identityAlways,
     conflictKey,
     format: binary && columns.length > 0 ? 'binary' : 'text',
     warnings,

@@ -23,7 +23,7 @@ async function checkWhereFilters(
     try {
       await client.query('BEGIN READ ONLY');
       await client.query(
-        `EXPLAIN SELECT 1 FROM ${qualifiedName(schema, table ?? '')} WHERE (${where})`,
+        `EXPLAIN SELECT 1 FROM ${qualifiedName(schema, table ?? '')} WHERE (${where}\n)`,
       );
     } catch (error) {
       errors.set(key, describeError(error));

@@ -35,6 +35,11 @@ export interface TablePlan {
   readonly casts: readonly ColumnCast[];
   /** The target has a GENERATED ALWAYS identity column among the written ones. */
   readonly overridingSystemValue: boolean;
+  /**
+   * Written columns that are GENERATED ALWAYS identities on the target: inserted with OVERRIDING
+   * SYSTEM VALUE, but an upsert cannot update them (PostgreSQL allows only DEFAULT there).
+   */
+  readonly identityAlways?: readonly string[];
   /** upsert: the ON CONFLICT key. */
   readonly conflictKey: readonly string[] | undefined;
   readonly format: 'binary' | 'text';

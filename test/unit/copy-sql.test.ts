@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import {
+  STAGING_TABLE,
+  columnList,
+  copyInSql,
+  copyOptions,
+  copyOutSql,
+  createStagingSql,
+  targetName,
+  upsertSql,
+} from '../../src/copy/sql.js';
+import type { TablePlan } from '../../src/plan/types.js';
+
+function planOf(overrides: Partial<TablePlan> = {}): TablePlan {
+  return {
+    targetName: 'one',
+    sourceSchema: 'Src Schema',
+    sourceTable: 'Order Items',
+    targetSchema: 'tgt"schema',
+    targetTable: 'select',
+    mode: 'append',
+    where: undefined,
+    columns: ['id', 'Mixed Case', 'say "hi"'],
+    pairs: [],
+    skipped: { sourceOnly: [], targetOnly: [] },
+    generated: [],
+    casts: [],
+    overridingSystemValue: false,
+    conflictKey: undefined,
+    format: 'binary',
+    estimatedRows: 0,
+    estimatedBytes: 0,
+    warnings: [],
+    errors: [],
+    ...overrides,
+  };
+}
+
+describe('copy SQL builders', () => {
+  it('quotes every identifier, doubling embedded double quotes', () => {
+    expect(columnList(['id', 'Mixed Case', 'say "hi"', 'select'])).toBe(
+      '"id", "Mixed Case", "say ""hi""", "select"',
+    );
+    expect(targetName(planOf())).toBe('"tgt""schema"."select"');
+  });
+
+  it('refuses an identifier with a NUL character', () => {
+    expect(() => columnList(['a\0b'])).toThrow(/NUL/);
+  });
+
+  it('names the format explicitly', () => {
+    expect(copyOptions('binary')).toBe('(FORMAT binary)');
+    expect(copyOptions('text')).toBe('(FORMAT text)');
+  });
+
+  it('builds COPY TO from a SELECT of the shared columns, with the where filter in parentheses', () => {
+    expect(copyOutSql(planOf())).toBe(
+      'COPY (SELECT "id", "Mixed Case", "say ""hi""" FROM "Src Schema"."Order Items") TO STDOUT WITH (FORMAT binary)',
+    );
+    expect(copyOutSql(planOf({ where: 'id > 1 OR id < 0 -- a comment', format: 'text' }))).toBe(
+      'COPY (SELECT "id", "Mixed Case", "say ""hi""" FROM "Src Schema"."Order Items" WHERE (id > 1 OR id < 0 -- a comment\n)) TO STDOUT WITH (FORMAT text)',
+    );
+  });
+
+  it('builds COPY FROM with an explicit column list into the given table', () => {
+    const plan = planOf({ format: 'text' });
+    expect(copyInSql(plan, targetName(plan))).toBe(
+      'COPY "tgt""schema"."select" ("id", "Mixed Case", "say ""hi""") FROM STDIN WITH (FORMAT text)',
+    );
+  });
+
+  it('creates a temporary staging table with the target types and no rows, dropped at commit', () => {
+    expect(createStagingSql(planOf())).toBe(
+      `CREATE TEMPORARY TABLE "${STAGING_TABLE}" ON COMMIT DROP AS SELECT "id", "Mixed Case", "say ""hi""" FROM "tgt""schema"."select" WITH NO DATA`,
+    );
+  });
+
+  it('upserts the shared non-key columns on conflict of the key', () => {
+    expect(upsertSql(planOf({ mode: 'upsert' }), ['id'])).toBe(
+      `INSERT INTO "tgt""schema"."select" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM "${STAGING_TABLE}" ON CONFLICT ("id") DO UPDATE SET "Mixed Case" = EXCLUDED."Mixed Case", "say ""hi""" = EXCLUDED."say ""hi"""`,
+    );
+  });
+
+  it('does nothing on conflict when only key columns are copied', () => {
+    const plan = planOf({ mode: 'upsert', columns: ['id', 'Mixed Case'] });
+    expect(upsertSql(plan, ['Mixed Case', 'id'])).toBe(
+      `INSERT INTO "tgt""schema"."select" ("id", "Mixed Case") SELECT "id", "Mixed Case" FROM "${STAGING_TABLE}" ON CONFLICT ("Mixed Case", "id") DO NOTHING`,
+    );
+  });
+
+  it('never updates a GENERATED ALWAYS identity column that is not the key (PostgreSQL refuses it)', () => {
+    const plan = planOf({
+      mode: 'upsert',
+      columns: ['code', 'id', 'v'],
+      overridingSystemValue: true,
+      identityAlways: ['id'],
+    });
+    expect(upsertSql(plan, ['code'])).toBe(
+      `INSERT INTO "tgt""schema"."select" ("code", "id", "v") OVERRIDING SYSTEM VALUE SELECT "code", "id", "v" FROM "${STAGING_TABLE}" ON CONFLICT ("code") DO UPDATE SET "v" = EXCLUDED."v"`,
+    );
+    const onlyIdentity = planOf({
+      mode: 'upsert',
+      columns: ['code', 'id'],
+      identityAlways: ['id'],
+    });
+    expect(upsertSql(onlyIdentity, ['code'])).toMatch(/ON CONFLICT \("code"\) DO NOTHING$/);
+  });
+
+  it('writes identity GENERATED ALWAYS columns with OVERRIDING SYSTEM VALUE', () => {
+    const plan = planOf({ mode: 'upsert', columns: ['id', 'v'], overridingSystemValue: true });
+    expect(upsertSql(plan, ['id'])).toBe(
+      `INSERT INTO "tgt""schema"."select" ("id", "v") OVERRIDING SYSTEM VALUE SELECT "id", "v" FROM "${STAGING_TABLE}" ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v"`,
+    );
+  });
+});
