@@ -17,13 +17,17 @@ try {
 const unreachableStatus = [404, 405, 501, 502, 503, 504];
 const serviceDown =
   (typeof report.statusCode === 'number' && unreachableStatus.includes(report.statusCode)) ||
-  /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|audit endpoint returned an error/.test(result.stderr ?? '') ||
+  /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|audit endpoint returned an error/.test(
+    result.stderr ?? '',
+  ) ||
   result.error?.code === 'ETIMEDOUT';
 
 if (report.metadata?.vulnerabilities) {
   const v = report.metadata.vulnerabilities;
   const serious = (v.high ?? 0) + (v.critical ?? 0);
-  console.log(`audit: ${serious} high/critical, ${v.moderate ?? 0} moderate, ${v.low ?? 0} low (production dependencies)`);
+  console.log(
+    `audit: ${serious} high/critical, ${v.moderate ?? 0} moderate, ${v.low ?? 0} low (production dependencies)`,
+  );
   process.exit(serious > 0 ? 1 : 0);
 }
 if (serviceDown) {

@@ -63,13 +63,6 @@ export class CopyError extends PgcopyError {
   }
 }
 
-/** The run was interrupted (SIGINT/SIGTERM or an aborted signal). */
-export class AbortError extends PgcopyError {
-  constructor(message = 'interrupted', options?: { cause?: unknown }) {
-    super('ABORTED', message, options);
-  }
-}
-
 /** The SQLSTATE of a pg DatabaseError, if the value is one. */
 export function sqlstateOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {

@@ -19,7 +19,6 @@ export {
   ConnectError,
   PlanError,
   CopyError,
-  AbortError,
 } from './errors.js';
 
 import type { Config } from './config/types.js';

@@ -4,7 +4,9 @@ import { Connectors } from './db/connectors.js';
 import { createSecretsProvider } from './secrets/create-provider.js';
 import type { SecretsProvider } from './secrets/provider.js';
 import { resolveEndpoints } from './secrets/resolve-endpoints.js';
+import { openSshTunnel } from './tunnel/ssh-tunnel.js';
 
+/** Defaults: the provider named by config.secrets, and ssh2 tunnels. */
 export interface SessionDeps extends ConnectorDeps {
   /** Overrides the provider built from config.secrets (tests, Lambda client reuse). */
   readonly secrets?: SecretsProvider | undefined;
@@ -23,7 +25,7 @@ export async function openConnectors(config: Config, deps: SessionDeps = {}): Pr
       secrets: deps.secrets ?? owned,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
-    return new Connectors(endpoints, deps);
+    return new Connectors(endpoints, { openTunnel: openSshTunnel, ...deps });
   } finally {
     owned?.close?.(); // destroys the SDK client it created
   }

@@ -1,4 +1,6 @@
 import { ConfigError, PgcopyError, describeError } from '../errors.js';
+import { checkCommand } from './commands/check.js';
+import { fingerprintCommand } from './commands/fingerprint.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
 import { HELP } from './help.js';
@@ -6,6 +8,8 @@ import { EXIT, type CliIo, type Command } from './io.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
+  check: checkCommand,
+  fingerprint: fingerprintCommand,
   plan: planCommand,
   run: runCommand,
 };

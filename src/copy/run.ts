@@ -11,7 +11,7 @@ import {
   type TableResult,
 } from '../report/events.js';
 import { openConnectors, type SessionDeps } from '../session.js';
-import { PgcopyError } from '../errors.js';
+import { PlanError } from '../errors.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { runPool } from './pool.js';
 import { SnapshotCoordinator } from './snapshot.js';
@@ -62,10 +62,7 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
   const signal = options.signal;
   const strategy = config.options.strategy;
   if (strategy !== 'stream') {
-    throw new PgcopyError(
-      'STRATEGY',
-      `options.strategy: "${strategy}" is not available yet; use "stream"`,
-    );
+    throw new PlanError(`options.strategy: "${strategy}" is not available yet; use "stream"`);
   }
   const connectors = await openConnectors(config, {
     ...options.deps,

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
-import type { TablePlan } from '../plan/types.js';
+import { CopyError } from '../errors.js';
+import { pairName, type TablePlan } from '../plan/types.js';
 import { quoteIdent } from '../db/quote.js';
 import { CopyRowCounter, type CopyCounts } from './row-counter.js';
 import { advanceOwnedSequences } from './sequences.js';
@@ -54,7 +55,7 @@ export async function streamCopy(
   let written = rows;
   if (upsert) {
     const key = plan.conflictKey;
-    if (!key) throw new Error('upsert without a conflict key');
+    if (!key) throw new CopyError(pairName(plan), 'upsert without a conflict key');
     written = (await target.query(upsertSql(plan, key))).rowCount ?? 0;
   }
   const sequences = await advanceOwnedSequences(target, plan);

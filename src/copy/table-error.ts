@@ -27,15 +27,12 @@ export async function toTableError(
   if (context.signal?.aborted) {
     return { code: 'ABORTED', message: 'interrupted; the target transaction was rolled back' };
   }
-  for (const [side, connector] of [
-    ['source', context.source],
-    ['target', context.target],
-  ] as const) {
+  for (const connector of [context.source, context.target]) {
     const failure = await connector.tunnelFailure();
     if (failure) {
       return {
         code: 'TUNNEL',
-        message: `SSH tunnel to the ${side} (${connector.spec.name}) dropped: ${failure.message}; the target transaction was rolled back`,
+        message: `${connector.spec.name}: ${failure.message}; the target transaction was rolled back`,
       };
     }
   }
