@@ -68,29 +68,32 @@ describe('interrupts roll back every open target transaction', () => {
     expect(await tableDigest(s.target1, `SELECT * FROM ${q}.big`)).toEqual(kept);
   });
 
-  it('SIGINT to the pgcopy process exits 130 with nothing partial in the target', async () => {
-    const child = spawn(process.execPath, [bin, 'run', '-c', work.file], {
-      cwd: work.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code) => resolve(code)),
-    );
-    await new Promise<void>((resolve) => {
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('started db_1.big')) resolve();
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s to the pgcopy process exits 130 with nothing partial in the target',
+    async (signal) => {
+      const child = spawn(process.execPath, [bin, 'run', '-c', work.file], {
+        cwd: work.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-    });
-    // Let rows flow into the target before interrupting.
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
-    expect(stderr).toContain('SIGINT received, rolling back open work');
-    expect(stdout).toMatch(/db_1\s+big\s+error/);
-    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.big`)).toEqual(kept);
-  });
+      let stderr = '';
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((resolve) =>
+        child.once('exit', (code) => resolve(code)),
+      );
+      await new Promise<void>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('started db_1.big')) resolve();
+        });
+      });
+      // Let rows flow into the target before interrupting.
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill(signal);
+      expect(await exited).toBe(130);
+      expect(stderr).toContain(`${signal} received, rolling back open work`);
+      expect(stdout).toMatch(/db_1\s+big\s+error/);
+      expect(await tableDigest(s.target1, `SELECT * FROM ${q}.big`)).toEqual(kept);
+    },
+  );
 });
