@@ -13,6 +13,8 @@ export interface TablePlanInput {
   readonly target: TableInfo | undefined;
   /** The source rejected the `where` filter (EXPLAIN failed): PostgreSQL's message. */
   readonly whereError?: string | undefined;
+  /** Names of schemas that do not exist at all, to say so instead of "table does not exist". */
+  readonly missingSchemas?: { readonly source: boolean; readonly target: boolean };
 }
 
 const WRITABLE_KINDS = new Set(['r', 'p']);
@@ -46,8 +48,12 @@ function emptyPlan(input: TablePlanInput, errors: string[]): TablePlan {
 export function buildTablePlan(input: TablePlanInput): TablePlan {
   const { source, target, spec } = input;
   const missing: string[] = [];
-  if (!source) missing.push(`source table "${input.sourceSchema}"."${spec.source}" does not exist`);
-  if (!target) missing.push(`target table "${input.targetSchema}"."${spec.target}" does not exist`);
+  const absent = (side: 'source' | 'target', schema: string, table: string): string =>
+    input.missingSchemas?.[side]
+      ? `${side} schema "${schema}" does not exist`
+      : `${side} table "${schema}"."${table}" does not exist`;
+  if (!source) missing.push(absent('source', input.sourceSchema, spec.source));
+  if (!target) missing.push(absent('target', input.targetSchema, spec.target));
   if (!source || !target) return emptyPlan(input, missing);
 
   const errors: string[] = [];

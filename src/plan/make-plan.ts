@@ -85,6 +85,7 @@ export async function makePlan(
             mode: spec.mode ?? filters.mode ?? config.options.mode,
             source: sourceCatalog.tables.get(spec.source),
             target: catalog.tables.get(spec.target),
+            missingSchemas: { source: !sourceCatalog.schemaExists, target: !catalog.schemaExists },
             whereError:
               spec.where === undefined
                 ? undefined

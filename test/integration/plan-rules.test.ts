@@ -108,6 +108,22 @@ describe('plan rules against real servers', () => {
     ]);
   });
 
+  it('says when a whole schema is missing', async () => {
+    const config = testConfig({ server: s.source, schema: 'no such schema' }, [
+      { name: 'db_1', server: s.target1, schema: 'nor this', tables: ['same'] },
+    ]);
+    const connectors = new Connectors(await resolveEndpoints(config));
+    try {
+      const missing = await makePlan(config, connectors);
+      expect(missing.targets[0]?.tables[0]?.errors).toEqual([
+        'source schema "no such schema" does not exist',
+        'target schema "nor this" does not exist',
+      ]);
+    } finally {
+      await connectors.close();
+    }
+  });
+
   it('matches quoted, mixed-case and reserved-word identifiers exactly', () => {
     const t = table('Order Items');
     expect(t.columns).toEqual(['Id', 'select']);
