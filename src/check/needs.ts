@@ -1,0 +1,49 @@
+import type { Config, Mode, TargetConfig } from '../config/types.js';
+
+/** The privileges a run needs on each endpoint, derived from the config alone. */
+
+export type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'TRUNCATE';
+
+/** What the run will do to one table, and so the privileges it needs there. */
+export interface TableNeed {
+  readonly table: string;
+  readonly privileges: readonly Privilege[];
+}
+
+/** The tables an endpoint is used for, in its schema. */
+export interface EndpointNeeds {
+  readonly schema: string;
+  readonly tables: readonly TableNeed[];
+  /** upsert stages rows in a temporary table. */
+  readonly temporary: boolean;
+}
+
+const MODE_PRIVILEGES: Readonly<Record<Mode, readonly Privilege[]>> = {
+  append: ['INSERT'],
+  truncate: ['INSERT', 'TRUNCATE'],
+  // INSERT ... ON CONFLICT DO UPDATE from a staging table created from the target's columns.
+  upsert: ['SELECT', 'INSERT', 'UPDATE'],
+};
+
+/** SELECT on each source table any target copies. */
+export function sourceNeeds(config: Config): EndpointNeeds {
+  const tables = new Set(config.targets.flatMap((t) => t.tables.map((s) => s.source)));
+  return {
+    schema: config.source.schema,
+    tables: [...tables].map((table) => ({ table, privileges: ['SELECT'] })),
+    temporary: false,
+  };
+}
+
+/** What each of the target's tables needs for its mode (its own, else options.mode). */
+export function targetNeeds(config: Config, target: TargetConfig): EndpointNeeds {
+  const modes = target.tables.map((t) => t.mode ?? config.options.mode);
+  return {
+    schema: target.schema,
+    tables: target.tables.map((t) => ({
+      table: t.target,
+      privileges: MODE_PRIVILEGES[t.mode ?? config.options.mode],
+    })),
+    temporary: modes.includes('upsert'),
+  };
+}

@@ -1,0 +1,31 @@
+import type { EndpointReport } from './check-endpoint.js';
+
+function renderEndpoint(r: EndpointReport): string[] {
+  if ('error' in r) return [r.description, `  error       ${r.error}`];
+  const tables = `${r.checked} table${r.checked === 1 ? '' : 's'}`;
+  return [
+    r.description,
+    `  server      PostgreSQL ${r.version}`,
+    `  TLS         ${r.tls}`,
+    `  latency     ${r.latencyMs.toFixed(1)} ms round trip (best of 5; connect ${r.connectMs} ms)`,
+    r.missing.length === 0
+      ? `  privileges  ok (${tables})`
+      : `  privileges  MISSING: ${r.missing.join('; ')}`,
+  ];
+}
+
+/** Everything that stops the run: unreachable endpoints, missing tables and privileges. */
+export function checkProblems(reports: readonly EndpointReport[]): string[] {
+  return reports.flatMap((r) =>
+    'error' in r ? [`${r.name}: cannot connect`] : r.missing.map((m) => `${r.name}: ${m}`),
+  );
+}
+
+export function renderCheck(reports: readonly EndpointReport[]): string {
+  const problems = checkProblems(reports);
+  const verdict =
+    problems.length === 0
+      ? 'check passed: every endpoint is reachable and has the privileges the run needs'
+      : `check failed:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+  return [...reports.flatMap((r) => [...renderEndpoint(r), '']), verdict].join('\n') + '\n';
+}
