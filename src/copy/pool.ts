@@ -1,22 +1,40 @@
 /**
- * Runs `work` over items with at most `concurrency` at once, in the given order. Each item's outcome
- * is collected; a failure of one never stops the others (work is expected to report, not throw).
+ * Runs `work` over items with at most `concurrency` at once, taking them in the given order but
+ * never starting one before every item `blockers` names for it has finished. A failure of one item
+ * never stops the others (work is expected to report, not throw). Blockers must not form a cycle.
  */
-export async function runPool<T, R>(
+export async function runPool<T>(
   items: readonly T[],
   concurrency: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
+  work: (item: T) => Promise<void>,
+  blockers: (item: T) => readonly T[] = () => [],
+): Promise<void> {
+  const pending = [...items];
+  const finished = new Set<T>();
+  const inPool = new Set(items);
+  let wake: () => void = () => undefined;
+  let somethingFinished = new Promise<void>((resolve) => (wake = resolve));
+  const ready = (item: T): boolean =>
+    blockers(item).every((b) => finished.has(b) || !inPool.has(b));
+
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
+    while (pending.length > 0) {
+      const index = pending.findIndex(ready);
+      if (index === -1) {
+        await somethingFinished;
+        continue;
+      }
+      const [item] = pending.splice(index, 1) as [T];
+      try {
+        await work(item);
+      } finally {
+        finished.add(item);
+        const notify = wake;
+        somethingFinished = new Promise<void>((resolve) => (wake = resolve));
+        notify();
+      }
     }
   };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker),
-  );
-  return results;
+  const workers = Math.max(1, Math.min(concurrency, items.length));
+  await Promise.all(Array.from({ length: workers }, worker));
 }

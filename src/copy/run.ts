@@ -115,35 +115,48 @@ async function copyAll(
       estimatedBytes: copyable.reduce((sum, t) => sum + t.estimatedBytes, 0),
     });
     const concurrency = options.concurrency ?? config.options.concurrency;
-    await runPool(copyable, concurrency, async (table) => {
-      if (signal?.aborted || !snapshot) {
-        const result = uncopied(table, strategy, INTERRUPTED_BEFORE_START);
+    const parentsOf = (table: TablePlan): TablePlan[] =>
+      copyable.filter(
+        (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
+      );
+    await runPool(
+      copyable,
+      concurrency,
+      async (table) => {
+        if (signal?.aborted || !snapshot) {
+          const result = uncopied(table, strategy, INTERRUPTED_BEFORE_START);
+          results.set(table, result);
+          emit({ type: 'table-failed', at: now().toISOString(), result });
+          return;
+        }
+        emit({
+          type: 'table-start',
+          at: now().toISOString(),
+          ref: refOf(table),
+          format: table.format,
+          mode: table.mode,
+          estimatedRows: table.estimatedRows,
+          estimatedBytes: table.estimatedBytes,
+        });
+        const result = await copyPair(table, {
+          source: connectors.source,
+          target: connectors.target(table.targetName),
+          snapshot,
+          strategy,
+          signal,
+          emit,
+          now,
+          progressIntervalMs: options.progressIntervalMs ?? 250,
+        });
         results.set(table, result);
-        emit({ type: 'table-failed', at: now().toISOString(), result });
-        return;
-      }
-      emit({
-        type: 'table-start',
-        at: now().toISOString(),
-        ref: refOf(table),
-        format: table.format,
-        mode: table.mode,
-        estimatedRows: table.estimatedRows,
-        estimatedBytes: table.estimatedBytes,
-      });
-      const result = await copyPair(table, {
-        source: connectors.source,
-        target: connectors.target(table.targetName),
-        snapshot,
-        strategy,
-        signal,
-        emit,
-        now,
-        progressIntervalMs: options.progressIntervalMs ?? 250,
-      });
-      results.set(table, result);
-      emit({ type: result.error ? 'table-failed' : 'table-done', at: now().toISOString(), result });
-    });
+        emit({
+          type: result.error ? 'table-failed' : 'table-done',
+          at: now().toISOString(),
+          result,
+        });
+      },
+      parentsOf,
+    );
   } finally {
     await snapshot?.close().catch(() => undefined);
   }

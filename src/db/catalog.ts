@@ -25,9 +25,17 @@ export interface UniqueKey {
   readonly columns: readonly string[];
 }
 
+/** A table another one points at with a foreign key. */
+export interface TableRef {
+  readonly schema: string;
+  readonly table: string;
+}
+
 export interface TableInfo {
   readonly schema: string;
   readonly name: string;
+  /** Tables this one's foreign keys reference (itself excluded). */
+  readonly references: readonly TableRef[];
   /** pg_class.relkind: r table, p partitioned, v view, m materialized view, f foreign. */
   readonly kind: string;
   readonly columns: readonly ColumnInfo[];
@@ -100,6 +108,22 @@ interface ColumnRow {
   generated: string;
 }
 
+const REFERENCES_SQL = `
+SELECT DISTINCT c.relname AS table_name, rn.nspname AS ref_schema, rc.relname AS ref_table
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class rc ON rc.oid = k.confrelid
+JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE k.contype = 'f' AND k.confrelid <> k.conrelid AND n.nspname = $1 AND c.relname = ANY($2::text[])
+ORDER BY 1, 2, 3`;
+
+interface ReferenceRow {
+  table_name: string;
+  ref_schema: string;
+  ref_table: string;
+}
+
 interface KeyRow {
   table_name: string;
   is_primary: boolean;
@@ -144,7 +168,11 @@ export async function readSchemaCatalog(
   const schemaRow = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema]);
   const columnRows = await client.query<ColumnRow>(COLUMNS_SQL, [schema, names]);
   const keyRows = await client.query<KeyRow>(KEYS_SQL, [schema, names]);
-  const tables = new Map<string, TableInfo & { columns: ColumnInfo[]; keys: UniqueKey[] }>();
+  const referenceRows = await client.query<ReferenceRow>(REFERENCES_SQL, [schema, names]);
+  const tables = new Map<
+    string,
+    TableInfo & { columns: ColumnInfo[]; keys: UniqueKey[]; references: TableRef[] }
+  >();
   for (const row of columnRows.rows) {
     let table = tables.get(row.table_name);
     if (!table) {
@@ -154,6 +182,7 @@ export async function readSchemaCatalog(
         kind: row.kind,
         columns: [],
         keys: [],
+        references: [],
         estimatedRows: row.estimated_rows,
         estimatedBytes: row.estimated_bytes,
       };
@@ -163,6 +192,9 @@ export async function readSchemaCatalog(
   }
   for (const row of keyRows.rows) {
     tables.get(row.table_name)?.keys.push({ primary: row.is_primary, columns: row.columns });
+  }
+  for (const row of referenceRows.rows) {
+    tables.get(row.table_name)?.references.push({ schema: row.ref_schema, table: row.ref_table });
   }
   return {
     serverVersion: Number(version.rows[0]?.v ?? 0),

@@ -5,6 +5,7 @@ import type { Connectors } from '../db/connectors.js';
 import { qualifiedName } from '../db/quote.js';
 import { describeError } from '../errors.js';
 import { buildTablePlan } from './build-table-plan.js';
+import { withLoadOrder } from './load-order.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import type { Plan, TargetPlan } from './types.js';
 
@@ -76,21 +77,27 @@ export async function makePlan(
       return {
         name: target.name,
         schema: target.schema,
-        tables: tables.map((spec) =>
-          buildTablePlan({
-            targetName: target.name,
-            sourceSchema,
-            targetSchema: target.schema,
-            spec,
-            mode: spec.mode ?? filters.mode ?? config.options.mode,
-            source: sourceCatalog.tables.get(spec.source),
-            target: catalog.tables.get(spec.target),
-            missingSchemas: { source: !sourceCatalog.schemaExists, target: !catalog.schemaExists },
-            whereError:
-              spec.where === undefined
-                ? undefined
-                : whereErrors.get(`${spec.source}\0${spec.where}`),
-          }),
+        tables: withLoadOrder(
+          tables.map((spec) =>
+            buildTablePlan({
+              targetName: target.name,
+              sourceSchema,
+              targetSchema: target.schema,
+              spec,
+              mode: spec.mode ?? filters.mode ?? config.options.mode,
+              source: sourceCatalog.tables.get(spec.source),
+              target: catalog.tables.get(spec.target),
+              missingSchemas: {
+                source: !sourceCatalog.schemaExists,
+                target: !catalog.schemaExists,
+              },
+              whereError:
+                spec.where === undefined
+                  ? undefined
+                  : whereErrors.get(`${spec.source}\0${spec.where}`),
+            }),
+          ),
+          (t) => catalog.tables.get(t.targetTable)?.references ?? [],
         ),
       };
     }),

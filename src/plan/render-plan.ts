@@ -29,6 +29,9 @@ export function renderPlan(plan: Plan): string {
     for (const t of target.tables) {
       for (const e of t.errors) out += `  ✖ ${t.targetTable}: ${e}\n`;
       for (const w of t.warnings) out += `  ⚠ ${t.targetTable}: ${w}\n`;
+      if (t.loadsAfter?.length) {
+        out += `  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
+      }
     }
     out += '\n';
   }
@@ -57,6 +60,7 @@ export function planToJson(plan: Plan): unknown {
         casts: t.casts,
         conflictKey: t.conflictKey ?? null,
         overridingSystemValue: t.overridingSystemValue,
+        loadsAfter: t.loadsAfter ?? [],
         estimatedRows: t.estimatedRows,
         warnings: t.warnings,
         errors: t.errors,

@@ -40,6 +40,8 @@ export interface TablePlan {
    * SYSTEM VALUE, but an upsert cannot update them (PostgreSQL allows only DEFAULT there).
    */
   readonly identityAlways?: readonly string[];
+  /** Target tables of the same target that this one's foreign keys reference: loaded first. */
+  readonly loadsAfter?: readonly string[];
   /** upsert: the ON CONFLICT key. */
   readonly conflictKey: readonly string[] | undefined;
   readonly format: 'binary' | 'text';
