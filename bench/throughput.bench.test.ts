@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
 import { endpointOf } from '../test/support/config.js';
 import { workDir } from '../test/support/cli.js';
-import { runPgcopy, timeShell } from './support.js';
+import { median, runPgcopy, timeShell } from './support.js';
 
 const ROWS = Number(process.env.PGCOPY_BENCH_ROWS ?? 1_000_000);
 const ROUNDS = 3;
@@ -30,11 +30,6 @@ afterAll(async () => {
   await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
   await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
 });
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 describe('throughput against a psql | psql pipe (same run, same tables)', () => {
   it(`copies ${ROWS.toLocaleString('en-US')} mixed rows at least about as fast as the baseline`, async () => {

@@ -9,6 +9,7 @@ import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
 import { sshdAvailable, startSshd, type TestSshd } from '../test/support/sshd.js';
+import { median } from './support.js';
 
 const ROWS = Number(process.env.PGCOPY_BENCH_ROWS ?? 1_000_000);
 const ROUNDS = 3;
@@ -16,11 +17,6 @@ const schema = uniqueName('bench_tunnel');
 const q = `"${schema}"`;
 const s = servers();
 const COLUMNS = `id bigint, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 describe.skipIf(!sshdAvailable())(
   'a copy through an OpenSSH tunnel against the same copy direct',

@@ -9,32 +9,9 @@ import {
   targetName,
   upsertSql,
 } from '../../src/copy/sql.js';
-import type { TablePlan } from '../../src/plan/types.js';
+import { tablePlan } from '../support/table-plan.js';
 
-function planOf(overrides: Partial<TablePlan> = {}): TablePlan {
-  return {
-    targetName: 'one',
-    sourceSchema: 'Src Schema',
-    sourceTable: 'Order Items',
-    targetSchema: 'tgt"schema',
-    targetTable: 'select',
-    mode: 'append',
-    where: undefined,
-    columns: ['id', 'Mixed Case', 'say "hi"'],
-    pairs: [],
-    skipped: { sourceOnly: [], targetOnly: [] },
-    generated: [],
-    casts: [],
-    overridingSystemValue: false,
-    conflictKey: undefined,
-    format: 'binary',
-    estimatedRows: 0,
-    estimatedBytes: 0,
-    warnings: [],
-    errors: [],
-    ...overrides,
-  };
-}
+const planOf = tablePlan;
 
 describe('copy SQL builders', () => {
   it('quotes every identifier, doubling embedded double quotes', () => {

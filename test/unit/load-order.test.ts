@@ -3,29 +3,15 @@ import { runPool } from '../../src/copy/pool.js';
 import type { TableRef } from '../../src/db/catalog.js';
 import { withLoadOrder } from '../../src/plan/load-order.js';
 import type { TablePlan } from '../../src/plan/types.js';
+import { tablePlan } from '../support/table-plan.js';
 
 function table(name: string): TablePlan {
-  return {
+  return tablePlan({
     targetName: 'db',
-    sourceSchema: 's',
-    sourceTable: name,
     targetSchema: 'public',
+    sourceTable: name,
     targetTable: name,
-    mode: 'append',
-    where: undefined,
-    columns: ['id'],
-    pairs: [],
-    skipped: { sourceOnly: [], targetOnly: [] },
-    generated: [],
-    casts: [],
-    overridingSystemValue: false,
-    conflictKey: undefined,
-    format: 'binary',
-    estimatedRows: 0,
-    estimatedBytes: 0,
-    warnings: [],
-    errors: [],
-  };
+  });
 }
 
 function order(refs: Record<string, TableRef[]>): TablePlan[] {
