@@ -11,7 +11,6 @@ import {
   type TableResult,
 } from '../report/events.js';
 import { openConnectors, type SessionDeps } from '../session.js';
-import { PlanError } from '../errors.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { runPool } from './pool.js';
 import { SnapshotCoordinator } from './snapshot.js';
@@ -60,10 +59,6 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
   const emit: EventListener = options.onEvent ?? (() => undefined);
   const now = options.now ?? (() => new Date());
   const signal = options.signal;
-  const strategy = config.options.strategy;
-  if (strategy !== 'stream') {
-    throw new PlanError(`options.strategy: "${strategy}" is not available yet; use "stream"`);
-  }
   const connectors = await openConnectors(config, {
     ...options.deps,
     ...(signal ? { signal } : {}),

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Config } from '../config/types.js';
+import type { Config, Strategy } from '../config/types.js';
 import { readSchemaCatalog, type SchemaCatalog } from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
 import { qualifiedName } from '../db/quote.js';
@@ -7,7 +7,7 @@ import { describeError } from '../errors.js';
 import { buildTablePlan } from './build-table-plan.js';
 import { withLoadOrder } from './load-order.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
-import type { Plan, TargetPlan } from './types.js';
+import type { Plan, TablePlan, TargetPlan } from './types.js';
 
 /**
  * Checks each `where` filter by EXPLAINing it on the source, read-only: a typo is a plan error,
@@ -33,6 +33,15 @@ async function checkWhereFilters(
     }
   }
   return errors;
+}
+
+/** Strategies the engine runs today; the server-side ones are accepted by the config but refused here. */
+const AVAILABLE_STRATEGIES: ReadonlySet<Strategy> = new Set(['stream']);
+
+function refuseUnavailableStrategy(table: TablePlan, strategy: Strategy): TablePlan {
+  if (AVAILABLE_STRATEGIES.has(strategy)) return table;
+  const error = `options.strategy: "${strategy}" is not available yet; use "stream"`;
+  return { ...table, errors: [...table.errors, error] };
 }
 
 /** Reads both catalogs and applies the plan rules to every selected (target, table) pair. */
@@ -98,7 +107,7 @@ export async function makePlan(
             }),
           ),
           (t) => catalog.tables.get(t.targetTable)?.references ?? [],
-        ),
+        ).map((t) => refuseUnavailableStrategy(t, config.options.strategy)),
       };
     }),
   );
