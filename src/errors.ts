@@ -40,13 +40,6 @@ export class ConnectError extends PgcopyError {
   }
 }
 
-/** The plan found a table that cannot be copied. */
-export class PlanError extends PgcopyError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('PLAN', message, options);
-  }
-}
-
 /** Copying one table failed; keeps PostgreSQL's SQLSTATE and the table. */
 export class CopyError extends PgcopyError {
   readonly sqlstate: string | undefined;

@@ -17,7 +17,6 @@ export {
   SecretError,
   TunnelError,
   ConnectError,
-  PlanError,
   CopyError,
 } from './errors.js';
 
