@@ -112,6 +112,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   }
   const warnings = [...plan.warnings];
   if (load && load.rows === 0) warnings.push('zero rows copied');
+  if (load && !error) warnings.push(...load.warnings);
   return resultOf(plan, ctx.strategy, {
     rows: load?.rows ?? 0,
     bytes: load?.bytes ?? bytes,

@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import type { TablePlan } from '../plan/types.js';
 import { qualifiedName, quoteIdent } from '../db/quote.js';
+import { describeError } from '../errors.js';
 import { targetName } from './sql.js';
+
+export interface SequenceOutcome {
+  readonly advanced: string[];
+  readonly warnings: string[];
+}
 
 /**
  * Moves every sequence owned by a written column forward to at least the column's maximum, so the
@@ -12,7 +18,7 @@ import { targetName } from './sql.js';
 export async function advanceOwnedSequences(
   client: pg.ClientBase,
   plan: TablePlan,
-): Promise<string[]> {
+): Promise<SequenceOutcome> {
   const owned = await client.query<{ column: string; schema: string; name: string }>(
     `SELECT a.attname AS column, sn.nspname AS schema, sc.relname AS name
        FROM pg_attribute a
@@ -25,19 +31,29 @@ export async function advanceOwnedSequences(
       ORDER BY a.attnum`,
     [targetName(plan), plan.columns],
   );
-  const advanced: string[] = [];
+  const outcome: SequenceOutcome = { advanced: [], warnings: [] };
   for (const { column, schema, name } of owned.rows) {
     const sequence = qualifiedName(schema, name);
-    // Next value: last_value + increment once called, last_value itself before the first nextval.
-    const result = await client.query<{ v: string | null }>(
-      `SELECT setval($1::regclass, m) AS v
+    // A sequence the role may not read or set must not cost the copied rows: keep them, and warn.
+    await client.query('SAVEPOINT pgcopy_sequence');
+    try {
+      // Next value: last_value + increment once called, last_value itself before the first nextval.
+      const result = await client.query<{ v: string | null }>(
+        `SELECT setval($1::regclass, m) AS v
          FROM (SELECT max(${quoteIdent(column)})::bigint AS m FROM ${targetName(plan)}) mx,
               (SELECT last_value, is_called FROM ${sequence}) cur
         WHERE m IS NOT NULL
           AND CASE WHEN cur.is_called THEN m > cur.last_value ELSE m >= cur.last_value END`,
-      [sequence],
-    );
-    if (result.rowCount === 1) advanced.push(sequence);
+        [sequence],
+      );
+      await client.query('RELEASE SAVEPOINT pgcopy_sequence');
+      if (result.rowCount === 1) outcome.advanced.push(sequence);
+    } catch (error) {
+      await client.query('ROLLBACK TO SAVEPOINT pgcopy_sequence');
+      outcome.warnings.push(
+        `sequence ${schema}.${name} of column "${column}" not advanced past the copied values: ${describeError(error)}`,
+      );
+    }
   }
-  return advanced;
+  return outcome;
 }

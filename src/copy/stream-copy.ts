@@ -22,6 +22,8 @@ export interface LoadResult {
   readonly written: number;
   readonly bytes: number;
   readonly sequences: readonly string[];
+  /** Sequences that could not be advanced (the rows are kept). */
+  readonly warnings: readonly string[];
 }
 
 export interface StreamCopyOptions {
@@ -59,5 +61,11 @@ export async function streamCopy(
     written = (await target.query(upsertSql(plan, key))).rowCount ?? 0;
   }
   const sequences = await advanceOwnedSequences(target, plan);
-  return { rows, written, bytes: counter.counts.bytes, sequences };
+  return {
+    rows,
+    written,
+    bytes: counter.counts.bytes,
+    sequences: sequences.advanced,
+    warnings: sequences.warnings,
+  };
 }
