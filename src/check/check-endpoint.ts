@@ -68,6 +68,7 @@ async function missingPrivileges(client: pg.ClientBase, needs: EndpointNeeds): P
     const lacking = privileges.filter((p) => !row[p.toLowerCase() as Lowercase<Privilege>]);
     if (lacking.length > 0) missing.push(`${lacking.join(', ')} on ${name}`);
   }
+  if (needs.sequences) missing.push(...(await missingSequencePrivileges(client, needs)));
   if (needs.temporary) {
     const temp = await client.query<{ ok: boolean }>(
       `SELECT has_database_privilege(current_database(), 'TEMPORARY') AS ok`,
@@ -76,6 +77,51 @@ async function missingPrivileges(client: pg.ClientBase, needs: EndpointNeeds): P
       missing.push('TEMPORARY on the database (upsert stages rows)');
   }
   return missing;
+}
+
+interface SequenceRow {
+  table: string;
+  sequence: string;
+  table_select: boolean;
+  sequence_select: boolean;
+  sequence_update: boolean;
+}
+
+/**
+ * After loading, the run reads the table's maximum and sets each owned sequence past it: that
+ * needs SELECT on the table and SELECT and UPDATE on the sequence.
+ */
+async function missingSequencePrivileges(
+  client: pg.ClientBase,
+  needs: EndpointNeeds,
+): Promise<string[]> {
+  const rows = await client.query<SequenceRow>(
+    `SELECT t.relname AS table, s.relname AS sequence,
+            has_table_privilege(t.oid, 'SELECT') AS table_select,
+            has_sequence_privilege(s.oid, 'SELECT') AS sequence_select,
+            has_sequence_privilege(s.oid, 'UPDATE') AS sequence_update
+       FROM pg_catalog.pg_class t
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+       JOIN pg_catalog.pg_depend d ON d.refobjid = t.oid AND d.deptype IN ('a', 'i')
+        AND d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+       JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+      WHERE n.nspname = $1 AND t.relname = ANY($2::text[])
+      ORDER BY t.relname, s.relname`,
+    [needs.schema, needs.tables.map((t) => t.table)],
+  );
+  const missing = new Set<string>();
+  for (const row of rows.rows) {
+    if (!row.table_select) {
+      missing.add(`SELECT on ${needs.schema}.${row.table} (to advance its sequences)`);
+    }
+    const lacking = [row.sequence_select ? '' : 'SELECT', row.sequence_update ? '' : 'UPDATE'];
+    if (lacking.some(Boolean)) {
+      missing.add(
+        `${lacking.filter(Boolean).join(', ')} on sequence ${needs.schema}.${row.sequence}`,
+      );
+    }
+  }
+  return [...missing];
 }
 
 /** The best of a few `SELECT 1` round trips, in milliseconds. */

@@ -16,6 +16,8 @@ export interface EndpointNeeds {
   readonly tables: readonly TableNeed[];
   /** upsert stages rows in a temporary table. */
   readonly temporary: boolean;
+  /** Targets: sequences owned by the tables' columns are advanced past the copied values. */
+  readonly sequences: boolean;
 }
 
 const MODE_PRIVILEGES: Readonly<Record<Mode, readonly Privilege[]>> = {
@@ -32,6 +34,7 @@ export function sourceNeeds(config: Config): EndpointNeeds {
     schema: config.source.schema,
     tables: [...tables].map((table) => ({ table, privileges: ['SELECT'] })),
     temporary: false,
+    sequences: false,
   };
 }
 
@@ -45,5 +48,6 @@ export function targetNeeds(config: Config, target: TargetConfig): EndpointNeeds
       privileges: MODE_PRIVILEGES[t.mode ?? config.options.mode],
     })),
     temporary: modes.includes('upsert'),
+    sequences: true,
   };
 }

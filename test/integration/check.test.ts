@@ -8,7 +8,7 @@ import { startSshServer, type TestSshServer } from '../support/ssh-server.js';
 import { makeTestCa, startTlsPostgres, type TestCa } from '../support/tls-server.js';
 
 const TABLES =
-  'CREATE TABLE IF NOT EXISTS %s.a (id int PRIMARY KEY, v text); CREATE TABLE IF NOT EXISTS %s.b (id int PRIMARY KEY, v text);';
+  'CREATE TABLE IF NOT EXISTS %s.a (id int PRIMARY KEY, v text); CREATE TABLE IF NOT EXISTS %s.b (id serial PRIMARY KEY, v text);';
 
 function setupSql(schema: string): string {
   const q = `"${schema}"`;
@@ -146,6 +146,8 @@ describe('pgcopy check', () => {
         `  - source: SELECT on ${schema}.b`,
         `  - source: table ${schema}.nope does not exist`,
         `  - plain: TRUNCATE on ${schema}.b`,
+        `  - plain: SELECT on ${schema}.b (to advance its sequences)`,
+        `  - plain: SELECT, UPDATE on sequence ${schema}.b_id_seq`,
         `  - secure: USAGE on schema ${schema}`,
         `  - secure: SELECT, INSERT, UPDATE on ${schema}.a`,
         `  - secure: table ${schema}.nope does not exist`,
@@ -154,7 +156,9 @@ describe('pgcopy check', () => {
         '',
       ].join('\n'),
     );
-    expect(result.stdout).toContain(`  privileges  MISSING: TRUNCATE on ${schema}.b\n`);
+    expect(result.stdout).toContain(
+      `  privileges  MISSING: TRUNCATE on ${schema}.b; SELECT on ${schema}.b (to advance its sequences); SELECT, UPDATE on sequence ${schema}.b_id_seq\n`,
+    );
   });
 
   test('an endpoint that cannot be reached: exit 1 with the reason', async () => {
