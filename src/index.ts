@@ -9,7 +9,10 @@ export { renderPlan, planToJson } from './plan/render-plan.js';
 export { run, type RunOptions, type RunOutcome } from './copy/run.js';
 export type { RunEvent, RunReport, TableResult, TableStatus } from './report/events.js';
 export { renderSummary } from './report/summary.js';
-export { openConnectors } from './session.js';
+export { openConnectors, type SessionDeps } from './session.js';
+export { createSecretsProvider } from './secrets/create-provider.js';
+export type { SecretsProvider } from './secrets/provider.js';
+export { openSshTunnel } from './tunnel/ssh-tunnel.js';
 export { runCli } from './cli/main.js';
 export {
   PgcopyError,
