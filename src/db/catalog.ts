@@ -36,6 +36,8 @@ export interface TableInfo {
   readonly name: string;
   /** Tables this one's foreign keys reference (itself excluded). */
   readonly references: readonly TableRef[];
+  /** Tables whose foreign keys reference this one (itself excluded): TRUNCATE is refused then. */
+  readonly referencedBy: readonly TableRef[];
   /** pg_class.relkind: r table, p partitioned, v view, m materialized view, f foreign. */
   readonly kind: string;
   readonly columns: readonly ColumnInfo[];
@@ -118,6 +120,16 @@ JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE k.contype = 'f' AND k.confrelid <> k.conrelid AND n.nspname = $1 AND c.relname = ANY($2::text[])
 ORDER BY 1, 2, 3`;
 
+const REFERENCED_BY_SQL = `
+SELECT DISTINCT rc.relname AS table_name, n.nspname AS ref_schema, c.relname AS ref_table
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class rc ON rc.oid = k.confrelid
+JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE k.contype = 'f' AND k.confrelid <> k.conrelid AND rn.nspname = $1 AND rc.relname = ANY($2::text[])
+ORDER BY 1, 2, 3`;
+
 interface ReferenceRow {
   table_name: string;
   ref_schema: string;
@@ -169,9 +181,15 @@ export async function readSchemaCatalog(
   const columnRows = await client.query<ColumnRow>(COLUMNS_SQL, [schema, names]);
   const keyRows = await client.query<KeyRow>(KEYS_SQL, [schema, names]);
   const referenceRows = await client.query<ReferenceRow>(REFERENCES_SQL, [schema, names]);
+  const referencedByRows = await client.query<ReferenceRow>(REFERENCED_BY_SQL, [schema, names]);
   const tables = new Map<
     string,
-    TableInfo & { columns: ColumnInfo[]; keys: UniqueKey[]; references: TableRef[] }
+    TableInfo & {
+      columns: ColumnInfo[];
+      keys: UniqueKey[];
+      references: TableRef[];
+      referencedBy: TableRef[];
+    }
   >();
   for (const row of columnRows.rows) {
     let table = tables.get(row.table_name);
@@ -183,6 +201,7 @@ export async function readSchemaCatalog(
         columns: [],
         keys: [],
         references: [],
+        referencedBy: [],
         estimatedRows: row.estimated_rows,
         estimatedBytes: row.estimated_bytes,
       };
@@ -195,6 +214,9 @@ export async function readSchemaCatalog(
   }
   for (const row of referenceRows.rows) {
     tables.get(row.table_name)?.references.push({ schema: row.ref_schema, table: row.ref_table });
+  }
+  for (const row of referencedByRows.rows) {
+    tables.get(row.table_name)?.referencedBy.push({ schema: row.ref_schema, table: row.ref_table });
   }
   return {
     serverVersion: Number(version.rows[0]?.v ?? 0),

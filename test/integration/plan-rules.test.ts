@@ -33,6 +33,7 @@ beforeAll(async () => {
     CREATE TABLE ${q}.ident (id int, v text);
     CREATE TABLE ${q}.upsert_nokey (id int, v text);
     CREATE TABLE ${q}.upsert_ok (id int, v text);
+    CREATE TABLE ${q}.referenced (id int PRIMARY KEY);
   `,
   );
   await sql(
@@ -50,6 +51,8 @@ beforeAll(async () => {
     CREATE TABLE ${q}.ident (id int GENERATED ALWAYS AS IDENTITY, v text);
     CREATE TABLE ${q}.upsert_nokey (id int, v text);
     CREATE TABLE ${q}.upsert_ok (id int, v text, UNIQUE (id));
+    CREATE TABLE ${q}.referenced (id int PRIMARY KEY);
+    CREATE TABLE ${q}.referrer (id int REFERENCES ${q}.referenced);
   `,
   );
   const config = testConfig({ server: s.source, schema }, [
@@ -70,6 +73,7 @@ beforeAll(async () => {
         'ident',
         { name: 'upsert_nokey', mode: 'upsert' },
         { name: 'upsert_ok', mode: 'upsert' },
+        { name: 'referenced', mode: 'truncate' },
       ],
     },
   ]);
@@ -144,6 +148,12 @@ describe('plan rules against real servers', () => {
     expect(t.format).toBe('text');
     expect(table('bad_cast').errors).toEqual([
       'column "flag": boolean cannot be converted to integer',
+    ]);
+  });
+
+  it('refuses truncate mode on a table another table references by foreign key', () => {
+    expect(table('referenced').errors).toEqual([
+      `truncate: "${schema}"."referrer" references this table by foreign key, so PostgreSQL refuses to TRUNCATE it (use append or upsert)`,
     ]);
   });
 
