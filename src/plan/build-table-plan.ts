@@ -13,6 +13,8 @@ export interface TablePlanInput {
   readonly target: TableInfo | undefined;
   /** The source rejected the `where` filter (EXPLAIN failed): PostgreSQL's message. */
   readonly whereError?: string | undefined;
+  /** The target could not be reached or read: every one of its tables fails with this. */
+  readonly targetError?: string | undefined;
   /** Names of schemas that do not exist at all, to say so instead of "table does not exist". */
   readonly missingSchemas?: { readonly source: boolean; readonly target: boolean };
 }
@@ -47,6 +49,7 @@ function emptyPlan(input: TablePlanInput, errors: string[]): TablePlan {
 /** Applies every plan rule to one (target, table) pair. Pure: the catalog was read beforehand. */
 export function buildTablePlan(input: TablePlanInput): TablePlan {
   const { source, target, spec } = input;
+  if (input.targetError !== undefined) return emptyPlan(input, [input.targetError]);
   const missing: string[] = [];
   const absent = (side: 'source' | 'target', schema: string, table: string): string =>
     input.missingSchemas?.[side]

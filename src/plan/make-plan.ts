@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Config, Strategy } from '../config/types.js';
+import type { Config, Strategy, TableSpec, TargetConfig } from '../config/types.js';
 import { readSchemaCatalog, type SchemaCatalog } from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
 import { qualifiedName } from '../db/quote.js';
@@ -44,6 +44,24 @@ function refuseUnavailableStrategy(table: TablePlan, strategy: Strategy): TableP
   return { ...table, errors: [...table.errors, error] };
 }
 
+async function readTargetCatalog(
+  connectors: Connectors,
+  target: TargetConfig,
+  tables: readonly TableSpec[],
+  options: { signal?: AbortSignal },
+): Promise<SchemaCatalog> {
+  const client = await connectors.target(target.name).connect(options);
+  try {
+    return await readSchemaCatalog(
+      client,
+      target.schema,
+      tables.map((s) => s.target),
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 /** Reads both catalogs and applies the plan rules to every selected (target, table) pair. */
 export async function makePlan(
   config: Config,
@@ -72,16 +90,14 @@ export async function makePlan(
 
   const targets = await Promise.all(
     selected.map(async ({ config: target, tables }): Promise<TargetPlan> => {
-      const client = await connectors.target(target.name).connect(options);
-      let catalog: SchemaCatalog;
+      // An unreachable target fails its own tables only; the other targets still plan and copy.
+      let catalog: SchemaCatalog | undefined;
+      let targetError: string | undefined;
       try {
-        catalog = await readSchemaCatalog(
-          client,
-          target.schema,
-          tables.map((s) => s.target),
-        );
-      } finally {
-        await client.end();
+        catalog = await readTargetCatalog(connectors, target, tables, options);
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        targetError = describeError(error);
       }
       return {
         name: target.name,
@@ -95,10 +111,11 @@ export async function makePlan(
               spec,
               mode: spec.mode ?? filters.mode ?? config.options.mode,
               source: sourceCatalog.tables.get(spec.source),
-              target: catalog.tables.get(spec.target),
+              target: catalog?.tables.get(spec.target),
+              targetError,
               missingSchemas: {
                 source: !sourceCatalog.schemaExists,
-                target: !catalog.schemaExists,
+                target: catalog?.schemaExists === false,
               },
               whereError:
                 spec.where === undefined
@@ -106,7 +123,7 @@ export async function makePlan(
                   : whereErrors.get(`${spec.source}\0${spec.where}`),
             }),
           ),
-          (t) => catalog.tables.get(t.targetTable)?.references ?? [],
+          (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
         ).map((t) => refuseUnavailableStrategy(t, config.options.strategy)),
       };
     }),

@@ -112,6 +112,23 @@ describe('pgcopy CLI', () => {
     });
   });
 
+  it('an unreachable target fails its own tables only; the others are planned and copied', async () => {
+    const raw = rawConfig(['good'], { options: { logDir: 'logs', mode: 'truncate' } });
+    const targets = raw.targets as Record<string, unknown>[];
+    targets.push({ ...targets[0], name: 'gone', port: 1, tables: ['good'] });
+    const { dir, file } = await setup(raw);
+    const planned = await cli(['plan', '-c', file], { cwd: dir });
+    expect(planned.code).toBe(1);
+    expect(planned.stdout).toMatch(
+      /✖ good: cannot connect to gone \(postgres@127\.0\.0\.1:1\/postgres\): connect ECONNREFUSED 127\.0\.0\.1:1\n/,
+    );
+    const ran = await cli(['run', '-c', file, '--quiet'], { cwd: dir });
+    expect(ran.code).toBe(1);
+    expect(ran.stdout).toMatch(/db_1\s+good\s+done\s+2,000/);
+    expect(ran.stdout).toMatch(/gone\s+good\s+error\s+0/);
+    await sql(s.target1, `TRUNCATE ${q}.good`);
+  });
+
   it('plan and run refuse a strategy that is not available yet, per table, exit 1', async () => {
     const { dir, file } = await setup(rawConfig(['good'], { options: { strategy: 'dblink' } }));
     const planned = await cli(['plan', '-c', file], { cwd: dir });
