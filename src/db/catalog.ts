@@ -110,30 +110,25 @@ interface ColumnRow {
   generated: string;
 }
 
-const REFERENCES_SQL = `
-SELECT DISTINCT c.relname AS table_name, rn.nspname AS ref_schema, rc.relname AS ref_table
+/** Foreign keys (self-references aside) with either end among the named tables, both ends named. */
+const FOREIGN_KEYS_SQL = `
+SELECT DISTINCT n.nspname AS child_schema, c.relname AS child_table,
+       rn.nspname AS parent_schema, rc.relname AS parent_table
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_class rc ON rc.oid = k.confrelid
 JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE k.contype = 'f' AND k.confrelid <> k.conrelid AND n.nspname = $1 AND c.relname = ANY($2::text[])
-ORDER BY 1, 2, 3`;
+WHERE k.contype = 'f' AND k.confrelid <> k.conrelid
+  AND ((n.nspname = $1 AND c.relname = ANY($2::text[]))
+    OR (rn.nspname = $1 AND rc.relname = ANY($2::text[])))
+ORDER BY 1, 2, 3, 4`;
 
-const REFERENCED_BY_SQL = `
-SELECT DISTINCT rc.relname AS table_name, n.nspname AS ref_schema, c.relname AS ref_table
-FROM pg_constraint k
-JOIN pg_class c ON c.oid = k.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_class rc ON rc.oid = k.confrelid
-JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE k.contype = 'f' AND k.confrelid <> k.conrelid AND rn.nspname = $1 AND rc.relname = ANY($2::text[])
-ORDER BY 1, 2, 3`;
-
-interface ReferenceRow {
-  table_name: string;
-  ref_schema: string;
-  ref_table: string;
+interface ForeignKeyRow {
+  child_schema: string;
+  child_table: string;
+  parent_schema: string;
+  parent_table: string;
 }
 
 interface KeyRow {
@@ -180,8 +175,7 @@ export async function readSchemaCatalog(
   const schemaRow = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema]);
   const columnRows = await client.query<ColumnRow>(COLUMNS_SQL, [schema, names]);
   const keyRows = await client.query<KeyRow>(KEYS_SQL, [schema, names]);
-  const referenceRows = await client.query<ReferenceRow>(REFERENCES_SQL, [schema, names]);
-  const referencedByRows = await client.query<ReferenceRow>(REFERENCED_BY_SQL, [schema, names]);
+  const foreignKeys = await client.query<ForeignKeyRow>(FOREIGN_KEYS_SQL, [schema, names]);
   const tables = new Map<
     string,
     TableInfo & {
@@ -212,11 +206,11 @@ export async function readSchemaCatalog(
   for (const row of keyRows.rows) {
     tables.get(row.table_name)?.keys.push({ primary: row.is_primary, columns: row.columns });
   }
-  for (const row of referenceRows.rows) {
-    tables.get(row.table_name)?.references.push({ schema: row.ref_schema, table: row.ref_table });
-  }
-  for (const row of referencedByRows.rows) {
-    tables.get(row.table_name)?.referencedBy.push({ schema: row.ref_schema, table: row.ref_table });
+  for (const fk of foreignKeys.rows) {
+    const child = { schema: fk.child_schema, table: fk.child_table };
+    const parent = { schema: fk.parent_schema, table: fk.parent_table };
+    if (child.schema === schema) tables.get(child.table)?.references.push(parent);
+    if (parent.schema === schema) tables.get(parent.table)?.referencedBy.push(child);
   }
   return {
     serverVersion: Number(version.rows[0]?.v ?? 0),
