@@ -1,12 +1,10 @@
+import type { LocalPostgres } from '../../src/demo/local-postgres.js';
+
 /** What the suite-wide setup hands to every test file (plain data: it crosses process boundaries). */
-export interface ServerInfo {
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly password: string;
-  readonly majorVersion: number;
-}
+export type ServerInfo = Pick<
+  LocalPostgres,
+  'name' | 'host' | 'port' | 'user' | 'password' | 'majorVersion'
+>;
 
 export interface SuiteServers {
   readonly source: ServerInfo;
