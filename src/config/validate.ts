@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
 import { parsePostgresUrl } from './parse-url.js';
 import { optional, Reader } from './reader.js';
+import { whereFilterProblem } from './where-filter.js';
 import {
   MODES,
   SECRET_PROVIDERS,
@@ -177,7 +178,11 @@ function readTable(r: Reader): TableSpec {
   const mode = optional(keys.get('mode'), (k) => k.oneOf(MODES));
   if (mode !== undefined) spec.mode = mode;
   const where = optional(keys.get('where'), (k) => k.string('an SQL condition'));
-  if (where !== undefined) spec.where = where;
+  if (where !== undefined) {
+    const problem = whereFilterProblem(where);
+    if (problem !== undefined) throw new ConfigError(`${r.path}.where: ${problem}`);
+    spec.where = where;
+  }
   return spec;
 }
 

@@ -113,11 +113,14 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   const warnings = [...plan.warnings];
   if (load && load.rows === 0) warnings.push('zero rows copied');
   if (load && !error) warnings.push(...load.warnings);
-  return resultOf(plan, ctx.strategy, {
-    rows: load?.rows ?? 0,
-    bytes: load?.bytes ?? bytes,
+  // A failed table wrote nothing: its rows were rolled back, so they count for nothing anywhere.
+  const read = { rows: load?.rows ?? 0, bytes: load?.bytes ?? bytes };
+  const result = resultOf(plan, ctx.strategy, {
+    rows: error ? 0 : read.rows,
+    bytes: error ? 0 : read.bytes,
     seconds: seconds(),
     warnings,
     error,
   });
+  return error && read.bytes > 0 ? { ...result, rolledBack: read } : result;
 }

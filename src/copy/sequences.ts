@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { TablePlan } from '../plan/types.js';
 import { qualifiedName, quoteIdent } from '../db/quote.js';
 import { describeError } from '../errors.js';
-import { targetName } from './sql.js';
+import { targetName, targetRelation } from './sql.js';
 
 export interface SequenceOutcome {
   readonly advanced: string[];
@@ -40,7 +40,7 @@ export async function advanceOwnedSequences(
       // Next value: last_value + increment once called, last_value itself before the first nextval.
       const result = await client.query<{ v: string | null }>(
         `SELECT setval($1::regclass, m) AS v
-         FROM (SELECT max(${quoteIdent(column)})::bigint AS m FROM ${targetName(plan)}) mx,
+         FROM (SELECT max(${quoteIdent(column)})::bigint AS m FROM ${targetRelation(plan)}) mx,
               (SELECT last_value, is_called FROM ${sequence}) cur
         WHERE m IS NOT NULL
           AND CASE WHEN cur.is_called THEN m > cur.last_value ELSE m >= cur.last_value END`,

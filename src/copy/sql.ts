@@ -22,6 +22,29 @@ export const SESSION_SETTINGS_SQL = [
   `SET statement_timeout = 0`,
 ].join('; ');
 
+/**
+ * The relation as a statement that must touch that table only: `ONLY` for a table (or foreign
+ * table), whose inheritance children are tables of their own; a partitioned table's rows are its
+ * partitions', so it is named whole (PostgreSQL refuses `TRUNCATE ONLY` on it).
+ */
+export function relationSql(schema: string, table: string, kind: string): string {
+  const name = qualifiedName(schema, table);
+  return kind === 'r' || kind === 'f' ? `ONLY ${name}` : name;
+}
+
+export function sourceRelation(plan: TablePlan): string {
+  return relationSql(plan.sourceSchema, plan.sourceTable, plan.sourceKind);
+}
+
+export function targetRelation(plan: TablePlan): string {
+  return relationSql(plan.targetSchema, plan.targetTable, plan.targetKind);
+}
+
+/** `WHERE (filter)`; the parenthesis on its own line so that a trailing `-- comment` cannot swallow it. */
+export function whereClause(where: string | undefined): string {
+  return where === undefined ? '' : ` WHERE (${where}\n)`;
+}
+
 export function columnList(columns: readonly string[]): string {
   return columns.map(quoteIdent).join(', ');
 }
@@ -30,28 +53,31 @@ export function copyOptions(format: 'binary' | 'text'): string {
   return format === 'binary' ? '(FORMAT binary)' : '(FORMAT text)';
 }
 
-/**
- * COPY (SELECT shared columns FROM source [WHERE filter]) TO STDOUT. The filter is operator SQL;
- * the closing parenthesis goes on its own line so that a trailing `-- comment` cannot swallow it.
- */
+/** COPY (SELECT shared columns FROM ONLY source [WHERE filter]) TO STDOUT; the filter is checked. */
 export function copyOutSql(plan: TablePlan): string {
-  const where = plan.where === undefined ? '' : ` WHERE (${plan.where}\n)`;
-  return `COPY (SELECT ${columnList(plan.columns)} FROM ${qualifiedName(plan.sourceSchema, plan.sourceTable)}${where}) TO STDOUT WITH ${copyOptions(plan.format)}`;
+  return `COPY (SELECT ${columnList(plan.columns)} FROM ${sourceRelation(plan)}${whereClause(plan.where)}) TO STDOUT WITH ${copyOptions(plan.format)}`;
 }
 
 export function targetName(plan: TablePlan): string {
   return qualifiedName(plan.targetSchema, plan.targetTable);
 }
 
-export const STAGING_TABLE = 'pgcopy_staging';
+/** Always schema-qualified: a user table of the same name can never stand in for it. */
+export const STAGING_TABLE = `pg_temp.${quoteIdent('pgcopy_staging')}`;
 
 /** A temporary table with exactly the written columns and the target's types; dropped at commit. */
 export function createStagingSql(plan: TablePlan): string {
-  return `CREATE TEMPORARY TABLE ${quoteIdent(STAGING_TABLE)} ON COMMIT DROP AS SELECT ${columnList(plan.columns)} FROM ${targetName(plan)} WITH NO DATA`;
+  return `CREATE TEMPORARY TABLE ${STAGING_TABLE} ON COMMIT DROP AS SELECT ${columnList(plan.columns)} FROM ${targetRelation(plan)} WITH NO DATA`;
 }
 
+export function truncateSql(plan: TablePlan): string {
+  return `TRUNCATE TABLE ${targetRelation(plan)}`;
+}
+
+/** COPY into `table`; a table without columns takes rows without a column list. */
 export function copyInSql(plan: TablePlan, table: string): string {
-  return `COPY ${table} (${columnList(plan.columns)}) FROM STDIN WITH ${copyOptions(plan.format)}`;
+  const columns = plan.columns.length > 0 ? ` (${columnList(plan.columns)})` : '';
+  return `COPY ${table}${columns} FROM STDIN WITH ${copyOptions(plan.format)}`;
 }
 
 /**
@@ -66,5 +92,5 @@ export function upsertSql(plan: TablePlan, key: readonly string[]): string {
       ? 'DO NOTHING'
       : `DO UPDATE SET ${updates.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')}`;
   const overriding = plan.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : '';
-  return `INSERT INTO ${targetName(plan)} (${columnList(plan.columns)})${overriding} SELECT ${columnList(plan.columns)} FROM ${quoteIdent(STAGING_TABLE)} ON CONFLICT (${columnList(key)}) ${action}`;
+  return `INSERT INTO ${targetName(plan)} (${columnList(plan.columns)})${overriding} SELECT ${columnList(plan.columns)} FROM ${STAGING_TABLE} ON CONFLICT (${columnList(key)}) ${action}`;
 }

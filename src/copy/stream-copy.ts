@@ -3,7 +3,6 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { CopyError } from '../errors.js';
 import { pairName, type TablePlan } from '../plan/types.js';
-import { quoteIdent } from '../db/quote.js';
 import { CopyRowCounter, type CopyCounts } from './row-counter.js';
 import { advanceOwnedSequences } from './sequences.js';
 import {
@@ -12,6 +11,7 @@ import {
   copyOutSql,
   createStagingSql,
   targetName,
+  truncateSql,
   upsertSql,
 } from './sql.js';
 
@@ -43,10 +43,11 @@ export async function streamCopy(
   plan: TablePlan,
   options: StreamCopyOptions = {},
 ): Promise<LoadResult> {
-  if (plan.mode === 'truncate') await target.query(`TRUNCATE TABLE ${targetName(plan)}`);
+  if (plan.mode === 'truncate') await target.query(truncateSql(plan));
   const upsert = plan.mode === 'upsert';
   if (upsert) await target.query(createStagingSql(plan));
-  const destination = upsert ? quoteIdent(STAGING_TABLE) : targetName(plan);
+  // COPY FROM and INSERT write the named table only: no ONLY there (nor is it allowed).
+  const destination = upsert ? STAGING_TABLE : targetName(plan);
 
   const counter = new CopyRowCounter(plan.format, options.onProgress);
   const output = source.query(copyTo(copyOutSql(plan)));

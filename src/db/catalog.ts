@@ -5,6 +5,8 @@ export interface ColumnInfo {
   readonly name: string;
   /** format_type(), without the schema of a user-defined type (schemas differ between databases). */
   readonly type: string;
+  /** format_type() as this server prints it, qualified where needed: names the type in SQL here. */
+  readonly typeSql: string;
   /** pg_type.typcategory (of the element for arrays, see elementCategory). */
   readonly category: string;
   readonly elementCategory: string | undefined;
@@ -21,8 +23,16 @@ export interface ColumnInfo {
 }
 
 export interface UniqueKey {
+  /** The index's name (that of its constraint, when it has one). */
+  readonly name: string;
   readonly primary: boolean;
   readonly columns: readonly string[];
+  /** Every column is NOT NULL: a NULL can never slip past the key. */
+  readonly notNull: boolean;
+  /** NULLS NOT DISTINCT (PostgreSQL 15+): NULLs conflict like any other value. */
+  readonly nullsNotDistinct: boolean;
+  /** DEFERRABLE: PostgreSQL refuses it as an ON CONFLICT arbiter (55000). */
+  readonly deferrable: boolean;
 }
 
 /** A table another one points at with a foreign key. */
@@ -40,6 +50,10 @@ export interface TableInfo {
   readonly referencedBy: readonly TableRef[];
   /** pg_class.relkind: r table, p partitioned, v view, m materialized view, f foreign. */
   readonly kind: string;
+  /** Inheritance children (not partitions): `ONLY` keeps their rows out of every statement. */
+  readonly inheritanceChildren: readonly TableRef[];
+  /** Inheritance parents (not a partitioned parent). */
+  readonly inheritsFrom: readonly TableRef[];
   readonly columns: readonly ColumnInfo[];
   readonly keys: readonly UniqueKey[];
   readonly estimatedRows: number;
@@ -51,6 +65,12 @@ export interface SchemaCatalog {
   readonly serverVersion: number;
   readonly schema: string;
   readonly schemaExists: boolean;
+  /**
+   * Tells databases apart whatever address they were reached by (a tunnel, another name): the
+   * server's start time and port, the database's OID and name. Equal on both sides means the
+   * target is the source database itself.
+   */
+  readonly databaseIdentity: string;
   readonly tables: ReadonlyMap<string, TableInfo>;
 }
 
@@ -73,18 +93,25 @@ SELECT c.relname AS table_name, c.relkind::text AS kind,
        a.attidentity::text AS identity, a.attgenerated::text AS generated
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-JOIN pg_type t ON t.oid = a.atttypid
-JOIN pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_namespace tn ON tn.oid = t.typnamespace
 LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
 WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r','p','v','m','f')
 ORDER BY c.relname, a.attnum`;
 
-const KEYS_SQL = `
-SELECT c.relname AS table_name, i.indisprimary AS is_primary,
+/** Unique keys usable to infer an ON CONFLICT arbiter: no expression, no predicate. */
+const keysSql = (serverVersion: number): string => `
+SELECT c.relname AS table_name, ic.relname AS key_name, i.indisprimary AS is_primary,
        array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns,
+       NOT EXISTS (SELECT FROM unnest(i.indkey) k(attnum)
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                   WHERE NOT a.attnotnull) AS not_null,
+       ${serverVersion >= 150000 ? 'i.indnullsnotdistinct' : 'false'} AS nulls_not_distinct,
+       NOT i.indimmediate AS deferrable
 FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = ANY($2::text[])
@@ -96,7 +123,8 @@ interface ColumnRow {
   kind: string;
   estimated_rows: number;
   estimated_bytes: number;
-  column_name: string;
+  /** Null for a table without columns (one row for the table, none for its columns). */
+  column_name: string | null;
   type: string;
   type_schema: string;
   category: string;
@@ -133,8 +161,39 @@ interface ForeignKeyRow {
 
 interface KeyRow {
   table_name: string;
+  key_name: string;
   is_primary: boolean;
   columns: string[];
+  not_null: boolean;
+  nulls_not_distinct: boolean;
+  deferrable: boolean;
+}
+
+/** Inheritance links (partitions aside) with either end among the named tables. */
+const INHERITANCE_SQL = `
+SELECT cn.nspname AS child_schema, c.relname AS child_table,
+       pn.nspname AS parent_schema, p.relname AS parent_table
+FROM pg_inherits i
+JOIN pg_class c ON c.oid = i.inhrelid
+JOIN pg_namespace cn ON cn.oid = c.relnamespace
+JOIN pg_class p ON p.oid = i.inhparent
+JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE NOT c.relispartition AND p.relkind <> 'p'
+  AND ((cn.nspname = $1 AND c.relname = ANY($2::text[]))
+    OR (pn.nspname = $1 AND p.relname = ANY($2::text[])))
+ORDER BY 1, 2, 3, 4`;
+
+/** The server version, whether the schema exists, and the database's identity: one round trip. */
+const DATABASE_SQL = `
+SELECT current_setting('server_version_num') AS version,
+       EXISTS (SELECT FROM pg_namespace WHERE nspname = $1) AS schema_exists,
+       concat_ws('/', pg_postmaster_start_time(), current_setting('port'), d.oid, d.datname) AS identity
+FROM pg_database d WHERE d.datname = current_database()`;
+
+interface DatabaseRow {
+  version: string;
+  schema_exists: boolean;
+  identity: string;
 }
 
 /** Drops a leading `schema.` that format_type adds to user types outside the search path. */
@@ -145,12 +204,13 @@ function unqualifiedType(type: string, typeSchema: string, userDefined: boolean)
   return prefix ? type.slice(prefix.length) : type;
 }
 
-function toColumn(row: ColumnRow): ColumnInfo {
+function toColumn(row: ColumnRow & { column_name: string }): ColumnInfo {
   const userDefined =
     Number(row.type_oid) >= FIRST_USER_OID || Number(row.elem_oid) >= FIRST_USER_OID;
   return {
     name: row.column_name,
     type: unqualifiedType(row.type, row.type_schema, userDefined),
+    typeSql: row.type,
     category: row.category,
     elementCategory: row.elem_category ?? undefined,
     typtype: row.typtype,
@@ -169,13 +229,13 @@ export async function readSchemaCatalog(
   tableNames: readonly string[],
 ): Promise<SchemaCatalog> {
   const names = [...new Set(tableNames)];
-  const version = await client.query<{ v: string }>(
-    `SELECT current_setting('server_version_num') AS v`,
-  );
-  const schemaRow = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema]);
+  const database = await client.query<DatabaseRow>(DATABASE_SQL, [schema]);
+  const { version, schema_exists, identity } = database.rows[0] as DatabaseRow;
+  const serverVersion = Number(version);
   const columnRows = await client.query<ColumnRow>(COLUMNS_SQL, [schema, names]);
-  const keyRows = await client.query<KeyRow>(KEYS_SQL, [schema, names]);
+  const keyRows = await client.query<KeyRow>(keysSql(serverVersion), [schema, names]);
   const foreignKeys = await client.query<ForeignKeyRow>(FOREIGN_KEYS_SQL, [schema, names]);
+  const inheritance = await client.query<ForeignKeyRow>(INHERITANCE_SQL, [schema, names]);
   const tables = new Map<
     string,
     TableInfo & {
@@ -183,6 +243,8 @@ export async function readSchemaCatalog(
       keys: UniqueKey[];
       references: TableRef[];
       referencedBy: TableRef[];
+      inheritanceChildren: TableRef[];
+      inheritsFrom: TableRef[];
     }
   >();
   for (const row of columnRows.rows) {
@@ -196,15 +258,25 @@ export async function readSchemaCatalog(
         keys: [],
         references: [],
         referencedBy: [],
+        inheritanceChildren: [],
+        inheritsFrom: [],
         estimatedRows: row.estimated_rows,
         estimatedBytes: row.estimated_bytes,
       };
       tables.set(row.table_name, table);
     }
-    table.columns.push(toColumn(row));
+    if (row.column_name !== null)
+      table.columns.push(toColumn({ ...row, column_name: row.column_name }));
   }
   for (const row of keyRows.rows) {
-    tables.get(row.table_name)?.keys.push({ primary: row.is_primary, columns: row.columns });
+    tables.get(row.table_name)?.keys.push({
+      name: row.key_name,
+      primary: row.is_primary,
+      columns: row.columns,
+      notNull: row.not_null,
+      nullsNotDistinct: row.nulls_not_distinct,
+      deferrable: row.deferrable,
+    });
   }
   for (const fk of foreignKeys.rows) {
     const child = { schema: fk.child_schema, table: fk.child_table };
@@ -212,10 +284,11 @@ export async function readSchemaCatalog(
     if (child.schema === schema) tables.get(child.table)?.references.push(parent);
     if (parent.schema === schema) tables.get(parent.table)?.referencedBy.push(child);
   }
-  return {
-    serverVersion: Number(version.rows[0]?.v ?? 0),
-    schema,
-    schemaExists: schemaRow.rowCount === 1,
-    tables,
-  };
+  for (const link of inheritance.rows) {
+    const child = { schema: link.child_schema, table: link.child_table };
+    const parent = { schema: link.parent_schema, table: link.parent_table };
+    if (child.schema === schema) tables.get(child.table)?.inheritsFrom.push(parent);
+    if (parent.schema === schema) tables.get(parent.table)?.inheritanceChildren.push(child);
+  }
+  return { serverVersion, schema, schemaExists: schema_exists, databaseIdentity: identity, tables };
 }

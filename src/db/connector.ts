@@ -11,6 +11,13 @@ export interface ConnectorDeps {
   readonly Client?: typeof pg.Client;
 }
 
+/**
+ * Every session pgcopy opens resolves names in pg_catalog first and then only in its own pg_temp
+ * (as pg_dump does), so no user object (a table, function or operator in `public`) can stand in for
+ * anything pgcopy's SQL names. Temporary objects are still always written `pg_temp.name`.
+ */
+export const SEARCH_PATH_SQL = `SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)`;
+
 /** Opens dedicated pg clients to one endpoint, through its SSH tunnel when it has one. */
 export class Connector {
   private tunnel: Promise<Tunnel> | undefined;
@@ -78,6 +85,7 @@ export class Connector {
       client.on('error', () => undefined);
       try {
         await client.connect();
+        await client.query(SEARCH_PATH_SQL);
         return client;
       } catch (error) {
         await client.end().catch(() => undefined);

@@ -1,5 +1,6 @@
 import type { Mode, TableSpec } from '../config/types.js';
-import type { ColumnInfo, TableInfo } from '../db/catalog.js';
+import type { ColumnInfo, TableInfo, TableRef, UniqueKey } from '../db/catalog.js';
+import { narrowing } from './narrowing.js';
 import { binarySafe, classifyConversion } from './type-conversion.js';
 import type { ColumnCast, ColumnPair, TablePlan } from './types.js';
 
@@ -17,6 +18,10 @@ export interface TablePlanInput {
   readonly targetError?: string | undefined;
   /** Names of schemas that do not exist at all, to say so instead of "table does not exist". */
   readonly missingSchemas?: { readonly source: boolean; readonly target: boolean };
+  /** The target database is the source database itself (same server, same database). */
+  readonly sameDatabase?: boolean;
+  /** Source tables this target copies: says whether an inheritance parent's children are copied too. */
+  readonly configuredSources?: ReadonlySet<string>;
 }
 
 const WRITABLE_KINDS = new Set(['r', 'p']);
@@ -29,6 +34,8 @@ function emptyPlan(input: TablePlanInput, errors: string[]): TablePlan {
     sourceTable: input.spec.source,
     targetSchema: input.targetSchema,
     targetTable: input.spec.target,
+    sourceKind: input.source?.kind ?? '',
+    targetKind: input.target?.kind ?? '',
     mode: input.mode,
     where: input.spec.where,
     columns: [],
@@ -67,6 +74,17 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     );
   }
   if (input.whereError !== undefined) errors.push(`where: ${input.whereError}`);
+  if (
+    input.sameDatabase &&
+    input.sourceSchema === input.targetSchema &&
+    spec.source === spec.target
+  ) {
+    errors.push(
+      `the target table is the source table itself ("${input.sourceSchema}"."${spec.source}" in the same database)`,
+    );
+  }
+  const notes: string[] = [];
+  inheritanceNotes(input, source, target, notes, warnings);
 
   const targetByName = new Map(target.columns.map((c) => [c.name, c]));
   const sourceNames = new Set(source.columns.map((c) => c.name));
@@ -113,9 +131,14 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     warnings.push(`generated target columns not written: ${quoted(generatedShared)}`);
   }
   for (const cast of casts) {
-    warnings.push(`column "${cast.column}": ${cast.from} -> ${cast.to} converted through text`);
+    const loss = narrowing(cast.from, cast.to);
+    warnings.push(
+      `column "${cast.column}": ${cast.from} -> ${cast.to} converted through text${loss ? `; may lose data: ${loss}` : ''}`,
+    );
   }
-  if (pairs.length === 0) errors.push('no shared column');
+  // A table without columns still has rows: copied as they are when neither side has a column.
+  const columnless = source.columns.length === 0 && target.columns.length === 0;
+  if (pairs.length === 0 && !columnless) errors.push('no shared column');
   for (const c of targetOnlyColumns) {
     if (requiresValue(c))
       errors.push(
@@ -132,13 +155,9 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
 
   let conflictKey: readonly string[] | undefined;
   if (input.mode === 'upsert') {
-    const written = new Set(columns);
-    conflictKey = target.keys.find((k) => k.columns.every((c) => written.has(c)))?.columns;
-    if (!conflictKey) {
-      errors.push(
-        'upsert needs a primary key or unique key on the target whose columns are all copied',
-      );
-    }
+    const choice = chooseConflictKey(target.keys, new Set(columns));
+    conflictKey = choice.key;
+    errors.push(...choice.problems);
     const key = new Set(conflictKey);
     for (const name of identityAlways.filter((c) => !key.has(c))) {
       warnings.push(
@@ -159,7 +178,83 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     conflictKey,
     format: binary && columns.length > 0 ? 'binary' : 'text',
     warnings,
+    notes,
   };
+}
+
+const columnNames = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
+const tableNames = (refs: readonly TableRef[]): string =>
+  refs.map((r) => `"${r.schema}"."${r.table}"`).join(', ');
+
+/**
+ * Inheritance children are tables of their own: every statement names the table with ONLY, so a
+ * parent's copy reads and truncates its own rows, never its children's. Says so, and warns when
+ * the source's children are left out of the run.
+ */
+function inheritanceNotes(
+  input: TablePlanInput,
+  source: TableInfo,
+  target: TableInfo,
+  notes: string[],
+  warnings: string[],
+): void {
+  if (source.inheritanceChildren.length > 0) {
+    notes.push(
+      `source inheritance parent: only its own rows are copied (ONLY); its children ${tableNames(source.inheritanceChildren)} are tables of their own`,
+    );
+    const configured = input.configuredSources;
+    const left = source.inheritanceChildren.filter(
+      (c) => !(c.schema === input.sourceSchema && configured?.has(c.table)),
+    );
+    if (configured && left.length > 0) {
+      warnings.push(
+        `inheritance children ${tableNames(left)} of the source table are not in this target's tables: their rows are not copied`,
+      );
+    }
+  }
+  if (target.inheritanceChildren.length > 0 && input.mode === 'truncate') {
+    notes.push(
+      `target inheritance parent: truncate empties this table only (TRUNCATE ONLY); its children ${tableNames(target.inheritanceChildren)} keep their rows`,
+    );
+  }
+}
+
+function sameColumns(a: UniqueKey, b: UniqueKey): boolean {
+  return a.columns.length === b.columns.length && a.columns.every((c) => b.columns.includes(c));
+}
+
+/**
+ * The ON CONFLICT key of an upsert: a primary or unique key whose columns are all written, that
+ * PostgreSQL accepts as an arbiter (not DEFERRABLE, nor shadowed by a deferrable key on the same
+ * columns) and that treats every row as keyed (NOT NULL columns, or NULLS NOT DISTINCT: a NULL
+ * would otherwise never conflict, and that row would be inserted again on every run).
+ */
+function chooseConflictKey(
+  keys: readonly UniqueKey[],
+  written: ReadonlySet<string>,
+): { key: readonly string[] | undefined; problems: string[] } {
+  const candidates = keys.filter((k) => k.columns.every((c) => written.has(c)));
+  const refusal = (k: UniqueKey): string | undefined => {
+    const name = `key "${k.name}" (${columnNames(k.columns)})`;
+    if (k.deferrable || keys.some((o) => o.deferrable && sameColumns(o, k))) {
+      return `upsert: ${name} is DEFERRABLE, and PostgreSQL refuses a deferrable key for ON CONFLICT`;
+    }
+    if (!k.notNull && !k.nullsNotDistinct) {
+      return `upsert: ${name} allows NULLs, so rows whose key is NULL would be inserted again on every run (make its columns NOT NULL, or the key NULLS NOT DISTINCT)`;
+    }
+    return undefined;
+  };
+  const usable = candidates.find((k) => refusal(k) === undefined);
+  if (usable) return { key: usable.columns, problems: [] };
+  if (candidates.length === 0) {
+    return {
+      key: undefined,
+      problems: [
+        'upsert needs a primary key or unique key on the target whose columns are all copied',
+      ],
+    };
+  }
+  return { key: undefined, problems: candidates.flatMap((k) => refusal(k) ?? []) };
 }
 
 function requiresValue(c: ColumnInfo): boolean {

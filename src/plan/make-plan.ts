@@ -1,31 +1,42 @@
 import type pg from 'pg';
-import type { Config, Strategy, TableSpec, TargetConfig } from '../config/types.js';
+import type { Config, Mode, Strategy, TableSpec, TargetConfig } from '../config/types.js';
 import { readSchemaCatalog, type SchemaCatalog } from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
-import { qualifiedName } from '../db/quote.js';
+import { relationSql, SESSION_SETTINGS_SQL, whereClause } from '../copy/sql.js';
 import { describeError } from '../errors.js';
 import { buildTablePlan } from './build-table-plan.js';
+import { probeConversions, SourceSampler } from './probe-conversions.js';
 import { withLoadOrder } from './load-order.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import type { Plan, TablePlan, TargetPlan } from './types.js';
 
+/** pg sends a query with the extended protocol when asked: one statement, never several. */
+interface ExtendedQuery extends pg.QueryConfig {
+  readonly queryMode: 'extended';
+}
+
 /**
- * Checks each `where` filter by EXPLAINing it on the source, read-only: a typo is a plan error,
- * not a failure halfway through a run. The filter is SQL written by the operator, used as given.
+ * Checks each `where` filter by EXPLAINing it on the source: a typo is a plan error, not a failure
+ * halfway through a run. The config has already refused a filter that is not one expression; the
+ * extended protocol refuses several statements as well, and the transaction is read-only.
  */
 async function checkWhereFilters(
   client: pg.ClientBase,
-  schema: string,
+  catalog: SchemaCatalog,
   filters: ReadonlyMap<string, string>,
 ): Promise<Map<string, string>> {
   const errors = new Map<string, string>();
   for (const [key, where] of filters) {
-    const [table] = key.split('\0');
+    const [name = ''] = key.split('\0');
+    const table = catalog.tables.get(name);
+    if (!table) continue;
     try {
       await client.query('BEGIN READ ONLY');
-      await client.query(
-        `EXPLAIN SELECT 1 FROM ${qualifiedName(schema, table ?? '')} WHERE (${where}\n)`,
-      );
+      const explain: ExtendedQuery = {
+        text: `EXPLAIN SELECT 1 FROM ${relationSql(catalog.schema, name, table.kind)}${whereClause(where)}`,
+        queryMode: 'extended',
+      };
+      await client.query(explain);
     } catch (error) {
       errors.set(key, describeError(error));
     } finally {
@@ -42,24 +53,6 @@ function refuseUnavailableStrategy(table: TablePlan, strategy: Strategy): TableP
   if (AVAILABLE_STRATEGIES.has(strategy)) return table;
   const error = `options.strategy: "${strategy}" is not available yet; use "stream"`;
   return { ...table, errors: [...table.errors, error] };
-}
-
-async function readTargetCatalog(
-  connectors: Connectors,
-  target: TargetConfig,
-  tables: readonly TableSpec[],
-  options: { signal?: AbortSignal },
-): Promise<SchemaCatalog> {
-  const client = await connectors.target(target.name).connect(options);
-  try {
-    return await readSchemaCatalog(
-      client,
-      target.schema,
-      tables.map((s) => s.target),
-    );
-  } finally {
-    await client.end();
-  }
 }
 
 /** Reads both catalogs and applies the plan rules to every selected (target, table) pair. */
@@ -79,54 +72,105 @@ export async function makePlan(
   }
 
   const sourceClient = await connectors.source.connect(options);
-  let sourceCatalog: SchemaCatalog;
-  let whereErrors: Map<string, string>;
   try {
-    sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);
-    whereErrors = await checkWhereFilters(sourceClient, sourceSchema, whereFilters);
+    // Sampled values must have the text form the copy will send.
+    await sourceClient.query(SESSION_SETTINGS_SQL);
+    const sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);
+    const whereErrors = await checkWhereFilters(sourceClient, sourceCatalog, whereFilters);
+    const sampler = new SourceSampler(sourceClient, sourceSchema);
+    const targets = await Promise.all(
+      selected.map(({ config: target, tables }) =>
+        planTarget(config, connectors, target, tables, {
+          mode: filters.mode,
+          sourceCatalog,
+          whereErrors,
+          sampler,
+          ...options,
+        }),
+      ),
+    );
+    return { sourceSchema, targets };
   } finally {
     await sourceClient.end();
   }
+}
 
-  const targets = await Promise.all(
-    selected.map(async ({ config: target, tables }): Promise<TargetPlan> => {
-      // An unreachable target fails its own tables only; the other targets still plan and copy.
-      let catalog: SchemaCatalog | undefined;
-      let targetError: string | undefined;
-      try {
-        catalog = await readTargetCatalog(connectors, target, tables, options);
-      } catch (error) {
-        options.signal?.throwIfAborted();
-        targetError = describeError(error);
-      }
-      return {
-        name: target.name,
-        schema: target.schema,
-        tables: withLoadOrder(
-          tables.map((spec) =>
-            buildTablePlan({
-              targetName: target.name,
-              sourceSchema,
-              targetSchema: target.schema,
-              spec,
-              mode: spec.mode ?? filters.mode ?? config.options.mode,
-              source: sourceCatalog.tables.get(spec.source),
-              target: catalog?.tables.get(spec.target),
-              targetError,
-              missingSchemas: {
-                source: !sourceCatalog.schemaExists,
-                target: catalog?.schemaExists === false,
-              },
-              whereError:
-                spec.where === undefined
-                  ? undefined
-                  : whereErrors.get(`${spec.source}\0${spec.where}`),
-            }),
-          ),
-          (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
-        ).map((t) => refuseUnavailableStrategy(t, config.options.strategy)),
-      };
-    }),
-  );
-  return { sourceSchema, targets };
+interface TargetPlanContext {
+  readonly mode: Mode | undefined;
+  readonly sourceCatalog: SchemaCatalog;
+  readonly whereErrors: ReadonlyMap<string, string>;
+  readonly sampler: SourceSampler;
+  readonly signal?: AbortSignal;
+}
+
+/** Reads one target's catalog and plans its tables; an unreachable target fails its own tables only. */
+async function planTarget(
+  config: Config,
+  connectors: Connectors,
+  target: TargetConfig,
+  tables: readonly TableSpec[],
+  context: TargetPlanContext,
+): Promise<TargetPlan> {
+  const { sourceCatalog } = context;
+  let client: pg.Client | undefined;
+  let catalog: SchemaCatalog | undefined;
+  let targetError: string | undefined;
+  try {
+    client = await connectors
+      .target(target.name)
+      .connect(context.signal ? { signal: context.signal } : {});
+    catalog = await readSchemaCatalog(
+      client,
+      target.schema,
+      tables.map((s) => s.target),
+    );
+  } catch (error) {
+    context.signal?.throwIfAborted();
+    targetError = describeError(error);
+  }
+  try {
+    const configuredSources = new Set(tables.map((s) => s.source));
+    const planned = withLoadOrder(
+      tables.map((spec) =>
+        buildTablePlan({
+          targetName: target.name,
+          sourceSchema: config.source.schema,
+          targetSchema: target.schema,
+          spec,
+          mode: spec.mode ?? context.mode ?? config.options.mode,
+          source: sourceCatalog.tables.get(spec.source),
+          target: catalog?.tables.get(spec.target),
+          targetError,
+          missingSchemas: {
+            source: !sourceCatalog.schemaExists,
+            target: catalog?.schemaExists === false,
+          },
+          sameDatabase: catalog?.databaseIdentity === sourceCatalog.databaseIdentity,
+          configuredSources,
+          whereError:
+            spec.where === undefined
+              ? undefined
+              : context.whereErrors.get(`${spec.source}\0${spec.where}`),
+        }),
+      ),
+      (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
+    );
+    const probed =
+      client && catalog
+        ? await probeConversions(planned, {
+            sampler: context.sampler,
+            sourceTables: sourceCatalog.tables,
+            target: client,
+            targetTables: catalog.tables,
+            targetVersion: catalog.serverVersion,
+          })
+        : planned;
+    return {
+      name: target.name,
+      schema: target.schema,
+      tables: probed.map((t) => refuseUnavailableStrategy(t, config.options.strategy)),
+    };
+  } finally {
+    await client?.end();
+  }
 }

@@ -29,6 +29,7 @@ export function renderPlan(plan: Plan): string {
     for (const t of target.tables) {
       for (const e of t.errors) out += `  ✖ ${t.targetTable}: ${e}\n`;
       for (const w of t.warnings) out += `  ⚠ ${t.targetTable}: ${w}\n`;
+      for (const n of t.notes ?? []) out += `  ℹ ${t.targetTable}: ${n}\n`;
       if (t.loadsAfter?.length) {
         out += `  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
       }
@@ -63,6 +64,7 @@ export function planToJson(plan: Plan): unknown {
         loadsAfter: t.loadsAfter ?? [],
         estimatedRows: t.estimatedRows,
         warnings: t.warnings,
+        notes: t.notes ?? [],
         errors: t.errors,
       })),
     })),

@@ -20,6 +20,12 @@ function categoriesConvert(from: string, to: string): boolean {
 
 export function classifyConversion(source: ColumnInfo, target: ColumnInfo): Conversion {
   if (source.type === target.type) return 'same';
+  // money's text form carries a currency symbol and separators that no other number type reads.
+  if (source.type === 'money' && target.category !== STRING) return 'incompatible';
+  // A range's text ([1,5)) is not a multirange's ({[1,5)}), nor the other way round.
+  if ((source.typtype === 'm') !== (target.typtype === 'm') && source.category === 'R') {
+    return target.category === STRING ? 'text' : 'incompatible';
+  }
   if (source.category === 'A' && target.category === 'A') {
     const from = source.elementCategory ?? '';
     const to = target.elementCategory ?? '';

@@ -21,6 +21,9 @@ export interface TablePlan {
   readonly sourceTable: string;
   readonly targetSchema: string;
   readonly targetTable: string;
+  /** pg_class.relkind of each side ('' when the table is missing): decides where `ONLY` applies. */
+  readonly sourceKind: string;
+  readonly targetKind: string;
   readonly mode: Mode;
   readonly where: string | undefined;
   /** Columns written, in the source table's order. */
@@ -48,6 +51,8 @@ export interface TablePlan {
   readonly estimatedRows: number;
   readonly estimatedBytes: number;
   readonly warnings: readonly string[];
+  /** What the plan decided that is worth knowing but needs no action (inheritance handled, ...). */
+  readonly notes?: readonly string[];
   readonly errors: readonly string[];
 }
 

@@ -28,6 +28,8 @@ export interface TableResult {
   };
   readonly warnings: readonly string[];
   readonly error: TableError | null;
+  /** A failed table: what was read (and streamed) before it failed, then rolled back. */
+  readonly rolledBack?: { readonly rows: number; readonly bytes: number };
 }
 
 export interface RunReport {

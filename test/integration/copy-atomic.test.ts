@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
-import type { RunEvent, RunReport, TableResult } from '../../src/report/events.js';
+import type { RunEvent } from '../../src/report/events.js';
+import { result } from '../support/report.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { testConfig } from '../support/config.js';
 
@@ -9,12 +10,6 @@ const q = `"${schema}"`;
 const s = servers();
 const ROWS = 600_000;
 const FAIL_AT = 500_000;
-
-function result(report: RunReport | undefined, table: string): TableResult {
-  const found = report?.tables.find((t) => t.table === table);
-  if (!found) throw new Error(`no result for ${table}`);
-  return found;
-}
 
 /** Pre-existing target rows (negative ids never clash with the source's 1..600,000). */
 const OLD_ROWS = `SELECT -g, 'old ' || g FROM generate_series(1, 1000) g`;

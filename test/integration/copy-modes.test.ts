@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
-import type { RunEvent, RunReport, TableResult } from '../../src/report/events.js';
+import type { RunEvent } from '../../src/report/events.js';
+import { result } from '../support/report.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { testConfig } from '../support/config.js';
 
 const schema = uniqueName('Copy Modes');
 const q = `"${schema}"`;
 const s = servers();
-
-function result(report: RunReport | undefined, table: string): TableResult {
-  const found = report?.tables.find((t) => t.table === table);
-  if (!found) throw new Error(`no result for ${table}`);
-  return found;
-}
 
 async function rows(query: string): Promise<unknown[]> {
   return (await sql(s.target1, query)).rows as unknown[];

@@ -50,7 +50,7 @@ beforeAll(async () => {
     CREATE TABLE ${q}.gen (id int, total int GENERATED ALWAYS AS (id * 2) STORED);
     CREATE TABLE ${q}.ident (id int GENERATED ALWAYS AS IDENTITY, v text);
     CREATE TABLE ${q}.upsert_nokey (id int, v text);
-    CREATE TABLE ${q}.upsert_ok (id int, v text, UNIQUE (id));
+    CREATE TABLE ${q}.upsert_ok (id int NOT NULL, v text, UNIQUE (id));
     CREATE TABLE ${q}.referenced (id int PRIMARY KEY);
     CREATE TABLE ${q}.referrer (id int REFERENCES ${q}.referenced);
   `,

@@ -35,7 +35,10 @@ beforeAll(async () => {
     `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int, v text); INSERT INTO ${q}.t SELECT g, md5(g::text) FROM generate_series(1, 500) g;`,
   );
   for (const target of [s.target1, s.target2]) {
-    await sql(target, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int, v text, UNIQUE (id));`);
+    await sql(
+      target,
+      `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int NOT NULL, v text, UNIQUE (id));`,
+    );
   }
 });
 

@@ -8,6 +8,8 @@ export function tablePlan(overrides: Partial<TablePlan> = {}): TablePlan {
     sourceTable: 'Order Items',
     targetSchema: 'tgt"schema',
     targetTable: 'select',
+    sourceKind: 'r',
+    targetKind: 'r',
     mode: 'append',
     where: undefined,
     columns: ['id', 'Mixed Case', 'say "hi"'],

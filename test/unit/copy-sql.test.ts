@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  STAGING_TABLE,
+  relationSql,
+  truncateSql,
   columnList,
   copyInSql,
   copyOptions,
@@ -32,10 +33,26 @@ describe('copy SQL builders', () => {
 
   it('builds COPY TO from a SELECT of the shared columns, with the where filter in parentheses', () => {
     expect(copyOutSql(planOf())).toBe(
-      'COPY (SELECT "id", "Mixed Case", "say ""hi""" FROM "Src Schema"."Order Items") TO STDOUT WITH (FORMAT binary)',
+      'COPY (SELECT "id", "Mixed Case", "say ""hi""" FROM ONLY "Src Schema"."Order Items") TO STDOUT WITH (FORMAT binary)',
     );
     expect(copyOutSql(planOf({ where: 'id > 1 OR id < 0 -- a comment', format: 'text' }))).toBe(
-      'COPY (SELECT "id", "Mixed Case", "say ""hi""" FROM "Src Schema"."Order Items" WHERE (id > 1 OR id < 0 -- a comment\n)) TO STDOUT WITH (FORMAT text)',
+      'COPY (SELECT "id", "Mixed Case", "say ""hi""" FROM ONLY "Src Schema"."Order Items" WHERE (id > 1 OR id < 0 -- a comment\n)) TO STDOUT WITH (FORMAT text)',
+    );
+  });
+
+  it('names a table with ONLY and a partitioned table whole (inheritance children are other tables)', () => {
+    expect(relationSql('s', 't', 'r')).toBe('ONLY "s"."t"');
+    expect(relationSql('s', 't', 'f')).toBe('ONLY "s"."t"');
+    expect(relationSql('s', 't', 'p')).toBe('"s"."t"');
+    expect(relationSql('s', 'v', 'v')).toBe('"s"."v"');
+    expect(truncateSql(planOf())).toBe('TRUNCATE TABLE ONLY "tgt""schema"."select"');
+    expect(truncateSql(planOf({ targetKind: 'p' }))).toBe('TRUNCATE TABLE "tgt""schema"."select"');
+    expect(copyOutSql(planOf({ sourceKind: 'p' }))).toContain('FROM "Src Schema"."Order Items")');
+  });
+
+  it('copies a table without columns with no column list', () => {
+    expect(copyInSql(planOf({ columns: [], format: 'text' }), '"s"."t"')).toBe(
+      'COPY "s"."t" FROM STDIN WITH (FORMAT text)',
     );
   });
 
@@ -48,20 +65,20 @@ describe('copy SQL builders', () => {
 
   it('creates a temporary staging table with the target types and no rows, dropped at commit', () => {
     expect(createStagingSql(planOf())).toBe(
-      `CREATE TEMPORARY TABLE "${STAGING_TABLE}" ON COMMIT DROP AS SELECT "id", "Mixed Case", "say ""hi""" FROM "tgt""schema"."select" WITH NO DATA`,
+      `CREATE TEMPORARY TABLE pg_temp."pgcopy_staging" ON COMMIT DROP AS SELECT "id", "Mixed Case", "say ""hi""" FROM ONLY "tgt""schema"."select" WITH NO DATA`,
     );
   });
 
   it('upserts the shared non-key columns on conflict of the key', () => {
     expect(upsertSql(planOf({ mode: 'upsert' }), ['id'])).toBe(
-      `INSERT INTO "tgt""schema"."select" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM "${STAGING_TABLE}" ON CONFLICT ("id") DO UPDATE SET "Mixed Case" = EXCLUDED."Mixed Case", "say ""hi""" = EXCLUDED."say ""hi"""`,
+      `INSERT INTO "tgt""schema"."select" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "Mixed Case" = EXCLUDED."Mixed Case", "say ""hi""" = EXCLUDED."say ""hi"""`,
     );
   });
 
   it('does nothing on conflict when only key columns are copied', () => {
     const plan = planOf({ mode: 'upsert', columns: ['id', 'Mixed Case'] });
     expect(upsertSql(plan, ['Mixed Case', 'id'])).toBe(
-      `INSERT INTO "tgt""schema"."select" ("id", "Mixed Case") SELECT "id", "Mixed Case" FROM "${STAGING_TABLE}" ON CONFLICT ("Mixed Case", "id") DO NOTHING`,
+      `INSERT INTO "tgt""schema"."select" ("id", "Mixed Case") SELECT "id", "Mixed Case" FROM pg_temp."pgcopy_staging" ON CONFLICT ("Mixed Case", "id") DO NOTHING`,
     );
   });
 
@@ -73,7 +90,7 @@ describe('copy SQL builders', () => {
       identityAlways: ['id'],
     });
     expect(upsertSql(plan, ['code'])).toBe(
-      `INSERT INTO "tgt""schema"."select" ("code", "id", "v") OVERRIDING SYSTEM VALUE SELECT "code", "id", "v" FROM "${STAGING_TABLE}" ON CONFLICT ("code") DO UPDATE SET "v" = EXCLUDED."v"`,
+      `INSERT INTO "tgt""schema"."select" ("code", "id", "v") OVERRIDING SYSTEM VALUE SELECT "code", "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("code") DO UPDATE SET "v" = EXCLUDED."v"`,
     );
     const onlyIdentity = planOf({
       mode: 'upsert',
@@ -86,7 +103,7 @@ describe('copy SQL builders', () => {
   it('writes identity GENERATED ALWAYS columns with OVERRIDING SYSTEM VALUE', () => {
     const plan = planOf({ mode: 'upsert', columns: ['id', 'v'], overridingSystemValue: true });
     expect(upsertSql(plan, ['id'])).toBe(
-      `INSERT INTO "tgt""schema"."select" ("id", "v") OVERRIDING SYSTEM VALUE SELECT "id", "v" FROM "${STAGING_TABLE}" ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v"`,
+      `INSERT INTO "tgt""schema"."select" ("id", "v") OVERRIDING SYSTEM VALUE SELECT "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v"`,
     );
   });
 });

@@ -6,6 +6,7 @@ function col(type: string, category: string, more: Partial<ColumnInfo> = {}): Co
   return {
     name: 'c',
     type,
+    typeSql: type,
     category,
     elementCategory: undefined,
     typtype: 'b',
