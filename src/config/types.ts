@@ -3,7 +3,7 @@
 export const MODES = ['append', 'truncate', 'upsert'] as const;
 export type Mode = (typeof MODES)[number];
 
-export const STRATEGIES = ['stream', 'dblink', 'fdw'] as const;
+export const STRATEGIES = ['stream', 'dblink', 'fdw', 'fdw-push'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
@@ -35,6 +35,17 @@ export interface SshConfig {
   readonly keepaliveIntervalMs: number;
 }
 
+/**
+ * How the other PostgreSQL server reaches this one in the server-side strategies (dblink, fdw):
+ * it may differ from the address pgcopy uses (an SSH tunnel, a local port forward).
+ */
+export interface ServerAddress {
+  readonly host: string;
+  readonly port: number;
+  /** libpq sslmode of the server-to-server connection; default `prefer`. */
+  readonly sslmode: SslMode;
+}
+
 /** Where a database is and how to log in; any field may still come from a secret. */
 export interface EndpointConfig {
   /** `source`, or the target's name. */
@@ -52,6 +63,8 @@ export interface EndpointConfig {
   readonly sslmode?: SslMode;
   readonly sslrootcert?: string;
   readonly ssh?: SshConfig;
+  /** The address other servers use for this one (dblink, fdw); default: host and port. */
+  readonly serverAddress?: ServerAddress;
 }
 
 export interface TableSpec {
@@ -63,10 +76,14 @@ export interface TableSpec {
   readonly mode?: Mode;
   /** Optional filter on the source rows (SQL, written by the operator). */
   readonly where?: string;
+  /** Per-table strategy; the most specific of table, target and options wins. */
+  readonly strategy?: Strategy;
 }
 
 export interface TargetConfig extends EndpointConfig {
   readonly tables: readonly TableSpec[];
+  /** Strategy of this target's tables, unless a table names its own. */
+  readonly strategy?: Strategy;
 }
 
 export interface RunOptions {
@@ -74,6 +91,8 @@ export interface RunOptions {
   readonly strategy: Strategy;
   readonly concurrency: number;
   readonly logDir: string;
+  /** Create a missing dblink/postgres_fdw extension (when the role may) instead of a plan error. */
+  readonly createExtensions: boolean;
 }
 
 export interface Config {

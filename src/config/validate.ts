@@ -11,6 +11,7 @@ import {
   type Config,
   type EndpointConfig,
   type RunOptions,
+  type ServerAddress,
   type SecretsConfig,
   type SshConfig,
   type TableSpec,
@@ -30,6 +31,7 @@ const ENDPOINT_KEYS = [
   'sslmode',
   'sslrootcert',
   'ssh',
+  'serverAddress',
 ] as const;
 
 /** PostgreSQL truncates identifiers past 63 bytes; a longer name would silently mean another. */
@@ -40,6 +42,7 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   strategy: 'stream',
   concurrency: 4,
   logDir: 'log',
+  createExtensions: false,
 });
 
 function identifier(r: Reader, what: string): string {
@@ -153,6 +156,8 @@ function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): Endpo
   if (sslmode !== undefined) ep.sslmode = sslmode;
   const ssh = optional(keys.get('ssh'), readSsh);
   if (ssh !== undefined) ep.ssh = ssh;
+  const serverAddress = optional(keys.get('serverAddress'), readServerAddress);
+  if (serverAddress !== undefined) ep.serverAddress = serverAddress;
   if (ep.secret !== undefined && ep.secretId !== undefined) {
     throw new ConfigError(`${r.path}: give either secret or secretId, not both`);
   }
@@ -162,12 +167,23 @@ function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): Endpo
   return ep;
 }
 
+function readServerAddress(r: Reader): ServerAddress {
+  const keys = r.object(['host', 'port', 'sslmode']);
+  const host = keys.get('host');
+  if (!host?.present) throw new ConfigError(`${r.path}.host: is required`);
+  return {
+    host: host.string('a host name'),
+    port: optional(keys.get('port'), (k) => k.integer(1, 65535)) ?? 5432,
+    sslmode: optional(keys.get('sslmode'), (k) => k.oneOf(SSL_MODES)) ?? 'prefer',
+  };
+}
+
 function readTable(r: Reader): TableSpec {
   if (typeof r.value === 'string' || typeof r.value !== 'object' || r.value === null) {
     const name = identifier(r, 'a table name');
     return { source: name, target: name };
   }
-  const keys = r.object(['name', 'target', 'mode', 'where'], 'a table name');
+  const keys = r.object(['name', 'target', 'mode', 'where', 'strategy'], 'a table name');
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
   const source = identifier(nameReader, 'a table name');
@@ -177,6 +193,8 @@ function readTable(r: Reader): TableSpec {
   };
   const mode = optional(keys.get('mode'), (k) => k.oneOf(MODES));
   if (mode !== undefined) spec.mode = mode;
+  const strategy = optional(keys.get('strategy'), (k) => k.oneOf(STRATEGIES));
+  if (strategy !== undefined) spec.strategy = strategy;
   const where = optional(keys.get('where'), (k) => k.string('an SQL condition'));
   if (where !== undefined) {
     const problem = whereFilterProblem(where);
@@ -187,7 +205,7 @@ function readTable(r: Reader): TableSpec {
 }
 
 function readTarget(r: Reader): TargetConfig {
-  const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables']);
+  const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables', 'strategy']);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
   const name = nameReader.string('a target name');
@@ -206,12 +224,13 @@ function readTarget(r: Reader): TargetConfig {
     }
     seen.add(t.target);
   });
-  return { ...readEndpoint(r, name, keys), tables };
+  const strategy = optional(keys.get('strategy'), (k) => k.oneOf(STRATEGIES));
+  return { ...readEndpoint(r, name, keys), tables, ...(strategy ? { strategy } : {}) };
 }
 
 function readOptions(r: Reader | undefined): RunOptions {
   if (!r?.present) return DEFAULT_OPTIONS;
-  const keys = r.object(['mode', 'strategy', 'concurrency', 'logDir']);
+  const keys = r.object(['mode', 'strategy', 'concurrency', 'logDir', 'createExtensions']);
   return {
     mode: optional(keys.get('mode'), (k) => k.oneOf(MODES)) ?? DEFAULT_OPTIONS.mode,
     strategy:
@@ -220,6 +239,9 @@ function readOptions(r: Reader | undefined): RunOptions {
       optional(keys.get('concurrency'), (k) => k.integer(1, 64)) ?? DEFAULT_OPTIONS.concurrency,
     logDir:
       optional(keys.get('logDir'), (k) => k.string('a directory path')) ?? DEFAULT_OPTIONS.logDir,
+    createExtensions:
+      optional(keys.get('createExtensions'), (k) => k.boolean()) ??
+      DEFAULT_OPTIONS.createExtensions,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { SshConfig, SslMode } from '../config/types.js';
+import type { ServerAddress, SshConfig, SslMode } from '../config/types.js';
 
 /** The SSH settings of an endpoint with its private key resolved (from a secret or keyFile). */
 export interface ResolvedSsh extends SshConfig {
@@ -17,6 +17,8 @@ export interface ConnectionSpec {
   readonly sslmode: SslMode;
   readonly sslrootcert?: string;
   readonly ssh?: ResolvedSsh;
+  /** How other servers reach this one (server-side strategies); default: host and port. */
+  readonly serverAddress?: ServerAddress;
 }
 
 /** `name (user@host:port/database)`, safe to print: no password, no key. */

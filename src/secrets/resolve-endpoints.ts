@@ -69,6 +69,7 @@ export async function specFromConfig(
     sslmode: ep.sslmode ?? 'prefer',
     ...(ep.sslrootcert !== undefined ? { sslrootcert: ep.sslrootcert } : {}),
     ...(ssh ? { ssh } : {}),
+    ...(ep.serverAddress ? { serverAddress: ep.serverAddress } : {}),
   };
 }
 
