@@ -53,6 +53,11 @@ export class Reader {
     return v;
   }
 
+  boolean(): boolean {
+    if (typeof this.value !== 'boolean') this.fail('true or false');
+    return this.value;
+  }
+
   oneOf<T extends string>(choices: readonly T[]): T {
     if (typeof this.value !== 'string' || !(choices as readonly string[]).includes(this.value)) {
       this.fail(`one of ${choices.join(', ')}`);

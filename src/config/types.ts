@@ -63,10 +63,14 @@ export interface TableSpec {
   readonly mode?: Mode;
   /** Optional filter on the source rows (SQL, written by the operator). */
   readonly where?: string;
+  /** Per-table disableTriggers; when absent the target's, else the run's applies. */
+  readonly disableTriggers?: boolean;
 }
 
 export interface TargetConfig extends EndpointConfig {
   readonly tables: readonly TableSpec[];
+  /** Per-target disableTriggers; when absent the run's applies. */
+  readonly disableTriggers?: boolean;
 }
 
 export interface RunOptions {
@@ -74,6 +78,11 @@ export interface RunOptions {
   readonly strategy: Strategy;
   readonly concurrency: number;
   readonly logDir: string;
+  /**
+   * Load with the target's user triggers (and foreign-key checks) off, for pgcopy's own
+   * transaction only: `SET LOCAL session_replication_role = replica`.
+   */
+  readonly disableTriggers: boolean;
 }
 
 export interface Config {

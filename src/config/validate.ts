@@ -39,6 +39,7 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   strategy: 'stream',
   concurrency: 4,
   logDir: 'log',
+  disableTriggers: false,
 });
 
 function identifier(r: Reader, what: string): string {
@@ -166,7 +167,7 @@ function readTable(r: Reader): TableSpec {
     const name = identifier(r, 'a table name');
     return { source: name, target: name };
   }
-  const keys = r.object(['name', 'target', 'mode', 'where'], 'a table name');
+  const keys = r.object(['name', 'target', 'mode', 'where', 'disableTriggers'], 'a table name');
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
   const source = identifier(nameReader, 'a table name');
@@ -178,11 +179,13 @@ function readTable(r: Reader): TableSpec {
   if (mode !== undefined) spec.mode = mode;
   const where = optional(keys.get('where'), (k) => k.string('an SQL condition'));
   if (where !== undefined) spec.where = where;
+  const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
+  if (disableTriggers !== undefined) spec.disableTriggers = disableTriggers;
   return spec;
 }
 
 function readTarget(r: Reader): TargetConfig {
-  const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables']);
+  const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables', 'disableTriggers']);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
   const name = nameReader.string('a target name');
@@ -201,12 +204,17 @@ function readTarget(r: Reader): TargetConfig {
     }
     seen.add(t.target);
   });
-  return { ...readEndpoint(r, name, keys), tables };
+  const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
+  return {
+    ...readEndpoint(r, name, keys),
+    tables,
+    ...(disableTriggers === undefined ? {} : { disableTriggers }),
+  };
 }
 
 function readOptions(r: Reader | undefined): RunOptions {
   if (!r?.present) return DEFAULT_OPTIONS;
-  const keys = r.object(['mode', 'strategy', 'concurrency', 'logDir']);
+  const keys = r.object(['mode', 'strategy', 'concurrency', 'logDir', 'disableTriggers']);
   return {
     mode: optional(keys.get('mode'), (k) => k.oneOf(MODES)) ?? DEFAULT_OPTIONS.mode,
     strategy:
@@ -215,6 +223,8 @@ function readOptions(r: Reader | undefined): RunOptions {
       optional(keys.get('concurrency'), (k) => k.integer(1, 64)) ?? DEFAULT_OPTIONS.concurrency,
     logDir:
       optional(keys.get('logDir'), (k) => k.string('a directory path')) ?? DEFAULT_OPTIONS.logDir,
+    disableTriggers:
+      optional(keys.get('disableTriggers'), (k) => k.boolean()) ?? DEFAULT_OPTIONS.disableTriggers,
   };
 }
 

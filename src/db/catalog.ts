@@ -1,4 +1,11 @@
 import type pg from 'pg';
+import { readColumnSequences, type ColumnSequence } from './column-sequences.js';
+import { readForeignKeys, type TableRef } from './foreign-keys.js';
+import { readTriggers, type TriggerInfo } from './triggers.js';
+
+export type { ColumnSequence } from './column-sequences.js';
+export type { TableRef } from './foreign-keys.js';
+export type { TriggerEvent, TriggerInfo } from './triggers.js';
 
 /** One column as the catalog describes it. */
 export interface ColumnInfo {
@@ -25,19 +32,20 @@ export interface UniqueKey {
   readonly columns: readonly string[];
 }
 
-/** A table another one points at with a foreign key. */
-export interface TableRef {
-  readonly schema: string;
-  readonly table: string;
-}
-
 export interface TableInfo {
   readonly schema: string;
   readonly name: string;
-  /** Tables this one's foreign keys reference (itself excluded). */
+  /**
+   * Tables the foreign keys of the rows its load writes reference (its own, its partitions' at any
+   * depth, inherited ones; itself excluded).
+   */
   readonly references: readonly TableRef[];
-  /** Tables whose foreign keys reference this one (itself excluded): TRUNCATE is refused then. */
+  /** Tables whose foreign keys reference it or its partitions (itself excluded): no TRUNCATE. */
   readonly referencedBy: readonly TableRef[];
+  /** Sequences owned by or called from the defaults of its (and its partitions') columns. */
+  readonly sequences: readonly ColumnSequence[];
+  /** User triggers that fire when it is loaded (its partitions' included). */
+  readonly triggers: readonly TriggerInfo[];
   /** pg_class.relkind: r table, p partitioned, v view, m materialized view, f foreign. */
   readonly kind: string;
   readonly columns: readonly ColumnInfo[];
@@ -110,27 +118,6 @@ interface ColumnRow {
   generated: string;
 }
 
-/** Foreign keys (self-references aside) with either end among the named tables, both ends named. */
-const FOREIGN_KEYS_SQL = `
-SELECT DISTINCT n.nspname AS child_schema, c.relname AS child_table,
-       rn.nspname AS parent_schema, rc.relname AS parent_table
-FROM pg_constraint k
-JOIN pg_class c ON c.oid = k.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_class rc ON rc.oid = k.confrelid
-JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE k.contype = 'f' AND k.confrelid <> k.conrelid
-  AND ((n.nspname = $1 AND c.relname = ANY($2::text[]))
-    OR (rn.nspname = $1 AND rc.relname = ANY($2::text[])))
-ORDER BY 1, 2, 3, 4`;
-
-interface ForeignKeyRow {
-  child_schema: string;
-  child_table: string;
-  parent_schema: string;
-  parent_table: string;
-}
-
 interface KeyRow {
   table_name: string;
   is_primary: boolean;
@@ -175,16 +162,10 @@ export async function readSchemaCatalog(
   const schemaRow = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema]);
   const columnRows = await client.query<ColumnRow>(COLUMNS_SQL, [schema, names]);
   const keyRows = await client.query<KeyRow>(KEYS_SQL, [schema, names]);
-  const foreignKeys = await client.query<ForeignKeyRow>(FOREIGN_KEYS_SQL, [schema, names]);
-  const tables = new Map<
-    string,
-    TableInfo & {
-      columns: ColumnInfo[];
-      keys: UniqueKey[];
-      references: TableRef[];
-      referencedBy: TableRef[];
-    }
-  >();
+  const foreignKeys = await readForeignKeys(client, schema, names);
+  const sequences = await readColumnSequences(client, schema, names);
+  const triggers = await readTriggers(client, schema, names);
+  const tables = new Map<string, TableInfo & { columns: ColumnInfo[]; keys: UniqueKey[] }>();
   for (const row of columnRows.rows) {
     let table = tables.get(row.table_name);
     if (!table) {
@@ -194,8 +175,10 @@ export async function readSchemaCatalog(
         kind: row.kind,
         columns: [],
         keys: [],
-        references: [],
-        referencedBy: [],
+        references: foreignKeys.get(row.table_name)?.references ?? [],
+        referencedBy: foreignKeys.get(row.table_name)?.referencedBy ?? [],
+        sequences: sequences.get(row.table_name) ?? [],
+        triggers: triggers.get(row.table_name) ?? [],
         estimatedRows: row.estimated_rows,
         estimatedBytes: row.estimated_bytes,
       };
@@ -205,12 +188,6 @@ export async function readSchemaCatalog(
   }
   for (const row of keyRows.rows) {
     tables.get(row.table_name)?.keys.push({ primary: row.is_primary, columns: row.columns });
-  }
-  for (const fk of foreignKeys.rows) {
-    const child = { schema: fk.child_schema, table: fk.child_table };
-    const parent = { schema: fk.parent_schema, table: fk.parent_table };
-    if (child.schema === schema) tables.get(child.table)?.references.push(parent);
-    if (parent.schema === schema) tables.get(parent.table)?.referencedBy.push(child);
   }
   return {
     serverVersion: Number(version.rows[0]?.v ?? 0),

@@ -1,5 +1,7 @@
 import type { Mode, TableSpec } from '../config/types.js';
 import type { ColumnInfo, TableInfo } from '../db/catalog.js';
+import { planSequences } from './sequence-rules.js';
+import { planTriggers } from './trigger-rules.js';
 import { binarySafe, classifyConversion } from './type-conversion.js';
 import type { ColumnCast, ColumnPair, TablePlan } from './types.js';
 
@@ -17,6 +19,10 @@ export interface TablePlanInput {
   readonly targetError?: string | undefined;
   /** Names of schemas that do not exist at all, to say so instead of "table does not exist". */
   readonly missingSchemas?: { readonly source: boolean; readonly target: boolean };
+  /** The config asks to load this table with the target's user triggers off. */
+  readonly disableTriggers?: boolean;
+  /** Whether the target's role may set session_replication_role (undefined: not known). */
+  readonly mayDisableTriggers?: boolean | undefined;
 }
 
 const WRITABLE_KINDS = new Set(['r', 'p']);
@@ -147,8 +153,24 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     }
   }
 
+  const sequences = planSequences(target, columns);
+  warnings.push(...sequences.warnings);
+  const disableTriggers = input.disableTriggers ?? false;
+  const triggers = planTriggers({
+    target,
+    mode: input.mode,
+    disableTriggers,
+    mayDisableTriggers: input.mayDisableTriggers,
+  });
+  warnings.push(...triggers.warnings);
+  errors.push(...triggers.errors);
+
   return {
     ...emptyPlan(input, errors),
+    targetKind: target.kind,
+    sequences: sequences.sequences,
+    triggers: triggers.triggers,
+    disableTriggers,
     columns,
     pairs,
     skipped: { sourceOnly, targetOnly },

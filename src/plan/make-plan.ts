@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Config, Strategy, TableSpec, TargetConfig } from '../config/types.js';
 import { readSchemaCatalog, type SchemaCatalog } from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
+import { mayDisableTriggers } from '../db/may-disable-triggers.js';
 import { qualifiedName } from '../db/quote.js';
 import { describeError } from '../errors.js';
 import { buildTablePlan } from './build-table-plan.js';
@@ -49,14 +50,15 @@ async function readTargetCatalog(
   target: TargetConfig,
   tables: readonly TableSpec[],
   options: { signal?: AbortSignal },
-): Promise<SchemaCatalog> {
+): Promise<SchemaCatalog & { mayDisableTriggers: boolean }> {
   const client = await connectors.target(target.name).connect(options);
   try {
-    return await readSchemaCatalog(
+    const catalog = await readSchemaCatalog(
       client,
       target.schema,
       tables.map((s) => s.target),
     );
+    return { ...catalog, mayDisableTriggers: await mayDisableTriggers(client) };
   } finally {
     await client.end();
   }
@@ -91,7 +93,7 @@ export async function makePlan(
   const targets = await Promise.all(
     selected.map(async ({ config: target, tables }): Promise<TargetPlan> => {
       // An unreachable target fails its own tables only; the other targets still plan and copy.
-      let catalog: SchemaCatalog | undefined;
+      let catalog: (SchemaCatalog & { mayDisableTriggers: boolean }) | undefined;
       let targetError: string | undefined;
       try {
         catalog = await readTargetCatalog(connectors, target, tables, options);
@@ -117,6 +119,9 @@ export async function makePlan(
                 source: !sourceCatalog.schemaExists,
                 target: catalog?.schemaExists === false,
               },
+              disableTriggers:
+                spec.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,
+              mayDisableTriggers: catalog?.mayDisableTriggers,
               whereError:
                 spec.where === undefined
                   ? undefined
