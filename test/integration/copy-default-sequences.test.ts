@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/copy/run.js';
+import { renderPlan } from '../../src/plan/render-plan.js';
+import { servers, sql, uniqueName } from '../support/db.js';
+import { testConfig } from '../support/config.js';
+
+const schema = uniqueName('Default Seqs');
+const q = `"${schema}"`;
+const s = servers();
+
+/**
+ * Sequences created on their own and called from column defaults, owned by no column (as the
+ * DVD-rental sample schema has them): one shared by two tables, one behind a partitioned table,
+ * one already past the copied values, one behind a text column.
+ */
+const DDL = `
+  CREATE SCHEMA ${q};
+  CREATE SEQUENCE ${q}."Shared Seq";
+  CREATE TABLE ${q}.film (film_id int DEFAULT nextval('${q}."Shared Seq"') PRIMARY KEY, title text);
+  CREATE TABLE ${q}.actor (actor_id int DEFAULT nextval('${q}."Shared Seq"') PRIMARY KEY, name text);
+  CREATE SEQUENCE ${q}.payment_seq;
+  CREATE TABLE ${q}.payment (payment_id bigint DEFAULT nextval('${q}.payment_seq'), paid_on date)
+    PARTITION BY RANGE (paid_on);
+  CREATE TABLE ${q}.payment_2024 PARTITION OF ${q}.payment FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+  CREATE TABLE ${q}.payment_2025 PARTITION OF ${q}.payment FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+  CREATE SEQUENCE ${q}.store_seq;
+  CREATE TABLE ${q}.store (store_id int DEFAULT nextval('${q}.store_seq') PRIMARY KEY,
+    code text DEFAULT 'S-' || nextval('${q}.store_seq'));
+`;
+
+beforeAll(async () => {
+  await sql(
+    s.source,
+    `${DDL}
+    INSERT INTO ${q}.film SELECT g, 'f' || g FROM generate_series(1, 1000) g;
+    INSERT INTO ${q}.actor SELECT g, 'a' || g FROM generate_series(1, 200) g;
+    INSERT INTO ${q}.payment SELECT g, DATE '2024-01-01' + g % 700 FROM generate_series(1, 5000) g;
+    INSERT INTO ${q}.store SELECT g, 'S-' || g FROM generate_series(1, 30) g;
+  `,
+  );
+  await sql(s.target1, `${DDL} ALTER SEQUENCE ${q}.store_seq RESTART WITH 900;`);
+});
+
+afterAll(async () => {
+  await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
+  await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
+});
+
+async function nextValue(sequence: string): Promise<number> {
+  const { rows } = await sql(s.target1, `SELECT nextval($1)::int AS v`, [`${q}.${sequence}`]);
+  return (rows[0] as { v: number }).v;
+}
+
+describe('sequences used by a column default but not owned by the column', () => {
+  it('moves each past the copied values, a shared one to the highest of its tables, never back, and the plan lists them', async () => {
+    const config = testConfig({ server: s.source, schema }, [
+      { name: 'db_1', server: s.target1, schema, tables: ['actor', 'film', 'payment', 'store'] },
+    ]);
+    const { plan, report } = await run(config, { concurrency: 2 });
+    const tables = plan.targets[0]?.tables ?? [];
+    expect(tables.map((t) => [t.targetTable, t.sequences])).toEqual([
+      ['actor', [{ column: 'actor_id', schema, name: 'Shared Seq' }]],
+      ['film', [{ column: 'film_id', schema, name: 'Shared Seq' }]],
+      ['payment', [{ column: 'payment_id', schema, name: 'payment_seq' }]],
+      ['store', [{ column: 'store_id', schema, name: 'store_seq' }]],
+    ]);
+    expect(tables[3]?.warnings).toEqual([
+      `sequence ${schema}.store_seq of column "code" is not advanced: the column is not an integer, so its values do not say how far`,
+    ]);
+    expect(renderPlan(plan)).toContain(
+      `  ↑ film: moves sequences past the copied values: ${schema}.Shared Seq ("film_id")\n`,
+    );
+    expect(report?.tables.map((t) => [t.table, t.status])).toEqual([
+      ['actor', 'done'],
+      ['film', 'done'],
+      ['payment', 'done'],
+      ['store', 'warnings'],
+    ]);
+    // The application's next inserts draw fresh values.
+    expect(await nextValue('"Shared Seq"')).toBe(1001);
+    expect(await nextValue('payment_seq')).toBe(5001);
+    expect(await nextValue('store_seq')).toBe(900);
+    await sql(s.target1, `INSERT INTO ${q}.actor (name) VALUES ('new')`);
+    await sql(s.target1, `INSERT INTO ${q}.payment (paid_on) VALUES ('2025-06-01')`);
+  });
+});
