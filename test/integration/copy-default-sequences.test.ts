@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
 import { renderPlan } from '../../src/plan/render-plan.js';
+import { cli, workDir } from '../support/cli.js';
+import { endpointOf, testConfig } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
-import { testConfig } from '../support/config.js';
 
 const schema = uniqueName('Default Seqs');
 const q = `"${schema}"`;
+const role = uniqueName('loader').toLowerCase();
 const s = servers();
 
 /**
@@ -38,12 +40,19 @@ beforeAll(async () => {
     INSERT INTO ${q}.store SELECT g, 'S-' || g FROM generate_series(1, 30) g;
   `,
   );
-  await sql(s.target1, `${DDL} ALTER SEQUENCE ${q}.store_seq RESTART WITH 900;`);
+  await sql(
+    s.target1,
+    `${DDL} ALTER SEQUENCE ${q}.store_seq RESTART WITH 900;
+    CREATE ROLE ${role} LOGIN PASSWORD '${role}-pw';
+    GRANT USAGE ON SCHEMA ${q} TO ${role};
+    -- The partitioned table only, not its partitions: PostgreSQL checks the table named.
+    GRANT SELECT, INSERT, TRUNCATE ON ${q}.payment, ${q}.film TO ${role};`,
+  );
 });
 
 afterAll(async () => {
   await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
-  await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
+  await sql(s.target1, `DROP SCHEMA ${q} CASCADE; DROP OWNED BY ${role}; DROP ROLE ${role}`);
 });
 
 async function nextValue(sequence: string): Promise<number> {
@@ -82,5 +91,37 @@ describe('sequences used by a column default but not owned by the column', () =>
     expect(await nextValue('store_seq')).toBe(900);
     await sql(s.target1, `INSERT INTO ${q}.actor (name) VALUES ('new')`);
     await sql(s.target1, `INSERT INTO ${q}.payment (paid_on) VALUES ('2025-06-01')`);
+  });
+
+  it('pgcopy check asks for SELECT and UPDATE on the sequences behind defaults, and nothing on partitions', async () => {
+    const check = async (): Promise<{ code: number; stdout: string }> => {
+      const work = await workDir({
+        source: endpointOf(s.source, schema),
+        targets: [
+          {
+            name: 'db_1',
+            ...endpointOf(s.target1, schema),
+            user: role,
+            password: `${role}-pw`,
+            tables: ['payment', 'film'],
+          },
+        ],
+        options: { mode: 'truncate' },
+      });
+      try {
+        return await cli(['check', '-c', work.file]);
+      } finally {
+        await work.cleanup();
+      }
+    };
+    const before = await check();
+    expect(before.code).toBe(1);
+    expect(before.stdout).toContain(
+      `  privileges  MISSING: SELECT, UPDATE on sequence ${schema}.Shared Seq; SELECT, UPDATE on sequence ${schema}.payment_seq\n`,
+    );
+    await sql(s.target1, `GRANT SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${q} TO ${role}`);
+    const after = await check();
+    expect(after.stdout).toContain('  privileges  ok (2 tables)\n');
+    expect(after.code).toBe(0);
   });
 });
