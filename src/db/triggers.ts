@@ -32,8 +32,9 @@ SELECT w.root AS table_name, w.relname AS on_table, t.tgname AS name, t.tgtype::
   FROM written w
   JOIN pg_catalog.pg_trigger t ON t.tgrelid = w.relid
  WHERE (NOT t.tgisinternal OR t.tgconstraint = 0)
-   AND CASE WHEN t.tgtype & ${1 << 0} <> 0 THEN w.relkind <> 'p'
-            ELSE w.relid = w.root_oid OR t.tgtype & ${1 << 5} <> 0 END
+   -- tgtype bit 1: a row trigger; bit 32: TRUNCATE.
+   AND CASE WHEN t.tgtype & 1 <> 0 THEN w.relkind <> 'p'
+            ELSE w.relid = w.root_oid OR t.tgtype & 32 <> 0 END
  ORDER BY w.root, t.tgname, w.relname`;
 
 interface TriggerRow {

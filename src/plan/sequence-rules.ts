@@ -11,15 +11,16 @@ export function planSequences(
   written: readonly string[],
 ): { sequences: PlannedSequence[]; warnings: string[] } {
   const columns = new Set(written);
-  const sequences: PlannedSequence[] = [];
-  const warnings: string[] = [];
-  for (const { column, schema, name, numeric } of target.sequences) {
-    if (!columns.has(column)) continue;
-    if (numeric) sequences.push({ column, schema, name });
-    else
-      warnings.push(
-        `sequence ${schema}.${name} of column "${column}" is not advanced: the column is not an integer, so its values do not say how far`,
-      );
-  }
+  const behindWritten = target.sequences.filter((q) => columns.has(q.column));
+  const sequences = behindWritten
+    .filter((q) => q.numeric)
+    .map(({ column, schema, name }) => ({ column, schema, name }));
+  const moved = new Set(sequences.map((q) => `${q.schema}.${q.name}`));
+  const warnings = behindWritten
+    .filter((q) => !q.numeric && !moved.has(`${q.schema}.${q.name}`))
+    .map(
+      (q) =>
+        `sequence ${q.schema}.${q.name} of column "${q.column}" is not advanced: the column is not an integer, so its values do not say how far`,
+    );
   return { sequences, warnings };
 }

@@ -13,7 +13,7 @@ const s = servers();
 /**
  * Sequences created on their own and called from column defaults, owned by no column (as the
  * DVD-rental sample schema has them): one shared by two tables, one behind a partitioned table,
- * one already past the copied values, one behind a text column.
+ * one already past the copied values, one behind a text column only.
  */
 const DDL = `
   CREATE SCHEMA ${q};
@@ -26,8 +26,10 @@ const DDL = `
   CREATE TABLE ${q}.payment_2024 PARTITION OF ${q}.payment FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
   CREATE TABLE ${q}.payment_2025 PARTITION OF ${q}.payment FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
   CREATE SEQUENCE ${q}.store_seq;
+  CREATE SEQUENCE ${q}.ref_seq;
   CREATE TABLE ${q}.store (store_id int DEFAULT nextval('${q}.store_seq') PRIMARY KEY,
-    code text DEFAULT 'S-' || nextval('${q}.store_seq'));
+    code text DEFAULT 'S-' || nextval('${q}.store_seq'),
+    ref text DEFAULT 'R-' || nextval('${q}.ref_seq'));
 `;
 
 beforeAll(async () => {
@@ -37,7 +39,7 @@ beforeAll(async () => {
     INSERT INTO ${q}.film SELECT g, 'f' || g FROM generate_series(1, 1000) g;
     INSERT INTO ${q}.actor SELECT g, 'a' || g FROM generate_series(1, 200) g;
     INSERT INTO ${q}.payment SELECT g, DATE '2024-01-01' + g % 700 FROM generate_series(1, 5000) g;
-    INSERT INTO ${q}.store SELECT g, 'S-' || g FROM generate_series(1, 30) g;
+    INSERT INTO ${q}.store SELECT g, 'S-' || g, 'R-' || g FROM generate_series(1, 30) g;
   `,
   );
   await sql(
@@ -74,7 +76,7 @@ describe('sequences used by a column default but not owned by the column', () =>
       ['store', [{ column: 'store_id', schema, name: 'store_seq' }]],
     ]);
     expect(tables[3]?.warnings).toEqual([
-      `sequence ${schema}.store_seq of column "code" is not advanced: the column is not an integer, so its values do not say how far`,
+      `sequence ${schema}.ref_seq of column "ref" is not advanced: the column is not an integer, so its values do not say how far`,
     ]);
     expect(renderPlan(plan)).toContain(
       `  ↑ film: moves sequences past the copied values: ${schema}.Shared Seq ("film_id")\n`,
