@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import { readColumnSequences } from '../db/column-sequences.js';
 import { describeSpec } from '../db/connection-spec.js';
 import type { Connector } from '../db/connector.js';
+import { mayDisableTriggers } from '../db/may-disable-triggers.js';
 import { describeError } from '../errors.js';
 import type { EndpointNeeds, Privilege } from './needs.js';
 
@@ -17,6 +19,8 @@ export interface Reached {
   /** `SELECT on app.orders`, `table app.x does not exist`, ... */
   readonly missing: readonly string[];
   readonly checked: number;
+  /** Targets: whether the role may load with triggers off (session_replication_role). */
+  readonly mayDisableTriggers?: boolean;
 }
 
 export interface Unreachable {
@@ -81,6 +85,7 @@ async function missingPrivileges(client: pg.ClientBase, needs: EndpointNeeds): P
 
 interface SequenceRow {
   table: string;
+  schema: string;
   sequence: string;
   table_select: boolean;
   sequence_select: boolean;
@@ -88,26 +93,27 @@ interface SequenceRow {
 }
 
 /**
- * After loading, the run reads the table's maximum and sets each owned sequence past it: that
- * needs SELECT on the table and SELECT and UPDATE on the sequence.
+ * After loading, the run reads the table's maximum and sets each sequence behind its columns (owned,
+ * or called from a default, its partitions' included) past it: that needs SELECT on the table and
+ * SELECT and UPDATE on the sequence.
  */
 async function missingSequencePrivileges(
   client: pg.ClientBase,
   needs: EndpointNeeds,
 ): Promise<string[]> {
+  const tables = needs.tables.map((t) => t.table);
+  const byTable = await readColumnSequences(client, needs.schema, tables);
+  const uses = [...byTable].flatMap(([table, sequences]) =>
+    sequences.filter((q) => q.numeric).map((q) => [table, q.schema, q.name] as const),
+  );
   const rows = await client.query<SequenceRow>(
-    `SELECT t.relname AS table, s.relname AS sequence,
-            has_table_privilege(t.oid, 'SELECT') AS table_select,
-            has_sequence_privilege(s.oid, 'SELECT') AS sequence_select,
-            has_sequence_privilege(s.oid, 'UPDATE') AS sequence_update
-       FROM pg_catalog.pg_class t
-       JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
-       JOIN pg_catalog.pg_depend d ON d.refobjid = t.oid AND d.deptype IN ('a', 'i')
-        AND d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-       JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-      WHERE n.nspname = $1 AND t.relname = ANY($2::text[])
-      ORDER BY t.relname, s.relname`,
-    [needs.schema, needs.tables.map((t) => t.table)],
+    `SELECT u.table, u.schema, u.sequence,
+            pg_catalog.has_table_privilege(pg_catalog.format('%I.%I', $1::text, u.table), 'SELECT') AS table_select,
+            pg_catalog.has_sequence_privilege(pg_catalog.format('%I.%I', u.schema, u.sequence), 'SELECT') AS sequence_select,
+            pg_catalog.has_sequence_privilege(pg_catalog.format('%I.%I', u.schema, u.sequence), 'UPDATE') AS sequence_update
+       FROM unnest($2::text[], $3::text[], $4::text[]) AS u("table", schema, sequence)
+      ORDER BY 1, 2, 3`,
+    [needs.schema, uses.map((u) => u[0]), uses.map((u) => u[1]), uses.map((u) => u[2])],
   );
   const missing = new Set<string>();
   for (const row of rows.rows) {
@@ -117,11 +123,25 @@ async function missingSequencePrivileges(
     const lacking = [row.sequence_select ? '' : 'SELECT', row.sequence_update ? '' : 'UPDATE'];
     if (lacking.some(Boolean)) {
       missing.add(
-        `${lacking.filter(Boolean).join(', ')} on sequence ${needs.schema}.${row.sequence}`,
+        `${lacking.filter(Boolean).join(', ')} on sequence ${row.schema}.${row.sequence}`,
       );
     }
   }
   return [...missing];
+}
+
+/** Targets: whether the role may load with triggers off, missing when the config asks for it. */
+async function triggerReport(
+  client: pg.ClientBase,
+  needs: EndpointNeeds,
+): Promise<{ may: boolean | undefined; missing: string[] }> {
+  if (needs.disableTriggers === undefined) return { may: undefined, missing: [] };
+  const may = await mayDisableTriggers(client);
+  const missing =
+    needs.disableTriggers && !may
+      ? ['SET on parameter session_replication_role (disableTriggers; or be superuser)']
+      : [];
+  return { may, missing };
 }
 
 /** The best of a few `SELECT 1` round trips, in milliseconds. */
@@ -157,14 +177,16 @@ export async function checkEndpoint(
          FROM pg_catalog.pg_stat_ssl s WHERE s.pid = pg_backend_pid()`,
     );
     const [row] = info.rows as [ServerInfoRow];
+    const triggers = await triggerReport(client, needs);
     return {
       ...base,
       version: row.version,
       tls: row.ssl ? `on (${String(row.tls)})` : 'off',
       latencyMs: await roundTripMs(client),
       connectMs,
-      missing: await missingPrivileges(client, needs),
+      missing: [...(await missingPrivileges(client, needs)), ...triggers.missing],
       checked: needs.tables.length,
+      ...(triggers.may === undefined ? {} : { mayDisableTriggers: triggers.may }),
     };
   } catch (error) {
     return { ...base, error: describeError(error) };

@@ -18,6 +18,8 @@ export interface EndpointNeeds {
   readonly temporary: boolean;
   /** Targets: sequences owned by the tables' columns are advanced past the copied values. */
   readonly sequences: boolean;
+  /** Targets: whether any table loads with triggers off (session_replication_role = replica). */
+  readonly disableTriggers?: boolean;
 }
 
 const MODE_PRIVILEGES: Readonly<Record<Mode, readonly Privilege[]>> = {
@@ -49,5 +51,8 @@ export function targetNeeds(config: Config, target: TargetConfig): EndpointNeeds
     })),
     temporary: modes.includes('upsert'),
     sequences: true,
+    disableTriggers: target.tables.some(
+      (t) => t.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,
+    ),
   };
 }

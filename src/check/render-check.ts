@@ -11,6 +11,13 @@ function renderEndpoint(r: EndpointReport): string[] {
     r.missing.length === 0
       ? `  privileges  ok (${tables})`
       : `  privileges  MISSING: ${r.missing.join('; ')}`,
+    ...(r.mayDisableTriggers === undefined
+      ? []
+      : [
+          r.mayDisableTriggers
+            ? '  triggers    may be disabled (session_replication_role = replica)'
+            : '  triggers    may not be disabled (session_replication_role needs superuser or SET on it)',
+        ]),
   ];
 }
 

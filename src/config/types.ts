@@ -78,12 +78,16 @@ export interface TableSpec {
   readonly where?: string;
   /** Per-table strategy; the most specific of table, target and options wins. */
   readonly strategy?: Strategy;
+  /** Per-table disableTriggers; when absent the target's, else the run's applies. */
+  readonly disableTriggers?: boolean;
 }
 
 export interface TargetConfig extends EndpointConfig {
   readonly tables: readonly TableSpec[];
   /** Strategy of this target's tables, unless a table names its own. */
   readonly strategy?: Strategy;
+  /** Per-target disableTriggers; when absent the run's applies. */
+  readonly disableTriggers?: boolean;
 }
 
 export interface RunOptions {
@@ -93,6 +97,11 @@ export interface RunOptions {
   readonly logDir: string;
   /** Create a missing dblink/postgres_fdw extension (when the role may) instead of a plan error. */
   readonly createExtensions: boolean;
+  /**
+   * Load with the target's user triggers (and foreign-key checks) off, for pgcopy's own
+   * transaction only: `SET LOCAL session_replication_role = replica`.
+   */
+  readonly disableTriggers: boolean;
 }
 
 export interface Config {

@@ -43,6 +43,7 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   concurrency: 4,
   logDir: 'log',
   createExtensions: false,
+  disableTriggers: false,
 });
 
 function identifier(r: Reader, what: string): string {
@@ -183,7 +184,10 @@ function readTable(r: Reader): TableSpec {
     const name = identifier(r, 'a table name');
     return { source: name, target: name };
   }
-  const keys = r.object(['name', 'target', 'mode', 'where', 'strategy'], 'a table name');
+  const keys = r.object(
+    ['name', 'target', 'mode', 'where', 'strategy', 'disableTriggers'],
+    'a table name',
+  );
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
   const source = identifier(nameReader, 'a table name');
@@ -201,11 +205,13 @@ function readTable(r: Reader): TableSpec {
     if (problem !== undefined) throw new ConfigError(`${r.path}.where: ${problem}`);
     spec.where = where;
   }
+  const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
+  if (disableTriggers !== undefined) spec.disableTriggers = disableTriggers;
   return spec;
 }
 
 function readTarget(r: Reader): TargetConfig {
-  const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables', 'strategy']);
+  const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables', 'strategy', 'disableTriggers']);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
   const name = nameReader.string('a target name');
@@ -225,12 +231,25 @@ function readTarget(r: Reader): TargetConfig {
     seen.add(t.target);
   });
   const strategy = optional(keys.get('strategy'), (k) => k.oneOf(STRATEGIES));
-  return { ...readEndpoint(r, name, keys), tables, ...(strategy ? { strategy } : {}) };
+  const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
+  return {
+    ...readEndpoint(r, name, keys),
+    tables,
+    ...(strategy ? { strategy } : {}),
+    ...(disableTriggers === undefined ? {} : { disableTriggers }),
+  };
 }
 
 function readOptions(r: Reader | undefined): RunOptions {
   if (!r?.present) return DEFAULT_OPTIONS;
-  const keys = r.object(['mode', 'strategy', 'concurrency', 'logDir', 'createExtensions']);
+  const keys = r.object([
+    'mode',
+    'strategy',
+    'concurrency',
+    'logDir',
+    'createExtensions',
+    'disableTriggers',
+  ]);
   return {
     mode: optional(keys.get('mode'), (k) => k.oneOf(MODES)) ?? DEFAULT_OPTIONS.mode,
     strategy:
@@ -242,6 +261,8 @@ function readOptions(r: Reader | undefined): RunOptions {
     createExtensions:
       optional(keys.get('createExtensions'), (k) => k.boolean()) ??
       DEFAULT_OPTIONS.createExtensions,
+    disableTriggers:
+      optional(keys.get('disableTriggers'), (k) => k.boolean()) ?? DEFAULT_OPTIONS.disableTriggers,
   };
 }
 

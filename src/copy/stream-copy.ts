@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { CopyError } from '../errors.js';
 import { pairName, type TablePlan } from '../plan/types.js';
 import { CopyRowCounter, type CopyCounts } from './row-counter.js';
-import { advanceOwnedSequences } from './sequences.js';
+import { advanceSequences } from './sequences.js';
 import {
   STAGING_TABLE,
   copyInSql,
@@ -43,6 +43,8 @@ export async function streamCopy(
   plan: TablePlan,
   options: StreamCopyOptions = {},
 ): Promise<LoadResult> {
+  // Off for this transaction only; the plan checked that the role may.
+  if (plan.disableTriggers) await target.query(`SET LOCAL session_replication_role = replica`);
   if (plan.mode === 'truncate') await target.query(truncateSql(plan));
   const upsert = plan.mode === 'upsert';
   if (upsert) await target.query(createStagingSql(plan));
@@ -61,7 +63,7 @@ export async function streamCopy(
     if (!key) throw new CopyError(pairName(plan), 'upsert without a conflict key');
     written = (await target.query(upsertSql(plan, key))).rowCount ?? 0;
   }
-  const sequences = await advanceOwnedSequences(target, plan);
+  const sequences = await advanceSequences(target, plan);
   return {
     rows,
     written,

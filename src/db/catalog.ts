@@ -1,4 +1,11 @@
 import type pg from 'pg';
+import { readColumnSequences, type ColumnSequence } from './column-sequences.js';
+import { readForeignKeys, type TableRef } from './foreign-keys.js';
+import { readTriggers, type TriggerInfo } from './triggers.js';
+
+export type { ColumnSequence } from './column-sequences.js';
+export type { TableRef } from './foreign-keys.js';
+export type { TriggerEvent, TriggerInfo } from './triggers.js';
 
 /** One column as the catalog describes it. */
 export interface ColumnInfo {
@@ -35,19 +42,20 @@ export interface UniqueKey {
   readonly deferrable: boolean;
 }
 
-/** A table another one points at with a foreign key. */
-export interface TableRef {
-  readonly schema: string;
-  readonly table: string;
-}
-
 export interface TableInfo {
   readonly schema: string;
   readonly name: string;
-  /** Tables this one's foreign keys reference (itself excluded). */
+  /**
+   * Tables the foreign keys of the rows its load writes reference (its own, its partitions' at any
+   * depth, inherited ones; itself excluded).
+   */
   readonly references: readonly TableRef[];
-  /** Tables whose foreign keys reference this one (itself excluded): TRUNCATE is refused then. */
+  /** Tables whose foreign keys reference it or its partitions (itself excluded): no TRUNCATE. */
   readonly referencedBy: readonly TableRef[];
+  /** Sequences owned by or called from the defaults of its (and its partitions') columns. */
+  readonly sequences: readonly ColumnSequence[];
+  /** User triggers that fire when it is loaded (its partitions' included). */
+  readonly triggers: readonly TriggerInfo[];
   /** pg_class.relkind: r table, p partitioned, v view, m materialized view, f foreign. */
   readonly kind: string;
   /** Inheritance children (not partitions): `ONLY` keeps their rows out of every statement. */
@@ -138,27 +146,6 @@ interface ColumnRow {
   generated: string;
 }
 
-/** Foreign keys (self-references aside) with either end among the named tables, both ends named. */
-const FOREIGN_KEYS_SQL = `
-SELECT DISTINCT n.nspname AS child_schema, c.relname AS child_table,
-       rn.nspname AS parent_schema, rc.relname AS parent_table
-FROM pg_constraint k
-JOIN pg_class c ON c.oid = k.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_class rc ON rc.oid = k.confrelid
-JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE k.contype = 'f' AND k.confrelid <> k.conrelid
-  AND ((n.nspname = $1 AND c.relname = ANY($2::text[]))
-    OR (rn.nspname = $1 AND rc.relname = ANY($2::text[])))
-ORDER BY 1, 2, 3, 4`;
-
-interface ForeignKeyRow {
-  child_schema: string;
-  child_table: string;
-  parent_schema: string;
-  parent_table: string;
-}
-
 interface KeyRow {
   table_name: string;
   key_name: string;
@@ -189,6 +176,13 @@ SELECT current_setting('server_version_num') AS version,
        EXISTS (SELECT FROM pg_namespace WHERE nspname = $1) AS schema_exists,
        concat_ws('/', pg_postmaster_start_time(), current_setting('port'), d.oid, d.datname) AS identity
 FROM pg_database d WHERE d.datname = current_database()`;
+
+interface InheritanceRow {
+  child_schema: string;
+  child_table: string;
+  parent_schema: string;
+  parent_table: string;
+}
 
 interface DatabaseRow {
   version: string;
@@ -234,15 +228,15 @@ export async function readSchemaCatalog(
   const serverVersion = Number(version);
   const columnRows = await client.query<ColumnRow>(COLUMNS_SQL, [schema, names]);
   const keyRows = await client.query<KeyRow>(keysSql(serverVersion), [schema, names]);
-  const foreignKeys = await client.query<ForeignKeyRow>(FOREIGN_KEYS_SQL, [schema, names]);
-  const inheritance = await client.query<ForeignKeyRow>(INHERITANCE_SQL, [schema, names]);
+  const foreignKeys = await readForeignKeys(client, schema, names);
+  const sequences = await readColumnSequences(client, schema, names);
+  const triggers = await readTriggers(client, schema, names);
+  const inheritance = await client.query<InheritanceRow>(INHERITANCE_SQL, [schema, names]);
   const tables = new Map<
     string,
     TableInfo & {
       columns: ColumnInfo[];
       keys: UniqueKey[];
-      references: TableRef[];
-      referencedBy: TableRef[];
       inheritanceChildren: TableRef[];
       inheritsFrom: TableRef[];
     }
@@ -256,8 +250,10 @@ export async function readSchemaCatalog(
         kind: row.kind,
         columns: [],
         keys: [],
-        references: [],
-        referencedBy: [],
+        references: foreignKeys.get(row.table_name)?.references ?? [],
+        referencedBy: foreignKeys.get(row.table_name)?.referencedBy ?? [],
+        sequences: sequences.get(row.table_name) ?? [],
+        triggers: triggers.get(row.table_name) ?? [],
         inheritanceChildren: [],
         inheritsFrom: [],
         estimatedRows: row.estimated_rows,
@@ -277,12 +273,6 @@ export async function readSchemaCatalog(
       nullsNotDistinct: row.nulls_not_distinct,
       deferrable: row.deferrable,
     });
-  }
-  for (const fk of foreignKeys.rows) {
-    const child = { schema: fk.child_schema, table: fk.child_table };
-    const parent = { schema: fk.parent_schema, table: fk.parent_table };
-    if (child.schema === schema) tables.get(child.table)?.references.push(parent);
-    if (parent.schema === schema) tables.get(parent.table)?.referencedBy.push(child);
   }
   for (const link of inheritance.rows) {
     const child = { schema: link.child_schema, table: link.child_table };

@@ -1,6 +1,8 @@
 import type { Mode, TableSpec } from '../config/types.js';
 import type { ColumnInfo, TableInfo, TableRef, UniqueKey } from '../db/catalog.js';
 import { narrowing } from './narrowing.js';
+import { planSequences } from './sequence-rules.js';
+import { planTriggers } from './trigger-rules.js';
 import { binarySafe, classifyConversion } from './type-conversion.js';
 import type { ColumnCast, ColumnPair, TablePlan } from './types.js';
 
@@ -22,6 +24,10 @@ export interface TablePlanInput {
   readonly sameDatabase?: boolean;
   /** Source tables this target copies: says whether an inheritance parent's children are copied too. */
   readonly configuredSources?: ReadonlySet<string>;
+  /** The config asks to load this table with the target's user triggers off. */
+  readonly disableTriggers?: boolean;
+  /** Whether the target's role may set session_replication_role (undefined: not known). */
+  readonly mayDisableTriggers?: boolean | undefined;
 }
 
 const WRITABLE_KINDS = new Set(['r', 'p']);
@@ -166,8 +172,23 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     }
   }
 
+  const sequences = planSequences(target, columns);
+  warnings.push(...sequences.warnings);
+  const disableTriggers = input.disableTriggers ?? false;
+  const triggers = planTriggers({
+    target,
+    mode: input.mode,
+    disableTriggers,
+    mayDisableTriggers: input.mayDisableTriggers,
+  });
+  warnings.push(...triggers.warnings);
+  errors.push(...triggers.errors);
+
   return {
     ...emptyPlan(input, errors),
+    sequences: sequences.sequences,
+    triggers: triggers.triggers,
+    disableTriggers,
     columns,
     pairs,
     skipped: { sourceOnly, targetOnly },

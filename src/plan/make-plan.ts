@@ -3,6 +3,7 @@ import type { Config, Mode, Strategy, TableSpec, TargetConfig } from '../config/
 import { readSchemaCatalog, type SchemaCatalog } from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
 import { relationSql, SESSION_SETTINGS_SQL, whereClause } from '../copy/sql.js';
+import { mayDisableTriggers } from '../db/may-disable-triggers.js';
 import { describeError } from '../errors.js';
 import { buildTablePlan } from './build-table-plan.js';
 import { probeConversions, SourceSampler } from './probe-conversions.js';
@@ -114,6 +115,7 @@ async function planTarget(
   const { sourceCatalog } = context;
   let client: pg.Client | undefined;
   let catalog: SchemaCatalog | undefined;
+  let mayDisable: boolean | undefined;
   let targetError: string | undefined;
   try {
     client = await connectors
@@ -124,6 +126,7 @@ async function planTarget(
       target.schema,
       tables.map((s) => s.target),
     );
+    mayDisable = await mayDisableTriggers(client);
   } catch (error) {
     context.signal?.throwIfAborted();
     targetError = describeError(error);
@@ -147,6 +150,9 @@ async function planTarget(
           },
           sameDatabase: catalog?.databaseIdentity === sourceCatalog.databaseIdentity,
           configuredSources,
+          disableTriggers:
+            spec.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,
+          mayDisableTriggers: mayDisable,
           whereError:
             spec.where === undefined
               ? undefined

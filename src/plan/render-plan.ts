@@ -33,6 +33,10 @@ export function renderPlan(plan: Plan): string {
       if (t.loadsAfter?.length) {
         out += `  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
       }
+      if (t.errors.length === 0 && t.sequences?.length) {
+        const moved = t.sequences.map((q) => `${q.schema}.${q.name} ("${q.column}")`).join(', ');
+        out += `  ↑ ${t.targetTable}: moves sequences past the copied values: ${moved}\n`;
+      }
     }
     out += '\n';
   }
@@ -62,6 +66,9 @@ export function planToJson(plan: Plan): unknown {
         conflictKey: t.conflictKey ?? null,
         overridingSystemValue: t.overridingSystemValue,
         loadsAfter: t.loadsAfter ?? [],
+        sequences: t.sequences ?? [],
+        triggers: t.triggers ?? [],
+        disableTriggers: t.disableTriggers ?? false,
         estimatedRows: t.estimatedRows,
         warnings: t.warnings,
         notes: t.notes ?? [],

@@ -1,4 +1,5 @@
 import type { Mode } from '../config/types.js';
+import type { TriggerInfo } from '../db/catalog.js';
 import type { Conversion } from './type-conversion.js';
 
 export interface ColumnCast {
@@ -12,6 +13,13 @@ export interface ColumnPair {
   readonly sourceType: string;
   readonly targetType: string;
   readonly conversion: Conversion;
+}
+
+/** A sequence moved past the copied values of a written column once the rows are in. */
+export interface PlannedSequence {
+  readonly column: string;
+  readonly schema: string;
+  readonly name: string;
 }
 
 /** What will happen to one source table in one target. */
@@ -45,6 +53,12 @@ export interface TablePlan {
   readonly identityAlways?: readonly string[];
   /** Target tables of the same target that this one's foreign keys reference: loaded first. */
   readonly loadsAfter?: readonly string[];
+  /** Sequences owned by, or called from the default of, a written column (never moved back). */
+  readonly sequences?: readonly PlannedSequence[];
+  /** User triggers of the target that fire during the load (with disableTriggers: those that still do). */
+  readonly triggers?: readonly TriggerInfo[];
+  /** Load with `session_replication_role = replica`: user triggers and foreign-key checks off. */
+  readonly disableTriggers?: boolean;
   /** upsert: the ON CONFLICT key. */
   readonly conflictKey: readonly string[] | undefined;
   readonly format: 'binary' | 'text';

@@ -81,7 +81,7 @@ const cases: [string, unknown, string][] = [
   [
     'bad strategy',
     { source, targets: [target], options: { strategy: 'rsync' } },
-    'options.strategy: expected one of stream, dblink, fdw, got "rsync"',
+    'options.strategy: expected one of stream, dblink, fdw, fdw-push, got "rsync"',
   ],
   [
     'concurrency zero',
@@ -101,7 +101,7 @@ const cases: [string, unknown, string][] = [
   [
     'unknown endpoint key',
     { source: { ...source, hots: 'x' }, targets: [target] },
-    'source.hots: unknown key (expected one of url, host, port, database, user, password, secret, secretId, schema, sslmode, sslrootcert, ssh)',
+    'source.hots: unknown key (expected one of url, host, port, database, user, password, secret, secretId, schema, sslmode, sslrootcert, ssh, serverAddress)',
   ],
   [
     'no location',
@@ -190,6 +190,16 @@ const cases: [string, unknown, string][] = [
     'targets[0].tables[0].name: is required',
   ],
   [
+    'disableTriggers not a boolean',
+    { source, targets: [target], options: { disableTriggers: 'yes' } },
+    'options.disableTriggers: expected true or false, got "yes"',
+  ],
+  [
+    'table disableTriggers not a boolean',
+    { source, targets: [{ ...target, tables: [{ name: 't', disableTriggers: 1 }] }] },
+    'targets[0].tables[0].disableTriggers: expected true or false, got 1',
+  ],
+  [
     'logDir empty',
     { source, targets: [target], options: { logDir: '' } },
     'options.logDir: expected a directory path, got ""',
@@ -250,8 +260,33 @@ describe('valid configs resolve fully and freeze', () => {
       strategy: 'stream',
       concurrency: 4,
       logDir: 'log',
+      createExtensions: false,
+      disableTriggers: false,
     });
     expect(Object.isFrozen(config.targets[0]?.tables[1])).toBe(true);
+  });
+
+  it('keeps disableTriggers of the run, of a target and of a table', () => {
+    const config = parseConfig(
+      stringify({
+        source,
+        targets: [
+          {
+            ...target,
+            disableTriggers: true,
+            tables: ['t', { name: 'u', disableTriggers: false }],
+          },
+          { ...target, name: 'db_2' },
+        ],
+        options: { disableTriggers: true },
+      }),
+      {},
+      'pgcopy.yaml',
+    );
+    expect(config.options.disableTriggers).toBe(true);
+    expect(config.targets[0]?.disableTriggers).toBe(true);
+    expect(config.targets[0]?.tables[1]?.disableTriggers).toBe(false);
+    expect(config.targets[1]).not.toHaveProperty('disableTriggers');
   });
 
   it('replaces ${VAR} from the environment and accepts JSON', () => {

@@ -1,0 +1,21 @@
+import type pg from 'pg';
+import { sqlstateOf } from '../errors.js';
+
+/**
+ * Whether the role may load with user triggers off (`session_replication_role = replica`): a
+ * superuser may, and on PostgreSQL 15+ a role granted SET on the parameter. Tried in a transaction
+ * that is rolled back, so the answer is the server's own (managed services grant it their way)
+ * and nothing changes. Call it outside a transaction.
+ */
+export async function mayDisableTriggers(client: pg.ClientBase): Promise<boolean> {
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL session_replication_role = replica`);
+    return true;
+  } catch (error) {
+    if (sqlstateOf(error) === '42501') return false;
+    throw error;
+  } finally {
+    await client.query('ROLLBACK');
+  }
+}

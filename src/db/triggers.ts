@@ -1,0 +1,89 @@
+import type pg from 'pg';
+import { WRITTEN_RELATIONS_CTE } from './written-relations.js';
+
+export type TriggerEvent = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
+
+/** A user trigger (not one PostgreSQL made for a constraint) that fires when a table is loaded. */
+export interface TriggerInfo {
+  readonly name: string;
+  /** The table the trigger fires on: the loaded table itself, or one of its partitions. */
+  readonly table: string;
+  readonly timing: 'BEFORE' | 'AFTER' | 'INSTEAD OF';
+  readonly events: readonly TriggerEvent[];
+  readonly level: 'ROW' | 'STATEMENT';
+  /** pg_trigger.tgenabled: O fires normally, A always, R only as a replica, D never. */
+  readonly enabled: 'O' | 'A' | 'R' | 'D';
+}
+
+/**
+ * User triggers that can fire while a named table is loaded: its own, and the row triggers of its
+ * leaf partitions (where routed rows land; a trigger declared on a partitioned table is cloned onto
+ * each partition under the same name) and their TRUNCATE triggers. A partitioned table's own row
+ * triggers never fire (their clones do), nor do a partition's statement INSERT or UPDATE triggers.
+ * Before PostgreSQL 13 the clones were marked internal; unlike constraint triggers they have no
+ * constraint.
+ */
+const TRIGGERS_SQL = `
+WITH ${WRITTEN_RELATIONS_CTE}
+SELECT w.root AS table_name, w.relname AS on_table, t.tgname AS name, t.tgtype::int AS type,
+       t.tgenabled::text AS enabled,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_trigger rt
+                WHERE rt.tgrelid = w.root_oid AND rt.tgname = t.tgname) AS declared_on_root
+  FROM written w
+  JOIN pg_catalog.pg_trigger t ON t.tgrelid = w.relid
+ WHERE (NOT t.tgisinternal OR t.tgconstraint = 0)
+   -- tgtype bit 1: a row trigger; bit 32: TRUNCATE.
+   AND CASE WHEN t.tgtype & 1 <> 0 THEN w.relkind <> 'p'
+            ELSE w.relid = w.root_oid OR t.tgtype & 32 <> 0 END
+ ORDER BY w.root, t.tgname, w.relname`;
+
+interface TriggerRow {
+  table_name: string;
+  on_table: string;
+  name: string;
+  type: number;
+  enabled: TriggerInfo['enabled'];
+  declared_on_root: boolean;
+}
+
+// pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h).
+const ROW = 1 << 0;
+const BEFORE = 1 << 1;
+const INSTEAD = 1 << 6;
+const EVENTS: readonly [number, TriggerEvent][] = [
+  [1 << 2, 'INSERT'],
+  [1 << 3, 'DELETE'],
+  [1 << 4, 'UPDATE'],
+  [1 << 5, 'TRUNCATE'],
+];
+
+function toTrigger(row: TriggerRow): TriggerInfo {
+  return {
+    name: row.name,
+    table: row.declared_on_root ? row.table_name : row.on_table,
+    timing: row.type & BEFORE ? 'BEFORE' : row.type & INSTEAD ? 'INSTEAD OF' : 'AFTER',
+    events: EVENTS.filter(([bit]) => row.type & bit).map(([, event]) => event),
+    level: row.type & ROW ? 'ROW' : 'STATEMENT',
+    enabled: row.enabled,
+  };
+}
+
+/**
+ * The user triggers that can fire on loading each named table of `schema`, by table name. A
+ * trigger cloned onto many partitions is listed once, under the table it was declared on.
+ */
+export async function readTriggers(
+  client: pg.ClientBase,
+  schema: string,
+  names: readonly string[],
+): Promise<Map<string, TriggerInfo[]>> {
+  const { rows } = await client.query<TriggerRow>(TRIGGERS_SQL, [schema, names]);
+  const byTable = new Map<string, Map<string, TriggerInfo>>();
+  for (const row of rows) {
+    const triggers = byTable.get(row.table_name) ?? new Map<string, TriggerInfo>();
+    const trigger = toTrigger(row);
+    triggers.set(JSON.stringify(trigger), trigger);
+    byTable.set(row.table_name, triggers);
+  }
+  return new Map([...byTable].map(([table, triggers]) => [table, [...triggers.values()]]));
+}
