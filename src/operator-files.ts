@@ -1,7 +1,15 @@
 /* eslint-disable security/detect-non-literal-fs-filename -- the one module that opens paths the
    operator named (config file, key files, CA bundles, report and log paths); never a remote input. */
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import {
+  createWriteStream,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  type WriteStream,
+} from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 
 function reason(error: unknown): string {
@@ -25,12 +33,53 @@ export function readOperatorFileSync(key: string, path: string): string {
   }
 }
 
-export async function writeOperatorFile(path: string, text: string): Promise<void> {
-  await writeFile(path, text, { mode: 0o640 });
+/**
+ * Opens (and truncates) a file the run will write at its end, so that a path that cannot be
+ * written is a configuration error before any data moves.
+ */
+export async function openOutputFile(key: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'w', 0o640);
+  } catch (error) {
+    throw new ConfigError(`${key}: cannot write ${path} (${reason(error)})`, { cause: error });
+  }
 }
 
-/** Opens a log file for appending, creating its directory. */
-export function openLogFile(dir: string, path: string): WriteStream {
-  mkdirSync(dir, { recursive: true });
-  return createWriteStream(path, { flags: 'a', mode: 0o640 });
+/**
+ * `mkdir -p`, one level at a time. Node's `mkdir(..., { recursive: true })` never returns for some
+ * paths (`/proc/x` loops at 100% CPU), and it would not say which level failed.
+ */
+function makeDirectory(key: string, dir: string): void {
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirectory(key, parent);
+  try {
+    mkdirSync(dir, { mode: 0o750 });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new ConfigError(`${key}: cannot create ${dir} (${reason(error)})`, { cause: error });
+    }
+  }
+  if (!statSync(dir).isDirectory()) throw new ConfigError(`${key}: ${dir} is not a directory`);
+}
+
+/**
+ * Creates a new log file, and its directory; any failure names `key`. When the file exists
+ * already: undefined if `mayExist` (the caller picks another name), else an error.
+ */
+export function openLogFile(
+  key: string,
+  dir: string,
+  path: string,
+  mayExist = false,
+): WriteStream | undefined {
+  makeDirectory(key, resolve(dir));
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o640);
+  } catch (error) {
+    if (mayExist && (error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw new ConfigError(`${key}: cannot write ${path} (${reason(error)})`, { cause: error });
+  }
+  return createWriteStream(path, { fd });
 }

@@ -1,3 +1,4 @@
+import { printable } from '../report/printable.js';
 import type { EndpointReport } from './check-endpoint.js';
 
 function renderEndpoint(r: EndpointReport): string[] {
@@ -33,6 +34,8 @@ export function renderCheck(reports: readonly EndpointReport[]): string {
   const verdict =
     problems.length === 0
       ? 'check passed: every endpoint is reachable and has the privileges the run needs'
-      : `check failed:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
-  return [...reports.flatMap((r) => [...renderEndpoint(r), '']), verdict].join('\n') + '\n';
+      : `check failed:\n${problems.map((p) => `  - ${printable(p)}`).join('\n')}`;
+  // Each line holds names and server text: made printable line by line.
+  const lines = reports.flatMap((r) => [...renderEndpoint(r), '']).map(printable);
+  return [...lines, ...verdict.split('\n')].join('\n') + '\n';
 }

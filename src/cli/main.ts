@@ -5,6 +5,7 @@ import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
 import { HELP } from './help.js';
 import { EXIT, type CliIo, type Command } from './io.js';
+import { printable } from '../report/printable.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -27,7 +28,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    io.stderr.write(`pgcopy: unknown command "${name}" (try pgcopy --help)\n`);
+    io.stderr.write(`pgcopy: unknown command "${printable(name)}" (try pgcopy --help)\n`);
     return EXIT.USAGE;
   }
   if (rest.includes('-h') || rest.includes('--help')) {
@@ -42,14 +43,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT.INTERRUPTED;
     }
     if (error instanceof ConfigError) {
-      io.stderr.write(`pgcopy: ${error.message}\n`);
+      io.stderr.write(`pgcopy: ${printable(error.message)}\n`);
       return EXIT.USAGE;
     }
     if (error instanceof PgcopyError) {
-      io.stderr.write(`pgcopy: ${error.message}\n`);
+      io.stderr.write(`pgcopy: ${printable(error.message)}\n`);
       return EXIT.FAILED;
     }
-    io.stderr.write(`pgcopy: unexpected error: ${describeError(error)}\n`);
+    io.stderr.write(`pgcopy: unexpected error: ${printable(describeError(error))}\n`);
     return EXIT.FAILED;
   }
 }

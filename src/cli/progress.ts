@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import type { RunEvent, TableRef } from '../report/events.js';
 import { resultLine } from '../report/audit-lines.js';
 import { formatCount, formatDuration, formatMegabytes, formatRate } from '../report/format.js';
+import { printable, printed } from '../report/printable.js';
 
 interface Running {
   readonly ref: TableRef;
@@ -46,7 +47,7 @@ export class ProgressRenderer {
         });
         if (!this.tty)
           this.out.write(
-            `started ${event.ref.target}.${event.ref.table} (${event.mode}, ${event.format})\n`,
+            printed`started ${event.ref.target}.${event.ref.table} (${event.mode}, ${event.format})\n`,
           );
         break;
       case 'table-progress': {
@@ -58,7 +59,7 @@ export class ProgressRenderer {
       case 'table-failed':
         this.running.delete(key(event.result));
         this.finished += 1;
-        this.print(resultLine(event.result));
+        this.print(printable(resultLine(event.result)));
         break;
       case 'run-end':
         this.stop();
@@ -98,7 +99,7 @@ export class ProgressRenderer {
           ? formatDuration((r.estimatedRows - r.rows) / rate)
           : '-';
       lines.push(
-        `  ${r.ref.target}.${r.ref.table}  ${formatCount(r.rows)} rows  ${formatMegabytes(r.bytes)} MB  ${formatRate(r.bytes, r.seconds)} MB/s  ETA ${eta}`,
+        `  ${printable(`${r.ref.target}.${r.ref.table}`)}  ${formatCount(r.rows)} rows  ${formatMegabytes(r.bytes)} MB  ${formatRate(r.bytes, r.seconds)} MB/s  ETA ${eta}`,
       );
     }
     const done = this.total > 0 ? (this.finished + partial) / this.total : 0;

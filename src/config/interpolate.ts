@@ -1,16 +1,21 @@
 import { ConfigError } from '../errors.js';
 import { joinPath } from './describe-value.js';
 
-const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** `${VAR}`, or `$${`: the escape that writes a literal `${`. */
+const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** Replaces `${VAR}` in every string of the raw config; an unset variable is an error naming it. */
+/**
+ * Replaces `${VAR}` in every string of the raw config; an unset variable is an error naming it.
+ * `$${` stands for a literal `${` (so `$${VAR}` is the text `${VAR}`).
+ */
 export function interpolateEnv(
   value: unknown,
   env: Readonly<Record<string, string | undefined>>,
   path = '',
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(VARIABLE, (_match, name: string) => {
+    return value.replace(VARIABLE, (match, name: string | undefined) => {
+      if (name === undefined) return match.slice(1);
       const replacement = Object.hasOwn(env, name) ? env[name] : undefined;
       if (replacement === undefined) {
         throw new ConfigError(`${path || 'config'}: environment variable ${name} is not set`);

@@ -1,7 +1,7 @@
 import { readOperatorFile } from '../operator-files.js';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { interpolateEnv } from './interpolate.js';
+import { parseYaml } from './parse-yaml.js';
 import type { Config } from './types.js';
 import { validateConfig } from './validate.js';
 
@@ -11,20 +11,7 @@ export function parseConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
   fileName = 'config',
 ): Config {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { uniqueKeys: true });
-  } catch (error) {
-    if (error instanceof YAMLParseError) {
-      const where = error.linePos?.[0]
-        ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`
-        : '';
-      throw new ConfigError(
-        `${fileName}: invalid YAML${where}: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
-      );
-    }
-    throw error;
-  }
+  const raw = parseYaml(text, fileName);
   if (raw === null || raw === undefined) throw new ConfigError(`${fileName}: the file is empty`);
   return validateConfig(interpolateEnv(raw, env));
 }

@@ -2,11 +2,12 @@ import type pg from 'pg';
 import type { Strategy } from '../config/types.js';
 import type { Connector } from '../db/connector.js';
 import { endClient } from '../db/end-client.js';
-import type { TablePlan } from '../plan/types.js';
+import { pairName, type TablePlan } from '../plan/types.js';
 import type { EventListener, TableError, TableRef, TableResult } from '../report/events.js';
 import type { SnapshotCoordinator } from './snapshot.js';
 import { SESSION_SETTINGS_SQL } from './sql.js';
 import { streamCopy, type LoadResult } from './stream-copy.js';
+import { ConnectionWatch, PairStep } from './connection-watch.js';
 import { toTableError } from './table-error.js';
 
 export interface PairContext {
@@ -72,14 +73,22 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   let lastProgress = 0;
   let load: LoadResult | undefined;
   let error: TableError | null = null;
+  // Which side dropped, and during which step, for the error message.
+  const step = new PairStep();
+  const watches: { source?: ConnectionWatch; target?: ConnectionWatch } = {};
   try {
     ctx.signal?.throwIfAborted();
     sourceClient = await ctx.source.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    watches.source = new ConnectionWatch(sourceClient);
+    step.at('joining the snapshot');
     await sourceClient.query(SESSION_SETTINGS_SQL);
     await ctx.snapshot.join(sourceClient);
     targetClient = await ctx.target.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    watches.target = new ConnectionWatch(targetClient);
+    step.at('starting the transaction');
     await targetClient.query(SESSION_SETTINGS_SQL);
     await targetClient.query('BEGIN');
+    step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
     load = await streamCopy(sourceClient, targetClient, plan, {
       signal: ctx.signal,
       onProgress: (counts) => {
@@ -97,6 +106,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       },
     });
     ctx.signal?.throwIfAborted();
+    step.at('committing');
     await targetClient.query('COMMIT');
   } catch (thrown) {
     await rollback(targetClient);
@@ -104,8 +114,12 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       signal: ctx.signal,
       source: ctx.source,
       target: ctx.target,
+      step,
+      watches,
     });
   } finally {
+    watches.source?.[Symbol.dispose]();
+    watches.target?.[Symbol.dispose]();
     await Promise.all(
       [sourceClient, targetClient].map((c) => (c ? endClient(c) : Promise.resolve())),
     );

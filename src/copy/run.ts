@@ -11,6 +11,7 @@ import {
   type TableResult,
 } from '../report/events.js';
 import { openConnectors, type SessionDeps } from '../session.js';
+import { AbortScope } from './abort-scope.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { runPool } from './pool.js';
 import { SnapshotCoordinator } from './snapshot.js';
@@ -81,7 +82,11 @@ async function copyAll(
   connectors: Connectors,
   options: RunOptions & { emit: EventListener; now: () => Date },
 ): Promise<RunReport> {
-  const { emit, now, signal } = options;
+  const { emit, now } = options;
+  const concurrency = options.concurrency ?? config.options.concurrency;
+  // The pairs' listeners hang on scopes of their own: one listener per running pair here.
+  using runScope = new AbortScope(options.signal, concurrency + 1);
+  const signal = options.signal ? runScope.signal : undefined;
   const strategy = config.options.strategy;
   const startedAt = now().toISOString();
   const all = plan.targets.flatMap((t) => t.tables);
@@ -109,7 +114,6 @@ async function copyAll(
       pairs: all.length,
       estimatedBytes: copyable.reduce((sum, t) => sum + t.estimatedBytes, 0),
     });
-    const concurrency = options.concurrency ?? config.options.concurrency;
     const parentsOf = (table: TablePlan): TablePlan[] =>
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
@@ -133,12 +137,13 @@ async function copyAll(
           estimatedRows: table.estimatedRows,
           estimatedBytes: table.estimatedBytes,
         });
+        using pairScope = new AbortScope(signal);
         const result = await copyPair(table, {
           source: connectors.source,
           target: connectors.target(table.targetName),
           snapshot,
           strategy,
-          signal,
+          signal: signal ? pairScope.signal : undefined,
           emit,
           now,
           progressIntervalMs: options.progressIntervalMs ?? 250,

@@ -1,6 +1,7 @@
 import type { Connector } from '../db/connector.js';
 import { PgcopyError, describeError, sqlstateOf } from '../errors.js';
 import type { TableError } from '../report/events.js';
+import type { ConnectionWatch, PairStep, Side } from './connection-watch.js';
 
 interface PgErrorFields {
   detail?: unknown;
@@ -19,10 +20,35 @@ function pgMessage(error: unknown): string {
   return message;
 }
 
+/** `source` or `target db_1`. */
+function sideName(side: Side, connector: Connector): string {
+  return side === 'source' ? 'source' : `target ${connector.spec.name}`;
+}
+
+/** The side whose connection dropped first, if one did. */
+function droppedSide(
+  watches: Partial<Record<Side, ConnectionWatch | undefined>>,
+): { side: Side; lost: Error } | undefined {
+  let first: { side: Side; lost: Error; at: number } | undefined;
+  for (const side of ['source', 'target'] as const) {
+    const watch = watches[side];
+    if (watch?.lost && watch.lostAt < (first?.at ?? Infinity)) {
+      first = { side, lost: watch.lost, at: watch.lostAt };
+    }
+  }
+  return first;
+}
+
 /** Turns whatever a table's copy threw into the report's error, naming the cause clearly. */
 export async function toTableError(
   error: unknown,
-  context: { signal?: AbortSignal | undefined; source: Connector; target: Connector },
+  context: {
+    signal?: AbortSignal | undefined;
+    source: Connector;
+    target: Connector;
+    step?: PairStep;
+    watches?: Partial<Record<Side, ConnectionWatch | undefined>>;
+  },
 ): Promise<TableError> {
   if (context.signal?.aborted) {
     return { code: 'ABORTED', message: 'interrupted; the target transaction was rolled back' };
@@ -35,6 +61,21 @@ export async function toTableError(
         message: `${connector.spec.name}: ${failure.message}; the target transaction was rolled back`,
       };
     }
+  }
+  const dropped = droppedSide(context.watches ?? {});
+  if (dropped) {
+    // A drop while committing leaves the outcome to the server: say so rather than guess.
+    const outcome =
+      context.step?.doing === 'committing' && dropped.side === 'target'
+        ? 'the commit may or may not have happened on the target'
+        : 'the target transaction was rolled back';
+    const reason = pgMessage(sqlstateOf(dropped.lost) ? dropped.lost : error);
+    const sqlstate = sqlstateOf(dropped.lost) ?? sqlstateOf(error);
+    return {
+      code: 'CONNECTION_LOST',
+      message: `${sideName(dropped.side, context[dropped.side])}: connection lost while ${context.step?.doing ?? 'copying'}: ${reason}; ${outcome}`,
+      ...(sqlstate ? { sqlstate } : {}),
+    };
   }
   const sqlstate = sqlstateOf(error);
   const code = error instanceof PgcopyError ? error.code : sqlstate ? 'POSTGRES' : 'COPY';

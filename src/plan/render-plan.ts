@@ -1,3 +1,4 @@
+import { printed } from '../report/printable.js';
 import { textTable } from '../report/text-table.js';
 import type { Plan, TablePlan } from './types.js';
 
@@ -11,7 +12,7 @@ function status(t: TablePlan): string {
 export function renderPlan(plan: Plan): string {
   let out = '';
   for (const target of plan.targets) {
-    out += `Target ${target.name} (schema ${target.schema}), from source schema ${plan.sourceSchema}\n`;
+    out += printed`Target ${target.name} (schema ${target.schema}), from source schema ${plan.sourceSchema}\n`;
     const rows = target.tables.map((t) => [
       t.sourceTable === t.targetTable ? t.targetTable : `${t.sourceTable} -> ${t.targetTable}`,
       t.mode,
@@ -27,15 +28,15 @@ export function renderPlan(plan: Plan): string {
       '  ',
     );
     for (const t of target.tables) {
-      for (const e of t.errors) out += `  ✖ ${t.targetTable}: ${e}\n`;
-      for (const w of t.warnings) out += `  ⚠ ${t.targetTable}: ${w}\n`;
-      for (const n of t.notes ?? []) out += `  ℹ ${t.targetTable}: ${n}\n`;
+      for (const e of t.errors) out += printed`  ✖ ${t.targetTable}: ${e}\n`;
+      for (const w of t.warnings) out += printed`  ⚠ ${t.targetTable}: ${w}\n`;
+      for (const n of t.notes ?? []) out += printed`  ℹ ${t.targetTable}: ${n}\n`;
       if (t.loadsAfter?.length) {
-        out += `  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
+        out += printed`  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
       }
       if (t.errors.length === 0 && t.sequences?.length) {
         const moved = t.sequences.map((q) => `${q.schema}.${q.name} ("${q.column}")`).join(', ');
-        out += `  ↑ ${t.targetTable}: moves sequences past the copied values: ${moved}\n`;
+        out += printed`  ↑ ${t.targetTable}: moves sequences past the copied values: ${moved}\n`;
       }
     }
     out += '\n';

@@ -38,6 +38,8 @@ export interface RunReport {
   readonly status: TableStatus;
   readonly snapshot: string | null;
   readonly tables: readonly TableResult[];
+  /** Set when the run stopped before its tables ran (e.g. the source could not be reached). */
+  readonly error?: TableError;
 }
 
 export interface TableRef {

@@ -1,5 +1,6 @@
 import type { RunReport } from './events.js';
 import { formatCount, formatMegabytes, formatRate } from './format.js';
+import { printed } from './printable.js';
 import { textTable } from './text-table.js';
 
 const STATUS_TEXT = { done: 'done', warnings: 'done with warnings', error: 'error' } as const;
@@ -21,7 +22,7 @@ export function renderSummary(report: RunReport): string {
   out += `\n${report.tables.length} table(s), ${formatCount(totalRows)} rows, ${formatMegabytes(totalBytes)} MB in ${seconds.toFixed(1)} s: ${report.status}\n`;
   for (const t of report.tables) {
     if (t.error)
-      out += `  ❌ ${t.target}.${t.table}: ${t.error.sqlstate ? `[${t.error.sqlstate}] ` : ''}${t.error.message}\n`;
+      out += printed`  ❌ ${t.target}.${t.table}: ${t.error.sqlstate ? `[${t.error.sqlstate}] ` : ''}${t.error.message}\n`;
   }
   return out;
 }

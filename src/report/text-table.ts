@@ -1,9 +1,12 @@
-/** Left-aligned columns padded to the widest cell; numbers right-aligned. */
+import { printable } from './printable.js';
+
+/** Left-aligned columns padded to the widest cell; numbers right-aligned; cells made printable. */
 export function textTable(
   header: readonly string[],
-  rows: readonly (readonly string[])[],
+  cells: readonly (readonly string[])[],
   indent = '',
 ): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const numeric = header.map(
     (_, i) => rows.length > 0 && rows.every((r) => /^-?[\d.,]+$/.test(r[i] ?? '')),

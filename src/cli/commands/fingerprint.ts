@@ -1,4 +1,5 @@
 import { ConfigError } from '../../errors.js';
+import { printable } from '../../report/printable.js';
 import { keygenLine } from '../../tunnel/host-key-fingerprint.js';
 import { scanHostKeys } from '../../tunnel/scan-host-keys.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -46,14 +47,14 @@ export async function fingerprintCommand(args: string[], io: CliIo): Promise<num
   const chosen = scan.negotiated;
   for (const key of scan.keys) {
     const marked = key.fingerprint === chosen.fingerprint ? MARKER : '';
-    io.stdout.write(`${keygenLine(key, name)}${marked}\n`);
+    io.stdout.write(`${printable(keygenLine(key, name))}${marked}\n`);
   }
   io.stdout.write(
     [
       '',
-      `pgcopy will verify the ${chosen.label} key. These fingerprints came over the network:`,
+      `pgcopy will verify the ${printable(chosen.label)} key. These fingerprints came over the network:`,
       'confirm out of band before trusting them, for example on the bastion itself:',
-      `  ssh-keygen -lf /etc/ssh/ssh_host_${chosen.label.toLowerCase()}_key.pub`,
+      `  ssh-keygen -lf /etc/ssh/ssh_host_${printable(chosen.label.toLowerCase())}_key.pub`,
       'then pin it in the endpoint config:',
       '  ssh:',
       `    fingerprint: ${chosen.fingerprint}`,

@@ -4,6 +4,7 @@ import { ConfigError } from '../../errors.js';
 import { makePlan } from '../../plan/make-plan.js';
 import { planToJson, renderPlan } from '../../plan/render-plan.js';
 import { planHasErrors } from '../../plan/types.js';
+import { printableJson } from '../../report/printable.js';
 import { openConnectors } from '../../session.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -45,9 +46,7 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
       filters,
       io.signal ? { signal: io.signal } : {},
     );
-    io.stdout.write(
-      values.json ? JSON.stringify(planToJson(plan), null, 2) + '\n' : renderPlan(plan),
-    );
+    io.stdout.write(values.json ? printableJson(planToJson(plan)) + '\n' : renderPlan(plan));
     return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;
   } finally {
     await connectors.close();

@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import { writeOperatorFile } from '../../operator-files.js';
 import { run } from '../../copy/run.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, describeError } from '../../errors.js';
 import { renderPlan } from '../../plan/render-plan.js';
 import { planHasErrors } from '../../plan/types.js';
 import { AuditFile } from '../../report/audit-file.js';
 import type { RunEvent } from '../../report/events.js';
+import { printed } from '../../report/printable.js';
+import { ReportFile, runStoppedError, stoppedRunReport } from '../../report/report-file.js';
 import { renderSummary } from '../../report/summary.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
@@ -34,6 +35,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     'dry-run': { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   });
+  const startedAt = new Date();
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
   const config = await loadConfig(requireConfigPath(values.config), io.env);
@@ -41,9 +43,14 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const concurrency = parseConcurrency(values.concurrency);
   const dryRun = values['dry-run'] === true;
 
-  const audit = dryRun
-    ? undefined
-    : new AuditFile(resolve(io.cwd ?? process.cwd(), config.options.logDir));
+  // Both outputs open before any connection: a path that cannot be written is a usage error
+  // (exit 2) while nothing has been copied yet.
+  const cwd = io.cwd ?? process.cwd();
+  const reportFile =
+    dryRun || values.report === undefined
+      ? undefined
+      : await ReportFile.open(resolve(cwd, values.report));
+  let audit: AuditFile | undefined;
   const progress = values.quiet
     ? undefined
     : new ProgressRenderer(io.stderr, io.stderr.isTTY === true);
@@ -52,6 +59,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     progress?.onEvent(event);
   };
   try {
+    if (!dryRun) audit = new AuditFile(resolve(cwd, config.options.logDir));
     const { plan, report } = await run(config, {
       signal: io.signal,
       onEvent,
@@ -65,18 +73,24 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;
     }
     io.stdout.write(renderSummary(report));
-    if (values.report !== undefined) {
-      await writeOperatorFile(values.report, JSON.stringify(report, null, 2) + '\n');
-      io.stdout.write(`Report: ${values.report}\n`);
+    if (reportFile) {
+      await reportFile.write(report);
+      io.stdout.write(printed`Report: ${reportFile.path}\n`);
     }
-    if (audit) io.stdout.write(`Audit log: ${audit.path}\n`);
+    if (audit) io.stdout.write(printed`Audit log: ${audit.path}\n`);
     if (io.signal?.aborted) return EXIT.INTERRUPTED;
     return report.status === 'error' ? EXIT.FAILED : EXIT.OK;
   } catch (error) {
-    audit?.write(`Run failed: ${error instanceof Error ? error.message : String(error)}`);
+    audit?.write(`Run failed: ${describeError(error)}`);
+    if (reportFile) {
+      const why = runStoppedError(error, io.signal?.aborted === true);
+      await reportFile.write(stoppedRunReport(startedAt, new Date(), why));
+      io.stdout.write(printed`Report: ${reportFile.path}\n`);
+    }
     throw error;
   } finally {
     progress?.stop();
+    await reportFile?.close();
     await audit?.close();
   }
 }

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerInfo } from '../support/server-info.js';
+import { cli, workDir } from '../support/cli.js';
+import { endpointOf } from '../support/config.js';
+import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+
+const schema = uniqueName('Drop');
+const q = `"${schema}"`;
+const s = servers();
+let work: Awaited<ReturnType<typeof workDir>>;
+const kept = { count: 1, md5: '' };
+
+beforeAll(async () => {
+  await sql(
+    s.source,
+    `CREATE SCHEMA ${q};
+     CREATE TABLE ${q}.big (id int, payload text);
+     INSERT INTO ${q}.big SELECT g, repeat('x', 200) FROM generate_series(1, 1000000) g;`,
+  );
+  await sql(
+    s.target1,
+    `CREATE SCHEMA ${q};
+     CREATE TABLE ${q}.big (id int, payload text);
+     INSERT INTO ${q}.big VALUES (-1, 'kept');`,
+  );
+  kept.md5 = (await tableDigest(s.target1, `SELECT * FROM ${q}.big`)).md5;
+  work = await workDir({
+    source: endpointOf(s.source, schema),
+    targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), tables: ['big'] }],
+    options: { mode: 'truncate', logDir: 'logs' },
+  });
+});
+
+afterAll(async () => {
+  await work.cleanup();
+  await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
+  await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
+});
+
+/** Waits for pgcopy's COPY on `server`, then terminates that backend (as a DBA or a failover would). */
+async function terminateCopyBackend(server: ServerInfo): Promise<void> {
+  for (let i = 0; i < 1_000; i += 1) {
+    const { rows } = await sql(
+      server,
+      `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+        WHERE application_name = 'pgcopy' AND query LIKE 'COPY %' AND query LIKE $1`,
+      [`%${schema}%`],
+    );
+    if (rows.length > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('the COPY never started');
+}
+
+describe('a dropped connection says which side and what was happening', () => {
+  it.each([
+    [
+      'source',
+      () => s.source,
+      /^(\[57P01\] )?source: connection lost while copying db_1\.big from "big": /,
+    ],
+    [
+      'target',
+      () => s.target1,
+      /^(\[57P01\] )?target db_1: connection lost while copying db_1\.big from "big": /,
+    ],
+  ] as const)(
+    'the %s backend terminated mid-copy: the error names the side and the table',
+    async (_side, server, expected) => {
+      const pending = cli(['run', '-c', work.file, '--quiet'], { cwd: work.dir });
+      await terminateCopyBackend(server());
+      const result = await pending;
+      expect(result.code).toBe(1);
+      const line = /❌ db_1\.big: (.*)/.exec(result.stdout)?.[1] ?? result.stdout;
+      expect(line).toMatch(expected);
+      // The reason is what the socket saw first (the server's FATAL message, ECONNRESET, EPIPE,
+      // or the connection's end), depending on timing.
+      expect(line).toMatch(/: \S.*; the target transaction was rolled back$/);
+      expect(await tableDigest(s.target1, `SELECT * FROM ${q}.big`)).toEqual(kept);
+    },
+  );
+});
