@@ -1,12 +1,13 @@
 import type pg from 'pg';
-import type { Strategy } from '../config/types.js';
 import type { Connector } from '../db/connector.js';
 import { endClient } from '../db/end-client.js';
 import { pairName, type TablePlan } from '../plan/types.js';
 import type { EventListener, TableError, TableRef, TableResult } from '../report/events.js';
 import type { SnapshotCoordinator } from './snapshot.js';
 import { SESSION_SETTINGS_SQL } from './sql.js';
-import { streamCopy, type LoadResult } from './stream-copy.js';
+import { advanceSequences, type SequenceOutcome } from './sequences.js';
+import { strategyFor } from './strategies/index.js';
+import type { Loaded } from './strategies/types.js';
 import { ConnectionWatch, PairStep } from './connection-watch.js';
 import { toTableError } from './table-error.js';
 
@@ -14,7 +15,6 @@ export interface PairContext {
   readonly source: Connector;
   readonly target: Connector;
   readonly snapshot: SnapshotCoordinator;
-  readonly strategy: Strategy;
   readonly signal?: AbortSignal | undefined;
   readonly emit: EventListener;
   readonly now: () => Date;
@@ -28,7 +28,6 @@ export function refOf(plan: TablePlan): TableRef {
 
 export function resultOf(
   plan: TablePlan,
-  strategy: Strategy,
   outcome: {
     rows: number;
     bytes: number;
@@ -43,7 +42,7 @@ export function resultOf(
     rows: outcome.rows,
     bytes: outcome.bytes,
     seconds: Math.round(outcome.seconds * 1000) / 1000,
-    strategy,
+    strategy: plan.strategy,
     format: plan.format,
     mode: plan.mode,
     columns: plan.columns,
@@ -71,8 +70,11 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   let targetClient: pg.Client | undefined;
   let bytes = 0;
   let lastProgress = 0;
-  let load: LoadResult | undefined;
+  let load: Loaded | undefined;
+  let sequences: SequenceOutcome | undefined;
   let error: TableError | null = null;
+  const strategy = strategyFor(plan.strategy);
+  let committedOnSource = false;
   // Which side dropped, and during which step, for the error message.
   const step = new PairStep();
   const watches: { source?: ConnectionWatch; target?: ConnectionWatch } = {};
@@ -82,14 +84,20 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     watches.source = new ConnectionWatch(sourceClient);
     step.at('joining the snapshot');
     await sourceClient.query(SESSION_SETTINGS_SQL);
-    await ctx.snapshot.join(sourceClient);
+    await ctx.snapshot.join(sourceClient, { readOnly: !strategy.writesOnSource });
     targetClient = await ctx.target.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
     watches.target = new ConnectionWatch(targetClient);
     step.at('starting the transaction');
     await targetClient.query(SESSION_SETTINGS_SQL);
     await targetClient.query('BEGIN');
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
-    load = await streamCopy(sourceClient, targetClient, plan, {
+    load = await strategy.load({
+      plan,
+      source: sourceClient,
+      target: targetClient,
+      sourceSpec: ctx.source.spec,
+      targetSpec: ctx.target.spec,
+      snapshotId: ctx.snapshot.snapshotId,
       signal: ctx.signal,
       onProgress: (counts) => {
         bytes = counts.bytes;
@@ -106,10 +114,18 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       },
     });
     ctx.signal?.throwIfAborted();
+    if (strategy.writesOnSource) {
+      // The rows were written through the source's session: the target commits with it.
+      step.at('committing on the source (the target commits with it)');
+      await sourceClient.query('COMMIT');
+      committedOnSource = true;
+    }
+    sequences = await advanceSequences(targetClient, plan);
     step.at('committing');
     await targetClient.query('COMMIT');
   } catch (thrown) {
     await rollback(targetClient);
+    await rollback(sourceClient);
     error = await toTableError(thrown, {
       signal: ctx.signal,
       source: ctx.source,
@@ -126,15 +142,23 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   }
   const warnings = [...plan.warnings];
   if (load && load.rows === 0) warnings.push('zero rows copied');
-  if (load && !error) warnings.push(...load.warnings);
-  // A failed table wrote nothing: its rows were rolled back, so they count for nothing anywhere.
+  if (sequences && !error) warnings.push(...sequences.warnings);
   const read = { rows: load?.rows ?? 0, bytes: load?.bytes ?? bytes };
-  const result = resultOf(plan, ctx.strategy, {
-    rows: error ? 0 : read.rows,
-    bytes: error ? 0 : read.bytes,
+  if (error && committedOnSource) {
+    // fdw-push: the target committed with the source before the failure; its rows stay.
+    error = {
+      ...error,
+      message: `${error.message} (the ${read.rows} rows pushed to the target were committed before this failure)`,
+    };
+  }
+  // A failed table wrote nothing (but after a push's commit): its rows were rolled back.
+  const kept = !error || committedOnSource;
+  const result = resultOf(plan, {
+    rows: kept ? read.rows : 0,
+    bytes: kept ? read.bytes : 0,
     seconds: seconds(),
     warnings,
     error,
   });
-  return error && read.bytes > 0 ? { ...result, rolledBack: read } : result;
+  return !kept && read.rows + read.bytes > 0 ? { ...result, rolledBack: read } : result;
 }

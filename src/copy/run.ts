@@ -12,6 +12,7 @@ import {
 } from '../report/events.js';
 import { openConnectors, type SessionDeps } from '../session.js';
 import { AbortScope } from './abort-scope.js';
+import { createMissingExtensions } from './create-extensions.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { runPool } from './pool.js';
 import { SnapshotCoordinator } from './snapshot.js';
@@ -36,12 +37,8 @@ export interface RunOutcome {
 }
 
 /** A pair that ends without copying anything: the plan refused it, or the run was interrupted first. */
-function uncopied(
-  plan: TablePlan,
-  strategy: Config['options']['strategy'],
-  error: TableError,
-): TableResult {
-  return resultOf(plan, strategy, {
+function uncopied(plan: TablePlan, error: TableError): TableResult {
+  return resultOf(plan, {
     rows: 0,
     bytes: 0,
     seconds: 0,
@@ -87,18 +84,23 @@ async function copyAll(
   // The pairs' listeners hang on scopes of their own: one listener per running pair here.
   using runScope = new AbortScope(options.signal, concurrency + 1);
   const signal = options.signal ? runScope.signal : undefined;
-  const strategy = config.options.strategy;
   const startedAt = now().toISOString();
   const all = plan.targets.flatMap((t) => t.tables);
-  const copyable = all
-    .filter((t) => t.errors.length === 0)
-    .sort((a, b) => b.estimatedBytes - a.estimatedBytes);
+  const planned = all.filter((t) => t.errors.length === 0);
   const results = new Map<TablePlan, TableResult>();
-  for (const t of all.filter((p) => p.errors.length > 0)) {
-    const result = uncopied(t, strategy, { code: 'PLAN', message: t.errors.join('; ') });
+  const fail = (t: TablePlan, error: TableError): void => {
+    const result = uncopied(t, error);
     results.set(t, result);
     emit({ type: 'table-failed', at: now().toISOString(), result });
+  };
+  for (const t of all.filter((p) => p.errors.length > 0)) {
+    fail(t, { code: 'PLAN', message: t.errors.join('; ') });
   }
+  const noExtension = await createMissingExtensions(planned, connectors, signal ? { signal } : {});
+  for (const [t, error] of noExtension) fail(t, error);
+  const copyable = planned
+    .filter((t) => !noExtension.has(t))
+    .sort((a, b) => b.estimatedBytes - a.estimatedBytes);
 
   let snapshot: SnapshotCoordinator | undefined;
   if (copyable.length > 0) {
@@ -123,7 +125,7 @@ async function copyAll(
       concurrency,
       async (table) => {
         if (signal?.aborted || !snapshot) {
-          const result = uncopied(table, strategy, INTERRUPTED_BEFORE_START);
+          const result = uncopied(table, INTERRUPTED_BEFORE_START);
           results.set(table, result);
           emit({ type: 'table-failed', at: now().toISOString(), result });
           return;
@@ -142,7 +144,6 @@ async function copyAll(
           source: connectors.source,
           target: connectors.target(table.targetName),
           snapshot,
-          strategy,
           signal: signal ? pairScope.signal : undefined,
           emit,
           now,

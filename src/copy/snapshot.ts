@@ -25,9 +25,17 @@ export class SnapshotCoordinator {
     }
   }
 
-  /** Puts a fresh source connection into the exported snapshot. */
-  async join(worker: pg.ClientBase): Promise<void> {
-    await worker.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  /**
+   * Puts a fresh source connection into the exported snapshot: read-only, unless the table is
+   * written through the source's session (fdw-push's temporary server objects).
+   */
+  async join(
+    worker: pg.ClientBase,
+    options: { readOnly: boolean } = { readOnly: true },
+  ): Promise<void> {
+    await worker.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ${options.readOnly ? ' READ ONLY' : ''}`,
+    );
     await worker.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(this.snapshotId)}`);
   }
 

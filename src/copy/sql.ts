@@ -53,9 +53,38 @@ export function copyOptions(format: 'binary' | 'text'): string {
   return format === 'binary' ? '(FORMAT binary)' : '(FORMAT text)';
 }
 
-/** COPY (SELECT shared columns FROM ONLY source [WHERE filter]) TO STDOUT; the filter is checked. */
+/** SELECT shared columns FROM ONLY source [WHERE filter]; the filter is checked. */
+export function selectSourceSql(plan: TablePlan): string {
+  return `SELECT ${columnList(plan.columns)} FROM ${sourceRelation(plan)}${whereClause(plan.where)}`;
+}
+
 export function copyOutSql(plan: TablePlan): string {
-  return `COPY (SELECT ${columnList(plan.columns)} FROM ${sourceRelation(plan)}${whereClause(plan.where)}) TO STDOUT WITH ${copyOptions(plan.format)}`;
+  return `COPY (${selectSourceSql(plan)}) TO STDOUT WITH ${copyOptions(plan.format)}`;
+}
+
+/**
+ * `"col" type, ...` of the written columns, in the types of one side (format_type output, which
+ * PostgreSQL itself quoted): a dblink column definition list or a foreign table's columns.
+ */
+export function columnDefinitions(plan: TablePlan, side: 'source' | 'target'): string {
+  return plan.columns
+    .map((name) => {
+      const pair = plan.pairs.find((p) => p.name === name);
+      const type = side === 'source' ? pair?.sourceTypeSql : pair?.targetTypeSql;
+      if (type === undefined) throw new Error(`no ${side} type for column ${name}`);
+      return `${quoteIdent(name)} ${type}`;
+    })
+    .join(', ');
+}
+
+/** `INSERT INTO destination (cols) [OVERRIDING SYSTEM VALUE] SELECT cols FROM <rows>`. */
+export function insertSelectSql(plan: TablePlan, destination: string, rows: string): string {
+  // The staging table is a plain copy of the columns: no identity to override there.
+  const overriding =
+    plan.overridingSystemValue && destination === targetName(plan)
+      ? ' OVERRIDING SYSTEM VALUE'
+      : '';
+  return `INSERT INTO ${destination} (${columnList(plan.columns)})${overriding} SELECT ${columnList(plan.columns)} FROM ${rows}`;
 }
 
 export function targetName(plan: TablePlan): string {

@@ -79,6 +79,8 @@ export interface SchemaCatalog {
    * target is the source database itself.
    */
   readonly databaseIdentity: string;
+  /** The extensions the server-side strategies need. */
+  readonly extensions: { readonly dblink: ExtensionState; readonly postgres_fdw: ExtensionState };
   readonly tables: ReadonlyMap<string, TableInfo>;
 }
 
@@ -174,7 +176,9 @@ ORDER BY 1, 2, 3, 4`;
 const DATABASE_SQL = `
 SELECT current_setting('server_version_num') AS version,
        EXISTS (SELECT FROM pg_namespace WHERE nspname = $1) AS schema_exists,
-       concat_ws('/', pg_postmaster_start_time(), current_setting('port'), d.oid, d.datname) AS identity
+       concat_ws('/', pg_postmaster_start_time(), current_setting('port'), d.oid, d.datname) AS identity,
+       (SELECT coalesce(json_object_agg(name, installed_version IS NOT NULL), '{}')
+          FROM pg_available_extensions WHERE name IN ('dblink', 'postgres_fdw')) AS extensions
 FROM pg_database d WHERE d.datname = current_database()`;
 
 interface InheritanceRow {
@@ -188,6 +192,15 @@ interface DatabaseRow {
   version: string;
   schema_exists: boolean;
   identity: string;
+  /** Extension name: installed (true) or only available (false); absent: not on this server. */
+  extensions: Record<string, boolean>;
+}
+
+/** A server-side copy extension on one server. */
+export type ExtensionState = 'installed' | 'available' | 'missing';
+
+function extensionState(found: boolean | undefined): ExtensionState {
+  return found === undefined ? 'missing' : found ? 'installed' : 'available';
 }
 
 /** Drops a leading `schema.` that format_type adds to user types outside the search path. */
@@ -224,7 +237,7 @@ export async function readSchemaCatalog(
 ): Promise<SchemaCatalog> {
   const names = [...new Set(tableNames)];
   const database = await client.query<DatabaseRow>(DATABASE_SQL, [schema]);
-  const { version, schema_exists, identity } = database.rows[0] as DatabaseRow;
+  const { version, schema_exists, identity, extensions } = database.rows[0] as DatabaseRow;
   const serverVersion = Number(version);
   const columnRows = await client.query<ColumnRow>(COLUMNS_SQL, [schema, names]);
   const keyRows = await client.query<KeyRow>(keysSql(serverVersion), [schema, names]);
@@ -280,5 +293,15 @@ export async function readSchemaCatalog(
     if (child.schema === schema) tables.get(child.table)?.inheritsFrom.push(parent);
     if (parent.schema === schema) tables.get(parent.table)?.inheritanceChildren.push(child);
   }
-  return { serverVersion, schema, schemaExists: schema_exists, databaseIdentity: identity, tables };
+  return {
+    serverVersion,
+    schema,
+    schemaExists: schema_exists,
+    databaseIdentity: identity,
+    extensions: {
+      dblink: extensionState(extensions.dblink),
+      postgres_fdw: extensionState(extensions.postgres_fdw),
+    },
+    tables,
+  };
 }

@@ -1,6 +1,7 @@
-import type { Mode, TableSpec } from '../config/types.js';
-import type { ColumnInfo, TableInfo, TableRef, UniqueKey } from '../db/catalog.js';
+import type { Mode, Strategy, TableSpec } from '../config/types.js';
+import type { ColumnInfo, ExtensionState, TableInfo, TableRef, UniqueKey } from '../db/catalog.js';
 import { narrowing } from './narrowing.js';
+import { strategyRules } from './strategy-rules.js';
 import { planSequences } from './sequence-rules.js';
 import { planTriggers } from './trigger-rules.js';
 import { binarySafe, classifyConversion } from './type-conversion.js';
@@ -12,6 +13,10 @@ export interface TablePlanInput {
   readonly targetSchema: string;
   readonly spec: TableSpec;
   readonly mode: Mode;
+  readonly strategy?: Strategy;
+  /** The server-side extensions on each side (absent: the strategy's needs are not checked). */
+  readonly extensions?: { readonly source: ExtensionState; readonly target: ExtensionState };
+  readonly createExtensions?: boolean;
   readonly source: TableInfo | undefined;
   readonly target: TableInfo | undefined;
   /** The source rejected the `where` filter (EXPLAIN failed): PostgreSQL's message. */
@@ -43,6 +48,7 @@ function emptyPlan(input: TablePlanInput, errors: string[]): TablePlan {
     sourceKind: input.source?.kind ?? '',
     targetKind: input.target?.kind ?? '',
     mode: input.mode,
+    strategy: input.strategy ?? 'stream',
     where: input.spec.where,
     columns: [],
     pairs: [],
@@ -111,7 +117,14 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     }
     if (t.generated !== '') continue;
     const conversion = classifyConversion(s, t);
-    pairs.push({ name: s.name, sourceType: s.type, targetType: t.type, conversion });
+    pairs.push({
+      name: s.name,
+      sourceType: s.type,
+      targetType: t.type,
+      sourceTypeSql: s.typeSql,
+      targetTypeSql: t.typeSql,
+      conversion,
+    });
     if (conversion === 'incompatible') {
       errors.push(`column "${s.name}": ${s.type} cannot be converted to ${t.type}`);
       continue;
@@ -183,6 +196,21 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   });
   warnings.push(...triggers.warnings);
   errors.push(...triggers.errors);
+  const strategy = input.strategy ?? 'stream';
+  const server = strategyRules({
+    strategy,
+    targetName: input.targetName,
+    mode: input.mode,
+    where: spec.where,
+    source,
+    columns,
+    identityAlways,
+    disableTriggers,
+    extensions: input.extensions ?? { source: 'installed', target: 'installed' },
+    createExtensions: input.createExtensions ?? false,
+  });
+  errors.push(...server.errors);
+  notes.push(...server.notes);
 
   return {
     ...emptyPlan(input, errors),
@@ -197,7 +225,9 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     overridingSystemValue,
     identityAlways,
     conflictKey,
-    format: binary && columns.length > 0 ? 'binary' : 'text',
+    // The server-side strategies move rows as text, between the servers.
+    format: binary && columns.length > 0 && strategy === 'stream' ? 'binary' : 'text',
+    createsExtension: server.createsExtension,
     warnings,
     notes,
   };

@@ -1,15 +1,16 @@
 import type pg from 'pg';
 import type { Config, Mode, Strategy, TableSpec, TargetConfig } from '../config/types.js';
-import { readSchemaCatalog, type SchemaCatalog } from '../db/catalog.js';
+import { readSchemaCatalog, type ExtensionState, type SchemaCatalog } from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
 import { relationSql, SESSION_SETTINGS_SQL, whereClause } from '../copy/sql.js';
 import { mayDisableTriggers } from '../db/may-disable-triggers.js';
 import { describeError } from '../errors.js';
 import { buildTablePlan } from './build-table-plan.js';
 import { probeConversions, SourceSampler } from './probe-conversions.js';
+import { extensionNeed } from './strategy-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
-import type { Plan, TablePlan, TargetPlan } from './types.js';
+import type { Plan, TargetPlan } from './types.js';
 
 /** pg sends a query with the extended protocol when asked: one statement, never several. */
 interface ExtendedQuery extends pg.QueryConfig {
@@ -47,13 +48,18 @@ async function checkWhereFilters(
   return errors;
 }
 
-/** Strategies the engine runs today; the server-side ones are accepted by the config but refused here. */
-const AVAILABLE_STRATEGIES: ReadonlySet<Strategy> = new Set(['stream']);
-
-function refuseUnavailableStrategy(table: TablePlan, strategy: Strategy): TablePlan {
-  if (AVAILABLE_STRATEGIES.has(strategy)) return table;
-  const error = `options.strategy: "${strategy}" is not available yet; use "stream"`;
-  return { ...table, errors: [...table.errors, error] };
+/** The state of the extension a strategy needs, on each side (stream needs none). */
+function extensionStates(
+  strategy: Strategy,
+  source: SchemaCatalog,
+  target: SchemaCatalog | undefined,
+): { source: ExtensionState; target: ExtensionState } {
+  const need = extensionNeed(strategy);
+  if (!need) return { source: 'installed', target: 'installed' };
+  return {
+    source: source.extensions[need.extension],
+    target: target?.extensions[need.extension] ?? 'missing',
+  };
 }
 
 /** Reads both catalogs and applies the plan rules to every selected (target, table) pair. */
@@ -133,6 +139,8 @@ async function planTarget(
   }
   try {
     const configuredSources = new Set(tables.map((s) => s.source));
+    const strategyOf = (spec: TableSpec): Strategy =>
+      spec.strategy ?? target.strategy ?? config.options.strategy;
     const planned = withLoadOrder(
       tables.map((spec) =>
         buildTablePlan({
@@ -150,6 +158,9 @@ async function planTarget(
           },
           sameDatabase: catalog?.databaseIdentity === sourceCatalog.databaseIdentity,
           configuredSources,
+          strategy: strategyOf(spec),
+          extensions: extensionStates(strategyOf(spec), sourceCatalog, catalog),
+          createExtensions: config.options.createExtensions,
           disableTriggers:
             spec.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,
           mayDisableTriggers: mayDisable,
@@ -174,7 +185,7 @@ async function planTarget(
     return {
       name: target.name,
       schema: target.schema,
-      tables: probed.map((t) => refuseUnavailableStrategy(t, config.options.strategy)),
+      tables: probed,
     };
   } finally {
     await client?.end();

@@ -1,4 +1,5 @@
-import type { Mode } from '../config/types.js';
+import type { Mode, Strategy } from '../config/types.js';
+import type { ExtensionNeed } from './strategy-rules.js';
 import type { TriggerInfo } from '../db/catalog.js';
 import type { Conversion } from './type-conversion.js';
 
@@ -12,6 +13,9 @@ export interface ColumnPair {
   readonly name: string;
   readonly sourceType: string;
   readonly targetType: string;
+  /** The types as SQL on their own server (format_type, qualified where needed). */
+  readonly sourceTypeSql?: string;
+  readonly targetTypeSql?: string;
   readonly conversion: Conversion;
 }
 
@@ -33,6 +37,10 @@ export interface TablePlan {
   readonly sourceKind: string;
   readonly targetKind: string;
   readonly mode: Mode;
+  /** How the rows move: the table's, else the target's, else the run's strategy. */
+  readonly strategy: Strategy;
+  /** An extension the run creates before this table copies (options.createExtensions). */
+  readonly createsExtension?: ExtensionNeed | undefined;
   readonly where: string | undefined;
   /** Columns written, in the source table's order. */
   readonly columns: readonly string[];

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
 import { validateConfig } from '../../src/config/validate.js';
+import { STRATEGIES } from '../../src/config/types.js';
 import type { RunReport, TableResult } from '../../src/report/events.js';
 import type { ServerInfo } from '../support/server-info.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
@@ -160,30 +161,43 @@ const restColumns = [...COLUMNS.matchAll(/(?:^|,)\s*([a-z0-9_]+) /g)]
   .map((m) => m[1] ?? '')
   .join(', ');
 
-describe('data fidelity', () => {
+/**
+ * Every strategy copies the same tables; truncate mode lets each strategy's run start from the
+ * same empty target. The server-side strategies move rows as text.
+ */
+describe.each(STRATEGIES)('data fidelity, strategy %s', (strategy) => {
+  const options = { strategy, createExtensions: true, mode: 'truncate' };
+  const format = (streamFormat: 'binary' | 'text'): string =>
+    strategy === 'stream' ? streamFormat : 'text';
+
   it('copies every type exactly, in binary (identical types) and in text (one differing column)', async () => {
-    const config = testConfig({ server: s.source, schema }, [
-      {
-        name: 'one',
-        server: s.target1,
-        schema,
-        tables: [
-          'fidelity',
-          { name: 'fidelity', target: 'fidelity_text' },
-          'user_arrays',
-          'composite_domain',
-        ],
-      },
-    ]);
+    const config = testConfig(
+      { server: s.source, schema },
+      [
+        {
+          name: 'one',
+          server: s.target1,
+          schema,
+          tables: [
+            'fidelity',
+            { name: 'fidelity', target: 'fidelity_text' },
+            'user_arrays',
+            'composite_domain',
+          ],
+        },
+      ],
+      options,
+    );
     const { report } = await run(config);
     expect(report?.tables.map((t) => [t.table, t.status, t.format, t.rows, t.error])).toEqual([
-      ['fidelity', 'done', 'binary', fidelityRows, null],
+      ['fidelity', 'done', format('binary'), fidelityRows, null],
       ['fidelity_text', 'warnings', 'text', fidelityRows, null],
       ['user_arrays', 'done', 'text', 3, null],
       // A domain over a composite is binary-safe: PostgreSQL does not check user-defined OIDs
       // embedded in a composite's (or array's) binary form; the padding type makes them differ.
-      ['composite_domain', 'done', 'binary', 3, null],
+      ['composite_domain', 'done', format('binary'), 3, null],
     ]);
+    expect(report?.tables.map((t) => t.strategy)).toEqual(Array(4).fill(strategy));
     expect(byTable(report, 'fidelity_text').warnings).toEqual([
       'column "id": integer -> bigint converted through text',
     ]);
@@ -225,9 +239,11 @@ describe('data fidelity', () => {
   });
 
   it('converts differing column types through text (int4 -> int8, varchar(20) -> text, ...)', async () => {
-    const config = testConfig({ server: s.source, schema }, [
-      { name: 'two', server: s.target2, schema, tables: ['casts'] },
-    ]);
+    const config = testConfig(
+      { server: s.source, schema },
+      [{ name: 'two', server: s.target2, schema, tables: ['casts'] }],
+      options,
+    );
     const { report } = await run(config);
     const result = byTable(report, 'casts');
     expect([result.status, result.format, result.rows]).toEqual(['warnings', 'text', 4]);
@@ -249,9 +265,11 @@ describe('data fidelity', () => {
   });
 
   it('quotes identifiers: spaces, mixed case, reserved words, a double quote in a column name', async () => {
-    const config = testConfig({ server: s.source, schema }, [
-      { name: 'two', server: s.target2, schema, tables: ['Order Items', 'select'] },
-    ]);
+    const config = testConfig(
+      { server: s.source, schema },
+      [{ name: 'two', server: s.target2, schema, tables: ['Order Items', 'select'] }],
+      options,
+    );
     const { report } = await run(config, { concurrency: 2 });
     expect(report?.tables.map((t) => [t.table, t.status, t.rows, t.columns])).toEqual([
       ['Order Items', 'warnings', 300, ['Id', 'select', 'Mixed Case', 'say "hi"', 'from']],
@@ -274,7 +292,7 @@ describe('data fidelity', () => {
   });
 
   it('copies exactly in text format whatever the sessions default DateStyle, IntervalStyle, float digits and time zone are', async () => {
-    const setup = `CREATE SCHEMA ${q}; ${TYPES_SQL}`;
+    const setup = `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q}; ${TYPES_SQL}`;
     const table = `CREATE TABLE ${q}.styled (id int4 PRIMARY KEY, d date, ts timestamp, tstz timestamptz,
       iv interval, f4 float4, f8 float8, b bytea, m ${q}.mood, dates date[])`;
     const targetTable = table.replace('id int4', 'id int8');
@@ -301,6 +319,7 @@ describe('data fidelity', () => {
           tables: ['styled'],
         },
       ],
+      options,
     });
     const { report } = await run(config);
     expect(report?.tables.map((t) => [t.status, t.format, t.rows, t.error])).toEqual([
@@ -318,17 +337,21 @@ describe('data fidelity', () => {
     'copies a PostgreSQL 15 source into a PostgreSQL 17 target, binary and text',
     async () => {
       const old = pg15 as ServerInfo;
-      const config = testConfig({ server: old, schema }, [
-        {
-          name: 'two',
-          server: s.target2,
-          schema,
-          tables: ['fidelity', { name: 'fidelity', target: 'fidelity_text' }],
-        },
-      ]);
+      const config = testConfig(
+        { server: old, schema },
+        [
+          {
+            name: 'two',
+            server: s.target2,
+            schema,
+            tables: ['fidelity', { name: 'fidelity', target: 'fidelity_text' }],
+          },
+        ],
+        options,
+      );
       const { report } = await run(config);
       expect(report?.tables.map((t) => [t.table, t.status, t.format, t.rows])).toEqual([
-        ['fidelity', 'done', 'binary', fidelityRows],
+        ['fidelity', 'done', format('binary'), fidelityRows],
         ['fidelity_text', 'warnings', 'text', fidelityRows],
       ]);
       await expectSameDigest(

@@ -11,6 +11,7 @@ export function tablePlan(overrides: Partial<TablePlan> = {}): TablePlan {
     sourceKind: 'r',
     targetKind: 'r',
     mode: 'append',
+    strategy: 'stream',
     where: undefined,
     columns: ['id', 'Mixed Case', 'say "hi"'],
     pairs: [],

@@ -1,0 +1,39 @@
+import { quoteIdent, quoteLiteral } from '../../db/quote.js';
+import { pairName } from '../../plan/types.js';
+import { closeDestination, openDestination } from '../destination.js';
+import {
+  SESSION_SETTINGS_SQL,
+  columnDefinitions,
+  insertSelectSql,
+  selectSourceSql,
+} from '../sql.js';
+import { conninfo, extensionSchema, serverLink } from './server-link.js';
+import type { CopyStrategy, LoadContext, Loaded } from './types.js';
+
+/**
+ * Pulls on the target: `INSERT ... SELECT ... FROM dblink(conninfo, query)` in the table's
+ * transaction. The remote session joins the run's snapshot before it reads, so the table is read
+ * at the same instant as every other one. dblink's one-call form opens the connection for that call
+ * only: nothing outlives the statement, and the connection string is a bound parameter.
+ */
+export const dblinkStrategy: CopyStrategy = {
+  writesOnSource: false,
+  async load({ plan, target, sourceSpec, snapshotId }: LoadContext): Promise<Loaded> {
+    const dblink = await extensionSchema(target, 'dblink', pairName(plan));
+    const destination = await openDestination(target, plan);
+    const remote = [
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      `SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`,
+      SESSION_SETTINGS_SQL,
+      `SET search_path = pg_catalog, pg_temp`,
+      selectSourceSql(plan),
+    ].join('; ');
+    const rows = `${quoteIdent(dblink)}.dblink($1, $2) AS r(${columnDefinitions(plan, 'target')})`;
+    const inserted = await target.query(insertSelectSql(plan, destination, rows), [
+      conninfo(serverLink(sourceSpec)),
+      remote,
+    ]);
+    const count = inserted.rowCount ?? 0;
+    return { rows: count, written: await closeDestination(target, plan, count), bytes: 0 };
+  },
+};

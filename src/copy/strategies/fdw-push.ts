@@ -1,0 +1,45 @@
+import { quoteIdent, quoteLiteral } from '../../db/quote.js';
+import { pairName } from '../../plan/types.js';
+import { columnDefinitions, insertSelectSql, selectSourceSql } from '../sql.js';
+import {
+  createForeignServer,
+  dropForeignServer,
+  extensionSchema,
+  privateName,
+  serverLink,
+} from './server-link.js';
+import type { CopyStrategy, LoadContext, Loaded } from './types.js';
+
+/** Rows per remote INSERT postgres_fdw sends (batch_size; one row at a time otherwise). */
+export const FDW_BATCH_SIZE = 1_000;
+
+/**
+ * Pushes from the source through postgres_fdw, for topologies where only the source's server can
+ * reach the target: a foreign server, user mapping and foreign table (in pg_temp, with the source's
+ * column types) made and dropped inside the source's snapshot transaction, then `INSERT ... SELECT`
+ * from the source table. postgres_fdw commits its remote transaction when the source transaction
+ * commits, and rolls it back when it rolls back: copy-pair commits the source first.
+ */
+export const fdwPushStrategy: CopyStrategy = {
+  writesOnSource: true,
+  async load({ plan, source, targetSpec }: LoadContext): Promise<Loaded> {
+    await extensionSchema(source, 'postgres_fdw', pairName(plan));
+    const server = await createForeignServer(source, serverLink(targetSpec), {
+      batch_size: String(FDW_BATCH_SIZE),
+    });
+    const foreign = `pg_temp.${quoteIdent(privateName('pgcopy_target'))}`;
+    await source.query(
+      `CREATE FOREIGN TABLE ${foreign} (${columnDefinitions(plan, 'source')}) SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(plan.targetSchema)}, table_name ${quoteLiteral(plan.targetTable)})`,
+    );
+    // postgres_fdw sends ONLY on to the remote TRUNCATE (refused for a partitioned table).
+    if (plan.mode === 'truncate') {
+      await source.query(`TRUNCATE ${plan.targetKind === 'p' ? '' : 'ONLY '}${foreign}`);
+    }
+    const inserted = await source.query(
+      insertSelectSql(plan, foreign, `(${selectSourceSql(plan)}) AS source_rows`),
+    );
+    await dropForeignServer(source, server);
+    const count = inserted.rowCount ?? 0;
+    return { rows: count, written: count, bytes: 0 };
+  },
+};

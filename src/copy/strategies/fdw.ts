@@ -1,0 +1,40 @@
+import { quoteIdent, quoteLiteral } from '../../db/quote.js';
+import { pairName } from '../../plan/types.js';
+import { closeDestination, openDestination } from '../destination.js';
+import { columnDefinitions, insertSelectSql } from '../sql.js';
+import {
+  createForeignServer,
+  dropForeignServer,
+  extensionSchema,
+  privateName,
+  serverLink,
+} from './server-link.js';
+import type { CopyStrategy, LoadContext, Loaded } from './types.js';
+
+/** Rows per round trip postgres_fdw fetches (its default of 100 is slow for bulk reads). */
+export const FDW_FETCH_SIZE = 10_000;
+
+/**
+ * Pulls on the target through postgres_fdw: a foreign server, user mapping and foreign table (in
+ * pg_temp, with the target's column types) made and dropped inside the table's transaction, then
+ * `INSERT ... SELECT`. postgres_fdw opens its own remote transaction: the table is read at its own
+ * instant, not in the run's snapshot (the plan says so).
+ */
+export const fdwStrategy: CopyStrategy = {
+  writesOnSource: false,
+  async load({ plan, target, sourceSpec }: LoadContext): Promise<Loaded> {
+    await extensionSchema(target, 'postgres_fdw', pairName(plan));
+    const destination = await openDestination(target, plan);
+    const server = await createForeignServer(target, serverLink(sourceSpec), {
+      fetch_size: String(FDW_FETCH_SIZE),
+    });
+    const foreign = `pg_temp.${quoteIdent(privateName('pgcopy_source'))}`;
+    await target.query(
+      `CREATE FOREIGN TABLE ${foreign} (${columnDefinitions(plan, 'target')}) SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(plan.sourceSchema)}, table_name ${quoteLiteral(plan.sourceTable)})`,
+    );
+    const inserted = await target.query(insertSelectSql(plan, destination, foreign));
+    await dropForeignServer(target, server);
+    const count = inserted.rowCount ?? 0;
+    return { rows: count, written: await closeDestination(target, plan, count), bytes: 0 };
+  },
+};

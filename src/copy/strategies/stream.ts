@@ -1,0 +1,24 @@
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { closeDestination, openDestination } from '../destination.js';
+import { CopyRowCounter } from '../row-counter.js';
+import { copyInSql, copyOutSql } from '../sql.js';
+import type { CopyStrategy, LoadContext, Loaded } from './types.js';
+
+/**
+ * COPY TO STDOUT on the source piped into COPY FROM STDIN on the target. A failure anywhere
+ * destroys the COPY FROM stream (CopyFail), so nothing of the table is kept.
+ */
+export const streamStrategy: CopyStrategy = {
+  writesOnSource: false,
+  async load({ plan, source, target, signal, onProgress }: LoadContext): Promise<Loaded> {
+    const destination = await openDestination(target, plan);
+    const counter = new CopyRowCounter(plan.format, onProgress);
+    const output = source.query(copyTo(copyOutSql(plan)));
+    const input = target.query(copyFrom(copyInSql(plan, destination)));
+    await pipeline(output, counter, input, signal ? { signal } : {});
+    const rows = input.rowCount;
+    const written = await closeDestination(target, plan, rows);
+    return { rows, written, bytes: counter.counts.bytes };
+  },
+};

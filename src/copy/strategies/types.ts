@@ -1,0 +1,38 @@
+import type pg from 'pg';
+import type { ConnectionSpec } from '../../db/connection-spec.js';
+import type { TablePlan } from '../../plan/types.js';
+import type { CopyCounts } from '../row-counter.js';
+
+/** What one table's load gets from copy-pair, which owns the transactions, the result and the events. */
+export interface LoadContext {
+  readonly plan: TablePlan;
+  /** In the run's snapshot: read-only, or read-write for a strategy that writes on the source. */
+  readonly source: pg.ClientBase;
+  /** In the table's transaction, begun. */
+  readonly target: pg.ClientBase;
+  readonly sourceSpec: ConnectionSpec;
+  readonly targetSpec: ConnectionSpec;
+  /** The run's exported snapshot, for a remote session to read the same instant. */
+  readonly snapshotId: string;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((counts: CopyCounts) => void) | undefined;
+}
+
+export interface Loaded {
+  /** Rows read from the source. */
+  readonly rows: number;
+  /** Rows inserted or updated in the target (upsert: may be fewer than rows, with DO NOTHING). */
+  readonly written: number;
+  /** Bytes that passed through pgcopy (0 when the servers move the rows between them). */
+  readonly bytes: number;
+}
+
+/** One way of moving a table's rows; copy-pair commits or rolls back around it. */
+export interface CopyStrategy {
+  /**
+   * Writes through the source session (fdw-push): its snapshot transaction is read-write, and the
+   * table's rows commit with it, before the target's own transaction.
+   */
+  readonly writesOnSource: boolean;
+  load(context: LoadContext): Promise<Loaded>;
+}
