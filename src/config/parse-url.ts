@@ -11,6 +11,17 @@ export interface UrlParts {
   sslrootcert?: string;
 }
 
+/** Percent-decodes one part of the URL; a malformed escape names the part, never its text. */
+function decodePart(path: string, part: string, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ConfigError(
+      `${path}: the URL's ${part} holds a malformed percent-escape (write % as %25)`,
+    );
+  }
+}
+
 /**
  * Splits a `postgres://user:password@host:port/database?sslmode=...` URL into fields.
  * Errors never repeat the URL: it may hold a password.
@@ -30,10 +41,18 @@ export function parsePostgresUrl(path: string, text: string): UrlParts {
   const parts: UrlParts = {};
   if (url.hostname) parts.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (url.port) parts.port = Number(url.port);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const database = decodePart(path, 'database name', url.pathname.replace(/^\//, ''));
   if (database) parts.database = database;
-  if (url.username) parts.user = decodeURIComponent(url.username);
-  if (url.password) parts.password = decodeURIComponent(url.password);
+  if (url.username) parts.user = decodePart(path, 'user', url.username);
+  if (url.password) parts.password = decodePart(path, 'password', url.password);
+  // An unencoded `@` after the `?` means the user-info spilled into the query: naming a parameter
+  // or its value would then print part of a password.
+  if (url.search.includes('@') || url.hash !== '') {
+    throw new ConfigError(
+      `${path}: the URL's query string holds "@", or the URL a "#": percent-encode the user and password ` +
+        '(@ as %40, ? as %3F, # as %23, / as %2F, : as %3A, % as %25)',
+    );
+  }
   for (const [key, value] of url.searchParams) {
     if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value)) {

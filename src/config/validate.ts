@@ -116,7 +116,7 @@ function readSsh(r: Reader): SshConfig {
   };
   const keyFile = optional(keys.get('keyFile'), (k) => k.string('a file path'));
   if (keyFile !== undefined) ssh.keyFile = keyFile;
-  const passphrase = optional(keys.get('passphrase'), (k) => k.string());
+  const passphrase = optional(keys.get('passphrase'), (k) => k.secretText());
   if (passphrase !== undefined) ssh.passphrase = passphrase;
   return ssh;
 }
@@ -137,17 +137,12 @@ function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): Endpo
   if (host !== undefined) ep.host = host;
   const port = optional(keys.get('port'), (k) => k.integer(1, 65535));
   if (port !== undefined) ep.port = port;
-  for (const key of [
-    'database',
-    'user',
-    'password',
-    'secret',
-    'secretId',
-    'sslrootcert',
-  ] as const) {
+  for (const key of ['database', 'user', 'secret', 'secretId', 'sslrootcert'] as const) {
     const value = optional(keys.get(key), (k) => k.string());
     if (value !== undefined) ep[key] = value;
   }
+  const password = optional(keys.get('password'), (k) => k.secretText());
+  if (password !== undefined) ep.password = password;
   const sslmode = optional(keys.get('sslmode'), (k) => k.oneOf(SSL_MODES));
   if (sslmode !== undefined) ep.sslmode = sslmode;
   const ssh = optional(keys.get('ssh'), readSsh);

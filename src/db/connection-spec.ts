@@ -14,6 +14,8 @@ export interface ConnectionSpec {
   readonly database: string;
   readonly user: string;
   readonly password?: string;
+  /** Where a password was looked for (`source.password`, `secret "a/b"`), for the error without one. */
+  readonly passwordSources?: readonly string[];
   readonly sslmode: SslMode;
   readonly sslrootcert?: string;
   readonly ssh?: ResolvedSsh;

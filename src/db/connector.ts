@@ -2,6 +2,7 @@ import pg from 'pg';
 import { ConnectError, TunnelError, describeError } from '../errors.js';
 import type { OpenTunnel, Tunnel } from '../tunnel/types.js';
 import { describeSpec, type ConnectionSpec } from './connection-spec.js';
+import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
 import { isSslUnsupported, tlsOptions } from './tls.js';
 
 export interface ConnectorDeps {
@@ -48,24 +49,6 @@ export class Connector {
     return { host: tunnel.localHost, port: tunnel.localPort };
   }
 
-  private clientConfig(
-    address: { host: string; port: number },
-    ssl: pg.ClientConfig['ssl'],
-  ): pg.ClientConfig {
-    const { spec } = this;
-    return {
-      host: address.host,
-      port: address.port,
-      database: spec.database,
-      user: spec.user,
-      ...(spec.password !== undefined ? { password: spec.password } : {}),
-      ssl,
-      application_name: 'pgcopy',
-      keepAlive: true,
-      connectionTimeoutMillis: 30_000,
-    };
-  }
-
   /** A new connected client. Errors name the endpoint, never the password. */
   async connect(options: { signal?: AbortSignal } = {}): Promise<pg.Client> {
     const { spec } = this;
@@ -73,7 +56,7 @@ export class Connector {
     const address = await this.address(options.signal);
     const ssl = tlsOptions(spec);
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
-      const client = new this.Client(this.clientConfig(address, sslOption));
+      const client = withoutEnvironment(new this.Client(pgClientConfig(spec, address, sslOption)));
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);
       try {

@@ -40,6 +40,20 @@ async function resolveSsh(
 }
 
 /**
+ * `db:5433` in a host field would be looked up as a host name (ENOTFOUND): say where the port goes.
+ * An IPv6 address has several colons and no port, so only one colon is taken for a port.
+ */
+function refuseHostWithPort(path: string, host: string, secretLabel: string | undefined): void {
+  const match = /^([^:]+):(\d+)$/.exec(host);
+  if (!match) return;
+  const field = secretLabel === undefined ? `${path}.host` : `${secretLabel} field "host"`;
+  const message =
+    `${path}: ${field} holds a port ("${match[1] ?? ''}:${match[2] ?? ''}"): ` +
+    'give the host name alone, and the port in the port field';
+  throw secretLabel === undefined ? new ConfigError(message) : new SecretError(message);
+}
+
+/**
  * Builds a ConnectionSpec from the endpoint's own fields and, when given, its secret's fields:
  * config values override secret values field by field.
  */
@@ -59,13 +73,21 @@ export async function specFromConfig(
   const fields = secret?.fields ?? {};
   const ssh = await resolveSsh(path, ep, secret);
   const password = ep.password ?? fields.password;
+  const passwordSources = [
+    `${path}.password`,
+    `${path}.url`,
+    ...(secret ? [`${secret.label} field "password"`] : []),
+  ];
+  const host = ep.host ?? fields.host ?? missing('host', 'host');
+  refuseHostWithPort(path, host, ep.host !== undefined ? undefined : secret?.label);
   return {
     name: ep.name,
-    host: ep.host ?? fields.host ?? missing('host', 'host'),
+    host,
     port: ep.port ?? fields.port ?? 5432,
     database: ep.database ?? fields.database ?? missing('database', 'dbname'),
     user: ep.user ?? fields.user ?? missing('user', 'username'),
     ...(password !== undefined ? { password } : {}),
+    passwordSources,
     sslmode: ep.sslmode ?? 'prefer',
     ...(ep.sslrootcert !== undefined ? { sslrootcert: ep.sslrootcert } : {}),
     ...(ssh ? { ssh } : {}),

@@ -91,6 +91,11 @@ describe('resolveEndpoints with secrets', () => {
       database: 'src_db',
       user: 'src_user',
       password: PASSWORD,
+      passwordSources: [
+        'source.password',
+        'source.url',
+        'secret "pgcopy/test/source" field "password"',
+      ],
       sslmode: 'prefer',
     });
     expect(targets.get('t1')).toMatchObject({ host: 'one', port: 6001, user: 'one_user' });
@@ -161,6 +166,7 @@ describe('resolveEndpoints with secrets', () => {
       port: 5432,
       database: 'd',
       user: 'u',
+      passwordSources: ['targets[1].password', 'targets[1].url'],
       sslmode: 'prefer',
     });
     expect(provider.calls).toEqual([['pgcopy/test/source', 'pgcopy/test/t1']]);
