@@ -2,6 +2,7 @@ import pg from 'pg';
 import { ConnectError, TunnelError, describeError } from '../errors.js';
 import type { OpenTunnel, Tunnel } from '../tunnel/types.js';
 import { describeSpec, type ConnectionSpec } from './connection-spec.js';
+import { CancelOnAbort } from './cancel-on-abort.js';
 import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
 import { isSslUnsupported, tlsOptions } from './tls.js';
 
@@ -10,18 +11,22 @@ export interface ConnectorDeps {
   readonly openTunnel?: OpenTunnel | undefined;
   /** pg's Client class (a seam for instrumentation, never a mock database). */
   readonly Client?: typeof pg.Client;
+  /** The run's abort signal: on abort, the endpoint's running statements are cancelled. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Opens dedicated pg clients to one endpoint, through its SSH tunnel when it has one. */
 export class Connector {
   private tunnel: Promise<Tunnel> | undefined;
   private readonly Client: typeof pg.Client;
+  private readonly cancelOnAbort: CancelOnAbort;
 
   constructor(
     readonly spec: ConnectionSpec,
     private readonly deps: ConnectorDeps = {},
   ) {
     this.Client = deps.Client ?? pg.Client;
+    this.cancelOnAbort = new CancelOnAbort(deps.signal);
   }
 
   /** The tunnel's failure, if it has dropped (used to explain why a table failed). */
@@ -61,6 +66,7 @@ export class Connector {
       client.on('error', () => undefined);
       try {
         await client.connect();
+        this.cancelOnAbort.track(client, address);
         return client;
       } catch (error) {
         await client.end().catch(() => undefined);
