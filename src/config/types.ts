@@ -63,6 +63,11 @@ export interface TableSpec {
   readonly mode?: Mode;
   /** Optional filter on the source rows (SQL, written by the operator). */
   readonly where?: string;
+  /**
+   * `apply`: copy only the rows the source's row-level security policies let the role see.
+   * Without it, a source table whose policies apply to the role is a plan error.
+   */
+  readonly rowSecurity?: 'apply';
 }
 
 export interface TargetConfig extends EndpointConfig {

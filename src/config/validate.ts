@@ -161,7 +161,7 @@ function readTable(r: Reader): TableSpec {
     const name = identifier(r, 'a table name');
     return { source: name, target: name };
   }
-  const keys = r.object(['name', 'target', 'mode', 'where'], 'a table name');
+  const keys = r.object(['name', 'target', 'mode', 'where', 'rowSecurity'], 'a table name');
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
   const source = identifier(nameReader, 'a table name');
@@ -173,6 +173,8 @@ function readTable(r: Reader): TableSpec {
   if (mode !== undefined) spec.mode = mode;
   const where = optional(keys.get('where'), (k) => k.string('an SQL condition'));
   if (where !== undefined) spec.where = where;
+  const rowSecurity = optional(keys.get('rowSecurity'), (k) => k.oneOf(['apply'] as const));
+  if (rowSecurity !== undefined) spec.rowSecurity = rowSecurity;
   return spec;
 }
 

@@ -76,6 +76,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     ctx.signal?.throwIfAborted();
     sourceClient = await ctx.source.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
     await sourceClient.query(SESSION_SETTINGS_SQL);
+    // The config asked for this table's rows as the source's policies filter them.
+    if (plan.rowSecurity === 'apply') await sourceClient.query('SET row_security = on');
     await ctx.snapshot.join(sourceClient);
     targetClient = await ctx.target.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
     await targetClient.query(SESSION_SETTINGS_SQL);

@@ -4,7 +4,9 @@ import { readSchemaCatalog, type SchemaCatalog } from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
 import { qualifiedName } from '../db/quote.js';
 import { describeError } from '../errors.js';
+import { readOnlyReason, readRowSecurity, type RowSecurity } from '../db/run-blockers.js';
 import { buildTablePlan } from './build-table-plan.js';
+import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import type { Plan, TablePlan, TargetPlan } from './types.js';
@@ -49,14 +51,15 @@ async function readTargetCatalog(
   target: TargetConfig,
   tables: readonly TableSpec[],
   options: { signal?: AbortSignal },
-): Promise<SchemaCatalog> {
+): Promise<{ catalog: SchemaCatalog } & Omit<EndpointFacts, 'sourceRowSecurity'>> {
   const client = await connectors.target(target.name).connect(options);
   try {
-    return await readSchemaCatalog(
-      client,
-      target.schema,
-      tables.map((s) => s.target),
-    );
+    const names = tables.map((s) => s.target);
+    return {
+      catalog: await readSchemaCatalog(client, target.schema, names),
+      targetRowSecurity: await readRowSecurity(client, target.schema, names),
+      targetReadOnly: await readOnlyReason(client),
+    };
   } finally {
     await client.end();
   }
@@ -81,8 +84,10 @@ export async function makePlan(
   const sourceClient = await connectors.source.connect(options);
   let sourceCatalog: SchemaCatalog;
   let whereErrors: Map<string, string>;
+  let sourceRowSecurity: Map<string, RowSecurity>;
   try {
     sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);
+    sourceRowSecurity = await readRowSecurity(sourceClient, sourceSchema, sourceNames);
     whereErrors = await checkWhereFilters(sourceClient, sourceSchema, whereFilters);
   } finally {
     await sourceClient.end();
@@ -93,8 +98,15 @@ export async function makePlan(
       // An unreachable target fails its own tables only; the other targets still plan and copy.
       let catalog: SchemaCatalog | undefined;
       let targetError: string | undefined;
+      let facts: EndpointFacts = {
+        sourceRowSecurity,
+        targetRowSecurity: new Map(),
+        targetReadOnly: undefined,
+      };
       try {
-        catalog = await readTargetCatalog(connectors, target, tables, options);
+        const read = await readTargetCatalog(connectors, target, tables, options);
+        catalog = read.catalog;
+        facts = { ...facts, ...read };
       } catch (error) {
         options.signal?.throwIfAborted();
         targetError = describeError(error);
@@ -124,7 +136,15 @@ export async function makePlan(
             }),
           ),
           (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
-        ).map((t) => refuseUnavailableStrategy(t, config.options.strategy)),
+        )
+          .map((t) => refuseUnavailableStrategy(t, config.options.strategy))
+          .map((t) =>
+            applyEndpointFacts(
+              t,
+              tables.find((s) => s.target === t.targetTable),
+              facts,
+            ),
+          ),
       };
     }),
   );

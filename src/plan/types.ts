@@ -23,6 +23,8 @@ export interface TablePlan {
   readonly targetTable: string;
   readonly mode: Mode;
   readonly where: string | undefined;
+  /** `apply`: the source is read with its row-level security policies applied (config opt-in). */
+  readonly rowSecurity?: 'apply';
   /** Columns written, in the source table's order. */
   readonly columns: readonly string[];
   readonly pairs: readonly ColumnPair[];
