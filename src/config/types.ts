@@ -21,6 +21,12 @@ export interface SecretsConfig {
   readonly endpoint?: string;
   /** The JSON file of the `file` provider. */
   readonly file?: string;
+  /** aws: ms to open a connection to Secrets Manager (default 5000). */
+  readonly connectTimeoutMs?: number;
+  /** aws: ms one request may wait for an answer (default 10000); timed-out requests are retried. */
+  readonly requestTimeoutMs?: number;
+  /** aws: ms for all the calls of a fetch, retries included (default 30000). */
+  readonly timeoutMs?: number;
 }
 
 export interface SshConfig {

@@ -50,7 +50,17 @@ function identifier(r: Reader, what: string): string {
 }
 
 function readSecrets(r: Reader): SecretsConfig {
-  const keys = r.object(['provider', 'region', 'prefix', 'env', 'endpoint', 'file']);
+  const keys = r.object([
+    'provider',
+    'region',
+    'prefix',
+    'env',
+    'endpoint',
+    'file',
+    'connectTimeout',
+    'requestTimeout',
+    'timeout',
+  ]);
   const provider = keys.get('provider');
   if (!provider?.present)
     throw new ConfigError(
@@ -63,6 +73,14 @@ function readSecrets(r: Reader): SecretsConfig {
     const value = optional(keys.get(key), (k) => k.string());
     if (value !== undefined) out[key] = value;
   }
+  const ms = (key: string): number | undefined =>
+    optional(keys.get(key), (k) => k.integer(1, 600_000, 'milliseconds from 1 to 600000'));
+  const connectTimeoutMs = ms('connectTimeout');
+  if (connectTimeoutMs !== undefined) out.connectTimeoutMs = connectTimeoutMs;
+  const requestTimeoutMs = ms('requestTimeout');
+  if (requestTimeoutMs !== undefined) out.requestTimeoutMs = requestTimeoutMs;
+  const timeoutMs = ms('timeout');
+  if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
   if (out.provider === 'file' && out.file === undefined) {
     throw new ConfigError(`${r.path}.file: is required when provider is "file"`);
   }

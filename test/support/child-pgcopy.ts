@@ -15,11 +15,15 @@ export interface ChildPgcopy {
 }
 
 /** Runs the real pgcopy bin in a child process, so that signals and process exit are the real ones. */
-export function spawnPgcopy(args: string[], cwd: string): ChildPgcopy {
+export function spawnPgcopy(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ChildPgcopy {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env },
+    env: { ...env },
   });
   let out = '';
   let err = '';
