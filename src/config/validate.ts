@@ -159,8 +159,8 @@ function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): Endpo
     const value = optional(keys.get(key), (k) => k.string());
     if (value !== undefined) ep[key] = value;
   }
-  const password = optional(keys.get('password'), (k) => k.secretText());
-  if (password !== undefined) ep.password = password;
+  const passwordReader = keys.get('password');
+  if (passwordReader?.present) ep.password = passwordReader.secretText();
   const sslmode = optional(keys.get('sslmode'), (k) => k.oneOf(SSL_MODES));
   if (sslmode !== undefined) ep.sslmode = sslmode;
   const ssh = optional(keys.get('ssh'), readSsh);
