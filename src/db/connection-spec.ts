@@ -19,10 +19,13 @@ export interface ConnectionSpec {
   readonly sslmode: SslMode;
   readonly sslrootcert?: string;
   readonly ssh?: ResolvedSsh;
+  /** Its secret could not be had: every connection attempt fails with this error. */
+  readonly unavailable?: Error;
 }
 
 /** `name (user@host:port/database)`, safe to print: no password, no key. */
 export function describeSpec(spec: ConnectionSpec): string {
+  if (spec.unavailable) return `${spec.name} (connection details unavailable: see its error)`;
   const via = spec.ssh ? ` via ssh ${spec.ssh.user}@${spec.ssh.host}:${spec.ssh.port}` : '';
   return `${spec.name} (${spec.user}@${spec.host}:${spec.port}/${spec.database}${via})`;
 }

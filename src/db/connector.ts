@@ -58,6 +58,7 @@ export class Connector {
   async connect(options: { signal?: AbortSignal } = {}): Promise<pg.Client> {
     const { spec } = this;
     options.signal?.throwIfAborted();
+    if (spec.unavailable) throw spec.unavailable;
     const address = await this.address(options.signal);
     const ssl = tlsOptions(spec);
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {

@@ -2,7 +2,11 @@ import type { Config, EndpointConfig } from '../config/types.js';
 import type { ConnectionSpec, ResolvedSsh } from '../db/connection-spec.js';
 import { ConfigError, SecretError } from '../errors.js';
 import { readOperatorFile } from '../operator-files.js';
-import { fetchEndpointSecrets, type EndpointSecret } from './fetch-endpoint-secrets.js';
+import {
+  fetchEndpointSecrets,
+  type EndpointSecret,
+  type EndpointSecretResult,
+} from './fetch-endpoint-secrets.js';
 import type { SecretsProvider } from './provider.js';
 import { secretLookup, type SecretLookup } from './secret-layouts.js';
 
@@ -94,6 +98,19 @@ export async function specFromConfig(
   };
 }
 
+/** A target whose secret could not be had: connecting to it fails with the secret's error. */
+function unavailableSpec(ep: EndpointConfig, error: SecretError): ConnectionSpec {
+  return {
+    name: ep.name,
+    host: ep.host ?? '',
+    port: ep.port ?? 5432,
+    database: ep.database ?? '',
+    user: ep.user ?? '',
+    sslmode: ep.sslmode ?? 'prefer',
+    unavailable: error,
+  };
+}
+
 /** Resolves every endpoint of the config into connection specs, fetching secrets where referenced. */
 export async function resolveEndpoints(
   config: Config,
@@ -117,14 +134,22 @@ export async function resolveEndpoints(
   const secrets =
     deps.secrets && lookups.size > 0
       ? await fetchEndpointSecrets(deps.secrets, lookups, deps.signal)
-      : new Map<string, EndpointSecret>();
+      : new Map<string, EndpointSecretResult>();
   const specOf = (path: string, ep: EndpointConfig): Promise<ConnectionSpec> => {
     const secret = secrets.get(path);
+    if (secret instanceof SecretError) throw secret;
     return secret ? specFromConfig(path, ep, secret) : specFromConfig(path, ep);
   };
+  // Without the source nothing can run; a target whose secret fails only fails its own tables.
   const source = await specOf('source', config.source);
   const targets = new Map<string, ConnectionSpec>();
-  for (const [i, t] of config.targets.entries())
-    targets.set(t.name, await specOf(`targets[${i}]`, t));
+  for (const [i, t] of config.targets.entries()) {
+    try {
+      targets.set(t.name, await specOf(`targets[${i}]`, t));
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      targets.set(t.name, unavailableSpec(t, error));
+    }
+  }
   return { source, targets };
 }
