@@ -11,6 +11,12 @@ export interface UrlParts {
   sslrootcert?: string;
 }
 
+/** The URL's fields, and what to warn about (a TLS parameter given twice). */
+export interface ParsedUrl {
+  readonly parts: UrlParts;
+  readonly warnings: readonly string[];
+}
+
 /** Percent-decodes one part of the URL; a malformed escape names the part, never its text. */
 function decodePart(path: string, part: string, text: string): string {
   try {
@@ -26,7 +32,7 @@ function decodePart(path: string, part: string, text: string): string {
  * Splits a `postgres://user:password@host:port/database?sslmode=...` URL into fields.
  * Errors never repeat the URL: it may hold a password.
  */
-export function parsePostgresUrl(path: string, text: string): UrlParts {
+export function parsePostgresUrl(path: string, text: string): ParsedUrl {
   let url: URL;
   try {
     url = new URL(text);
@@ -53,7 +59,16 @@ export function parsePostgresUrl(path: string, text: string): UrlParts {
         '(@ as %40, ? as %3F, # as %23, / as %2F, : as %3A, % as %25)',
     );
   }
+  const warnings: string[] = [];
+  const seen = new Map<string, string>();
   for (const [key, value] of url.searchParams) {
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      warnings.push(
+        `${path}: ${key} is given twice ("${earlier}", then "${value}"); the last one, "${value}", is used`,
+      );
+    }
+    seen.set(key, value);
     if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value)) {
         throw new ConfigError(
@@ -69,5 +84,5 @@ export function parsePostgresUrl(path: string, text: string): UrlParts {
       );
     }
   }
-  return parts;
+  return { parts, warnings };
 }

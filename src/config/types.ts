@@ -88,6 +88,8 @@ export interface RunOptions {
 }
 
 export interface Config {
+  /** Things the config says that are probably not meant (a TLS setting given twice), for stderr. */
+  readonly warnings?: readonly string[];
   readonly secrets?: SecretsConfig;
   readonly source: EndpointConfig;
   readonly targets: readonly TargetConfig[];

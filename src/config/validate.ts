@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
-import { parsePostgresUrl } from './parse-url.js';
+import { parsePostgresUrl, type UrlParts } from './parse-url.js';
 import { optional, Reader } from './reader.js';
 import {
   MODES,
@@ -141,15 +141,34 @@ function readSsh(r: Reader): SshConfig {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): EndpointConfig {
+/** A TLS key given both in the URL and as a key, with different values: the key wins, say so. */
+function tlsOverrides(path: string, fromUrl: UrlParts, ep: EndpointConfig): string[] {
+  return (['sslmode', 'sslrootcert'] as const).flatMap((key) => {
+    const inUrl = fromUrl[key];
+    const explicit = ep[key];
+    return inUrl !== undefined && explicit !== undefined && inUrl !== explicit
+      ? [`${path}.${key}: "${explicit}" overrides ${key}=${inUrl} in ${path}.url`]
+      : [];
+  });
+}
+
+function readEndpoint(
+  r: Reader,
+  name: string,
+  keys: Map<string, Reader>,
+  warnings: string[],
+): EndpointConfig {
   const ep: Mutable<EndpointConfig> = {
     name,
     schema: optional(keys.get('schema'), (k) => identifier(k, 'a schema name')) ?? 'public',
   };
   const url = keys.get('url');
+  let fromUrl: UrlParts = {};
   if (url?.present) {
-    const text = url.string('a postgres:// URL');
-    Object.assign(ep, parsePostgresUrl(url.path, text));
+    const parsed = parsePostgresUrl(url.path, url.string('a postgres:// URL'));
+    fromUrl = parsed.parts;
+    warnings.push(...parsed.warnings);
+    Object.assign(ep, fromUrl);
   }
   const host = optional(keys.get('host'), (k) => k.string('a host name'));
   if (host !== undefined) ep.host = host;
@@ -165,6 +184,7 @@ function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): Endpo
   if (sslmode !== undefined) ep.sslmode = sslmode;
   const ssh = optional(keys.get('ssh'), readSsh);
   if (ssh !== undefined) ep.ssh = ssh;
+  warnings.push(...tlsOverrides(r.path, fromUrl, ep));
   if (ep.secret !== undefined && ep.secretId !== undefined) {
     throw new ConfigError(`${r.path}: give either secret or secretId, not both`);
   }
@@ -196,7 +216,7 @@ function readTable(r: Reader): TableSpec {
   return spec;
 }
 
-function readTarget(r: Reader): TargetConfig {
+function readTarget(r: Reader, warnings: string[]): TargetConfig {
   const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables']);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
@@ -216,7 +236,7 @@ function readTarget(r: Reader): TargetConfig {
     }
     seen.add(t.target);
   });
-  return { ...readEndpoint(r, name, keys), tables };
+  return { ...readEndpoint(r, name, keys, warnings), tables };
 }
 
 function readOptions(r: Reader | undefined): RunOptions {
@@ -250,12 +270,13 @@ export function validateConfig(raw: unknown): Config {
   );
   const sourceReader = keys.get('source');
   if (!sourceReader?.present) throw new ConfigError('source: is required');
-  const source = readEndpoint(sourceReader, 'source', sourceReader.object(ENDPOINT_KEYS));
+  const warnings: string[] = [];
+  const source = readEndpoint(sourceReader, 'source', sourceReader.object(ENDPOINT_KEYS), warnings);
   const targetsReader = keys.get('targets');
   if (!targetsReader?.present) throw new ConfigError('targets: is required');
   const targetItems = targetsReader.list('a list of targets');
   if (targetItems.length === 0) targetsReader.fail('at least one target');
-  const targets = targetItems.map(readTarget);
+  const targets = targetItems.map((item) => readTarget(item, warnings));
   const names = new Set<string>();
   targets.forEach((t, i) => {
     if (names.has(t.name))
@@ -263,6 +284,7 @@ export function validateConfig(raw: unknown): Config {
     names.add(t.name);
   });
   const config: Mutable<Config> = { source, targets, options: readOptions(keys.get('options')) };
+  if (warnings.length > 0) config.warnings = warnings;
   const secrets = optional(keys.get('secrets'), readSecrets);
   if (secrets !== undefined) config.secrets = secrets;
   return deepFreeze(config);
