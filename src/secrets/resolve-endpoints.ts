@@ -1,7 +1,8 @@
 import type { Config, EndpointConfig } from '../config/types.js';
 import type { ConnectionSpec, ResolvedSsh } from '../db/connection-spec.js';
 import { ConfigError, SecretError } from '../errors.js';
-import { readOperatorFile } from '../operator-files.js';
+import { readPrivateKeyFile } from '../operator-files.js';
+import { isPublicKey } from '../tunnel/private-key.js';
 import {
   fetchEndpointSecrets,
   type EndpointSecret,
@@ -29,7 +30,14 @@ async function resolveSsh(
 ): Promise<ResolvedSsh | undefined> {
   if (!ep.ssh) return undefined;
   if (ep.ssh.keyFile !== undefined) {
-    return { ...ep.ssh, privateKey: await readOperatorFile(`${path}.ssh.keyFile`, ep.ssh.keyFile) };
+    const key = `${path}.ssh.keyFile`;
+    const privateKey = await readPrivateKeyFile(key, ep.ssh.keyFile);
+    if (isPublicKey(privateKey)) {
+      throw new ConfigError(
+        `${key}: ${ep.ssh.keyFile} is a public key; give the private key (usually the same path without .pub)`,
+      );
+    }
+    return { ...ep.ssh, privateKey };
   }
   const key = secret?.fields.ssh;
   if (key === undefined) {

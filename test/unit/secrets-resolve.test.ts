@@ -325,7 +325,7 @@ describe('SSH keys from secrets', () => {
 
   it('prefers the config keyFile and passphrase', async () => {
     const keyFile = join(dir, 'id_test');
-    await writeFile(keyFile, 'FILE KEY');
+    await writeFile(keyFile, 'FILE KEY', { mode: 0o600 });
     const provider = new MapProvider({
       'pgcopy/test/source': db('src', { ssh: { privateKey: KEY, passphrase: 'from-secret' } }),
       'pgcopy/test/t1': db('one', { ssh: { privateKey: KEY, passphrase: 'from-secret' } }),
