@@ -253,6 +253,24 @@ describe('resolveEndpoints with secrets', () => {
     );
   });
 
+  it('a secret whose host holds a port (db:5433) says where the port goes', async () => {
+    const provider = new MapProvider({
+      'pgcopy/test/source': db('src'),
+      'pgcopy/test/t1': db('db.internal:5433'),
+      'pgcopy/test/t2': db('two'),
+    });
+    const error = await targetFailure(
+      resolveEndpoints(config(allSecrets), { secrets: provider }),
+      't1',
+    );
+    expect(error.message).toBe(
+      'targets[0]: secret "pgcopy/test/t1" field "host" holds a port ("db.internal:5433"): give the host name alone, and the port in the port field',
+    );
+    // An IPv6 address is not a host with a port.
+    const v6 = new MapProvider({ 'pgcopy/test/source': db('::1') });
+    expect((await resolveEndpoints(config(allSecrets), { secrets: v6 })).source.host).toBe('::1');
+  });
+
   it('reports a secret that is not JSON, naming it and never printing the content', async () => {
     const provider = new MapProvider({
       'pgcopy/test/source': `password=${PASSWORD}`,
