@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, workDir } from '../support/cli.js';
+import { cliWithConfig } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
 import { startFakeAuthServer, type FakeAuthServer } from '../support/fake-pg-auth-server.js';
@@ -14,16 +14,8 @@ const role = uniqueName('cred_role').toLowerCase();
 const hardPassword = 'p@ss:w/rd?Leak3dPart#%zz& x';
 
 /** `check` of a config whose source is the real source server; returns the CLI result. */
-async function check(config: Record<string, unknown>, env: Record<string, string> = {}) {
-  const work = await workDir({
-    source: endpointOf(s.source, schema),
-    ...config,
-  });
-  try {
-    return await cli(['check', '-c', work.file], { env, cwd: work.dir });
-  } finally {
-    await work.cleanup();
-  }
+function check(config: Record<string, unknown>, env: Record<string, string> = {}) {
+  return cliWithConfig('check', { source: endpointOf(s.source, schema), ...config }, { env });
 }
 
 beforeAll(async () => {

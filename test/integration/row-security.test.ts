@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, workDir } from '../support/cli.js';
+import { cliWithConfig } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 
@@ -11,15 +11,8 @@ const writer = uniqueName('rls_writer').toLowerCase();
 const readOnly = uniqueName('rls_ro').toLowerCase();
 const password = 'rls-test-password';
 
-/** Runs a pgcopy command on a config written from `config`. */
-async function pgcopy(args: string[], config: Record<string, unknown>) {
-  const work = await workDir(config);
-  try {
-    return await cli([...args, '-c', work.file], { cwd: work.dir });
-  } finally {
-    await work.cleanup();
-  }
-}
+const pgcopy = ([command]: [string], config: Record<string, unknown>) =>
+  cliWithConfig(command, config);
 
 const as = (user: string) => ({ user, password });
 

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnPgcopy } from '../support/child-pgcopy.js';
-import { cli, workDir } from '../support/cli.js';
+import { cliWithConfig, workDir } from '../support/cli.js';
 import { REGION } from '../support/secrets-manager-server.js';
 
 const HTML_BODY =
@@ -63,14 +63,9 @@ function configWith(secrets: Record<string, unknown>) {
 }
 
 async function plan(config: unknown) {
-  const work = await workDir(config);
-  try {
-    const started = Date.now();
-    const result = await cli(['plan', '-c', work.file], { cwd: work.dir });
-    return { ...result, ms: Date.now() - started };
-  } finally {
-    await work.cleanup();
-  }
+  const started = Date.now();
+  const result = await cliWithConfig('plan', config);
+  return { ...result, ms: Date.now() - started };
 }
 
 describe('a Secrets Manager endpoint that never answers', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, workDir } from '../support/cli.js';
+import { cliWithConfig } from '../support/cli.js';
 import { servers, sql, uniqueName } from '../support/db.js';
 import type { ServerInfo } from '../support/server-info.js';
 import {
@@ -32,14 +32,7 @@ function config(secrets: Record<string, unknown>, twoSecret: string) {
   };
 }
 
-async function pgcopy(command: string, cfg: unknown) {
-  const work = await workDir(cfg);
-  try {
-    return await cli([command, '-c', work.file], { cwd: work.dir });
-  } finally {
-    await work.cleanup();
-  }
-}
+const pgcopy = (command: string, cfg: unknown) => cliWithConfig(command, cfg);
 
 beforeAll(async () => {
   sm = await startSecretsManagerServer({
