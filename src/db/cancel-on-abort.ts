@@ -58,10 +58,19 @@ export class CancelOnAbort {
   private readonly clients = new Map<pg.Client, { host: string; port: number }>();
   private destroyAt: number | undefined;
   private readonly graceMs: number;
+  private readonly onAbort = (): void => this.abortAll();
 
-  constructor(signal: AbortSignal | undefined, options: CancelOnAbortOptions = {}) {
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    options: CancelOnAbortOptions = {},
+  ) {
     this.graceMs = options.graceMs ?? 2_000;
-    signal?.addEventListener('abort', () => this.abortAll(), { once: true });
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Stops listening (the endpoint is closed; a caller's long-lived signal keeps no reference). */
+  dispose(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
   }
 
   /** Watches one connected client until it ends. */

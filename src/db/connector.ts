@@ -94,6 +94,7 @@ export class Connector {
   }
 
   async close(): Promise<void> {
+    this.cancelOnAbort.dispose();
     const tunnel = this.tunnel;
     this.tunnel = undefined;
     if (tunnel) await (await tunnel.catch(() => undefined))?.close();

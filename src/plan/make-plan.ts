@@ -106,7 +106,11 @@ export async function makePlan(
       try {
         const read = await readTargetCatalog(connectors, target, tables, options);
         catalog = read.catalog;
-        facts = { ...facts, ...read };
+        facts = {
+          ...facts,
+          targetRowSecurity: read.targetRowSecurity,
+          targetReadOnly: read.targetReadOnly,
+        };
       } catch (error) {
         options.signal?.throwIfAborted();
         targetError = describeError(error);
