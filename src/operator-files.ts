@@ -25,6 +25,33 @@ export async function readOperatorFile(key: string, path: string): Promise<strin
   }
 }
 
+/**
+ * Reads a private key file, refusing one that group or others may read, as OpenSSH does ("UNPROTECTED
+ * PRIVATE KEY FILE"): the mode is read from the open file, so it is the file that is read.
+ */
+export async function readPrivateKeyFile(key: string, path: string): Promise<string> {
+  let text: string;
+  let mode: number;
+  try {
+    const file = await open(path, 'r');
+    try {
+      mode = (await file.stat()).mode;
+      text = await file.readFile('utf8');
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    throw new ConfigError(`${key}: cannot read ${path} (${reason(error)})`, { cause: error });
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new ConfigError(
+      `${key}: ${path} is readable by others than its owner (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); ` +
+        `run chmod 600 ${path} (OpenSSH refuses such keys too)`,
+    );
+  }
+  return text;
+}
+
 export function readOperatorFileSync(key: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');

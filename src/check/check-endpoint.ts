@@ -5,6 +5,7 @@ import type { Connector } from '../db/connector.js';
 import { mayDisableTriggers } from '../db/may-disable-triggers.js';
 import { describeError } from '../errors.js';
 import type { EndpointNeeds, Privilege } from './needs.js';
+import { runBlockers } from './run-blockers.js';
 
 /** Connects to one endpoint and measures what `pgcopy check` reports about it. */
 
@@ -73,6 +74,7 @@ async function missingPrivileges(client: pg.ClientBase, needs: EndpointNeeds): P
     if (lacking.length > 0) missing.push(`${lacking.join(', ')} on ${name}`);
   }
   if (needs.sequences) missing.push(...(await missingSequencePrivileges(client, needs)));
+  missing.push(...(await runBlockers(client, needs)));
   if (needs.temporary) {
     const temp = await client.query<{ ok: boolean }>(
       `SELECT has_database_privilege(current_database(), 'TEMPORARY') AS ok`,

@@ -8,10 +8,13 @@ export type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'TRUNCATE';
 export interface TableNeed {
   readonly table: string;
   readonly privileges: readonly Privilege[];
+  /** Source: every table entry reading it says `rowSecurity: apply`. */
+  readonly applyRowSecurity?: boolean;
 }
 
 /** The tables an endpoint is used for, in its schema. */
 export interface EndpointNeeds {
+  readonly side: 'source' | 'target';
   readonly schema: string;
   readonly tables: readonly TableNeed[];
   /** upsert stages rows in a temporary table. */
@@ -31,10 +34,16 @@ const MODE_PRIVILEGES: Readonly<Record<Mode, readonly Privilege[]>> = {
 
 /** SELECT on each source table any target copies. */
 export function sourceNeeds(config: Config): EndpointNeeds {
-  const tables = new Set(config.targets.flatMap((t) => t.tables.map((s) => s.source)));
+  const specs = config.targets.flatMap((t) => t.tables);
+  const tables = new Set(specs.map((s) => s.source));
   return {
+    side: 'source',
     schema: config.source.schema,
-    tables: [...tables].map((table) => ({ table, privileges: ['SELECT'] })),
+    tables: [...tables].map((table) => ({
+      table,
+      privileges: ['SELECT'],
+      applyRowSecurity: specs.every((s) => s.source !== table || s.rowSecurity === 'apply'),
+    })),
     temporary: false,
     sequences: false,
   };
@@ -44,6 +53,7 @@ export function sourceNeeds(config: Config): EndpointNeeds {
 export function targetNeeds(config: Config, target: TargetConfig): EndpointNeeds {
   const modes = target.tables.map((t) => t.mode ?? config.options.mode);
   return {
+    side: 'target',
     schema: target.schema,
     tables: target.tables.map((t) => ({
       table: t.target,

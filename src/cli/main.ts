@@ -55,16 +55,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+const EXIT_SIGTERM = 143;
+const FORCED_EXIT_MS = 15_000;
+
 /* v8 ignore start -- process glue, exercised in a child process by test/integration/interrupt.test.ts */
 /** The process entry: wires signals, runs the command, and is the only place that exits. */
 export async function main(argv: string[]): Promise<void> {
   const controller = new AbortController();
   let interrupts = 0;
+  let interruptCode: number = EXIT.INTERRUPTED;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(EXIT.INTERRUPTED);
+    // 128 + the signal's number, as shells report it: 130 for SIGINT, 143 for SIGTERM.
+    interruptCode = signal === 'SIGTERM' ? EXIT_SIGTERM : EXIT.INTERRUPTED;
+    if (interrupts > 1) process.exit(interruptCode);
     process.stderr.write(`\npgcopy: ${signal} received, rolling back open work...\n`);
     controller.abort(new Error(`${signal} received`));
+    // Statements are cancelled and sockets destroyed within seconds; should anything still hold
+    // the process, leave anyway: the servers roll back what a vanished client left open.
+    setTimeout(() => process.exit(interruptCode), FORCED_EXIT_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -74,7 +83,7 @@ export async function main(argv: string[]): Promise<void> {
     env: process.env,
     signal: controller.signal,
   });
-  process.exitCode = controller.signal.aborted ? EXIT.INTERRUPTED : code;
+  process.exitCode = controller.signal.aborted ? interruptCode : code;
   // Flush stdout before leaving; the only exit in pgcopy.
   process.stdout.write('', () => process.exit(process.exitCode));
 }

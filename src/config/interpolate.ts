@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { joinPath } from './describe-value.js';
+import { isUrlKey, urlTemplateParts } from './url-template.js';
 
 /** `${VAR}`, or `$${`: the escape that writes a literal `${`. */
 const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -14,14 +15,19 @@ export function interpolateEnv(
   path = '',
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(VARIABLE, (match, name: string | undefined) => {
-      if (name === undefined) return match.slice(1);
-      const replacement = Object.hasOwn(env, name) ? env[name] : undefined;
-      if (replacement === undefined) {
-        throw new ConfigError(`${path || 'config'}: environment variable ${name} is not set`);
-      }
-      return replacement;
-    });
+    const substitute = (text: string, encode: boolean): string =>
+      text.replace(VARIABLE, (match, name: string | undefined) => {
+        if (name === undefined) return match.slice(1);
+        const replacement = Object.hasOwn(env, name) ? env[name] : undefined;
+        if (replacement === undefined) {
+          throw new ConfigError(`${path || 'config'}: environment variable ${name} is not set`);
+        }
+        return encode ? encodeURIComponent(replacement) : replacement;
+      });
+    if (!isUrlKey(path)) return substitute(value, false);
+    return urlTemplateParts(value, VARIABLE)
+      .map((part) => substitute(part.text, part.encode))
+      .join('');
   }
   if (Array.isArray(value))
     return value.map((item, i) => interpolateEnv(item, env, joinPath(path, i)));

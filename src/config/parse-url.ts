@@ -11,11 +11,28 @@ export interface UrlParts {
   sslrootcert?: string;
 }
 
+/** The URL's fields, and what to warn about (a TLS parameter given twice). */
+export interface ParsedUrl {
+  readonly parts: UrlParts;
+  readonly warnings: readonly string[];
+}
+
+/** Percent-decodes one part of the URL; a malformed escape names the part, never its text. */
+function decodePart(path: string, part: string, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new ConfigError(
+      `${path}: the URL's ${part} holds a malformed percent-escape (write % as %25)`,
+    );
+  }
+}
+
 /**
  * Splits a `postgres://user:password@host:port/database?sslmode=...` URL into fields.
  * Errors never repeat the URL: it may hold a password.
  */
-export function parsePostgresUrl(path: string, text: string): UrlParts {
+export function parsePostgresUrl(path: string, text: string): ParsedUrl {
   let url: URL;
   try {
     url = new URL(text);
@@ -30,11 +47,28 @@ export function parsePostgresUrl(path: string, text: string): UrlParts {
   const parts: UrlParts = {};
   if (url.hostname) parts.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (url.port) parts.port = Number(url.port);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const database = decodePart(path, 'database name', url.pathname.replace(/^\//, ''));
   if (database) parts.database = database;
-  if (url.username) parts.user = decodeURIComponent(url.username);
-  if (url.password) parts.password = decodeURIComponent(url.password);
+  if (url.username) parts.user = decodePart(path, 'user', url.username);
+  if (url.password) parts.password = decodePart(path, 'password', url.password);
+  // An unencoded `@` after the `?` means the user-info spilled into the query: naming a parameter
+  // or its value would then print part of a password.
+  if (url.search.includes('@') || url.hash !== '') {
+    throw new ConfigError(
+      `${path}: the URL's query string holds "@", or the URL a "#": percent-encode the user and password ` +
+        '(@ as %40, ? as %3F, # as %23, / as %2F, : as %3A, % as %25)',
+    );
+  }
+  const warnings: string[] = [];
+  const seen = new Map<string, string>();
   for (const [key, value] of url.searchParams) {
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      warnings.push(
+        `${path}: ${key} is given twice ("${earlier}", then "${value}"); the last one, "${value}", is used`,
+      );
+    }
+    seen.set(key, value);
     if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value)) {
         throw new ConfigError(
@@ -50,5 +84,5 @@ export function parsePostgresUrl(path: string, text: string): UrlParts {
       );
     }
   }
-  return parts;
+  return { parts, warnings };
 }

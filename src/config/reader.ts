@@ -44,6 +44,23 @@ export class Reader {
     return this.value;
   }
 
+  /**
+   * A password or passphrase: a string, or a number written without quotes (YAML reads
+   * `password: 83927461` as one). A failure names the type received, never the value.
+   */
+  secretText(): string {
+    const v = this.value;
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    if (typeof v === 'string' && v !== '') return v;
+    const got =
+      typeof v === 'string'
+        ? 'an empty string'
+        : typeof v === 'object'
+          ? describeValue(v)
+          : `a ${typeof v}`;
+    throw new ConfigError(`${this.path}: expected a string, got ${got} (value not shown)`);
+  }
+
   integer(min: number, max: number, what?: string): number {
     let v = this.value;
     if (typeof v === 'string' && /^\d+$/.test(v)) v = Number(v);

@@ -21,6 +21,12 @@ export interface SecretsConfig {
   readonly endpoint?: string;
   /** The JSON file of the `file` provider. */
   readonly file?: string;
+  /** aws: ms to open a connection to Secrets Manager (default 5000). */
+  readonly connectTimeoutMs?: number;
+  /** aws: ms one request may wait for an answer (default 10000); timed-out requests are retried. */
+  readonly requestTimeoutMs?: number;
+  /** aws: ms for all the calls of a fetch, retries included (default 30000). */
+  readonly timeoutMs?: number;
 }
 
 export interface SshConfig {
@@ -80,6 +86,11 @@ export interface TableSpec {
   readonly strategy?: Strategy;
   /** Per-table disableTriggers; when absent the target's, else the run's applies. */
   readonly disableTriggers?: boolean;
+  /**
+   * `apply`: copy only the rows the source's row-level security policies let the role see.
+   * Without it, a source table whose policies apply to the role is a plan error.
+   */
+  readonly rowSecurity?: 'apply';
 }
 
 export interface TargetConfig extends EndpointConfig {
@@ -105,6 +116,8 @@ export interface RunOptions {
 }
 
 export interface Config {
+  /** Things the config says that are probably not meant (a TLS setting given twice), for stderr. */
+  readonly warnings?: readonly string[];
   readonly secrets?: SecretsConfig;
   readonly source: EndpointConfig;
   readonly targets: readonly TargetConfig[];

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
-import { parsePostgresUrl } from './parse-url.js';
+import { parsePostgresUrl, type UrlParts } from './parse-url.js';
 import { optional, Reader } from './reader.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
@@ -55,7 +55,17 @@ function identifier(r: Reader, what: string): string {
 }
 
 function readSecrets(r: Reader): SecretsConfig {
-  const keys = r.object(['provider', 'region', 'prefix', 'env', 'endpoint', 'file']);
+  const keys = r.object([
+    'provider',
+    'region',
+    'prefix',
+    'env',
+    'endpoint',
+    'file',
+    'connectTimeout',
+    'requestTimeout',
+    'timeout',
+  ]);
   const provider = keys.get('provider');
   if (!provider?.present)
     throw new ConfigError(
@@ -68,6 +78,14 @@ function readSecrets(r: Reader): SecretsConfig {
     const value = optional(keys.get(key), (k) => k.string());
     if (value !== undefined) out[key] = value;
   }
+  const ms = (key: string): number | undefined =>
+    optional(keys.get(key), (k) => k.integer(1, 600_000, 'milliseconds from 1 to 600000'));
+  const connectTimeoutMs = ms('connectTimeout');
+  if (connectTimeoutMs !== undefined) out.connectTimeoutMs = connectTimeoutMs;
+  const requestTimeoutMs = ms('requestTimeout');
+  if (requestTimeoutMs !== undefined) out.requestTimeoutMs = requestTimeoutMs;
+  const timeoutMs = ms('timeout');
+  if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
   if (out.provider === 'file' && out.file === undefined) {
     throw new ConfigError(`${r.path}.file: is required when provider is "file"`);
   }
@@ -121,44 +139,59 @@ function readSsh(r: Reader): SshConfig {
   };
   const keyFile = optional(keys.get('keyFile'), (k) => k.string('a file path'));
   if (keyFile !== undefined) ssh.keyFile = keyFile;
-  const passphrase = optional(keys.get('passphrase'), (k) => k.string());
+  const passphrase = optional(keys.get('passphrase'), (k) => k.secretText());
   if (passphrase !== undefined) ssh.passphrase = passphrase;
   return ssh;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function readEndpoint(r: Reader, name: string, keys: Map<string, Reader>): EndpointConfig {
+/** A TLS key given both in the URL and as a key, with different values: the key wins, say so. */
+function tlsOverrides(path: string, fromUrl: UrlParts, ep: EndpointConfig): string[] {
+  return (['sslmode', 'sslrootcert'] as const).flatMap((key) => {
+    const inUrl = fromUrl[key];
+    const explicit = ep[key];
+    return inUrl !== undefined && explicit !== undefined && inUrl !== explicit
+      ? [`${path}.${key}: "${explicit}" overrides ${key}=${inUrl} in ${path}.url`]
+      : [];
+  });
+}
+
+function readEndpoint(
+  r: Reader,
+  name: string,
+  keys: Map<string, Reader>,
+  warnings: string[],
+): EndpointConfig {
   const ep: Mutable<EndpointConfig> = {
     name,
     schema: optional(keys.get('schema'), (k) => identifier(k, 'a schema name')) ?? 'public',
   };
   const url = keys.get('url');
+  let fromUrl: UrlParts = {};
   if (url?.present) {
-    const text = url.string('a postgres:// URL');
-    Object.assign(ep, parsePostgresUrl(url.path, text));
+    const parsed = parsePostgresUrl(url.path, url.string('a postgres:// URL'));
+    fromUrl = parsed.parts;
+    warnings.push(...parsed.warnings);
+    Object.assign(ep, fromUrl);
   }
   const host = optional(keys.get('host'), (k) => k.string('a host name'));
   if (host !== undefined) ep.host = host;
   const port = optional(keys.get('port'), (k) => k.integer(1, 65535));
   if (port !== undefined) ep.port = port;
-  for (const key of [
-    'database',
-    'user',
-    'password',
-    'secret',
-    'secretId',
-    'sslrootcert',
-  ] as const) {
+  for (const key of ['database', 'user', 'secret', 'secretId', 'sslrootcert'] as const) {
     const value = optional(keys.get(key), (k) => k.string());
     if (value !== undefined) ep[key] = value;
   }
+  const passwordReader = keys.get('password');
+  if (passwordReader?.present) ep.password = passwordReader.secretText();
   const sslmode = optional(keys.get('sslmode'), (k) => k.oneOf(SSL_MODES));
   if (sslmode !== undefined) ep.sslmode = sslmode;
   const ssh = optional(keys.get('ssh'), readSsh);
   if (ssh !== undefined) ep.ssh = ssh;
   const serverAddress = optional(keys.get('serverAddress'), readServerAddress);
   if (serverAddress !== undefined) ep.serverAddress = serverAddress;
+  warnings.push(...tlsOverrides(r.path, fromUrl, ep));
   if (ep.secret !== undefined && ep.secretId !== undefined) {
     throw new ConfigError(`${r.path}: give either secret or secretId, not both`);
   }
@@ -185,7 +218,7 @@ function readTable(r: Reader): TableSpec {
     return { source: name, target: name };
   }
   const keys = r.object(
-    ['name', 'target', 'mode', 'where', 'strategy', 'disableTriggers'],
+    ['name', 'target', 'mode', 'where', 'strategy', 'disableTriggers', 'rowSecurity'],
     'a table name',
   );
   const nameReader = keys.get('name');
@@ -207,10 +240,12 @@ function readTable(r: Reader): TableSpec {
   }
   const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
   if (disableTriggers !== undefined) spec.disableTriggers = disableTriggers;
+  const rowSecurity = optional(keys.get('rowSecurity'), (k) => k.oneOf(['apply'] as const));
+  if (rowSecurity !== undefined) spec.rowSecurity = rowSecurity;
   return spec;
 }
 
-function readTarget(r: Reader): TargetConfig {
+function readTarget(r: Reader, warnings: string[]): TargetConfig {
   const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables', 'strategy', 'disableTriggers']);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
@@ -233,7 +268,7 @@ function readTarget(r: Reader): TargetConfig {
   const strategy = optional(keys.get('strategy'), (k) => k.oneOf(STRATEGIES));
   const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
   return {
-    ...readEndpoint(r, name, keys),
+    ...readEndpoint(r, name, keys, warnings),
     tables,
     ...(strategy ? { strategy } : {}),
     ...(disableTriggers === undefined ? {} : { disableTriggers }),
@@ -283,12 +318,13 @@ export function validateConfig(raw: unknown): Config {
   );
   const sourceReader = keys.get('source');
   if (!sourceReader?.present) throw new ConfigError('source: is required');
-  const source = readEndpoint(sourceReader, 'source', sourceReader.object(ENDPOINT_KEYS));
+  const warnings: string[] = [];
+  const source = readEndpoint(sourceReader, 'source', sourceReader.object(ENDPOINT_KEYS), warnings);
   const targetsReader = keys.get('targets');
   if (!targetsReader?.present) throw new ConfigError('targets: is required');
   const targetItems = targetsReader.list('a list of targets');
   if (targetItems.length === 0) targetsReader.fail('at least one target');
-  const targets = targetItems.map(readTarget);
+  const targets = targetItems.map((item) => readTarget(item, warnings));
   const names = new Set<string>();
   targets.forEach((t, i) => {
     if (names.has(t.name))
@@ -296,6 +332,7 @@ export function validateConfig(raw: unknown): Config {
     names.add(t.name);
   });
   const config: Mutable<Config> = { source, targets, options: readOptions(keys.get('options')) };
+  if (warnings.length > 0) config.warnings = warnings;
   const secrets = optional(keys.get('secrets'), readSecrets);
   if (secrets !== undefined) config.secrets = secrets;
   return deepFreeze(config);

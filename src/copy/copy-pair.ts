@@ -84,6 +84,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     watches.source = new ConnectionWatch(sourceClient);
     step.at('joining the snapshot');
     await sourceClient.query(SESSION_SETTINGS_SQL);
+    // The config asked for this table's rows as the source's policies filter them.
+    if (plan.rowSecurity === 'apply') await sourceClient.query('SET row_security = on');
     await ctx.snapshot.join(sourceClient, { readOnly: !strategy.writesOnSource });
     targetClient = await ctx.target.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
     watches.target = new ConnectionWatch(targetClient);
@@ -125,7 +127,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     await targetClient.query('COMMIT');
   } catch (thrown) {
     await rollback(targetClient);
-    await rollback(sourceClient);
+    // The source is not rolled back here: it may still be streaming a COPY. Closing the session
+    // (below) ends its transaction, and with it fdw-push's remote one.
     error = await toTableError(thrown, {
       signal: ctx.signal,
       source: ctx.source,

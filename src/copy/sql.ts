@@ -20,6 +20,8 @@ export const SESSION_SETTINGS_SQL = [
   `SET lc_monetary = 'C'`,
   `SET idle_in_transaction_session_timeout = 0`,
   `SET statement_timeout = 0`,
+  // As pg_dump does: a policy that would hide rows raises an error instead of filtering silently.
+  `SET row_security = off`,
 ].join('; ');
 
 /**

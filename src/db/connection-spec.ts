@@ -14,15 +14,20 @@ export interface ConnectionSpec {
   readonly database: string;
   readonly user: string;
   readonly password?: string;
+  /** Where a password was looked for (`source.password`, `secret "a/b"`), for the error without one. */
+  readonly passwordSources?: readonly string[];
   readonly sslmode: SslMode;
   readonly sslrootcert?: string;
   readonly ssh?: ResolvedSsh;
   /** How other servers reach this one (server-side strategies); default: host and port. */
   readonly serverAddress?: ServerAddress;
+  /** Its secret could not be had: every connection attempt fails with this error. */
+  readonly unavailable?: Error;
 }
 
 /** `name (user@host:port/database)`, safe to print: no password, no key. */
 export function describeSpec(spec: ConnectionSpec): string {
+  if (spec.unavailable) return `${spec.name} (connection details unavailable: see its error)`;
   const via = spec.ssh ? ` via ssh ${spec.ssh.user}@${spec.ssh.host}:${spec.ssh.port}` : '';
   return `${spec.name} (${spec.user}@${spec.host}:${spec.port}/${spec.database}${via})`;
 }

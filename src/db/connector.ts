@@ -2,6 +2,8 @@ import pg from 'pg';
 import { ConnectError, TunnelError, describeError } from '../errors.js';
 import type { OpenTunnel, Tunnel } from '../tunnel/types.js';
 import { describeSpec, type ConnectionSpec } from './connection-spec.js';
+import { CancelOnAbort } from './cancel-on-abort.js';
+import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
 import { isSslUnsupported, tlsOptions } from './tls.js';
 
 export interface ConnectorDeps {
@@ -9,6 +11,8 @@ export interface ConnectorDeps {
   readonly openTunnel?: OpenTunnel | undefined;
   /** pg's Client class (a seam for instrumentation, never a mock database). */
   readonly Client?: typeof pg.Client;
+  /** The run's abort signal: on abort, the endpoint's running statements are cancelled. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -22,12 +26,14 @@ export const SEARCH_PATH_SQL = `SELECT pg_catalog.set_config('search_path', 'pg_
 export class Connector {
   private tunnel: Promise<Tunnel> | undefined;
   private readonly Client: typeof pg.Client;
+  private readonly cancelOnAbort: CancelOnAbort;
 
   constructor(
     readonly spec: ConnectionSpec,
     private readonly deps: ConnectorDeps = {},
   ) {
     this.Client = deps.Client ?? pg.Client;
+    this.cancelOnAbort = new CancelOnAbort(deps.signal);
   }
 
   /** The tunnel's failure, if it has dropped (used to explain why a table failed). */
@@ -55,36 +61,20 @@ export class Connector {
     return { host: tunnel.localHost, port: tunnel.localPort };
   }
 
-  private clientConfig(
-    address: { host: string; port: number },
-    ssl: pg.ClientConfig['ssl'],
-  ): pg.ClientConfig {
-    const { spec } = this;
-    return {
-      host: address.host,
-      port: address.port,
-      database: spec.database,
-      user: spec.user,
-      ...(spec.password !== undefined ? { password: spec.password } : {}),
-      ssl,
-      application_name: 'pgcopy',
-      keepAlive: true,
-      connectionTimeoutMillis: 30_000,
-    };
-  }
-
   /** A new connected client. Errors name the endpoint, never the password. */
   async connect(options: { signal?: AbortSignal } = {}): Promise<pg.Client> {
     const { spec } = this;
     options.signal?.throwIfAborted();
+    if (spec.unavailable) throw spec.unavailable;
     const address = await this.address(options.signal);
     const ssl = tlsOptions(spec);
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
-      const client = new this.Client(this.clientConfig(address, sslOption));
+      const client = withoutEnvironment(new this.Client(pgClientConfig(spec, address, sslOption)));
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);
       try {
         await client.connect();
+        this.cancelOnAbort.track(client, address);
         await client.query(SEARCH_PATH_SQL);
         return client;
       } catch (error) {
@@ -112,6 +102,7 @@ export class Connector {
   }
 
   async close(): Promise<void> {
+    this.cancelOnAbort.dispose();
     const tunnel = this.tunnel;
     this.tunnel = undefined;
     if (tunnel) await (await tunnel.catch(() => undefined))?.close();

@@ -1,5 +1,6 @@
 import type { ResolvedEndpoints } from '../secrets/resolve-endpoints.js';
 import { Connector, type ConnectorDeps } from './connector.js';
+import { tlsOptions } from './tls.js';
 
 /** One Connector per endpoint (so one SSH tunnel per endpoint), closed together. */
 export class Connectors implements AsyncDisposable {
@@ -7,6 +8,11 @@ export class Connectors implements AsyncDisposable {
   readonly targets: ReadonlyMap<string, Connector>;
 
   constructor(endpoints: ResolvedEndpoints, deps: ConnectorDeps = {}) {
+    // TLS settings are configuration: a missing or unreadable sslrootcert, or one that holds no
+    // certificate, is a config error for every endpoint before anything connects.
+    for (const spec of [endpoints.source, ...endpoints.targets.values()]) {
+      if (!spec.unavailable) tlsOptions(spec);
+    }
     this.source = new Connector(endpoints.source, deps);
     this.targets = new Map(
       [...endpoints.targets].map(([name, spec]) => [name, new Connector(spec, deps)]),

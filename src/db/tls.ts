@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../errors.js';
-import { readOperatorFileSync } from '../operator-files.js';
+import { readCaFile } from './ca-file.js';
 import type { ConnectionSpec } from './connection-spec.js';
 
 /** pg's `ssl` option for an endpoint's sslmode, as libpq interprets the same modes. */
@@ -11,7 +11,7 @@ export function tlsOptions(spec: ConnectionSpec): false | ConnectionOptions {
   const ca =
     spec.sslrootcert === undefined
       ? undefined
-      : readOperatorFileSync(`${spec.name}.sslrootcert`, spec.sslrootcert);
+      : readCaFile(`${spec.name}.sslrootcert`, spec.sslrootcert);
   if (mode === 'prefer' || (mode === 'require' && ca === undefined)) {
     // libpq: require without a root cert encrypts but does not verify.
     return { rejectUnauthorized: false };

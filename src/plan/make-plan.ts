@@ -5,9 +5,11 @@ import type { Connectors } from '../db/connectors.js';
 import { relationSql, SESSION_SETTINGS_SQL, whereClause } from '../copy/sql.js';
 import { mayDisableTriggers } from '../db/may-disable-triggers.js';
 import { describeError } from '../errors.js';
+import { readOnlyReason, readRowSecurity, type RowSecurity } from '../db/run-blockers.js';
 import { buildTablePlan } from './build-table-plan.js';
 import { probeConversions, SourceSampler } from './probe-conversions.js';
 import { extensionNeed } from './strategy-rules.js';
+import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import type { Plan, TargetPlan } from './types.js';
@@ -83,6 +85,7 @@ export async function makePlan(
     // Sampled values must have the text form the copy will send.
     await sourceClient.query(SESSION_SETTINGS_SQL);
     const sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);
+    const sourceRowSecurity = await readRowSecurity(sourceClient, sourceSchema, sourceNames);
     const whereErrors = await checkWhereFilters(sourceClient, sourceCatalog, whereFilters);
     const sampler = new SourceSampler(sourceClient, sourceSchema);
     const targets = await Promise.all(
@@ -90,6 +93,7 @@ export async function makePlan(
         planTarget(config, connectors, target, tables, {
           mode: filters.mode,
           sourceCatalog,
+          sourceRowSecurity,
           whereErrors,
           sampler,
           ...options,
@@ -105,6 +109,7 @@ export async function makePlan(
 interface TargetPlanContext {
   readonly mode: Mode | undefined;
   readonly sourceCatalog: SchemaCatalog;
+  readonly sourceRowSecurity: ReadonlyMap<string, RowSecurity>;
   readonly whereErrors: ReadonlyMap<string, string>;
   readonly sampler: SourceSampler;
   readonly signal?: AbortSignal;
@@ -123,6 +128,11 @@ async function planTarget(
   let catalog: SchemaCatalog | undefined;
   let mayDisable: boolean | undefined;
   let targetError: string | undefined;
+  let facts: EndpointFacts = {
+    sourceRowSecurity: context.sourceRowSecurity,
+    targetRowSecurity: new Map(),
+    targetReadOnly: undefined,
+  };
   try {
     client = await connectors
       .target(target.name)
@@ -133,6 +143,12 @@ async function planTarget(
       tables.map((s) => s.target),
     );
     mayDisable = await mayDisableTriggers(client);
+    const names = tables.map((s) => s.target);
+    facts = {
+      ...facts,
+      targetRowSecurity: await readRowSecurity(client, target.schema, names),
+      targetReadOnly: await readOnlyReason(client),
+    };
   } catch (error) {
     context.signal?.throwIfAborted();
     targetError = describeError(error);
@@ -172,16 +188,23 @@ async function planTarget(
       ),
       (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
     );
+    const checked = planned.map((t) =>
+      applyEndpointFacts(
+        t,
+        tables.find((s) => s.target === t.targetTable),
+        facts,
+      ),
+    );
     const probed =
       client && catalog
-        ? await probeConversions(planned, {
+        ? await probeConversions(checked, {
             sampler: context.sampler,
             sourceTables: sourceCatalog.tables,
             target: client,
             targetTables: catalog.tables,
             targetVersion: catalog.serverVersion,
           })
-        : planned;
+        : checked;
     return {
       name: target.name,
       schema: target.schema,

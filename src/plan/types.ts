@@ -42,6 +42,8 @@ export interface TablePlan {
   /** An extension the run creates before this table copies (options.createExtensions). */
   readonly createsExtension?: ExtensionNeed | undefined;
   readonly where: string | undefined;
+  /** `apply`: the source is read with its row-level security policies applied (config opt-in). */
+  readonly rowSecurity?: 'apply';
   /** Columns written, in the source table's order. */
   readonly columns: readonly string[];
   readonly pairs: readonly ColumnPair[];

@@ -14,7 +14,13 @@ const NOT_FOUND = 'ResourceNotFoundException';
 export interface AwsSecretsProviderOptions {
   /** Destroy the client on close(): true when the provider created it. */
   readonly ownsClient?: boolean;
+  /** Where the client sends its requests, for messages (`http://...`, `Secrets Manager in REGION`). */
+  readonly endpoint?: string;
+  /** ms for all the calls of one fetch(), the SDK's retries included (default 30000). */
+  readonly timeoutMs?: number;
 }
+
+export const DEFAULT_SECRETS_TIMEOUT_MS = 30_000;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'UnknownError';
@@ -24,12 +30,25 @@ function isDenied(code: string): boolean {
   return code === 'AccessDeniedException' || code === 'AccessDenied';
 }
 
-/** A SecretError naming the id and the AWS error code; AWS messages never hold secret values. */
-function secretFailure(id: string, code: string, cause: unknown): SecretError {
-  if (isDenied(code))
-    return new SecretError(`access denied to secret "${id}" (${code})`, { cause });
-  const detail = cause instanceof Error && cause.message !== '' ? `: ${cause.message}` : '';
-  return new SecretError(`cannot read secret "${id}" (${code}${detail})`, { cause });
+function httpStatus(error: unknown): number | undefined {
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata;
+  return typeof metadata?.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
+}
+
+/**
+ * A SecretError naming the id, the AWS error code and the HTTP status. Not the SDK's message: for
+ * an answer that is not AWS's JSON (a proxy's HTML error page) it holds the raw body. Not kept as
+ * the cause either, so that nothing printing causes can show it.
+ */
+function secretFailure(id: string, code: string, where?: string): SecretError {
+  if (isDenied(code)) return new SecretError(`access denied to secret "${id}" (${code})`);
+  return new SecretError(`cannot read secret "${id}" (${code}${where ?? ''})`);
+}
+
+/** `, HTTP 503`; or, when no answer came (refused, reset, timed out), where the request went. */
+function answerOf(error: unknown, endpoint: string): string {
+  const status = httpStatus(error);
+  return status !== undefined ? `, HTTP ${status}` : ` from ${endpoint}`;
 }
 
 function secretText(entry: {
@@ -66,20 +85,43 @@ export class AwsSecretsProvider implements SecretsProvider {
     ids: readonly string[],
     options: { signal?: AbortSignal } = {},
   ): Promise<Map<string, string>> {
-    const { signal } = options;
-    signal?.throwIfAborted();
+    options.signal?.throwIfAborted();
+    // One deadline for every call of this fetch, the SDK's retries included: a service that
+    // accepts connections and never answers cannot hold the run.
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_SECRETS_TIMEOUT_MS;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
     const found = new Map<string, string>();
-    for (const chunk of chunks([...new Set(ids)], BATCH_LIMIT)) {
-      const rest =
-        this.batchDenied || chunk.length === 1
-          ? chunk
-          : await this.fetchBatch(chunk, found, signal);
-      for (const id of rest) {
-        const value = await this.fetchOne(id, signal);
-        if (value !== undefined) found.set(id, value);
+    let current = ids[0] ?? '';
+    try {
+      for (const chunk of chunks([...new Set(ids)], BATCH_LIMIT)) {
+        current = chunk.join('", "');
+        const rest =
+          this.batchDenied || chunk.length === 1
+            ? chunk
+            : await this.fetchBatch(chunk, found, signal);
+        for (const id of rest) {
+          current = id;
+          const value = await this.fetchOne(id, signal);
+          if (value !== undefined) found.set(id, value);
+        }
       }
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      if (deadline.aborted) {
+        throw new SecretError(
+          `no answer from ${this.endpoint()} within ${timeoutMs} ms reading secret "${current}" ` +
+            '(secrets.timeout; is the endpoint reachable, and is it Secrets Manager?)',
+          { code: 'SECRET_TIMEOUT' },
+        );
+      }
+      throw error;
     }
     return found;
+  }
+
+  private endpoint(): string {
+    return this.options.endpoint ?? 'Secrets Manager';
   }
 
   /** Fetches one chunk in one call; returns the ids still unresolved (all of them when denied). */
@@ -101,7 +143,7 @@ export class AwsSecretsProvider implements SecretsProvider {
         this.batchDenied = true;
         return chunk;
       }
-      throw secretFailure(chunk.join('", "'), code, error);
+      throw secretFailure(chunk.join('", "'), code, answerOf(error, this.endpoint()));
     }
     const pending = new Set(chunk);
     for (const entry of response.SecretValues ?? []) {
@@ -118,7 +160,7 @@ export class AwsSecretsProvider implements SecretsProvider {
       pending.delete(id);
       const code = failure.ErrorCode ?? 'UnknownError';
       if (code === NOT_FOUND) continue;
-      throw secretFailure(id, code, new Error(failure.Message ?? code));
+      throw secretFailure(id, code);
     }
     // Ids the answer did not mention (e.g. a partial ARN) are asked for one by one.
     return [...pending];
@@ -135,7 +177,7 @@ export class AwsSecretsProvider implements SecretsProvider {
       if (signal?.aborted) throw signal.reason;
       const code = errorName(error);
       if (code === NOT_FOUND) return undefined;
-      throw secretFailure(id, code, error);
+      throw secretFailure(id, code, answerOf(error, this.endpoint()));
     }
   }
 

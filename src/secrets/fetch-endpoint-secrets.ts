@@ -16,16 +16,50 @@ export interface EndpointSecret {
   readonly fields: SecretFields;
 }
 
+/** An endpoint's secret, or why it could not be had (kept with that endpoint, not thrown). */
+export type EndpointSecretResult = EndpointSecret | SecretError;
+
 /**
  * Fetches the secrets of every endpoint (keyed by config path) in as few calls as the layouts
- * allow: first every per-database id and secretId together, then the combined secrets of the names
- * still missing. Each secret's text is parsed once.
+ * allow. A secret that is missing, unreadable or malformed is that endpoint's error: when a shared
+ * call fails for one secret (access denied inside a batch), each endpoint's secret is fetched on
+ * its own, so that only the endpoint concerned carries the error. A timeout is not retried that
+ * way: the service is not answering anyone.
  */
 export async function fetchEndpointSecrets(
   provider: SecretsProvider,
   lookups: ReadonlyMap<string, SecretLookup>,
   signal: AbortSignal | undefined,
-): Promise<Map<string, EndpointSecret>> {
+): Promise<Map<string, EndpointSecretResult>> {
+  try {
+    return await fetchTogether(provider, lookups, signal);
+  } catch (error) {
+    if (!(error instanceof SecretError) || error.code === 'SECRET_TIMEOUT' || lookups.size === 1) {
+      throw error;
+    }
+    const out = new Map<string, EndpointSecretResult>();
+    for (const [path, lookup] of lookups) {
+      try {
+        const one = await fetchTogether(provider, new Map([[path, lookup]]), signal);
+        for (const [p, result] of one) out.set(p, result);
+      } catch (failure) {
+        if (!(failure instanceof SecretError) || failure.code === 'SECRET_TIMEOUT') throw failure;
+        out.set(path, failure);
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * First every per-database id and secretId together, then the combined secrets of the names
+ * still missing. Each secret's text is parsed once.
+ */
+async function fetchTogether(
+  provider: SecretsProvider,
+  lookups: ReadonlyMap<string, SecretLookup>,
+  signal: AbortSignal | undefined,
+): Promise<Map<string, EndpointSecretResult>> {
   const options = signal ? { signal } : {};
   const all = [...lookups.values()];
   const firstIds = all.map((l) => (l.kind === 'id' ? l.id : l.perDatabaseId));
@@ -51,27 +85,39 @@ export async function fetchEndpointSecrets(
     return doc;
   };
 
-  const out = new Map<string, EndpointSecret>();
+  const out = new Map<string, EndpointSecretResult>();
   for (const [path, lookup] of lookups) {
-    const directId = lookup.kind === 'id' ? lookup.id : lookup.perDatabaseId;
-    const direct = texts.get(directId);
-    if (direct !== undefined) {
-      const label = `secret "${directId}"`;
-      out.set(path, { label, fields: readSecretFields(label, docOf(directId, direct)) });
-      continue;
+    try {
+      out.set(path, endpointSecret(path, lookup, texts, docOf));
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      out.set(path, error);
     }
-    const combinedId = lookup.kind === 'name' ? lookup.combinedId : undefined;
-    const combined = combinedId !== undefined ? texts.get(combinedId) : undefined;
-    if (lookup.kind === 'name' && combinedId !== undefined && combined !== undefined) {
-      const label = `secret "${combinedId}"`;
-      const entry = combinedEntry(label, docOf(combinedId, combined), lookup.name);
-      if (entry !== undefined) {
-        const entryLabel = `${label} key "${lookup.name}"`;
-        out.set(path, { label: entryLabel, fields: readSecretFields(entryLabel, entry) });
-        continue;
-      }
-    }
-    throw new SecretError(`${path}: secret not found (tried ${describeTried(lookup)})`);
   }
   return out;
+}
+
+function endpointSecret(
+  path: string,
+  lookup: SecretLookup,
+  texts: ReadonlyMap<string, string>,
+  docOf: (id: string, text: string) => JsonObject,
+): EndpointSecret {
+  const directId = lookup.kind === 'id' ? lookup.id : lookup.perDatabaseId;
+  const direct = texts.get(directId);
+  if (direct !== undefined) {
+    const label = `secret "${directId}"`;
+    return { label, fields: readSecretFields(label, docOf(directId, direct)) };
+  }
+  const combinedId = lookup.kind === 'name' ? lookup.combinedId : undefined;
+  const combined = combinedId !== undefined ? texts.get(combinedId) : undefined;
+  if (lookup.kind === 'name' && combinedId !== undefined && combined !== undefined) {
+    const label = `secret "${combinedId}"`;
+    const entry = combinedEntry(label, docOf(combinedId, combined), lookup.name);
+    if (entry !== undefined) {
+      const entryLabel = `${label} key "${lookup.name}"`;
+      return { label: entryLabel, fields: readSecretFields(entryLabel, entry) };
+    }
+  }
+  throw new SecretError(`${path}: secret not found (tried ${describeTried(lookup)})`);
 }

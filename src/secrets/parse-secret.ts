@@ -50,12 +50,19 @@ function own(doc: JsonObject, key: string): unknown {
   return Object.getOwnPropertyDescriptor(doc, key)?.value as unknown;
 }
 
+function typeName(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 function text(label: string, doc: JsonObject, keys: readonly string[]): string | undefined {
   for (const key of keys) {
     const value = own(doc, key);
     if (value === undefined || value === null || value === '') continue;
+    // A number (a numeric password or database name written without quotes) is its text.
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
     if (typeof value !== 'string')
-      throw new SecretError(`${label} field "${key}" must be a string`);
+      throw new SecretError(`${label} field "${key}" must be a string (got ${typeName(value)})`);
     return value;
   }
   return undefined;

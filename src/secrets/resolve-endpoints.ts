@@ -1,8 +1,13 @@
 import type { Config, EndpointConfig } from '../config/types.js';
 import type { ConnectionSpec, ResolvedSsh } from '../db/connection-spec.js';
 import { ConfigError, SecretError } from '../errors.js';
-import { readOperatorFile } from '../operator-files.js';
-import { fetchEndpointSecrets, type EndpointSecret } from './fetch-endpoint-secrets.js';
+import { readPrivateKeyFile } from '../operator-files.js';
+import { isPublicKey } from '../tunnel/private-key.js';
+import {
+  fetchEndpointSecrets,
+  type EndpointSecret,
+  type EndpointSecretResult,
+} from './fetch-endpoint-secrets.js';
 import type { SecretsProvider } from './provider.js';
 import { secretLookup, type SecretLookup } from './secret-layouts.js';
 
@@ -25,7 +30,14 @@ async function resolveSsh(
 ): Promise<ResolvedSsh | undefined> {
   if (!ep.ssh) return undefined;
   if (ep.ssh.keyFile !== undefined) {
-    return { ...ep.ssh, privateKey: await readOperatorFile(`${path}.ssh.keyFile`, ep.ssh.keyFile) };
+    const key = `${path}.ssh.keyFile`;
+    const privateKey = await readPrivateKeyFile(key, ep.ssh.keyFile);
+    if (isPublicKey(privateKey)) {
+      throw new ConfigError(
+        `${key}: ${ep.ssh.keyFile} is a public key; give the private key (usually the same path without .pub)`,
+      );
+    }
+    return { ...ep.ssh, privateKey };
   }
   const key = secret?.fields.ssh;
   if (key === undefined) {
@@ -37,6 +49,20 @@ async function resolveSsh(
     privateKey: key.privateKey,
     ...(passphrase !== undefined ? { passphrase } : {}),
   };
+}
+
+/**
+ * `db:5433` in a host field would be looked up as a host name (ENOTFOUND): say where the port goes.
+ * An IPv6 address has several colons and no port, so only one colon is taken for a port.
+ */
+function refuseHostWithPort(path: string, host: string, secretLabel: string | undefined): void {
+  const match = /^([^:]+):(\d+)$/.exec(host);
+  if (!match) return;
+  const field = secretLabel === undefined ? `${path}.host` : `${secretLabel} field "host"`;
+  const message =
+    `${path}: ${field} holds a port ("${match[1] ?? ''}:${match[2] ?? ''}"): ` +
+    'give the host name alone, and the port in the port field';
+  throw secretLabel === undefined ? new ConfigError(message) : new SecretError(message);
 }
 
 /**
@@ -59,17 +85,38 @@ export async function specFromConfig(
   const fields = secret?.fields ?? {};
   const ssh = await resolveSsh(path, ep, secret);
   const password = ep.password ?? fields.password;
+  const passwordSources = [
+    `${path}.password`,
+    `${path}.url`,
+    ...(secret ? [`${secret.label} field "password"`] : []),
+  ];
+  const host = ep.host ?? fields.host ?? missing('host', 'host');
+  refuseHostWithPort(path, host, ep.host !== undefined ? undefined : secret?.label);
   return {
     name: ep.name,
-    host: ep.host ?? fields.host ?? missing('host', 'host'),
+    host,
     port: ep.port ?? fields.port ?? 5432,
     database: ep.database ?? fields.database ?? missing('database', 'dbname'),
     user: ep.user ?? fields.user ?? missing('user', 'username'),
     ...(password !== undefined ? { password } : {}),
+    passwordSources,
     sslmode: ep.sslmode ?? 'prefer',
     ...(ep.sslrootcert !== undefined ? { sslrootcert: ep.sslrootcert } : {}),
     ...(ssh ? { ssh } : {}),
     ...(ep.serverAddress ? { serverAddress: ep.serverAddress } : {}),
+  };
+}
+
+/** A target whose secret could not be had: connecting to it fails with the secret's error. */
+function unavailableSpec(ep: EndpointConfig, error: SecretError): ConnectionSpec {
+  return {
+    name: ep.name,
+    host: ep.host ?? '',
+    port: ep.port ?? 5432,
+    database: ep.database ?? '',
+    user: ep.user ?? '',
+    sslmode: ep.sslmode ?? 'prefer',
+    unavailable: error,
   };
 }
 
@@ -96,14 +143,22 @@ export async function resolveEndpoints(
   const secrets =
     deps.secrets && lookups.size > 0
       ? await fetchEndpointSecrets(deps.secrets, lookups, deps.signal)
-      : new Map<string, EndpointSecret>();
+      : new Map<string, EndpointSecretResult>();
   const specOf = (path: string, ep: EndpointConfig): Promise<ConnectionSpec> => {
     const secret = secrets.get(path);
+    if (secret instanceof SecretError) throw secret;
     return secret ? specFromConfig(path, ep, secret) : specFromConfig(path, ep);
   };
+  // Without the source nothing can run; a target whose secret fails only fails its own tables.
   const source = await specOf('source', config.source);
   const targets = new Map<string, ConnectionSpec>();
-  for (const [i, t] of config.targets.entries())
-    targets.set(t.name, await specOf(`targets[${i}]`, t));
+  for (const [i, t] of config.targets.entries()) {
+    try {
+      targets.set(t.name, await specOf(`targets[${i}]`, t));
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      targets.set(t.name, unavailableSpec(t, error));
+    }
+  }
   return { source, targets };
 }

@@ -2,6 +2,7 @@ import { Client } from 'ssh2';
 import type { ResolvedSsh } from '../db/connection-spec.js';
 import { TunnelError, describeError } from '../errors.js';
 import { describeHostKey, type HostKeyInfo } from './host-key-fingerprint.js';
+import { isPublicKey, usablePrivateKey, type UsableKey } from './private-key.js';
 
 /** `user@host:port`, for messages (never the key or its passphrase). */
 export function bastionLabel(ssh: Pick<ResolvedSsh, 'user' | 'host' | 'port'>): string {
@@ -46,6 +47,20 @@ function connectError(ssh: ResolvedSsh, error: Ssh2Error, presented?: HostKeyInf
   return new TunnelError(`${who}: SSH connection failed: ${error.message}`, { cause: error });
 }
 
+/** Why the private key cannot be used, and what to do about it. */
+function keyError(ssh: ResolvedSsh, error: unknown, privateKey?: string): TunnelError {
+  const who = `ssh ${bastionLabel(ssh)}: cannot use the private key`;
+  const message = describeError(error);
+  const advice =
+    privateKey !== undefined && isPublicKey(privateKey)
+      ? 'it is a public key; give the private key'
+      : /Unsupported key format/i.test(message)
+        ? 'this key format is not supported; convert it to OpenSSH format with ssh-keygen -p -f FILE, ' +
+          'or give PEM (PKCS#1, SEC1 or PKCS#8)'
+        : 'wrong or missing passphrase?';
+  return new TunnelError(`${who}: ${message} (${advice})`, { cause: error, code: 'TUNNEL_KEY' });
+}
+
 export interface SshConnectOptions {
   readonly signal?: AbortSignal | undefined;
 }
@@ -68,6 +83,12 @@ export function connectSsh(ssh: ResolvedSsh, options: SshConnectOptions = {}): P
         },
       ),
     );
+  }
+  let key: UsableKey;
+  try {
+    key = usablePrivateKey(privateKey, ssh.passphrase);
+  } catch (error) {
+    return Promise.reject(keyError(ssh, error));
   }
   const client = new Client();
   return new Promise<Client>((resolve, reject) => {
@@ -111,8 +132,8 @@ export function connectSsh(ssh: ResolvedSsh, options: SshConnectOptions = {}): P
         host: ssh.host,
         port: ssh.port,
         username: ssh.user,
-        privateKey,
-        ...(ssh.passphrase !== undefined ? { passphrase: ssh.passphrase } : {}),
+        privateKey: key.privateKey,
+        ...(key.passphrase !== undefined ? { passphrase: key.passphrase } : {}),
         authHandler: ['publickey'],
         readyTimeout: ssh.readyTimeoutMs,
         keepaliveInterval: ssh.keepaliveIntervalMs,
@@ -129,12 +150,7 @@ export function connectSsh(ssh: ResolvedSsh, options: SshConnectOptions = {}): P
       client.setNoDelay(true);
     } catch (error) {
       // ssh2 throws synchronously for an unreadable key or a wrong/missing passphrase.
-      finish(
-        new TunnelError(
-          `ssh ${bastionLabel(ssh)}: cannot use the private key: ${describeError(error)} (wrong or missing passphrase?)`,
-          { cause: error, code: 'TUNNEL_KEY' },
-        ),
-      );
+      finish(keyError(ssh, error, privateKey));
     }
   });
 }

@@ -15,19 +15,43 @@ const OPEN_FAILURE: Readonly<Record<number, string>> = {
   4: 'resource shortage',
 };
 
-/** Opens one direct-tcpip channel to the destination, as a promise. */
+/**
+ * Opens one direct-tcpip channel to the destination, as a promise. A bastion that never answers
+ * the request fails it after `timeoutMs` (ssh2 itself would wait for ever); a channel that opens
+ * after that is closed at once.
+ */
 function forwardOut(
   client: Client,
+  ssh: ResolvedSsh,
   source: { host: string; port: number },
   destination: Destination,
 ): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(
+        new TunnelError(
+          `ssh ${bastionLabel(ssh)}: the bastion did not answer a request to open a channel to ` +
+            `${destination.host}:${destination.port} within ${ssh.readyTimeoutMs} ms (ssh.readyTimeout)`,
+          { code: 'TUNNEL_TIMEOUT' },
+        ),
+      );
+    }, ssh.readyTimeoutMs);
     client.forwardOut(
       source.host,
       source.port,
       destination.host,
       destination.port,
-      (error, channel) => (error ? reject(error) : resolve(channel)),
+      (error, channel) => {
+        clearTimeout(timer);
+        if (late) {
+          if (!error) channel.close();
+          return;
+        }
+        if (error) reject(error);
+        else resolve(channel);
+      },
     );
   });
 }
@@ -138,7 +162,7 @@ class SshTunnel implements Tunnel {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const source = { host: '127.0.0.1', port: socket.remotePort ?? 0 };
-    forwardOut(this.client, source, this.destination).then(
+    forwardOut(this.client, this.ssh, source, this.destination).then(
       (channel) => {
         channel.on('error', () => undefined);
         if (socket.destroyed) {
@@ -177,9 +201,10 @@ export const openSshTunnel: OpenTunnel = async (ssh, destination, options = {}) 
   try {
     // One channel up front: a refused forward (database down, forwarding disabled) fails here,
     // with a clear message, instead of as "Connection terminated" in every PostgreSQL client.
-    const probe = forwardOut(client, { host: '127.0.0.1', port: 0 }, destination);
+    const probe = forwardOut(client, ssh, { host: '127.0.0.1', port: 0 }, destination);
     const channel = await untilAborted(probe, signal).catch((error: unknown) => {
-      throw signal?.aborted ? (signal.reason as Error) : forwardError(ssh, destination, error);
+      if (signal?.aborted) throw signal.reason as Error;
+      throw error instanceof TunnelError ? error : forwardError(ssh, destination, error);
     });
     channel.on('error', () => undefined);
     channel.close();

@@ -129,18 +129,6 @@ describe('pgcopy CLI', () => {
     await sql(s.target1, `TRUNCATE ${q}.good`);
   });
 
-  it('plan and run refuse a strategy that is not available yet, per table, exit 1', async () => {
-    const { dir, file } = await setup(rawConfig(['good'], { options: { strategy: 'dblink' } }));
-    const planned = await cli(['plan', '-c', file], { cwd: dir });
-    expect(planned.code).toBe(1);
-    expect(planned.stdout).toContain(
-      '✖ good: options.strategy: "dblink" is not available yet; use "stream"',
-    );
-    const ran = await cli(['run', '-c', file, '--quiet'], { cwd: dir });
-    expect(ran.code).toBe(1);
-    expect(ran.stdout).toMatch(/db_1\s+good\s+error\s+0/);
-  });
-
   it('plan exits 1 when a table cannot be copied, and filters by --table', async () => {
     const { file } = await setup(rawConfig(['good', 'missing_table']));
     const all = await cli(['plan', '-c', file]);

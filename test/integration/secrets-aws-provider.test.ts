@@ -151,9 +151,7 @@ describe('AwsSecretsProvider against a local Secrets Manager (real SDK, signed r
     server.throttleNext(5);
     const provider = new AwsSecretsProvider(client({ maxAttempts: 1 }));
     const error = await rejection(provider.fetch(['app/test/a']));
-    expect(error.message).toBe(
-      'cannot read secret "app/test/a" (ThrottlingException: Rate exceeded)',
-    );
+    expect(error.message).toBe('cannot read secret "app/test/a" (ThrottlingException, HTTP 400)');
   });
 
   it('names every id of a failed batch call', async () => {
@@ -161,7 +159,7 @@ describe('AwsSecretsProvider against a local Secrets Manager (real SDK, signed r
     const provider = new AwsSecretsProvider(client({ maxAttempts: 1 }));
     const error = await rejection(provider.fetch(['app/test/a', 'app/test/b']));
     expect(error.message).toBe(
-      'cannot read secret "app/test/a", "app/test/b" (ThrottlingException: Rate exceeded)',
+      'cannot read secret "app/test/a", "app/test/b" (ThrottlingException, HTTP 400)',
     );
   });
 

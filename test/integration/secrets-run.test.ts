@@ -109,18 +109,34 @@ describe('a run whose source and both targets are secret: references', () => {
     },
   );
 
-  it('fails before connecting when a secret is missing, naming the ids and no password', async () => {
+  it("a target's missing secret fails its tables, naming the ids and no password", async () => {
     const config = validateConfig({
       secrets: { provider: 'aws', prefix: 'pgcopy', env: 'perdb' },
       source: { secret: 'source', schema, sslmode: 'disable' },
       targets: [{ name: 'three', secret: 'three', schema, tables: ['items'] }],
+    });
+    const { report } = await run(config, {
+      deps: { secrets: createSecretsProvider({ provider: 'aws' }, { client }) },
+    });
+    expect(report?.status).toBe('error');
+    expect(report?.tables[0]?.error?.message).toContain(
+      'targets[0]: secret not found (tried "pgcopy/perdb/three", then key "three" of "pgcopy/perdb")',
+    );
+    for (const password of passwords) expect(JSON.stringify(report)).not.toContain(password);
+  });
+
+  it('fails before connecting when the source secret is missing, naming the ids and no password', async () => {
+    const config = validateConfig({
+      secrets: { provider: 'aws', prefix: 'pgcopy', env: 'perdb' },
+      source: { secret: 'nowhere', schema, sslmode: 'disable' },
+      targets: [{ name: 'one', secret: 'one', schema, tables: ['items'] }],
     });
     const error = (await run(config, {
       deps: { secrets: createSecretsProvider({ provider: 'aws' }, { client }) },
     }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(SecretError);
     expect(error.message).toBe(
-      'targets[0]: secret not found (tried "pgcopy/perdb/three", then key "three" of "pgcopy/perdb")',
+      'source: secret not found (tried "pgcopy/perdb/nowhere", then key "nowhere" of "pgcopy/perdb")',
     );
     for (const password of passwords) expect(String(error.stack)).not.toContain(password);
   });

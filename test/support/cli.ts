@@ -46,3 +46,17 @@ export async function workDir(
   await writeFile(file, typeof config === 'string' ? config : stringify(config));
   return { dir, file, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/** Runs `pgcopy COMMAND -c FILE` on a config written to a temp working directory, then removes it. */
+export async function cliWithConfig(
+  command: string,
+  config: unknown,
+  options: { env?: Record<string, string | undefined> } = {},
+): Promise<CliResult> {
+  const work = await workDir(config);
+  try {
+    return await cli([command, '-c', work.file], { ...options, cwd: work.dir });
+  } finally {
+    await work.cleanup();
+  }
+}

@@ -59,6 +59,8 @@ export interface TestSshServer {
   readonly forwards: number;
   /** Destroys every client connection and forwarded socket at once, as a network failure would. */
   killConnections(): void;
+  /** Leave every port-forward request unanswered (a bastion that logs in, then hangs). */
+  ignoreForwards: boolean;
   stop(): Promise<void>;
 }
 
@@ -110,6 +112,7 @@ export async function startSshServer(options: TestSshServerOptions = {}): Promis
     });
     client.on('ready', () => {
       client.on('tcpip', (accept, reject, info) => {
+        if (state.ignoreForwards) return;
         if (!['127.0.0.1', 'localhost'].includes(info.destIP)) {
           reject();
           return;
@@ -143,7 +146,8 @@ export async function startSshServer(options: TestSshServerOptions = {}): Promis
     });
   });
 
-  return {
+  const state: TestSshServer = {
+    ignoreForwards: false,
     host: '127.0.0.1',
     port,
     user,
@@ -166,6 +170,7 @@ export async function startSshServer(options: TestSshServerOptions = {}): Promis
       await new Promise<void>((resolve) => listener.close(() => resolve()));
     },
   };
+  return state;
 }
 
 /** The ResolvedSsh settings that reach a test SSH server (overrides for the failure cases). */

@@ -102,9 +102,21 @@ describe('readSecretFields', () => {
     expect(thrown(() => readSecretFields(label, { port: 70000 })).message).toBe(
       'secret "app/prod/source" field "port" must be a port number (1-65535)',
     );
-    const error = thrown(() => readSecretFields(label, { password: 12345678 }));
-    expect(error.message).toBe('secret "app/prod/source" field "password" must be a string');
+    const error = thrown(() => readSecretFields(label, { password: [12345678] }));
+    expect(error.message).toBe(
+      'secret "app/prod/source" field "password" must be a string (got a list)',
+    );
     expect(error.message).not.toContain('12345678');
+    const object = thrown(() => readSecretFields(label, { password: { v: 12345678 } }));
+    expect(object.message).not.toContain('12345678');
+    expect(thrown(() => readSecretFields(label, { user: true })).message).toContain('a boolean');
+  });
+
+  it('secret fields of the wrong type: a number is read as its text', () => {
+    expect(readSecretFields(label, { password: 83927461, dbname: 42 })).toEqual({
+      password: '83927461',
+      database: '42',
+    });
   });
 
   it('ignores inherited keys such as toString and __proto__', () => {

@@ -57,6 +57,16 @@ function config(
 
 const allSecrets = { source: { secret: 'source' }, t1: { secret: 't1' }, t2: { secret: 't2' } };
 
+/** A target's secret error stays with that target: its spec carries it instead of a throw. */
+async function targetFailure(
+  promise: Promise<{ targets: ReadonlyMap<string, { unavailable?: Error }> }>,
+  name: string,
+): Promise<Error> {
+  const error = (await promise).targets.get(name)?.unavailable;
+  expect(error).toBeInstanceOf(SecretError);
+  return error as Error;
+}
+
 async function failure(promise: Promise<unknown>): Promise<Error> {
   const error = await promise.then(
     () => undefined,
@@ -91,6 +101,11 @@ describe('resolveEndpoints with secrets', () => {
       database: 'src_db',
       user: 'src_user',
       password: PASSWORD,
+      passwordSources: [
+        'source.password',
+        'source.url',
+        'secret "pgcopy/test/source" field "password"',
+      ],
       sslmode: 'prefer',
     });
     expect(targets.get('t1')).toMatchObject({ host: 'one', port: 6001, user: 'one_user' });
@@ -161,6 +176,7 @@ describe('resolveEndpoints with secrets', () => {
       port: 5432,
       database: 'd',
       user: 'u',
+      passwordSources: ['targets[1].password', 'targets[1].url'],
       sslmode: 'prefer',
     });
     expect(provider.calls).toEqual([['pgcopy/test/source', 'pgcopy/test/t1']]);
@@ -187,8 +203,10 @@ describe('resolveEndpoints with secrets', () => {
       'pgcopy/test/source': db('src'),
       'pgcopy/test': { t1: db('one') },
     });
-    const error = await failure(resolveEndpoints(config(allSecrets), { secrets: provider }));
-    expect(error).toBeInstanceOf(SecretError);
+    const error = await targetFailure(
+      resolveEndpoints(config(allSecrets), { secrets: provider }),
+      't2',
+    );
     expect(error.message).toBe(
       'targets[1]: secret not found (tried "pgcopy/test/t2", then key "t2" of "pgcopy/test")',
     );
@@ -210,15 +228,16 @@ describe('resolveEndpoints with secrets', () => {
     expect(error.message).toBe(
       'source: secret "pgcopy/test/source" has no "host" field, and source.host is not set',
     );
-    const combined = await failure(
+    const combined = await targetFailure(
       resolveEndpoints(config({ ...allSecrets, source: { host: 'h', database: 'd', user: 'u' } }), {
         secrets: provider,
       }),
+      't1',
     );
     expect(combined.message).toBe(
       'targets[0]: secret "pgcopy/test" key "t1" has no "dbname" field, and targets[0].database is not set',
     );
-    const user = await failure(
+    const user = await targetFailure(
       resolveEndpoints(
         config({
           ...allSecrets,
@@ -227,10 +246,29 @@ describe('resolveEndpoints with secrets', () => {
         }),
         { secrets: provider },
       ),
+      't1',
     );
     expect(user.message).toBe(
       'targets[0]: secret "pgcopy/test" key "t1" has no "username" field, and targets[0].user is not set',
     );
+  });
+
+  it('a secret whose host holds a port (db:5433) says where the port goes', async () => {
+    const provider = new MapProvider({
+      'pgcopy/test/source': db('src'),
+      'pgcopy/test/t1': db('db.internal:5433'),
+      'pgcopy/test/t2': db('two'),
+    });
+    const error = await targetFailure(
+      resolveEndpoints(config(allSecrets), { secrets: provider }),
+      't1',
+    );
+    expect(error.message).toBe(
+      'targets[0]: secret "pgcopy/test/t1" field "host" holds a port ("db.internal:5433"): give the host name alone, and the port in the port field',
+    );
+    // An IPv6 address is not a host with a port.
+    const v6 = new MapProvider({ 'pgcopy/test/source': db('::1') });
+    expect((await resolveEndpoints(config(allSecrets), { secrets: v6 })).source.host).toBe('::1');
   });
 
   it('reports a secret that is not JSON, naming it and never printing the content', async () => {
@@ -305,7 +343,7 @@ describe('SSH keys from secrets', () => {
 
   it('prefers the config keyFile and passphrase', async () => {
     const keyFile = join(dir, 'id_test');
-    await writeFile(keyFile, 'FILE KEY');
+    await writeFile(keyFile, 'FILE KEY', { mode: 0o600 });
     const provider = new MapProvider({
       'pgcopy/test/source': db('src', { ssh: { privateKey: KEY, passphrase: 'from-secret' } }),
       'pgcopy/test/t1': db('one', { ssh: { privateKey: KEY, passphrase: 'from-secret' } }),

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../config/load.js';
+import { loadCommandConfig } from '../load-command-config.js';
 import { ConfigError } from '../../errors.js';
 import { checkEndpoint } from '../../check/check-endpoint.js';
 import { sourceNeeds, targetNeeds } from '../../check/needs.js';
@@ -19,7 +19,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) {
     throw new ConfigError(`usage: unexpected argument "${positionals.join(' ')}"`);
   }
-  const config = await loadConfig(requireConfigPath(values.config), io.env);
+  const config = await loadCommandConfig(requireConfigPath(values.config), io);
   const signal = io.signal;
   const connectors = await openConnectors(config, { env: io.env, ...(signal ? { signal } : {}) });
   try {

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../config/load.js';
+import { loadCommandConfig } from '../load-command-config.js';
 import { MODES, type Mode } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
 import { makePlan } from '../../plan/make-plan.js';
@@ -33,7 +33,7 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
   });
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
-  const config = await loadConfig(requireConfigPath(values.config), io.env);
+  const config = await loadCommandConfig(requireConfigPath(values.config), io);
   const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
   const connectors = await openConnectors(config, {
     env: io.env,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadConfig } from '../../config/load.js';
+import { loadCommandConfig } from '../load-command-config.js';
 import { run } from '../../copy/run.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { renderPlan } from '../../plan/render-plan.js';
@@ -38,7 +38,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const startedAt = new Date();
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
-  const config = await loadConfig(requireConfigPath(values.config), io.env);
+  const config = await loadCommandConfig(requireConfigPath(values.config), io);
   const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
   const concurrency = parseConcurrency(values.concurrency);
   const dryRun = values['dry-run'] === true;

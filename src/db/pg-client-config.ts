@@ -1,0 +1,58 @@
+import type pg from 'pg';
+import { ConnectError } from '../errors.js';
+import type { ConnectionSpec } from './connection-spec.js';
+
+/**
+ * The pg client configuration of one endpoint, every credential decided by pgcopy. node-postgres
+ * fills what it is not given from the environment (PGPASSWORD, PGOPTIONS, PGSSLNEGOTIATION, ...)
+ * and from ~/.pgpass, matched against the address it dials (a tunnel's 127.0.0.1 port): a password
+ * meant for one server would then reach another. So every setting is given here, the password as a
+ * function that pg calls only when the server asks for one, and never falls back on its own.
+ */
+export function pgClientConfig(
+  spec: ConnectionSpec,
+  address: { host: string; port: number },
+  ssl: pg.ClientConfig['ssl'],
+): pg.ClientConfig {
+  return {
+    host: address.host,
+    port: address.port,
+    database: spec.database,
+    user: spec.user,
+    password: () => passwordFor(spec),
+    ssl,
+    application_name: 'pgcopy',
+    client_encoding: 'utf8',
+    keepAlive: true,
+    connectionTimeoutMillis: 30_000,
+    // Not in @types/pg: without it pg reads PGSSLNEGOTIATION.
+    ...({ sslnegotiation: 'postgres' } as object),
+  };
+}
+
+/** The settings pg reads from the environment when a value is empty: cleared after construction. */
+interface EnvironmentParameters {
+  options?: string | undefined;
+  replication?: string | boolean | undefined;
+}
+
+/** Drops PGOPTIONS and PGREPLICATION, which pg copied from the environment into the client. */
+export function withoutEnvironment<C extends pg.Client>(client: C): C {
+  const params = (client as unknown as { connectionParameters: EnvironmentParameters })
+    .connectionParameters;
+  params.options = undefined;
+  params.replication = undefined;
+  (client as unknown as EnvironmentParameters).replication = undefined;
+  return client;
+}
+
+/** The endpoint's password, or a ConnectError saying where pgcopy looked for one. */
+export function passwordFor(spec: ConnectionSpec): string {
+  if (spec.password !== undefined) return spec.password;
+  const where = spec.passwordSources?.join(', ') ?? `${spec.name}.password`;
+  throw new ConnectError(
+    spec.name,
+    `no password for endpoint ${spec.name} (the server asks for one; looked in: ${where}); ` +
+      'pgcopy does not read PGPASSWORD or ~/.pgpass',
+  );
+}
