@@ -12,6 +12,7 @@ import {
 } from '../report/events.js';
 import { openConnectors, type SessionDeps } from '../session.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
+import { abortedTableError } from './table-error.js';
 import { runPool } from './pool.js';
 import { SnapshotCoordinator } from './snapshot.js';
 
@@ -48,11 +49,6 @@ function uncopied(
     error,
   });
 }
-
-const INTERRUPTED_BEFORE_START: TableError = {
-  code: 'ABORTED',
-  message: 'interrupted before this table started; nothing was written',
-};
 
 /** The copy job, shared by the CLI and the Lambda handler: plan, snapshot, copy every pair, report. */
 export async function run(config: Config, options: RunOptions = {}): Promise<RunOutcome> {
@@ -119,7 +115,7 @@ async function copyAll(
       concurrency,
       async (table) => {
         if (signal?.aborted || !snapshot) {
-          const result = uncopied(table, strategy, INTERRUPTED_BEFORE_START);
+          const result = uncopied(table, strategy, abortedTableError(signal, false));
           results.set(table, result);
           emit({ type: 'table-failed', at: now().toISOString(), result });
           return;
