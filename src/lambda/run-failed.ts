@@ -47,7 +47,7 @@ export class RunFailedError extends PgcopyError {
       `${summary.errors} of ${summary.tables} table(s) failed (${summary.done} done, ${summary.warnings} done with warnings, ${summary.rows} rows copied)`,
       ...(timedOut.length > 0
         ? [
-            `did not finish before the Lambda time limit, rolled back: ${timedOut.map(name).join(', ')}`,
+            `did not finish before the Lambda time limit (rolled back, or not started; nothing written): ${timedOut.map(name).join(', ')}`,
           ]
         : []),
       ...other.map((t) => `${name(t)}: [${t.error?.code ?? 'ERROR'}] ${t.error?.message ?? ''}`),

@@ -146,7 +146,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'pgcopy-bundle-'));
   runtime = join(work, 'runtime', 'lambda-runtime.mjs');
   await mkdir(dirname(runtime));
-  await copyFile(join(root, 'test', 'support', 'lambda-runtime.mjs'), runtime);
+  await copyFile(join(root, 'scripts', 'lambda-runtime.mjs'), runtime);
   await mustExec('unzip', ['-q', join(lambdaDist, 'function.zip'), '-d', join(work, 'function')]);
   await mustExec('unzip', ['-q', join(lambdaDist, 'code.zip'), '-d', join(work, 'code')]);
   await mustExec('unzip', ['-q', join(lambdaDist, 'layer.zip'), '-d', join(work, 'opt')]);

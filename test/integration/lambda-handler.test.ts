@@ -187,7 +187,7 @@ describe('the Lambda handler, invoked in-process', () => {
     expect(error).toBeInstanceOf(RunFailedError);
     expect(error.code).toBe('TIMEOUT');
     expect(error.message).toContain(
-      'did not finish before the Lambda time limit, rolled back: two.slow',
+      'did not finish before the Lambda time limit (rolled back, or not started; nothing written): two.slow',
     );
     const byTable = Object.fromEntries(error.report.tables.map((t) => [t.table, t]));
     expect(byTable['items']?.status).toBe('done');
@@ -313,6 +313,23 @@ describe('where the config comes from', () => {
     });
     const report = asReport(await fn.invoke({ config: direct() }, fakeContext()));
     expect(report.tables.map((t) => [t.target, t.status, t.rows])).toEqual([['one', 'done', 500]]);
+  });
+
+  it('a dry run whose plan refuses a table fails, naming it', async () => {
+    const config = direct();
+    const fn = new PgcopyFunction({ env: {}, logger: recordingLog() });
+    const error = (await fn
+      .invoke(
+        {
+          config: { ...config, targets: [{ ...config.targets[0], tables: ['missing'] }] },
+          dryRun: true,
+        },
+        fakeContext(),
+      )
+      .catch((e: unknown) => e)) as PgcopyError;
+    expect(error).toBeInstanceOf(PgcopyError);
+    expect(error.code).toBe('PLAN');
+    expect(error.message).toMatch(/^dry run: 1 table\(s\) cannot be copied: one\.missing: /);
   });
 
   it('PGCOPY_CONFIG_FILE is a YAML file relative to the function root', async () => {

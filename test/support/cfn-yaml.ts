@@ -41,19 +41,16 @@ function scalarValue(name: string, value: string): unknown {
 function tagsFor(name: string): (ScalarTag | CollectionTag)[] {
   const key = longName(name);
   const tag = `!${name}`;
-  return [
-    { tag, resolve: (value: string) => ({ [key]: scalarValue(name, value) }) },
-    {
-      tag,
-      collection: 'seq',
-      resolve: (seq: YAMLSeq.Parsed) => ({ [key]: seq.toJSON() as unknown }),
-    },
-    {
-      tag,
-      collection: 'map',
-      resolve: (map: YAMLMap.Parsed) => ({ [key]: map.toJSON() as unknown }),
-    },
-  ];
+  const collection = (node: YAMLSeq.Parsed | YAMLMap.Parsed): unknown => ({
+    [key]: node.toJSON() as unknown,
+  });
+  const scalar: ScalarTag = {
+    tag,
+    resolve: (value: string) => ({ [key]: scalarValue(name, value) }),
+  };
+  const seq: CollectionTag = { tag, collection: 'seq', resolve: collection };
+  const map: CollectionTag = { tag, collection: 'map', resolve: collection };
+  return [scalar, seq, map];
 }
 
 export const CFN_TAGS = [...FUNCTIONS, 'Ref', 'Condition'].flatMap(tagsFor);
