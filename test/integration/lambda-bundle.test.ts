@@ -8,12 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/report/events.js';
 import { parseCfnYaml } from '../support/cfn-yaml.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
-import type { ServerInfo } from '../support/server-info.js';
-import {
-  REGION,
-  startSecretsManagerServer,
-  type SecretsManagerServer,
-} from '../support/secrets-manager-server.js';
+import { REGION, type SecretsManagerServer } from '../support/secrets-manager-server.js';
+import { secretsConfig, startLambdaSecrets } from '../support/lambda.js';
 import { startSshServer, type TestSshServer } from '../support/ssh-server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,35 +59,10 @@ let runtime: string;
 let handlerName: string;
 let runtimeName: string;
 
-const login = (server: ServerInfo) => ({
-  host: server.host,
-  port: server.port,
-  username: server.user,
-  password: server.password,
-  dbname: 'postgres',
-});
-
 function configFor(): string {
-  return JSON.stringify({
-    secrets: {
-      provider: 'aws',
-      prefix: 'pgcopy',
-      env: 'bundle',
-      region: REGION,
-      endpoint: sm.endpoint,
-    },
-    source: {
-      secret: 'source',
-      schema,
-      sslmode: 'disable',
-      ssh: { host: ssh.host, port: ssh.port, user: ssh.user, fingerprint: ssh.fingerprint },
-    },
-    targets: [
-      { name: 'one', secret: 'one', schema, sslmode: 'disable', tables: ['items'] },
-      { name: 'two', secret: 'two', schema, sslmode: 'disable', tables: ['items'] },
-    ],
-    options: { mode: 'truncate' },
-  });
+  return JSON.stringify(
+    secretsConfig({ env: 'bundle', sm, ssh, schema, tables: { one: ['items'], two: ['items'] } }),
+  );
 }
 
 /** Invokes `handlerName` in TASK_ROOT in its own Node 22 process, as Lambda's runtime would. */
@@ -152,13 +123,7 @@ beforeAll(async () => {
   await mustExec('unzip', ['-q', join(lambdaDist, 'layer.zip'), '-d', join(work, 'opt')]);
 
   ssh = await startSshServer();
-  sm = await startSecretsManagerServer({
-    secrets: {
-      'pgcopy/bundle/source': { ...login(s.source), ssh: ssh.clientKey.private },
-      'pgcopy/bundle/one': login(s.target1),
-      'pgcopy/bundle/two': login(s.target2),
-    },
-  });
+  sm = await startLambdaSecrets('bundle', ssh);
   const items = `CREATE TABLE ${q}.items (id int PRIMARY KEY, name text, price numeric(10,2))`;
   await sql(
     s.source,

@@ -8,13 +8,8 @@ import { RunFailedError } from '../../src/lambda/run-failed.js';
 import type { RunReport } from '../../src/report/events.js';
 import { endpointOf } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
-import { fakeContext, recordingLog } from '../support/lambda.js';
-import type { ServerInfo } from '../support/server-info.js';
-import {
-  REGION,
-  startSecretsManagerServer,
-  type SecretsManagerServer,
-} from '../support/secrets-manager-server.js';
+import { fakeContext, recordingLog, secretsConfig, startLambdaSecrets } from '../support/lambda.js';
+import type { SecretsManagerServer } from '../support/secrets-manager-server.js';
 import { startSshServer, type TestSshServer } from '../support/ssh-server.js';
 
 const s = servers();
@@ -35,43 +30,16 @@ let sm: SecretsManagerServer;
 let ssh: TestSshServer;
 let config: Record<string, unknown>;
 
-const login = (server: ServerInfo) => ({
-  host: server.host,
-  port: server.port,
-  username: server.user,
-  password: server.password,
-  dbname: 'postgres',
-});
-
 beforeAll(async () => {
   ssh = await startSshServer();
-  sm = await startSecretsManagerServer({
-    secrets: {
-      'pgcopy/lambda/source': { ...login(s.source), ssh: ssh.clientKey.private },
-      'pgcopy/lambda/one': login(s.target1),
-      'pgcopy/lambda/two': login(s.target2),
-    },
+  sm = await startLambdaSecrets('lambda', ssh);
+  config = secretsConfig({
+    env: 'lambda',
+    sm,
+    ssh,
+    schema,
+    tables: { one: ['items'], two: ['items', 'slow'] },
   });
-  config = {
-    secrets: {
-      provider: 'aws',
-      prefix: 'pgcopy',
-      env: 'lambda',
-      region: REGION,
-      endpoint: sm.endpoint,
-    },
-    source: {
-      secret: 'source',
-      schema,
-      sslmode: 'disable',
-      ssh: { host: ssh.host, port: ssh.port, user: ssh.user, fingerprint: ssh.fingerprint },
-    },
-    targets: [
-      { name: 'one', secret: 'one', schema, sslmode: 'disable', tables: ['items'] },
-      { name: 'two', secret: 'two', schema, sslmode: 'disable', tables: ['items', 'slow'] },
-    ],
-    options: { mode: 'truncate' },
-  };
   await sql(
     s.source,
     `CREATE SCHEMA ${q}; ${ITEMS}; ${SLOW};
