@@ -7,6 +7,19 @@ import { crc32, deflateRawSync } from 'node:zlib';
 const DOS_TIME = 0;
 const DOS_DATE = (0 << 9) | (1 << 5) | 1;
 
+/** The fields a local header (at 4) and a central directory entry (at 6) share, in that order. */
+function writeShared(header, at, { stored, crc, compressed, size, nameLength }) {
+  header.writeUInt16LE(20, at); // version needed: 2.0
+  header.writeUInt16LE(0x0800, at + 2); // UTF-8 names
+  header.writeUInt16LE(stored ? 0 : 8, at + 4);
+  header.writeUInt16LE(DOS_TIME, at + 6);
+  header.writeUInt16LE(DOS_DATE, at + 8);
+  header.writeUInt32LE(crc, at + 10);
+  header.writeUInt32LE(compressed, at + 14);
+  header.writeUInt32LE(size, at + 18);
+  header.writeUInt16LE(nameLength, at + 22);
+}
+
 /**
  * Writes `entries` ({ name, data, mode }) to `file` as a ZIP archive.
  * @param {string} file
@@ -22,32 +35,22 @@ export async function writeZip(file, entries) {
     const stored = deflated.length >= data.length;
     const body = stored ? data : deflated;
     const crc = crc32(data);
+    const shared = {
+      stored,
+      crc,
+      compressed: body.length,
+      size: data.length,
+      nameLength: nameBytes.length,
+    };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed: 2.0
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(stored ? 0 : 8, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    local.writeUInt16LE(0, 28);
+    writeShared(local, 4, shared);
     locals.push(local, nameBytes, body);
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, 2.0
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(stored ? 0 : 8, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
+    writeShared(central, 6, shared);
     central.writeUInt32LE(((0o100000 | mode) << 16) >>> 0, 38); // regular file + permissions
     central.writeUInt32LE(offset, 42);
     centrals.push(central, nameBytes);
