@@ -16,7 +16,6 @@ export { openSshTunnel } from './tunnel/ssh-tunnel.js';
 export { runCli } from './cli/main.js';
 export {
   handler,
-  createHandler,
   PgcopyFunction,
   type HandlerDeps,
   type HandlerResult,

@@ -101,14 +101,6 @@ export class PgcopyFunction {
   }
 }
 
-/** A Lambda handler over one container-wide PgcopyFunction. */
-export function createHandler(
-  deps: HandlerDeps = {},
-): (event: unknown, context: LambdaContext) => Promise<HandlerResult> {
-  const fn = new PgcopyFunction(deps);
-  return (event, context) => fn.invoke(event, context);
-}
-
 /** The container's PgcopyFunction, made at the first invocation (not when the module loads). */
 let container: PgcopyFunction | undefined;
 
