@@ -15,6 +15,15 @@ export type { SecretsProvider } from './secrets/provider.js';
 export { openSshTunnel } from './tunnel/ssh-tunnel.js';
 export { runCli } from './cli/main.js';
 export {
+  handler,
+  PgcopyFunction,
+  type HandlerDeps,
+  type HandlerResult,
+  type LambdaContext,
+} from './lambda/handler.js';
+export type { PgcopyEvent } from './lambda/lambda-event.js';
+export { RunFailedError } from './lambda/run-failed.js';
+export {
   PgcopyError,
   ConfigError,
   SecretError,

@@ -14,6 +14,7 @@ import { openConnectors, type SessionDeps } from '../session.js';
 import { AbortScope } from './abort-scope.js';
 import { createMissingExtensions } from './create-extensions.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
+import { abortedTableError } from './table-error.js';
 import { runPool } from './pool.js';
 import { SnapshotCoordinator } from './snapshot.js';
 
@@ -46,11 +47,6 @@ function uncopied(plan: TablePlan, error: TableError): TableResult {
     error,
   });
 }
-
-const INTERRUPTED_BEFORE_START: TableError = {
-  code: 'ABORTED',
-  message: 'interrupted before this table started; nothing was written',
-};
 
 /** The copy job, shared by the CLI and the Lambda handler: plan, snapshot, copy every pair, report. */
 export async function run(config: Config, options: RunOptions = {}): Promise<RunOutcome> {
@@ -125,7 +121,7 @@ async function copyAll(
       concurrency,
       async (table) => {
         if (signal?.aborted || !snapshot) {
-          const result = uncopied(table, INTERRUPTED_BEFORE_START);
+          const result = uncopied(table, abortedTableError(signal, false));
           results.set(table, result);
           emit({ type: 'table-failed', at: now().toISOString(), result });
           return;

@@ -39,6 +39,20 @@ function droppedSide(
   return first;
 }
 
+/**
+ * The error of a table the run's signal stopped. A reason that is a PgcopyError (the Lambda
+ * handler's deadline: code TIMEOUT) gives its code and message; any other reason is an interrupt.
+ */
+export function abortedTableError(signal: AbortSignal | undefined, started: boolean): TableError {
+  const reason: unknown = signal?.reason;
+  const code = reason instanceof PgcopyError ? reason.code : 'ABORTED';
+  const why = reason instanceof PgcopyError ? reason.message : 'interrupted';
+  const outcome = started
+    ? 'the target transaction was rolled back'
+    : 'before this table started; nothing was written';
+  return { code, message: `${why}${started ? ';' : ''} ${outcome}` };
+}
+
 /** Turns whatever a table's copy threw into the report's error, naming the cause clearly. */
 export async function toTableError(
   error: unknown,
@@ -50,9 +64,7 @@ export async function toTableError(
     watches?: Partial<Record<Side, ConnectionWatch | undefined>>;
   },
 ): Promise<TableError> {
-  if (context.signal?.aborted) {
-    return { code: 'ABORTED', message: 'interrupted; the target transaction was rolled back' };
-  }
+  if (context.signal?.aborted) return abortedTableError(context.signal, true);
   for (const connector of [context.source, context.target]) {
     const failure = await connector.tunnelFailure();
     if (failure) {

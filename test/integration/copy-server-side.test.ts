@@ -19,17 +19,25 @@ const s = servers();
 const SERVER_SIDE: readonly Strategy[] = ['dblink', 'fdw', 'fdw-push'];
 
 /** Runs SQL in one database of a server. */
-async function sqlIn(server: ServerInfo, database: string, text: string): Promise<pg.QueryResult> {
+async function sqlIn(
+  server: ServerInfo,
+  database: string,
+  text: string,
+  values?: unknown[],
+): Promise<pg.QueryResult> {
   const client = new pg.Client({ ...server, database });
   await client.connect();
   try {
-    return await client.query(text);
+    return await client.query(text, values);
   } finally {
     await client.end();
   }
 }
 
-/** pgcopy's leftovers on a server: foreign servers, user mappings, sessions (given time to end). */
+/**
+ * pgcopy's leftovers on a server: foreign servers, user mappings, and sessions of this file's
+ * runs (other test files run at the same time; given time to end).
+ */
 async function leftovers(server: ServerInfo, database = 'postgres'): Promise<unknown> {
   const deadline = Date.now() + 3000;
   for (;;) {
@@ -49,7 +57,9 @@ async function leftoversNow(
     `SELECT (SELECT count(*)::int FROM pg_foreign_server WHERE srvname LIKE 'pgcopy%') AS servers,
             (SELECT count(*)::int FROM pg_user_mappings WHERE srvname LIKE 'pgcopy%') AS mappings,
             (SELECT count(*)::int FROM pg_stat_activity
-              WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid()) AS sessions`,
+              WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid()
+                AND strpos(query, $1) > 0) AS sessions`,
+    [schema],
   );
   return r.rows[0] as { servers: number; mappings: number; sessions: number };
 }

@@ -1,0 +1,131 @@
+// Lambda packaging.
+//   node scripts/build-lambda.mjs function  ->  dist/lambda/function.zip: index.mjs, one bundled file
+//                                              that needs no node_modules and no layer
+//   node scripts/build-lambda.mjs layer     ->  dist/lambda/layer.zip (nodejs/node_modules: the
+//                                              production dependencies) and dist/lambda/code.zip
+//                                              (index.js, pgcopy's own code, requiring the layer)
+// Both name the handler `index.handler`.
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { writeZip } from './zip.mjs';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const out = join(root, 'dist', 'lambda');
+const entry = join(root, 'src', 'lambda', 'handler.ts');
+
+/** Options both packagings share. keepNames: Lambda reports `error.name` as the errorType that
+ * Step Functions retries match on (ConfigError is not retried), so class names must survive. */
+const common = {
+  entryPoints: [entry],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  keepNames: true,
+  legalComments: 'none',
+  write: false,
+  logLevel: 'warning',
+};
+
+// ssh2 loads the optional native cpu-features module and .node crypto bindings in try/catch and
+// falls back to pure JavaScript without them.
+const nativeOnly = ['cpu-features', '*.node'];
+
+/** ESM needs these for bundled CommonJS dependencies (ssh2's agent.js uses __dirname). */
+const esmBanner = [
+  "import { createRequire as __pgcopyRequire } from 'node:module';",
+  "import { fileURLToPath as __pgcopyPath } from 'node:url';",
+  "import { dirname as __pgcopyDir } from 'node:path';",
+  'const require = __pgcopyRequire(import.meta.url);',
+  'const __filename = __pgcopyPath(import.meta.url);',
+  'const __dirname = __pgcopyDir(__filename);',
+].join('\n');
+
+async function bundle(options) {
+  const result = await build({ ...common, ...options });
+  const file = result.outputFiles?.[0];
+  if (!file) throw new Error('esbuild produced no output');
+  return Buffer.from(file.contents);
+}
+
+function kib(bytes) {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+async function report(name, unpacked) {
+  const zipped = (await stat(join(out, name))).size;
+  console.log(`${join('dist', 'lambda', name)}: ${kib(zipped)} zipped, ${kib(unpacked)} unpacked`);
+}
+
+async function buildFunction() {
+  const code = await bundle({
+    format: 'esm',
+    outfile: 'index.mjs',
+    external: nativeOnly,
+    banner: { js: esmBanner },
+  });
+  await writeZip(join(out, 'function.zip'), [{ name: 'index.mjs', data: code }]);
+  await report('function.zip', code.length);
+}
+
+/** Type declarations and source maps: never loaded at run time. */
+const UNUSED_AT_RUN_TIME = /\.(d\.[cm]?ts|map)$/;
+
+/** Files under `dir`, as paths relative to it, skipping nested node_modules (listed on their own). */
+async function filesUnder(dir) {
+  const found = [];
+  for (const item of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!item.isFile() || UNUSED_AT_RUN_TIME.test(item.name)) continue;
+    const path = join(item.parentPath, item.name);
+    const rel = relative(dir, path);
+    if (rel.split(sep).includes('node_modules')) continue;
+    found.push(rel);
+  }
+  return found.sort();
+}
+
+/** Optional native build chain of ssh2's cpu-features: never built, not needed at run time. */
+const NATIVE_BUILD_ONLY = new Set(['cpu-features', 'nan', 'buildcheck']);
+
+async function buildLayer() {
+  // CommonJS: a layer's /opt/nodejs/node_modules is found through NODE_PATH, which only require()
+  // honours; ES module imports would not see the layer.
+  const code = await bundle({ format: 'cjs', outfile: 'index.js', packages: 'external' });
+  await writeZip(join(out, 'code.zip'), [{ name: 'index.js', data: code }]);
+  await report('code.zip', code.length);
+
+  const listing = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  const packages = listing
+    .split('\n')
+    .filter((line) => line.startsWith(join(root, 'node_modules') + sep))
+    .filter((line) => !NATIVE_BUILD_ONLY.has(line.split(`node_modules${sep}`).pop() ?? ''));
+  const entries = [];
+  let unpacked = 0;
+  for (const dir of packages) {
+    for (const rel of await filesUnder(dir)) {
+      const path = join(dir, rel);
+      const data = await readFile(path);
+      const mode = (await stat(path)).mode & 0o777;
+      const name = ['nodejs', relative(root, dir), rel].join('/').split(sep).join('/');
+      entries.push({ name, data, mode });
+      unpacked += data.length;
+    }
+  }
+  await writeZip(join(out, 'layer.zip'), entries);
+  await report('layer.zip', unpacked);
+}
+
+const what = process.argv[2];
+if (what !== 'function' && what !== 'layer') {
+  console.error('usage: node scripts/build-lambda.mjs function|layer');
+  process.exit(2);
+}
+await mkdir(out, { recursive: true });
+await rm(join(out, what === 'function' ? 'function.zip' : 'layer.zip'), { force: true });
+await (what === 'function' ? buildFunction() : buildLayer());

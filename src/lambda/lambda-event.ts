@@ -1,0 +1,88 @@
+import { describeValue, joinPath } from '../config/describe-value.js';
+import { MODES, type Config, type Mode } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import type { PlanFilters } from '../plan/select-tables.js';
+
+/** What an invocation may say: its own config, and how to narrow the run (as the CLI's flags do). */
+export interface PgcopyEvent {
+  /** A whole config: YAML or JSON text, or the object itself. */
+  readonly config?: unknown;
+  readonly targets?: readonly string[];
+  readonly tables?: readonly string[];
+  readonly mode?: Mode;
+  readonly dryRun?: boolean;
+}
+
+export interface ParsedEvent {
+  /** The event's config (text or object), when it carries one. */
+  readonly config: unknown;
+  readonly filters: PlanFilters;
+  readonly dryRun: boolean;
+}
+
+const KEYS = ['config', 'targets', 'tables', 'mode', 'dryRun'];
+
+function names(value: unknown, key: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    throw new ConfigError(`${key}: expected a list of names, got ${describeValue(value)}`);
+  }
+  return value.map((item: unknown, i) => {
+    if (typeof item !== 'string' || item === '') {
+      throw new ConfigError(`${joinPath(key, i)}: expected a name, got ${describeValue(item)}`);
+    }
+    return item;
+  });
+}
+
+/** Validates an invocation's event; every error names the event key and the value received. */
+export function parseEvent(event: unknown): ParsedEvent {
+  if (event === null || event === undefined)
+    return { config: undefined, filters: {}, dryRun: false };
+  if (typeof event !== 'object' || Array.isArray(event)) {
+    throw new ConfigError(`event: expected an object, got ${describeValue(event)}`);
+  }
+  const raw = event as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!KEYS.includes(key)) {
+      throw new ConfigError(`event.${key}: unknown key (expected one of ${KEYS.join(', ')})`);
+    }
+  }
+  const { mode, dryRun } = raw;
+  if (mode !== undefined && !MODES.includes(mode as Mode)) {
+    throw new ConfigError(
+      `event.mode: expected one of ${MODES.join(', ')}, got ${describeValue(mode)}`,
+    );
+  }
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') {
+    throw new ConfigError(`event.dryRun: expected true or false, got ${describeValue(dryRun)}`);
+  }
+  return {
+    config: raw['config'],
+    filters: {
+      targets: names(raw['targets'], 'event.targets'),
+      tables: names(raw['tables'], 'event.tables'),
+      mode: mode as Mode | undefined,
+    },
+    dryRun: dryRun === true,
+  };
+}
+
+/** Event names that the config does not know are errors naming the event key and what exists. */
+export function checkEventNames(config: Config, filters: PlanFilters): void {
+  const targets = config.targets.map((t) => t.name);
+  filters.targets?.forEach((name, i) => {
+    if (!targets.includes(name)) {
+      throw new ConfigError(
+        `event.targets[${i}]: no target named "${name}" (targets: ${targets.join(', ')})`,
+      );
+    }
+  });
+  const tables = new Set(
+    config.targets.flatMap((t) => t.tables.flatMap((s) => [s.source, s.target])),
+  );
+  filters.tables?.forEach((name, i) => {
+    if (!tables.has(name))
+      throw new ConfigError(`event.tables[${i}]: no table named "${name}" in any target`);
+  });
+}

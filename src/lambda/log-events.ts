@@ -1,0 +1,87 @@
+import { auditLine } from '../report/audit-lines.js';
+import type { RunEvent, TableResult } from '../report/events.js';
+
+/** The part of a logger the handler uses; Powertools' Logger is one. */
+export interface LogSink {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+function tableAttributes(r: TableResult): Record<string, unknown> {
+  return {
+    target: r.target,
+    table: r.table,
+    source: r.source,
+    status: r.status,
+    rows: r.rows,
+    bytes: r.bytes,
+    seconds: Number(r.seconds.toFixed(3)),
+    mode: r.mode,
+    format: r.format,
+    ...(r.warnings.length > 0 ? { warnings: r.warnings } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.rolledBack ? { rolledBack: r.rolledBack } : {}),
+  };
+}
+
+/**
+ * One log entry per run event worth keeping (progress and the plan are not): the audit log's line,
+ * with its ✅/⚠️/❌ markers, as the message, and the figures as fields. Events carry no secrets.
+ */
+export function logRunEvent(log: LogSink, event: RunEvent): void {
+  const message = auditLine(event);
+  if (message === undefined) return;
+  switch (event.type) {
+    case 'run-start':
+      log.info(message, {
+        event: event.type,
+        snapshot: event.snapshot,
+        pairs: event.pairs,
+        estimatedBytes: event.estimatedBytes,
+      });
+      return;
+    case 'table-start':
+      log.info(message, {
+        event: event.type,
+        ...event.ref,
+        status: 'copying',
+        mode: event.mode,
+        format: event.format,
+        estimatedRows: event.estimatedRows,
+      });
+      return;
+    case 'table-done':
+    case 'table-failed': {
+      const attributes = { event: event.type, ...tableAttributes(event.result) };
+      const level =
+        event.result.status === 'done'
+          ? 'info'
+          : event.result.status === 'warnings'
+            ? 'warn'
+            : 'error';
+      log[level](message, attributes);
+      return;
+    }
+    case 'run-end': {
+      const { tables, status } = event.report;
+      const attributes = {
+        event: event.type,
+        status,
+        tables: tables.length,
+        rows: tables.reduce((sum, t) => sum + t.rows, 0),
+        bytes: tables.reduce((sum, t) => sum + t.bytes, 0),
+        seconds: Number(
+          (
+            (Date.parse(event.report.finishedAt) - Date.parse(event.report.startedAt)) /
+            1000
+          ).toFixed(3),
+        ),
+      };
+      log[status === 'error' ? 'error' : 'info'](message, attributes);
+      return;
+    }
+    default:
+      return;
+  }
+}

@@ -1,0 +1,58 @@
+import { PgcopyError } from '../errors.js';
+import { pairName } from '../plan/types.js';
+import type { RunReport, TableResult } from '../report/events.js';
+
+export interface RunSummary {
+  readonly status: RunReport['status'];
+  readonly tables: number;
+  readonly done: number;
+  readonly warnings: number;
+  readonly errors: number;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export function summarize(report: RunReport): RunSummary {
+  const count = (s: TableResult['status']): number =>
+    report.tables.filter((t) => t.status === s).length;
+  return {
+    status: report.status,
+    tables: report.tables.length,
+    done: count('done'),
+    warnings: count('warnings'),
+    errors: count('error'),
+    rows: report.tables.reduce((sum, t) => sum + t.rows, 0),
+    bytes: report.tables.reduce((sum, t) => sum + t.bytes, 0),
+  };
+}
+
+function name(t: TableResult): string {
+  return pairName({ targetName: t.target, targetTable: t.table });
+}
+
+/**
+ * A run in which a table failed: the invocation fails with it, so that Lambda's and the state
+ * machine's retries apply. The message carries the summary (Lambda passes on only the error's name
+ * and message); `code` is TIMEOUT when the time limit stopped a table, else RUN_FAILED.
+ */
+export class RunFailedError extends PgcopyError {
+  readonly summary: RunSummary;
+
+  constructor(readonly report: RunReport) {
+    const summary = summarize(report);
+    const failed = report.tables.filter((t) => t.status === 'error');
+    const timedOut = failed.filter((t) => t.error?.code === 'TIMEOUT');
+    const other = failed.filter((t) => t.error?.code !== 'TIMEOUT');
+    const parts = [
+      `${summary.errors} of ${summary.tables} table(s) failed (${summary.done} done, ${summary.warnings} done with warnings, ${summary.rows} rows copied)`,
+      ...(timedOut.length > 0
+        ? [
+            `did not finish before the Lambda time limit (rolled back, or not started; nothing written): ${timedOut.map(name).join(', ')}`,
+          ]
+        : []),
+      ...other.map((t) => `${name(t)}: [${t.error?.code ?? 'ERROR'}] ${t.error?.message ?? ''}`),
+    ];
+    super(timedOut.length > 0 ? 'TIMEOUT' : 'RUN_FAILED', parts.join('; '));
+    this.summary = summary;
+  }
+}

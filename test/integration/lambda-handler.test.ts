@@ -1,0 +1,350 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ConfigError, PgcopyError } from '../../src/errors.js';
+import { handler, PgcopyFunction, type HandlerResult } from '../../src/lambda/handler.js';
+import { RunFailedError } from '../../src/lambda/run-failed.js';
+import type { RunReport } from '../../src/report/events.js';
+import { endpointOf } from '../support/config.js';
+import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { fakeContext, recordingLog, secretsConfig, startLambdaSecrets } from '../support/lambda.js';
+import type { SecretsManagerServer } from '../support/secrets-manager-server.js';
+import { startSshServer, type TestSshServer } from '../support/ssh-server.js';
+
+const s = servers();
+const schema = uniqueName('Lambda_Handler');
+const q = `"${schema}"`;
+const passwords = [s.source.password, s.target1.password, s.target2.password];
+const ITEMS = `CREATE TABLE ${q}.items (id int PRIMARY KEY, name text)`;
+// Each row waits 2 ms in a trigger on target two: copying `slow` takes ~6 s, so a deadline
+// falls in the middle of its COPY.
+const SLOW = `CREATE TABLE ${q}.slow (id int, payload text)`;
+const SLOW_TRIGGER = `
+  CREATE FUNCTION ${q}.slow_row() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.002); RETURN NEW; END $$;
+  CREATE TRIGGER slow_row BEFORE INSERT ON ${q}.slow FOR EACH ROW EXECUTE FUNCTION ${q}.slow_row();
+  INSERT INTO ${q}.slow VALUES (-1, 'kept');`;
+
+let sm: SecretsManagerServer;
+let ssh: TestSshServer;
+let config: Record<string, unknown>;
+
+beforeAll(async () => {
+  ssh = await startSshServer();
+  sm = await startLambdaSecrets('lambda', ssh);
+  config = secretsConfig({
+    env: 'lambda',
+    sm,
+    ssh,
+    schema,
+    tables: { one: ['items'], two: ['items', 'slow'] },
+  });
+  await sql(
+    s.source,
+    `CREATE SCHEMA ${q}; ${ITEMS}; ${SLOW};
+     INSERT INTO ${q}.items SELECT g, 'item ' || g FROM generate_series(1, 500) g;
+     INSERT INTO ${q}.slow SELECT g, md5(g::text) FROM generate_series(1, 3000) g;`,
+  );
+  await sql(s.target1, `CREATE SCHEMA ${q}; ${ITEMS};`);
+  await sql(s.target2, `CREATE SCHEMA ${q}; ${ITEMS}; ${SLOW}; ${SLOW_TRIGGER}`);
+});
+
+afterAll(async () => {
+  await Promise.all([ssh.stop(), sm.close()]);
+  for (const server of [s.source, s.target1, s.target2]) {
+    await sql(server, `DROP SCHEMA ${q} CASCADE`);
+  }
+});
+
+function asReport(result: HandlerResult): RunReport {
+  if ('dryRun' in result) throw new Error('expected a run report');
+  return result;
+}
+
+const itemsDigest = () => tableDigest(s.source, `SELECT * FROM ${q}.items`);
+
+describe('the Lambda handler, invoked in-process', () => {
+  const log = recordingLog();
+  let fn: PgcopyFunction;
+
+  beforeAll(() => {
+    fn = new PgcopyFunction({ env: { PGCOPY_CONFIG: JSON.stringify(config) }, logger: log });
+  });
+
+  it('copies through Secrets Manager and an SSH tunnel, returns the report and logs each event', async () => {
+    const result = asReport(await fn.invoke({ tables: ['items'] }, fakeContext()));
+    expect(result.tables.map((t) => [t.target, t.table, t.status, t.rows])).toEqual([
+      ['one', 'items', 'done', 500],
+      ['two', 'items', 'done', 500],
+    ]);
+    const expected = await itemsDigest();
+    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.items`)).toEqual(expected);
+    expect(await tableDigest(s.target2, `SELECT * FROM ${q}.items`)).toEqual(expected);
+    expect(ssh.forwards).toBeGreaterThan(0);
+    expect(sm.count('BatchGetSecretValue') + sm.count('GetSecretValue')).toBeGreaterThan(0);
+
+    const done = log.entries.filter((e) => e.attributes['event'] === 'table-done');
+    expect(done.map((e) => [e.level, e.attributes['target'], e.attributes['table']])).toEqual(
+      expect.arrayContaining([
+        ['info', 'one', 'items'],
+        ['info', 'two', 'items'],
+      ]),
+    );
+    for (const entry of done) {
+      expect(entry.message).toMatch(/^✅ Done: (one|two)\.items rows=500/);
+      expect(entry.attributes).toMatchObject({ status: 'done', rows: 500 });
+      expect(entry.attributes['bytes']).toBeGreaterThan(0);
+      expect(typeof entry.attributes['seconds']).toBe('number');
+    }
+    const kinds = log.entries.map((e) => e.attributes['event']);
+    expect(kinds[0]).toBe('run-start');
+    expect(kinds.at(-1)).toBe('run-end');
+    const output = JSON.stringify({ log: log.entries, result });
+    for (const password of passwords) expect(output).not.toContain(password);
+  });
+
+  it('reuses the parsed config and the Secrets Manager client on a warm invocation', async () => {
+    await fn.invoke({ tables: ['items'], targets: ['one'] }, fakeContext());
+    expect(fn.configs.parses).toBe(1);
+    expect(fn.secrets.clients).toBe(1);
+  });
+
+  it('narrows to the event targets; a dry run returns the plan and writes nothing', async () => {
+    await sql(s.target1, `DELETE FROM ${q}.items WHERE id > 10`);
+    const result = await fn.invoke(
+      { targets: ['one'], tables: ['items'], dryRun: true },
+      fakeContext(),
+    );
+    expect(result).toMatchObject({ dryRun: true });
+    const plan = (result as { plan: { targets: { name: string }[] } }).plan;
+    expect(plan.targets.map((t) => t.name)).toEqual(['one']);
+    expect((await tableDigest(s.target1, `SELECT * FROM ${q}.items`)).count).toBe(10);
+  });
+
+  it('a failed table fails the invocation with the report summary; the event mode applies', async () => {
+    await sql(s.target1, `TRUNCATE ${q}.items; INSERT INTO ${q}.items VALUES (1, 'taken')`);
+    const before = await tableDigest(s.target1, `SELECT * FROM ${q}.items`);
+    const error = (await fn
+      .invoke({ targets: ['one'], tables: ['items'], mode: 'append' }, fakeContext())
+      .catch((e: unknown) => e)) as RunFailedError;
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.name).toBe('RunFailedError');
+    expect(error.code).toBe('RUN_FAILED');
+    expect(error.message).toMatch(/^1 of 1 table\(s\) failed \(0 done, 0 done with warnings/);
+    expect(error.message).toContain('one.items: [POSTGRES] duplicate key value');
+    expect(error.summary).toMatchObject({ status: 'error', tables: 1, errors: 1 });
+    expect(error.report.tables[0]?.mode).toBe('append');
+    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.items`)).toEqual(before);
+    const failed = log.entries.filter((e) => e.attributes['event'] === 'table-failed');
+    expect(failed.at(-1)?.level).toBe('error');
+    expect(failed.at(-1)?.message).toMatch(/^❌ Error copying one\.items/);
+  });
+
+  it('stops before the time limit: the running table rolls back and is reported TIMEOUT by name', async () => {
+    const timed = new PgcopyFunction({
+      env: { PGCOPY_CONFIG: JSON.stringify(config), PGCOPY_TIMEOUT_MARGIN_MS: '1000' },
+      logger: log,
+    });
+    const before = await tableDigest(s.target2, `SELECT * FROM ${q}.slow`);
+    // The abort falls ~3 s in, while `slow` is copying. (How soon the backend gives up the rows
+    // already sent is the engine's abort handling; here: that the table ends rolled back.)
+    const error = (await timed
+      .invoke({ targets: ['two'] }, fakeContext(4000))
+      .catch((e: unknown) => e)) as RunFailedError;
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).toContain(
+      'did not finish before the Lambda time limit (rolled back, or not started; nothing written): two.slow',
+    );
+    const byTable = Object.fromEntries(error.report.tables.map((t) => [t.table, t]));
+    expect(byTable['items']?.status).toBe('done');
+    expect(byTable['slow']?.error).toEqual({
+      code: 'TIMEOUT',
+      message:
+        'timed out (stopped 1.0 s before the Lambda time limit); the target transaction was rolled back',
+    });
+    expect(await tableDigest(s.target2, `SELECT * FROM ${q}.slow`)).toEqual(before);
+    const { rows } = await sql(
+      s.target2,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY ${q}%'`,
+    );
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+
+  it('with less time left than the margin, fails TIMEOUT before any table and writes nothing', async () => {
+    const before = await tableDigest(s.target2, `SELECT * FROM ${q}.slow`);
+    const error = (await fn
+      .invoke({ targets: ['two'], tables: ['slow'] }, fakeContext(5_000))
+      .catch((e: unknown) => e)) as PgcopyError;
+    expect(error).toBeInstanceOf(PgcopyError);
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).toBe(
+      'timed out (stopped 10.0 s before the Lambda time limit) before any table was copied; nothing was written',
+    );
+    expect(await tableDigest(s.target2, `SELECT * FROM ${q}.slow`)).toEqual(before);
+  });
+});
+
+describe('configuration errors fail at once, naming the key path', () => {
+  const cases: [string, Record<string, string>, unknown, string][] = [
+    [
+      'an invalid PGCOPY_CONFIG',
+      { PGCOPY_CONFIG: 'source: {}\ntargets: []' },
+      {},
+      'PGCOPY_CONFIG: ',
+    ],
+    ['invalid YAML in the event', {}, { config: 'source: [' }, 'event.config: invalid YAML'],
+    ['no config anywhere', { PGCOPY_CONFIG: '' }, undefined, 'config: none given'],
+    [
+      'a missing config file',
+      { PGCOPY_CONFIG: '', PGCOPY_CONFIG_FILE: 'missing.yaml', LAMBDA_TASK_ROOT: '/nonexistent' },
+      {},
+      'PGCOPY_CONFIG_FILE: cannot read /nonexistent/missing.yaml (ENOENT)',
+    ],
+    ['an event that is not an object', {}, 'run', 'event: expected an object, got "run"'],
+    [
+      'an unknown event key',
+      {},
+      { table: ['items'] },
+      'event.table: unknown key (expected one of config, targets, tables, mode, dryRun)',
+    ],
+    [
+      'an unknown mode',
+      {},
+      { mode: 'merge' },
+      'event.mode: expected one of append, truncate, upsert, got "merge"',
+    ],
+    [
+      'dryRun not a boolean',
+      {},
+      { dryRun: 'yes' },
+      'event.dryRun: expected true or false, got "yes"',
+    ],
+    [
+      'tables not a list',
+      {},
+      { tables: 'items' },
+      'event.tables: expected a list of names, got "items"',
+    ],
+    [
+      'a target name that is not a string',
+      {},
+      { targets: [1] },
+      'event.targets[0]: expected a name, got 1',
+    ],
+    [
+      'an unknown target',
+      {},
+      { targets: ['one', 'three'] },
+      'event.targets[1]: no target named "three" (targets: one, two)',
+    ],
+    [
+      'an unknown table',
+      {},
+      { tables: ['nope'] },
+      'event.tables[0]: no table named "nope" in any target',
+    ],
+    [
+      'a bad time margin',
+      { PGCOPY_TIMEOUT_MARGIN_MS: '10s' },
+      {},
+      'PGCOPY_TIMEOUT_MARGIN_MS: expected a whole number of milliseconds, got "10s"',
+    ],
+  ];
+
+  it.each(cases)('%s', async (_name, env, event, message) => {
+    const fn = new PgcopyFunction({
+      env: { PGCOPY_CONFIG: JSON.stringify(config), ...env },
+      logger: recordingLog(),
+    });
+    const requests = sm.requests.length;
+    const error = (await fn.invoke(event, fakeContext()).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.name).toBe('ConfigError');
+    expect(error.message.startsWith(message)).toBe(true);
+    expect(sm.requests.length).toBe(requests);
+  });
+});
+
+describe('where the config comes from', () => {
+  const direct = () => ({
+    source: endpointOf(s.source, schema),
+    targets: [{ name: 'one', ...endpointOf(s.target1, schema), tables: ['items'] }],
+    options: { mode: 'truncate' },
+  });
+
+  it("the event's config (an object) wins over PGCOPY_CONFIG", async () => {
+    const fn = new PgcopyFunction({
+      env: { PGCOPY_CONFIG: 'not: [valid' },
+      logger: recordingLog(),
+    });
+    const report = asReport(await fn.invoke({ config: direct() }, fakeContext()));
+    expect(report.tables.map((t) => [t.target, t.status, t.rows])).toEqual([['one', 'done', 500]]);
+  });
+
+  it('a dry run whose plan refuses a table fails, naming it', async () => {
+    const config = direct();
+    const fn = new PgcopyFunction({ env: {}, logger: recordingLog() });
+    const error = (await fn
+      .invoke(
+        {
+          config: { ...config, targets: [{ ...config.targets[0], tables: ['missing'] }] },
+          dryRun: true,
+        },
+        fakeContext(),
+      )
+      .catch((e: unknown) => e)) as PgcopyError;
+    expect(error).toBeInstanceOf(PgcopyError);
+    expect(error.code).toBe('PLAN');
+    expect(error.message).toMatch(/^dry run: 1 table\(s\) cannot be copied: one\.missing: /);
+  });
+
+  it('PGCOPY_CONFIG_FILE is a YAML file relative to the function root', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'pgcopy-lambda-'));
+    try {
+      await writeFile(join(root, 'pgcopy.json'), JSON.stringify(direct()));
+      const fn = new PgcopyFunction({
+        env: { PGCOPY_CONFIG_FILE: 'pgcopy.json', LAMBDA_TASK_ROOT: root },
+        logger: recordingLog(),
+      });
+      await fn.invoke({ dryRun: true }, fakeContext());
+      await fn.invoke({ dryRun: true }, fakeContext());
+      expect(fn.configs.parses).toBe(1);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('the exported handler logs JSON lines through Powertools on stdout', async () => {
+    vi.stubEnv('PGCOPY_CONFIG', JSON.stringify(direct()));
+    const lines: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const report = asReport(await handler({}, fakeContext()));
+      expect(report.status).toBe('done');
+    } finally {
+      write.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const entries = lines
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const done = entries.find((e) => e['event'] === 'table-done');
+    expect(done).toMatchObject({
+      level: 'INFO',
+      service: 'pgcopy',
+      function_request_id: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+      target: 'one',
+      status: 'done',
+      rows: 500,
+    });
+    expect(String(done?.['message'])).toMatch(/^✅ Done: one\.items/);
+    expect(lines.join('')).not.toContain(s.source.password);
+  });
+});
