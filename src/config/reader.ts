@@ -70,6 +70,19 @@ export class Reader {
     return v;
   }
 
+  /**
+   * A duration as PostgreSQL writes one (`500ms`, `2s`, `5min`, `1h`, `1d`) or a number of
+   * milliseconds; returns milliseconds.
+   */
+  duration(): number {
+    const v = this.value;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+    const match = typeof v === 'string' ? /^\s*(\d+)\s*(ms|s|min|h|d)?\s*$/.exec(v) : null;
+    if (!match) this.fail('a duration such as 500ms, 2s, 5min, 1h, or milliseconds');
+    const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms'];
+    return Number(match[1]) * (unit ?? 1);
+  }
+
   boolean(): boolean {
     if (typeof this.value !== 'boolean') this.fail('true or false');
     return this.value;

@@ -97,6 +97,9 @@ export interface TargetConfig extends EndpointConfig {
   readonly tables: readonly TableSpec[];
   /** Strategy of this target's tables, unless a table names its own. */
   readonly strategy?: Strategy;
+  /** Overrides options.lockTimeout / options.statementTimeout for this target, in milliseconds. */
+  readonly lockTimeoutMs?: number;
+  readonly statementTimeoutMs?: number;
   /** Per-target disableTriggers; when absent the run's applies. */
   readonly disableTriggers?: boolean;
 }
@@ -113,7 +116,18 @@ export interface RunOptions {
    * transaction only: `SET LOCAL session_replication_role = replica`.
    */
   readonly disableTriggers: boolean;
+  /** Attempts after the first for a table that failed for a transient reason (0: none). */
+  readonly retries: number;
+  /** When the snapshot's coordinator connection is lost: fail the remaining tables, or re-export. */
+  readonly onSnapshotLoss: SnapshotLossPolicy;
+  /** lock_timeout of the target sessions, in milliseconds (absent: the server's). */
+  readonly lockTimeoutMs?: number;
+  /** statement_timeout of the target sessions, in milliseconds (absent: none). */
+  readonly statementTimeoutMs?: number;
 }
+
+export const SNAPSHOT_LOSS_POLICIES = ['fail', 'reexport'] as const;
+export type SnapshotLossPolicy = (typeof SNAPSHOT_LOSS_POLICIES)[number];
 
 export interface Config {
   /** Things the config says that are probably not meant (a TLS setting given twice), for stderr. */

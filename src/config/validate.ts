@@ -6,6 +6,7 @@ import { whereFilterProblem } from './where-filter.js';
 import {
   MODES,
   SECRET_PROVIDERS,
+  SNAPSHOT_LOSS_POLICIES,
   SSL_MODES,
   STRATEGIES,
   type Config,
@@ -44,6 +45,8 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   logDir: 'log',
   createExtensions: false,
   disableTriggers: false,
+  retries: 3,
+  onSnapshotLoss: 'fail',
 });
 
 function identifier(r: Reader, what: string): string {
@@ -246,7 +249,15 @@ function readTable(r: Reader): TableSpec {
 }
 
 function readTarget(r: Reader, warnings: string[]): TargetConfig {
-  const keys = r.object([...ENDPOINT_KEYS, 'name', 'tables', 'strategy', 'disableTriggers']);
+  const keys = r.object([
+    ...ENDPOINT_KEYS,
+    'name',
+    'tables',
+    'strategy',
+    'disableTriggers',
+    'lockTimeout',
+    'statementTimeout',
+  ]);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
   const name = nameReader.string('a target name');
@@ -267,10 +278,14 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
   });
   const strategy = optional(keys.get('strategy'), (k) => k.oneOf(STRATEGIES));
   const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
+  const lockTimeoutMs = optional(keys.get('lockTimeout'), (k) => k.duration());
+  const statementTimeoutMs = optional(keys.get('statementTimeout'), (k) => k.duration());
   return {
     ...readEndpoint(r, name, keys, warnings),
     tables,
     ...(strategy ? { strategy } : {}),
+    ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+    ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
     ...(disableTriggers === undefined ? {} : { disableTriggers }),
   };
 }
@@ -284,7 +299,13 @@ function readOptions(r: Reader | undefined): RunOptions {
     'logDir',
     'createExtensions',
     'disableTriggers',
+    'retries',
+    'onSnapshotLoss',
+    'lockTimeout',
+    'statementTimeout',
   ]);
+  const lockTimeoutMs = optional(keys.get('lockTimeout'), (k) => k.duration());
+  const statementTimeoutMs = optional(keys.get('statementTimeout'), (k) => k.duration());
   return {
     mode: optional(keys.get('mode'), (k) => k.oneOf(MODES)) ?? DEFAULT_OPTIONS.mode,
     strategy:
@@ -298,6 +319,12 @@ function readOptions(r: Reader | undefined): RunOptions {
       DEFAULT_OPTIONS.createExtensions,
     disableTriggers:
       optional(keys.get('disableTriggers'), (k) => k.boolean()) ?? DEFAULT_OPTIONS.disableTriggers,
+    retries: optional(keys.get('retries'), (k) => k.integer(0, 10)) ?? DEFAULT_OPTIONS.retries,
+    onSnapshotLoss:
+      optional(keys.get('onSnapshotLoss'), (k) => k.oneOf(SNAPSHOT_LOSS_POLICIES)) ??
+      DEFAULT_OPTIONS.onSnapshotLoss,
+    ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+    ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
   };
 }
 

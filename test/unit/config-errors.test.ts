@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { validateConfig } from '../../src/config/validate.js';
 
 const FP = 'SHA256:' + 'A'.repeat(43);
 const source = { url: 'postgres://u:p@127.0.0.1:5432/app', schema: 'snapshot' };
@@ -261,6 +262,8 @@ describe('valid configs resolve fully and freeze', () => {
       concurrency: 4,
       logDir: 'log',
       createExtensions: false,
+      retries: 3,
+      onSnapshotLoss: 'fail',
       disableTriggers: false,
     });
     expect(Object.isFrozen(config.targets[0]?.tables[1])).toBe(true);
@@ -315,5 +318,38 @@ describe('valid configs resolve fully and freeze', () => {
     );
     expect(config.source.ssh?.fingerprints).toEqual([`SHA256:${body}`, `SHA256:${body}`]);
     expect(config.source.ssh?.port).toBe(22);
+  });
+});
+
+describe('durations and retry options', () => {
+  it('reads PostgreSQL durations and milliseconds, per run and per target', () => {
+    const config = validateConfig({
+      source: { host: 'h', database: 'd', user: 'u' },
+      targets: [
+        { name: 't', host: 'h', database: 'd', user: 'u', tables: ['a'], lockTimeout: '500ms' },
+      ],
+      options: {
+        lockTimeout: '2s',
+        statementTimeout: 90000,
+        retries: 0,
+        onSnapshotLoss: 'reexport',
+      },
+    });
+    expect(config.options).toMatchObject({
+      lockTimeoutMs: 2000,
+      statementTimeoutMs: 90000,
+      retries: 0,
+      onSnapshotLoss: 'reexport',
+    });
+    expect(config.targets[0]?.lockTimeoutMs).toBe(500);
+    expect(() =>
+      validateConfig({
+        source: { host: 'h', database: 'd', user: 'u' },
+        targets: [{ name: 't', host: 'h', database: 'd', user: 'u', tables: ['a'] }],
+        options: { lockTimeout: 'soon' },
+      }),
+    ).toThrow(
+      'options.lockTimeout: expected a duration such as 500ms, 2s, 5min, 1h, or milliseconds',
+    );
   });
 });
