@@ -4,6 +4,7 @@ import { describeSpec } from '../db/connection-spec.js';
 import type { Connector } from '../db/connector.js';
 import { mayDisableTriggers } from '../db/may-disable-triggers.js';
 import { describeError } from '../errors.js';
+import { missingExtensionNeeds } from './extension-needs.js';
 import type { EndpointNeeds, Privilege } from './needs.js';
 import { runBlockers } from './run-blockers.js';
 
@@ -186,7 +187,11 @@ export async function checkEndpoint(
       tls: row.ssl ? `on (${String(row.tls)})` : 'off',
       latencyMs: await roundTripMs(client),
       connectMs,
-      missing: [...(await missingPrivileges(client, needs)), ...triggers.missing],
+      missing: [
+        ...(await missingPrivileges(client, needs)),
+        ...triggers.missing,
+        ...(await missingExtensionNeeds(client, needs)),
+      ],
       checked: needs.tables.length,
       ...(triggers.may === undefined ? {} : { mayDisableTriggers: triggers.may }),
     };

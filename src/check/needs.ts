@@ -1,4 +1,5 @@
-import type { Config, Mode, TargetConfig } from '../config/types.js';
+import type { Config, Mode, Strategy, TableSpec, TargetConfig } from '../config/types.js';
+import { extensionNeed } from '../plan/strategy-rules.js';
 
 /** The privileges a run needs on each endpoint, derived from the config alone. */
 
@@ -23,6 +24,29 @@ export interface EndpointNeeds {
   readonly sequences: boolean;
   /** Targets: whether any table loads with triggers off (session_replication_role = replica). */
   readonly disableTriggers?: boolean;
+  /** The server-side strategies' extensions this endpoint's server runs. */
+  readonly extensions?: readonly ServerExtension[];
+  /** options.createExtensions: a missing extension is created by the run, not a problem. */
+  readonly createExtensions?: boolean;
+}
+
+export type ServerExtension = 'dblink' | 'postgres_fdw';
+
+function strategyOf(config: Config, target: TargetConfig, spec: TableSpec): Strategy {
+  return spec.strategy ?? target.strategy ?? config.options.strategy;
+}
+
+/** The extensions a set of strategies runs on one side: pulls on the target, the push on the source. */
+function extensionsFor(
+  strategies: readonly Strategy[],
+  side: 'source' | 'target',
+): ServerExtension[] {
+  const out = new Set<ServerExtension>();
+  for (const strategy of strategies) {
+    const need = extensionNeed(strategy);
+    if (need?.side === side) out.add(need.extension);
+  }
+  return [...out];
 }
 
 const MODE_PRIVILEGES: Readonly<Record<Mode, readonly Privilege[]>> = {
@@ -46,6 +70,11 @@ export function sourceNeeds(config: Config): EndpointNeeds {
     })),
     temporary: false,
     sequences: false,
+    extensions: extensionsFor(
+      config.targets.flatMap((t) => t.tables.map((spec) => strategyOf(config, t, spec))),
+      'source',
+    ),
+    createExtensions: config.options.createExtensions,
   };
 }
 
@@ -64,5 +93,10 @@ export function targetNeeds(config: Config, target: TargetConfig): EndpointNeeds
     disableTriggers: target.tables.some(
       (t) => t.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,
     ),
+    extensions: extensionsFor(
+      target.tables.map((spec) => strategyOf(config, target, spec)),
+      'target',
+    ),
+    createExtensions: config.options.createExtensions,
   };
 }

@@ -16,6 +16,7 @@ export function renderPlan(plan: Plan): string {
     const rows = target.tables.map((t) => [
       t.sourceTable === t.targetTable ? t.targetTable : `${t.sourceTable} -> ${t.targetTable}`,
       t.mode,
+      t.strategy,
       t.errors.length > 0 ? '-' : t.format,
       String(t.columns.length),
       String(t.skipped.sourceOnly.length + t.skipped.targetOnly.length),
@@ -23,7 +24,7 @@ export function renderPlan(plan: Plan): string {
       status(t),
     ]);
     out += textTable(
-      ['TABLE', 'MODE', 'FORMAT', 'COLUMNS', 'SKIPPED', 'EST. ROWS', 'STATUS'],
+      ['TABLE', 'MODE', 'STRATEGY', 'FORMAT', 'COLUMNS', 'SKIPPED', 'EST. ROWS', 'STATUS'],
       rows,
       '  ',
     );
@@ -59,6 +60,7 @@ export function planToJson(plan: Plan): unknown {
         source: t.sourceTable,
         target: t.targetTable,
         mode: t.mode,
+        strategy: t.strategy,
         format: t.format,
         columns: t.columns,
         skipped: t.skipped,

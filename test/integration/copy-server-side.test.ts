@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, connect as tcpConnect, type Server } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Strategy } from '../../src/config/types.js';
+import type { Strategy, TargetConfig } from '../../src/config/types.js';
+import { checkEndpoint } from '../../src/check/check-endpoint.js';
+import { sourceNeeds, targetNeeds } from '../../src/check/needs.js';
+import { Connectors } from '../../src/db/connectors.js';
+import { resolveEndpoints } from '../../src/secrets/resolve-endpoints.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { run } from '../../src/copy/run.js';
 import type { RunEvent } from '../../src/report/events.js';
@@ -209,6 +213,24 @@ describe('extensions and addresses', () => {
         targets: [{ name: 'one', ...endpointOf(s.target1, schema), database, tables: ['items'] }],
         options: { strategy, mode: 'truncate' },
       };
+      // check sees it too, on the server that runs the strategy.
+      const checked = validateConfig(raw);
+      const connectors = new Connectors(await resolveEndpoints(checked));
+      try {
+        const report =
+          side === 'the source'
+            ? await checkEndpoint(connectors.source, sourceNeeds(checked), undefined)
+            : await checkEndpoint(
+                connectors.target('one'),
+                targetNeeds(checked, checked.targets[0] as TargetConfig),
+                undefined,
+              );
+        expect('missing' in report ? report.missing : report).toContain(
+          `extension ${extension} (a superuser runs CREATE EXTENSION ${extension};)`,
+        );
+      } finally {
+        await connectors.close();
+      }
       const refused = await run(validateConfig(raw), { dryRun: true });
       expect(refused.plan.targets[0]?.tables[0]?.errors).toEqual([
         `strategy ${strategy}: the ${extension} extension is not installed on ${side}: a superuser runs "CREATE EXTENSION ${extension};" there, or set options.createExtensions: true`,
