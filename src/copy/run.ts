@@ -17,6 +17,7 @@ import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { abortedTableError } from './table-error.js';
 import { runPool } from './pool.js';
 import { SnapshotCoordinator } from './snapshot.js';
+import { sourceStep } from './source-step.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -58,7 +59,9 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
     ...(signal ? { signal } : {}),
   });
   try {
-    const plan = await makePlan(config, connectors, options.filters, signal ? { signal } : {});
+    const plan = await sourceStep('reading the catalogs', () =>
+      makePlan(config, connectors, options.filters, signal ? { signal } : {}),
+    );
     emit({ type: 'plan', plan });
     if (options.dryRun) return { plan, report: undefined };
     const report = await copyAll(config, plan, connectors, { ...options, emit, now });
@@ -100,8 +103,8 @@ async function copyAll(
 
   let snapshot: SnapshotCoordinator | undefined;
   if (copyable.length > 0) {
-    snapshot = await SnapshotCoordinator.open(
-      await connectors.source.connect(signal ? { signal } : {}),
+    snapshot = await sourceStep('opening the snapshot', async () =>
+      SnapshotCoordinator.open(await connectors.source.connect(signal ? { signal } : {})),
     );
   }
   try {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerInfo } from '../support/server-info.js';
 import { cli, workDir } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { sourceStep } from '../../src/copy/source-step.js';
 
 const schema = uniqueName('Drop');
 const q = `"${schema}"`;
@@ -79,4 +80,24 @@ describe('a dropped connection says which side and what was happening', () => {
       expect(await tableDigest(s.target1, `SELECT * FROM ${q}.big`)).toEqual(kept);
     },
   );
+});
+
+describe('a source connection lost before any table starts', () => {
+  it('names the side and the step (reading the catalogs, opening the snapshot)', async () => {
+    const client = await connect(s.source);
+    client.on('error', () => undefined);
+    const pid = ((await client.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number })
+      .pid;
+    const lost = sourceStep('reading the catalogs', async () => {
+      await sql(s.source, `SELECT pg_terminate_backend(${pid})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return client.query('SELECT 1');
+    });
+    await expect(lost).rejects.toThrow(/^source: connection lost while reading the catalogs: ./);
+    await client.end().catch(() => undefined);
+    // PostgreSQL's own errors pass unchanged.
+    await expect(sourceStep('reading', () => sql(s.source, 'SELECT 1/0'))).rejects.toThrow(
+      'division by zero',
+    );
+  });
 });
