@@ -1,11 +1,9 @@
-import { quoteIdent, quoteLiteral } from '../../db/quote.js';
 import { pairName } from '../../plan/types.js';
 import { columnDefinitions, insertSelectSql, selectSourceSql } from '../sql.js';
 import {
-  createForeignServer,
+  createForeignTable,
   dropForeignServer,
   extensionSchema,
-  privateName,
   serverLink,
 } from './server-link.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
@@ -24,12 +22,15 @@ export const fdwPushStrategy: CopyStrategy = {
   writesOnSource: true,
   async load({ plan, source, targetSpec }: LoadContext): Promise<Loaded> {
     await extensionSchema(source, 'postgres_fdw', pairName(plan));
-    const server = await createForeignServer(source, serverLink(targetSpec), {
-      batch_size: String(FDW_BATCH_SIZE),
-    });
-    const foreign = `pg_temp.${quoteIdent(privateName('pgcopy_target'))}`;
-    await source.query(
-      `CREATE FOREIGN TABLE ${foreign} (${columnDefinitions(plan, 'source')}) SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(plan.targetSchema)}, table_name ${quoteLiteral(plan.targetTable)})`,
+    const { server, foreign } = await createForeignTable(
+      source,
+      serverLink(targetSpec),
+      { batch_size: String(FDW_BATCH_SIZE) },
+      {
+        columns: columnDefinitions(plan, 'source'),
+        remoteSchema: plan.targetSchema,
+        remoteTable: plan.targetTable,
+      },
     );
     // postgres_fdw sends ONLY on to the remote TRUNCATE (refused for a partitioned table).
     if (plan.mode === 'truncate') {

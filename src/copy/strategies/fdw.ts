@@ -1,12 +1,10 @@
-import { quoteIdent, quoteLiteral } from '../../db/quote.js';
 import { pairName } from '../../plan/types.js';
 import { closeDestination, openDestination } from '../destination.js';
 import { columnDefinitions, insertSelectSql } from '../sql.js';
 import {
-  createForeignServer,
+  createForeignTable,
   dropForeignServer,
   extensionSchema,
-  privateName,
   serverLink,
 } from './server-link.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
@@ -25,12 +23,15 @@ export const fdwStrategy: CopyStrategy = {
   async load({ plan, target, sourceSpec }: LoadContext): Promise<Loaded> {
     await extensionSchema(target, 'postgres_fdw', pairName(plan));
     const destination = await openDestination(target, plan);
-    const server = await createForeignServer(target, serverLink(sourceSpec), {
-      fetch_size: String(FDW_FETCH_SIZE),
-    });
-    const foreign = `pg_temp.${quoteIdent(privateName('pgcopy_source'))}`;
-    await target.query(
-      `CREATE FOREIGN TABLE ${foreign} (${columnDefinitions(plan, 'target')}) SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(plan.sourceSchema)}, table_name ${quoteLiteral(plan.sourceTable)})`,
+    const { server, foreign } = await createForeignTable(
+      target,
+      serverLink(sourceSpec),
+      { fetch_size: String(FDW_FETCH_SIZE) },
+      {
+        columns: columnDefinitions(plan, 'target'),
+        remoteSchema: plan.sourceSchema,
+        remoteTable: plan.sourceTable,
+      },
     );
     const inserted = await target.query(insertSelectSql(plan, destination, foreign));
     await dropForeignServer(target, server);

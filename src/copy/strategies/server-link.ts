@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { SslMode } from '../../config/types.js';
 import type { ConnectionSpec } from '../../db/connection-spec.js';
-import { quoteIdent } from '../../db/quote.js';
+import { quoteIdent, quoteLiteral } from '../../db/quote.js';
 import { CopyError } from '../../errors.js';
 
 /**
@@ -81,7 +81,7 @@ export async function extensionSchema(
 }
 
 /** A name no other run or table uses, for the server objects of one table's load. */
-export function privateName(prefix: string): string {
+function privateName(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
 
@@ -130,6 +130,24 @@ export async function createForeignServer(
     link.password ?? null,
   ]);
   return server;
+}
+
+/**
+ * A foreign server for `link` and a foreign table in pg_temp over `remote` with the given column
+ * definitions, in the caller's transaction (see createForeignServer). Returns both names.
+ */
+export async function createForeignTable(
+  client: pg.ClientBase,
+  link: ServerLink,
+  options: Readonly<Record<string, string>>,
+  table: { readonly columns: string; readonly remoteSchema: string; readonly remoteTable: string },
+): Promise<{ server: string; foreign: string }> {
+  const server = await createForeignServer(client, link, options);
+  const foreign = `pg_temp.${quoteIdent(privateName('pgcopy_table'))}`;
+  await client.query(
+    `CREATE FOREIGN TABLE ${foreign} (${table.columns}) SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(table.remoteSchema)}, table_name ${quoteLiteral(table.remoteTable)})`,
+  );
+  return { server, foreign };
 }
 
 /** Drops a server made by createForeignServer, with its user mapping and foreign tables. */
