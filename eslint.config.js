@@ -12,6 +12,7 @@ export default tseslint.config(
       'scripts/',
       '*.config.js',
       'bench/*.cjs',
+      'test/support/fixtures/',
     ],
   },
   js.configs.recommended,

@@ -1,10 +1,9 @@
 import type { Config } from './config/types.js';
 import type { ConnectorDeps } from './db/connector.js';
 import { Connectors } from './db/connectors.js';
-import { createSecretsProvider } from './secrets/create-provider.js';
 import type { SecretsProvider } from './secrets/provider.js';
 import { resolveEndpoints } from './secrets/resolve-endpoints.js';
-import { openSshTunnel } from './tunnel/ssh-tunnel.js';
+import type { OpenTunnel } from './tunnel/types.js';
 
 /** Defaults: the provider named by config.secrets, and ssh2 tunnels. */
 export interface SessionDeps extends ConnectorDeps {
@@ -14,11 +13,21 @@ export interface SessionDeps extends ConnectorDeps {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * ssh2 and the AWS SDK are loaded only by a config that uses them: every other run (and `--help`)
+ * starts without their import cost.
+ */
+const openSshTunnel: OpenTunnel = async (...args) =>
+  (await import('./tunnel/ssh-tunnel.js')).openSshTunnel(...args);
+
 /** Resolves secrets and prepares one connector per endpoint; the caller closes them. */
 export async function openConnectors(config: Config, deps: SessionDeps = {}): Promise<Connectors> {
   const owned =
     deps.secrets === undefined && config.secrets !== undefined
-      ? createSecretsProvider(config.secrets, deps.env ? { env: deps.env } : {})
+      ? (await import('./secrets/create-provider.js')).createSecretsProvider(
+          config.secrets,
+          deps.env ? { env: deps.env } : {},
+        )
       : undefined;
   try {
     const endpoints = await resolveEndpoints(config, {

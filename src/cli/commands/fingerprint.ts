@@ -1,7 +1,6 @@
 import { ConfigError } from '../../errors.js';
 import { printable } from '../../report/printable.js';
 import { keygenLine } from '../../tunnel/host-key-fingerprint.js';
-import { scanHostKeys } from '../../tunnel/scan-host-keys.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../parse-args.js';
 
@@ -42,6 +41,8 @@ export async function fingerprintCommand(args: string[], io: CliIo): Promise<num
     throw new ConfigError('usage: pgcopy fingerprint HOST[:PORT]');
   }
   const { host, port } = parseHostPort(target);
+  // ssh2 is loaded by this command only, not by every start of the CLI.
+  const { scanHostKeys } = await import('../../tunnel/scan-host-keys.js');
   const scan = await scanHostKeys(host, port, io.signal ? { signal: io.signal } : {});
   const name = knownHostsName(host, port);
   const chosen = scan.negotiated;
