@@ -108,7 +108,13 @@ export function truncateSql(plan: TablePlan): string {
 /** COPY into `table`; a table without columns takes rows without a column list. */
 export function copyInSql(plan: TablePlan, table: string): string {
   const columns = plan.columns.length > 0 ? ` (${columnList(plan.columns)})` : '';
-  return `COPY ${table}${columns} FROM STDIN WITH ${copyOptions(plan.format)}`;
+  // Truncate mode emptied the table in this same transaction, so its rows may be written frozen:
+  // no later pass to set hint bits or freeze them (PostgreSQL refuses it on a partitioned table).
+  const freeze = plan.mode === 'truncate' && plan.targetKind === 'r' && table === targetName(plan);
+  const options = freeze
+    ? copyOptions(plan.format).replace(/\)$/, ', FREEZE)')
+    : copyOptions(plan.format);
+  return `COPY ${table}${columns} FROM STDIN WITH ${options}`;
 }
 
 /**

@@ -50,6 +50,15 @@ describe('copy SQL builders', () => {
     expect(copyOutSql(planOf({ sourceKind: 'p' }))).toContain('FROM "Src Schema"."Order Items")');
   });
 
+  it('writes rows frozen in truncate mode, into a plain table only', () => {
+    const plan = planOf({ mode: 'truncate', format: 'text' });
+    expect(copyInSql(plan, targetName(plan))).toMatch(/WITH \(FORMAT text, FREEZE\)$/);
+    const parted = planOf({ mode: 'truncate', targetKind: 'p' });
+    expect(copyInSql(parted, targetName(parted))).toMatch(/WITH \(FORMAT binary\)$/);
+    const append = planOf({ mode: 'append' });
+    expect(copyInSql(append, targetName(append))).toMatch(/WITH \(FORMAT binary\)$/);
+  });
+
   it('copies a table without columns with no column list', () => {
     expect(copyInSql(planOf({ columns: [], format: 'text' }), '"s"."t"')).toBe(
       'COPY "s"."t" FROM STDIN WITH (FORMAT text)',
