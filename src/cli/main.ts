@@ -3,7 +3,7 @@ import { checkCommand } from './commands/check.js';
 import { fingerprintCommand } from './commands/fingerprint.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
-import { HELP } from './help.js';
+import { HELP, commandHelp } from './help.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { printable } from '../report/printable.js';
 import { VERSION } from '../version.js';
@@ -32,7 +32,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.USAGE;
   }
   if (rest.includes('-h') || rest.includes('--help')) {
-    io.stdout.write(HELP);
+    io.stdout.write(commandHelp(name));
     return EXIT.OK;
   }
   try {

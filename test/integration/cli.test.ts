@@ -61,7 +61,7 @@ afterAll(async () => {
 describe('pgcopy CLI', () => {
   it('prints help and exits 2 without a command; unknown commands exit 2', async () => {
     expect((await cli([])).code).toBe(2);
-    expect((await cli(['--help'])).stdout).toContain('pgcopy plan -c FILE');
+    expect((await cli(['--help'])).stdout).toContain('pgcopy plan [-c FILE]');
     const unknown = await cli(['copy']);
     expect(unknown).toMatchObject({
       code: 2,
@@ -89,7 +89,7 @@ describe('pgcopy CLI', () => {
     const flag = await cli(['plan', '--frobnicate']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("usage: Unknown option '--frobnicate'");
-    expect((await cli(['plan'])).stderr).toBe('pgcopy: usage: -c/--config FILE is required\n');
+    expect((await cli(['plan'])).stderr).toMatch(/^pgcopy: usage: no config file found; tried /);
   });
 
   it('plan --json prints the documented shape and exits 0 when every table can be copied', async () => {

@@ -6,7 +6,6 @@ import { checkProblems, renderCheck } from '../../check/render-check.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../parse-args.js';
-import { requireConfigPath } from './plan.js';
 
 /**
  * `pgcopy check -c FILE`: resolves secrets, opens tunnels and connects to every endpoint; prints
@@ -19,7 +18,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) {
     throw new ConfigError(`usage: unexpected argument "${positionals.join(' ')}"`);
   }
-  const config = await loadCommandConfig(requireConfigPath(values.config), io);
+  const config = await loadCommandConfig(values.config, io);
   const signal = io.signal;
   const connectors = await openConnectors(config, { env: io.env, ...(signal ? { signal } : {}) });
   try {

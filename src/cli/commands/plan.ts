@@ -17,11 +17,6 @@ export function parseMode(value: string | undefined): Mode | undefined {
   return value as Mode;
 }
 
-export function requireConfigPath(value: string | undefined): string {
-  if (value === undefined) throw new ConfigError('usage: -c/--config FILE is required');
-  return value;
-}
-
 /** `pgcopy plan`: what would be copied where; exit 1 when any table cannot be copied. */
 export async function planCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
@@ -33,7 +28,7 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
   });
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
-  const config = await loadCommandConfig(requireConfigPath(values.config), io);
+  const config = await loadCommandConfig(values.config, io);
   const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
   const connectors = await openConnectors(config, {
     env: io.env,

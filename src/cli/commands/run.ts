@@ -12,7 +12,7 @@ import { renderSummary } from '../../report/summary.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
 import { EXIT, type CliIo } from '../io.js';
-import { parseMode, requireConfigPath } from './plan.js';
+import { parseMode } from './plan.js';
 
 function parseConcurrency(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -38,7 +38,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const startedAt = new Date();
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
-  const config = await loadCommandConfig(requireConfigPath(values.config), io);
+  const config = await loadCommandConfig(values.config, io);
   const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
   const concurrency = parseConcurrency(values.concurrency);
   const dryRun = values['dry-run'] === true;
