@@ -241,3 +241,38 @@ describe('pgcopy CLI', () => {
     expect((await cli(['run', '-c', file, '--mode', 'merge'])).code).toBe(2);
   });
 });
+
+describe('progress on narrow and dumb terminals', () => {
+  it('bug: progress lines wider than the terminal broke the redraw; they are cut to its width', async () => {
+    const { dir, file } = await setup(rawConfig(['good'], { options: { logDir: 'logs' } }));
+    const result = await cli(['run', '-c', file, '--mode', 'truncate'], {
+      cwd: dir,
+      tty: true,
+      columns: 24,
+    });
+    expect(result.code).toBe(0);
+    const bar = result.stderr
+      .split('\n')
+      .find((line) => line.includes('[#') || line.includes('[.'));
+    expect(bar).toBeDefined();
+    const escape = String.fromCharCode(27);
+    expect(
+      bar
+        ?.split(escape)
+        .at(-1)
+        ?.replace(/^\[\d*[AJ]/, ''),
+    ).toMatch(/^\[[#.]{21}…$/);
+  });
+
+  it('bug: a TTY with TERM=dumb got cursor movements; it gets the plain per-table lines', async () => {
+    const { dir, file } = await setup(rawConfig(['good'], { options: { logDir: 'logs' } }));
+    const result = await cli(['run', '-c', file, '--mode', 'truncate'], {
+      cwd: dir,
+      tty: true,
+      env: { TERM: 'dumb' },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('\x1b[');
+    expect(result.stderr).toMatch(/^started db_1\.good \(truncate, \w+\)\n✅ Done: db_1\.good/);
+  });
+});

@@ -51,9 +51,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       ? undefined
       : await ReportFile.open(resolve(cwd, values.report));
   let audit: AuditFile | undefined;
-  const progress = values.quiet
-    ? undefined
-    : new ProgressRenderer(io.stderr, io.stderr.isTTY === true);
+  // A terminal that cannot move the cursor (TERM=dumb: Emacs shells, some CI logs) gets the plain
+  // per-table lines a pipe gets.
+  const liveProgress = io.stderr.isTTY === true && io.env['TERM'] !== 'dumb';
+  const progress = values.quiet ? undefined : new ProgressRenderer(io.stderr, liveProgress);
   const onEvent = (event: RunEvent): void => {
     audit?.onEvent(event);
     progress?.onEvent(event);
