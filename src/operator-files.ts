@@ -25,6 +25,34 @@ export async function readOperatorFile(key: string, path: string): Promise<strin
   }
 }
 
+/** A file's text and its mode, both from the one open file (not a stat of the path, then a read). */
+async function readWithMode(path: string): Promise<{ text: string; mode: number }> {
+  const file = await open(path, 'r');
+  try {
+    const mode = (await file.stat()).mode;
+    return { text: await file.readFile('utf8'), mode };
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * A password file (PGPASSFILE, ~/.pgpass) with its mode, or undefined when there is none: like
+ * libpq, a missing file is no error.
+ */
+export async function readPasswordFile(
+  path: string,
+): Promise<{ text: string; mode: number } | undefined> {
+  try {
+    return await readWithMode(path);
+  } catch (error) {
+    if (reason(error) === 'ENOENT') return undefined;
+    throw new ConfigError(`password file: cannot read ${path} (${reason(error)})`, {
+      cause: error,
+    });
+  }
+}
+
 /**
  * Reads a private key file, refusing one that group or others may read, as OpenSSH does ("UNPROTECTED
  * PRIVATE KEY FILE"): the mode is read from the open file, so it is the file that is read.
@@ -33,13 +61,7 @@ export async function readPrivateKeyFile(key: string, path: string): Promise<str
   let text: string;
   let mode: number;
   try {
-    const file = await open(path, 'r');
-    try {
-      mode = (await file.stat()).mode;
-      text = await file.readFile('utf8');
-    } finally {
-      await file.close();
-    }
+    ({ text, mode } = await readWithMode(path));
   } catch (error) {
     throw new ConfigError(`${key}: cannot read ${path} (${reason(error)})`, { cause: error });
   }

@@ -198,7 +198,9 @@ function readEndpoint(
   if (ep.secret !== undefined && ep.secretId !== undefined) {
     throw new ConfigError(`${r.path}: give either secret or secretId, not both`);
   }
-  if (ep.secret === undefined && ep.secretId === undefined && ep.host === undefined) {
+  // The source may leave its host to PGHOST (checked when endpoints are resolved).
+  const located = ep.secret !== undefined || ep.secretId !== undefined || ep.host !== undefined;
+  if (!located && name !== 'source') {
     throw new ConfigError(`${r.path}: needs url, host or secret to know where the database is`);
   }
   return ep;

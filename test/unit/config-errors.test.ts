@@ -106,8 +106,8 @@ const cases: [string, unknown, string][] = [
   ],
   [
     'no location',
-    { source: { schema: 'x' }, targets: [target] },
-    'source: needs url, host or secret to know where the database is',
+    { source, targets: [{ name: 'db_1', schema: 'x', tables: ['t'] }] },
+    'targets[0]: needs url, host or secret to know where the database is',
   ],
   [
     'not a postgres URL',
