@@ -37,19 +37,18 @@ async function readWithMode(path: string): Promise<{ text: string; mode: number 
 }
 
 /**
- * A password file (PGPASSFILE, ~/.pgpass) with its mode, or undefined when there is none: like
- * libpq, a missing file is no error.
+ * One of libpq's files (the password file, pg_service.conf) with its mode, or undefined when there
+ * is none: like libpq, a missing file is no error. `key` names the file in the error.
  */
-export async function readPasswordFile(
+export async function readLibpqFile(
+  key: string,
   path: string,
 ): Promise<{ text: string; mode: number } | undefined> {
   try {
     return await readWithMode(path);
   } catch (error) {
     if (reason(error) === 'ENOENT') return undefined;
-    throw new ConfigError(`password file: cannot read ${path} (${reason(error)})`, {
-      cause: error,
-    });
+    throw new ConfigError(`${key}: cannot read ${path} (${reason(error)})`, { cause: error });
   }
 }
 

@@ -65,6 +65,8 @@ export interface EndpointConfig {
   readonly secret?: string;
   /** A full secret id or ARN, used as it is. */
   readonly secretId?: string;
+  /** A section of pg_service.conf (PGSERVICEFILE, ~/.pg_service.conf), read as libpq reads it. */
+  readonly service?: string;
   readonly schema: string;
   readonly sslmode?: SslMode;
   readonly sslrootcert?: string;

@@ -28,6 +28,7 @@ const ENDPOINT_KEYS = [
   'password',
   'secret',
   'secretId',
+  'service',
   'schema',
   'sslmode',
   'sslrootcert',
@@ -182,7 +183,7 @@ function readEndpoint(
   if (host !== undefined) ep.host = host;
   const port = optional(keys.get('port'), (k) => k.integer(1, 65535));
   if (port !== undefined) ep.port = port;
-  for (const key of ['database', 'user', 'secret', 'secretId', 'sslrootcert'] as const) {
+  for (const key of ['database', 'user', 'secret', 'secretId', 'service', 'sslrootcert'] as const) {
     const value = optional(keys.get(key), (k) => k.string());
     if (value !== undefined) ep[key] = value;
   }
@@ -199,9 +200,11 @@ function readEndpoint(
     throw new ConfigError(`${r.path}: give either secret or secretId, not both`);
   }
   // The source may leave its host to PGHOST (checked when endpoints are resolved).
-  const located = ep.secret !== undefined || ep.secretId !== undefined || ep.host !== undefined;
+  const located = [ep.secret, ep.secretId, ep.service, ep.host].some((v) => v !== undefined);
   if (!located && name !== 'source') {
-    throw new ConfigError(`${r.path}: needs url, host or secret to know where the database is`);
+    throw new ConfigError(
+      `${r.path}: needs url, host, secret or service to know where the database is`,
+    );
   }
   return ep;
 }

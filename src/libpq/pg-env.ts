@@ -1,5 +1,5 @@
-import { SSL_MODES, type SslMode } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import type { SslMode } from '../config/types.js';
+import { libpqPort, libpqSslmode } from './values.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -38,18 +38,8 @@ export function pgEnvFields(env: Env): PgEnvFields {
     if (value !== undefined) fields[key] = value;
   }
   const port = read('PGPORT');
-  if (port !== undefined) {
-    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
-      throw new ConfigError(`PGPORT: expected a port from 1 to 65535, got "${port}"`);
-    }
-    fields.port = Number(port);
-  }
+  if (port !== undefined) fields.port = libpqPort('PGPORT', port);
   const sslmode = read('PGSSLMODE');
-  if (sslmode !== undefined) {
-    if (!(SSL_MODES as readonly string[]).includes(sslmode)) {
-      throw new ConfigError(`PGSSLMODE: expected one of ${SSL_MODES.join(', ')}, got "${sslmode}"`);
-    }
-    fields.sslmode = sslmode as SslMode;
-  }
+  if (sslmode !== undefined) fields.sslmode = libpqSslmode('PGSSLMODE', sslmode);
   return fields;
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readPasswordFile } from '../operator-files.js';
+import { readLibpqFile } from '../operator-files.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -67,7 +67,7 @@ export async function readPgpass(env: Env): Promise<Pgpass | undefined> {
   const home = env['HOME'];
   const file = env['PGPASSFILE'] ?? (home === undefined ? undefined : join(home, '.pgpass'));
   if (file === undefined || file === '') return undefined;
-  const read = await readPasswordFile(file);
+  const read = await readLibpqFile('password file', file);
   if (read === undefined) return undefined;
   if ((read.mode & 0o077) !== 0) {
     return {

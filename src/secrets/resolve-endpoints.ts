@@ -2,6 +2,7 @@ import type { Config, EndpointConfig } from '../config/types.js';
 import type { ConnectionSpec, ResolvedSsh } from '../db/connection-spec.js';
 import { ConfigError, SecretError } from '../errors.js';
 import { pgEnvFields, type PgEnvFields } from '../libpq/pg-env.js';
+import { readService, type ServiceFields } from '../libpq/pg-service.js';
 import { readPgpass, type Pgpass } from '../libpq/pgpass.js';
 import { readPrivateKeyFile } from '../operator-files.js';
 import { isPublicKey } from '../tunnel/private-key.js';
@@ -33,6 +34,8 @@ export interface ResolveDeps {
 export interface LibpqDefaults {
   /** PG* variables: the source only. */
   readonly env?: PgEnvFields;
+  /** The section of pg_service.conf the endpoint names (`service:`; the source also PGSERVICE). */
+  readonly service?: ServiceFields;
   readonly pgpass?: Pgpass | undefined;
 }
 
@@ -84,8 +87,8 @@ const PG_VARIABLES = { host: 'PGHOST', database: 'PGDATABASE', user: 'PGUSER' } 
 
 /**
  * Builds a ConnectionSpec from the endpoint's own fields and, when given, its secret's fields:
- * config values override secret values field by field, which override PG* variables (source
- * only), which override the defaults; a password still missing comes from the password file,
+ * config values override secret values field by field, which override its pg_service.conf
+ * section, which overrides PG* variables (source only), which override the defaults; a password still missing comes from the password file,
  * matched on the endpoint's real host and port (a tunnel's local port is never the key).
  */
 export async function specFromConfig(
@@ -94,7 +97,8 @@ export async function specFromConfig(
   secret?: EndpointSecret,
   libpq: LibpqDefaults = {},
 ): Promise<ConnectionSpec> {
-  const pgEnv = libpq.env ?? {};
+  // libpq's order below the config and the secret: the service file, then the environment.
+  const pgEnv = { ...libpq.env, ...libpq.service };
   const missing = (key: keyof typeof PG_VARIABLES, secretField: string): never => {
     const orVariable = libpq.env ? ` or ${PG_VARIABLES[key]}` : '';
     if (secret) {
@@ -102,7 +106,9 @@ export async function specFromConfig(
         `${path}: ${secret.label} has no "${secretField}" field, and ${path}.${key}${orVariable} is not set`,
       );
     }
-    const ways = libpq.env ? `a url, a secret, or ${PG_VARIABLES[key]}` : 'a url, or a secret';
+    const ways = libpq.env
+      ? `a url, a secret, a service, or ${PG_VARIABLES[key]}`
+      : 'a url, or a secret';
     throw new ConfigError(`${path}.${key}: is required (give it, ${ways})`);
   };
   const fields = secret?.fields ?? {};
@@ -122,6 +128,7 @@ export async function specFromConfig(
     `${path}.password`,
     `${path}.url`,
     ...(secret ? [`${secret.label} field "password"`] : []),
+    ...(libpq.service ? [`${path}.service`] : []),
     ...(libpq.env ? ['PGPASSWORD'] : []),
     ...(libpq.pgpass ? [libpq.pgpass.where] : []),
   ];
@@ -181,10 +188,20 @@ export async function resolveEndpoints(
       : new Map<string, EndpointSecretResult>();
   const pgpass = deps.env ? await readPgpass(deps.env) : undefined;
   const sourceEnv = deps.env ? pgEnvFields(deps.env) : undefined;
-  const specOf = (path: string, ep: EndpointConfig): Promise<ConnectionSpec> => {
+  const specOf = async (path: string, ep: EndpointConfig): Promise<ConnectionSpec> => {
     const secret = secrets.get(path);
     if (secret instanceof SecretError) throw secret;
-    const libpq = { pgpass, ...(path === 'source' && sourceEnv ? { env: sourceEnv } : {}) };
+    const isSource = path === 'source';
+    const serviceName = ep.service ?? (isSource ? deps.env?.['PGSERVICE'] : undefined);
+    const service =
+      serviceName === undefined || serviceName === ''
+        ? undefined
+        : await readService(`${path}.service`, serviceName, deps.env ?? {});
+    const libpq = {
+      pgpass,
+      ...(isSource && sourceEnv ? { env: sourceEnv } : {}),
+      ...(service ? { service } : {}),
+    };
     return specFromConfig(path, ep, secret ?? undefined, libpq);
   };
   // Without the source nothing can run; a target whose secret fails only fails its own tables.

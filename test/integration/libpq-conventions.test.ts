@@ -133,7 +133,7 @@ describe('bug: PG* variables worked only by accident; they fill the source field
     );
     expect(none).toMatchObject({
       code: 2,
-      stderr: 'pgcopy: source.host: is required (give it, a url, a secret, or PGHOST)\n',
+      stderr: 'pgcopy: source.host: is required (give it, a url, a secret, a service, or PGHOST)\n',
     });
     const port = await cliWithConfig(
       'plan',
@@ -244,5 +244,78 @@ describe('the password file is keyed by the endpoint, never by a tunnel', () => 
     } finally {
       await ssh.stop();
     }
+  });
+});
+
+describe('service: reads pg_service.conf like libpq', () => {
+  async function serviceFile(text: string): Promise<string> {
+    const file = join(dir, `service-${Math.random().toString(36).slice(2)}.conf`);
+    await writeFile(file, text);
+    return file;
+  }
+  const section = (name: string, server: typeof s.source, port = server.port): string =>
+    [
+      `[${name}]`,
+      `# ${name}'s server`,
+      `host=${server.host}`,
+      `port=${port}`,
+      'dbname=postgres',
+      `user=${server.user}`,
+      `password=${server.password}`,
+      'sslmode=disable',
+      '',
+    ].join('\n');
+
+  it('a target named by service alone; the source by PGSERVICE; PGSERVICEFILE names the file', async () => {
+    const file = await serviceFile(section('src', s.source) + section('tgt', s.target1));
+    const result = await cliWithConfig(
+      'check',
+      { source: { schema }, targets: [{ name: 'db_1', service: 'tgt', schema, tables: ['t'] }] },
+      { env: { PGSERVICEFILE: file, PGSERVICE: 'src' } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('precedence: the config wins over the service, the service over PG*', async () => {
+    const file = await serviceFile(section('tgt', s.target1, 1) + section('src', s.source));
+    const result = await cliWithConfig(
+      'check',
+      {
+        source: { service: 'src', schema },
+        targets: [{ name: 'db_1', service: 'tgt', port: s.target1.port, schema, tables: ['t'] }],
+      },
+      { env: { PGSERVICEFILE: file, PGPORT: '1', PGPASSWORD: 'not-it', PGHOST: 'nowhere' } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('~/.pg_service.conf, then PGSYSCONFDIR/pg_service.conf; an unknown service lists the files', async () => {
+    const home = await mkdtemp(join(dir, 'home-'));
+    const sysconf = await mkdtemp(join(dir, 'etc-'));
+    await writeFile(join(home, '.pg_service.conf'), section('src', s.source));
+    await writeFile(join(sysconf, 'pg_service.conf'), section('tgt', s.target1));
+    const config = (name: string) => ({
+      source: { service: 'src', schema },
+      targets: [{ name: 'db_1', service: name, schema, tables: ['t'] }],
+    });
+    const env = { HOME: home, PGSYSCONFDIR: sysconf };
+    const found = await cliWithConfig('check', config('tgt'), { env });
+    expect(found.stderr).toBe('');
+    expect(found.code).toBe(0);
+    const missing = await cliWithConfig('check', config('nope'), { env });
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: `pgcopy: targets[0].service: service "nope" not found in ${join(home, '.pg_service.conf')}, ${join(sysconf, 'pg_service.conf')}\n`,
+    });
+    // PGSERVICEFILE takes the place of ~/.pg_service.conf.
+    const bad = await serviceFile(section('src', s.source) + '[x]\nport=abc\n');
+    const badPort = await cliWithConfig('check', config('x'), {
+      env: { ...env, PGSERVICEFILE: bad },
+    });
+    expect(badPort.stderr).toBe(
+      `pgcopy: ${bad} [x]: port: expected a port from 1 to 65535, got "abc"\n`,
+    );
   });
 });
