@@ -8,25 +8,28 @@ interface CommandHelp {
 /** Adding a command's help is one entry here; the global help lists them in this order. */
 const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   plan: {
-    usage: 'pgcopy plan [-c FILE] [--target NAME]... [--table NAME]... [--mode MODE] [--json]',
+    usage:
+      'pgcopy plan [-c FILE] [--target NAME]... [--table NAME]... [--mode MODE]\n            [--allow-truncate NAME]... [--json]',
     summary:
       'Show what would be copied where, and what cannot be copied. Exit 1 if any table has an error.',
     options: [
       '--target NAME       only this target (repeatable)',
       '--table NAME        only this table (repeatable)',
       "--mode MODE         override every table's write mode",
+      '--allow-truncate NAME  truncate mode may empty protected target NAME (repeatable)',
       '--json              the plan as JSON on stdout',
     ],
   },
   run: {
     usage:
       'pgcopy run [-c FILE] [--target NAME]... [--table NAME]... [--mode append|truncate|upsert]\n' +
-      '           [--concurrency N] [--report FILE] [--dry-run] [--quiet]',
+      '           [--allow-truncate NAME]... [--concurrency N] [--report FILE] [--dry-run] [--quiet]',
     summary: 'Copy every planned table. Exit 1 if any table failed, 130 when interrupted.',
     options: [
       '--target NAME       only this target (repeatable)',
       '--table NAME        only this table (repeatable)',
       "--mode MODE         override every table's write mode",
+      '--allow-truncate NAME  truncate mode may empty protected target NAME (repeatable)',
       '--concurrency N     tables copied at once (1-64)',
       '--report FILE       write the run report as JSON',
       '--dry-run           print the plan, copy nothing',

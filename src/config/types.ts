@@ -104,6 +104,8 @@ export interface TargetConfig extends EndpointConfig {
   readonly statementTimeoutMs?: number;
   /** Per-target disableTriggers; when absent the run's applies. */
   readonly disableTriggers?: boolean;
+  /** `truncate` mode here needs `--allow-truncate NAME` on the command line. */
+  readonly protected?: boolean;
 }
 
 export interface RunOptions {

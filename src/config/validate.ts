@@ -262,6 +262,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
     'disableTriggers',
     'lockTimeout',
     'statementTimeout',
+    'protected',
   ]);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
@@ -285,6 +286,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
   const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
   const lockTimeoutMs = optional(keys.get('lockTimeout'), (k) => k.duration());
   const statementTimeoutMs = optional(keys.get('statementTimeout'), (k) => k.duration());
+  const isProtected = optional(keys.get('protected'), (k) => k.boolean());
   return {
     ...readEndpoint(r, name, keys, warnings),
     tables,
@@ -292,6 +294,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
     ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
     ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
     ...(disableTriggers === undefined ? {} : { disableTriggers }),
+    ...(isProtected === undefined ? {} : { protected: isProtected }),
   };
 }
 

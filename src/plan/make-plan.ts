@@ -92,6 +92,7 @@ export async function makePlan(
       selected.map(({ config: target, tables }) =>
         planTarget(config, connectors, target, tables, {
           mode: filters.mode,
+          allowTruncate: filters.allowTruncate ?? [],
           sourceCatalog,
           sourceRowSecurity,
           whereErrors,
@@ -108,6 +109,7 @@ export async function makePlan(
 
 interface TargetPlanContext {
   readonly mode: Mode | undefined;
+  readonly allowTruncate: readonly string[];
   readonly sourceCatalog: SchemaCatalog;
   readonly sourceRowSecurity: ReadonlyMap<string, RowSecurity>;
   readonly whereErrors: ReadonlyMap<string, string>;
@@ -173,6 +175,8 @@ async function planTarget(
             target: catalog?.schemaExists === false,
           },
           sameDatabase: catalog?.databaseIdentity === sourceCatalog.databaseIdentity,
+          truncateRefused:
+            target.protected === true && !context.allowTruncate.includes(target.name),
           configuredSources,
           strategy: strategyOf(spec),
           extensions: extensionStates(strategyOf(spec), sourceCatalog, catalog),

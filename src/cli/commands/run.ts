@@ -12,7 +12,7 @@ import { renderSummary } from '../../report/summary.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
 import { EXIT, type CliIo } from '../io.js';
-import { parseMode } from './plan.js';
+import { SELECTION_OPTIONS, filtersFrom } from './plan.js';
 
 function parseConcurrency(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -26,10 +26,7 @@ function parseConcurrency(value: string | undefined): number | undefined {
 /** `pgcopy run`: copy every planned table; summary on stdout, progress on stderr, audit log on disk. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
-    config: { type: 'string', short: 'c' },
-    target: { type: 'string', multiple: true },
-    table: { type: 'string', multiple: true },
-    mode: { type: 'string' },
+    ...SELECTION_OPTIONS,
     concurrency: { type: 'string' },
     report: { type: 'string' },
     'dry-run': { type: 'boolean' },
@@ -39,7 +36,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
   const config = await loadCommandConfig(values.config, io);
-  const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
+  const filters = filtersFrom(values);
   const concurrency = parseConcurrency(values.concurrency);
   const dryRun = values['dry-run'] === true;
 
