@@ -23,7 +23,8 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   run: {
     usage:
       'pgcopy run [-c FILE] [--target NAME]... [--table NAME]... [--mode append|truncate|upsert]\n' +
-      '           [--allow-truncate NAME]... [--concurrency N] [--report FILE] [--dry-run] [--quiet]',
+      '           [--allow-truncate NAME]... [--concurrency N] [--report FILE] [--dry-run]\n' +
+      '           [--quiet] [--json]',
     summary: 'Copy every planned table. Exit 1 if any table failed, 130 when interrupted.',
     options: [
       '--target NAME       only this target (repeatable)',
@@ -34,6 +35,7 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '--report FILE       write the run report as JSON',
       '--dry-run           print the plan, copy nothing',
       '-q, --quiet         no progress on stderr',
+      '--json              one JSON object per event on stdout (NDJSON); the summary on stderr',
     ],
   },
   fingerprint: {
@@ -42,8 +44,9 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       "Print the SHA256 fingerprints of an SSH server's host keys (confirm them out of band).",
   },
   check: {
-    usage: 'pgcopy check [-c FILE]',
+    usage: 'pgcopy check [-c FILE] [--json]',
     summary: 'Connect to every endpoint and check versions, TLS, latency and privileges.',
+    options: ['--json              the findings as JSON on stdout'],
   },
 };
 

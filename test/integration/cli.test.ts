@@ -276,3 +276,46 @@ describe('progress on narrow and dumb terminals', () => {
     expect(result.stderr).toMatch(/^started db_1\.good \(truncate, \w+\)\n✅ Done: db_1\.good/);
   });
 });
+
+describe('output for machines', () => {
+  it('bug: run had no machine output; run --json streams one JSON event per line on stdout, the summary on stderr', async () => {
+    const { dir, file } = await setup(
+      rawConfig(['good', 'clash'], { options: { logDir: 'logs' } }),
+    );
+    const result = await cli(['run', '-c', file, '--mode', 'truncate', '--json'], { cwd: dir });
+    expect(result.code).toBe(1);
+    const lines = result.stdout.trimEnd().split('\n');
+    const events = lines.map(
+      (line) => JSON.parse(line) as { type: string } & Record<string, unknown>,
+    );
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('plan');
+    expect(types[1]).toBe('run-start');
+    expect(types.at(-1)).toBe('run-end');
+    expect(types).toContain('table-done');
+    expect(types).toContain('table-failed');
+    expect(events[0]).toMatchObject({ plan: { targets: [{ name: 'db_1' }] } });
+    const end = events.at(-1) as { report: { status: string; tables: unknown[] } };
+    expect(end.report).toMatchObject({ status: 'error' });
+    expect(end.report.tables).toHaveLength(2);
+    expect(result.stderr).toContain('2 table(s)');
+    expect(result.stderr).toMatch(/Audit log: .*audit_\d{8}_\d{6}\.log\n/);
+  });
+
+  it('bug: check had no JSON; check --json prints the findings and the verdict', async () => {
+    const { dir, file } = await setup(rawConfig(['good']));
+    const result = await cli(['check', '-c', file, '--json'], { cwd: dir });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout) as {
+      passed: boolean;
+      problems: string[];
+      endpoints: { name: string; version: string; missing: string[] }[];
+    };
+    expect(json.passed).toBe(true);
+    expect(json.problems).toEqual([]);
+    expect(json.endpoints.map((e) => e.name)).toEqual(['source', 'db_1']);
+    expect(json.endpoints[1]?.version).toMatch(/^17\./);
+    expect(json.endpoints[1]?.missing).toEqual([]);
+  });
+});

@@ -3,6 +3,7 @@ import { ConfigError } from '../../errors.js';
 import { checkEndpoint } from '../../check/check-endpoint.js';
 import { sourceNeeds, targetNeeds } from '../../check/needs.js';
 import { checkProblems, renderCheck } from '../../check/render-check.js';
+import { printableJson } from '../../report/printable.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../parse-args.js';
@@ -14,6 +15,7 @@ import { parseCommandArgs } from '../parse-args.js';
 export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     config: { type: 'string', short: 'c' },
+    json: { type: 'boolean' },
   });
   if (positionals.length > 0) {
     throw new ConfigError(`usage: unexpected argument "${positionals.join(' ')}"`);
@@ -28,9 +30,14 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
         checkEndpoint(connectors.target(t.name), targetNeeds(config, t), signal),
       ),
     ]);
-    io.stdout.write(renderCheck(reports));
+    const problems = checkProblems(reports);
+    io.stdout.write(
+      values.json
+        ? printableJson({ passed: problems.length === 0, problems, endpoints: reports }) + '\n'
+        : renderCheck(reports),
+    );
     signal?.throwIfAborted();
-    return checkProblems(reports).length > 0 ? EXIT.FAILED : EXIT.OK;
+    return problems.length > 0 ? EXIT.FAILED : EXIT.OK;
   } finally {
     await connectors.close();
   }

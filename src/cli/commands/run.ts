@@ -6,7 +6,8 @@ import { renderPlan } from '../../plan/render-plan.js';
 import { planHasErrors } from '../../plan/types.js';
 import { AuditFile } from '../../report/audit-file.js';
 import type { RunEvent } from '../../report/events.js';
-import { printed } from '../../report/printable.js';
+import { eventToJson } from '../../report/event-json.js';
+import { printableJsonLine, printed } from '../../report/printable.js';
 import { ReportFile, runStoppedError, stoppedRunReport } from '../../report/report-file.js';
 import { renderSummary } from '../../report/summary.js';
 import { parseCommandArgs } from '../parse-args.js';
@@ -31,6 +32,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     report: { type: 'string' },
     'dry-run': { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
+    json: { type: 'boolean' },
   });
   const startedAt = new Date();
   if (positionals.length > 0)
@@ -52,9 +54,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   // per-table lines a pipe gets.
   const liveProgress = io.stderr.isTTY === true && io.env['TERM'] !== 'dumb';
   const progress = values.quiet ? undefined : new ProgressRenderer(io.stderr, liveProgress);
+  // --json: stdout carries only the events, one JSON object per line; what people read goes to stderr.
+  const text = values.json ? io.stderr : io.stdout;
   const onEvent = (event: RunEvent): void => {
     audit?.onEvent(event);
     progress?.onEvent(event);
+    if (values.json) io.stdout.write(printableJsonLine(eventToJson(event)) + '\n');
   };
   try {
     if (!dryRun) audit = new AuditFile(resolve(cwd, config.options.logDir));
@@ -67,15 +72,15 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       deps: { env: io.env },
     });
     if (!report) {
-      io.stdout.write(renderPlan(plan));
+      text.write(renderPlan(plan));
       return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;
     }
-    io.stdout.write(renderSummary(report));
+    text.write(renderSummary(report));
     if (reportFile) {
       await reportFile.write(report);
-      io.stdout.write(printed`Report: ${reportFile.path}\n`);
+      text.write(printed`Report: ${reportFile.path}\n`);
     }
-    if (audit) io.stdout.write(printed`Audit log: ${audit.path}\n`);
+    if (audit) text.write(printed`Audit log: ${audit.path}\n`);
     if (io.signal?.aborted) return EXIT.INTERRUPTED;
     return report.status === 'error' ? EXIT.FAILED : EXIT.OK;
   } catch (error) {
@@ -83,7 +88,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (reportFile) {
       const why = runStoppedError(error, io.signal?.aborted === true);
       await reportFile.write(stoppedRunReport(startedAt, new Date(), why));
-      io.stdout.write(printed`Report: ${reportFile.path}\n`);
+      text.write(printed`Report: ${reportFile.path}\n`);
     }
     throw error;
   } finally {
