@@ -43,7 +43,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT.INTERRUPTED;
     }
     if (error instanceof ConfigError) {
-      io.stderr.write(`pgcopy: ${printable(error.message)}\n`);
+      // Every problem of a config at once, one per line.
+      for (const problem of error.problems) io.stderr.write(`pgcopy: ${printable(problem)}\n`);
       return EXIT.USAGE;
     }
     if (error instanceof PgcopyError) {

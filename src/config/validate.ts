@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
 import { parsePostgresUrl, type UrlParts } from './parse-url.js';
-import { optional, Reader } from './reader.js';
+import { collect, optional, Reader } from './reader.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
   MODES,
@@ -272,7 +272,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
   if (!tablesReader?.present) throw new ConfigError(`${r.path}.tables: is required`);
   const items = tablesReader.list('a list of tables');
   if (items.length === 0) tablesReader.fail('at least one table');
-  const tables = items.map(readTable);
+  const tables = items.flatMap((item) => collect(item, readTable) ?? []);
   const seen = new Set<string>();
   tables.forEach((t, i) => {
     if (seen.has(t.target)) {
@@ -336,6 +336,25 @@ function readOptions(r: Reader | undefined): RunOptions {
   };
 }
 
+/**
+ * The problems to show: each once, and without the ones a deeper problem caused (an endpoint whose
+ * `host` is invalid also "needs url, host or secret"; its `host` line says what to fix).
+ */
+function withoutEchoes(problems: readonly string[]): string[] {
+  const unique = [...new Set(problems)];
+  const pathOf = (p: string): string => p.slice(0, p.indexOf(': '));
+  return unique.filter((p) => {
+    const path = pathOf(p);
+    return (
+      path === '' ||
+      !unique.some((other) => {
+        const deeper = pathOf(other);
+        return deeper.startsWith(`${path}.`) || deeper.startsWith(`${path}[`);
+      })
+    );
+  });
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -346,29 +365,45 @@ function deepFreeze<T>(value: T): T {
 
 /** Validates the raw (already interpolated) configuration into a frozen, fully resolved Config. */
 export function validateConfig(raw: unknown): Config {
-  const root = new Reader('', raw);
+  const problems: string[] = [];
+  const root = new Reader('', raw, problems);
   const keys = root.object(
     ['secrets', 'source', 'targets', 'options'],
     'a mapping with source and targets',
   );
-  const sourceReader = keys.get('source');
-  if (!sourceReader?.present) throw new ConfigError('source: is required');
   const warnings: string[] = [];
-  const source = readEndpoint(sourceReader, 'source', sourceReader.object(ENDPOINT_KEYS), warnings);
+  const sourceReader = keys.get('source');
+  if (!sourceReader?.present) problems.push('source: is required');
+  const source =
+    sourceReader?.present === true
+      ? collect(sourceReader, (r) => readEndpoint(r, 'source', r.object(ENDPOINT_KEYS), warnings))
+      : undefined;
   const targetsReader = keys.get('targets');
-  if (!targetsReader?.present) throw new ConfigError('targets: is required');
-  const targetItems = targetsReader.list('a list of targets');
-  if (targetItems.length === 0) targetsReader.fail('at least one target');
-  const targets = targetItems.map((item) => readTarget(item, warnings));
+  if (!targetsReader?.present) problems.push('targets: is required');
+  const targetItems = targetsReader?.present
+    ? (collect(targetsReader, (r) => {
+        const items = r.list('a list of targets');
+        if (items.length === 0) r.fail('at least one target');
+        return items;
+      }) ?? [])
+    : [];
+  const targets = targetItems.flatMap(
+    (item) => collect(item, (r) => readTarget(r, warnings)) ?? [],
+  );
   const names = new Set<string>();
-  targets.forEach((t, i) => {
-    if (names.has(t.name))
-      throw new ConfigError(`targets[${i}].name: "${t.name}" is used by an earlier target`);
-    names.add(t.name);
+  targetItems.forEach((item, i) => {
+    const name = (item.value as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') return;
+    if (names.has(name))
+      problems.push(`targets[${i}].name: "${name}" is used by an earlier target`);
+    names.add(name);
   });
-  const config: Mutable<Config> = { source, targets, options: readOptions(keys.get('options')) };
-  if (warnings.length > 0) config.warnings = warnings;
+  const optionsReader = keys.get('options');
+  const options = optionsReader ? collect(optionsReader, readOptions) : readOptions(undefined);
   const secrets = optional(keys.get('secrets'), readSecrets);
+  if (problems.length > 0 || !source || !options) throw ConfigError.of(withoutEchoes(problems));
+  const config: Mutable<Config> = { source, targets, options };
+  if (warnings.length > 0) config.warnings = warnings;
   if (secrets !== undefined) config.secrets = secrets;
   return deepFreeze(config);
 }

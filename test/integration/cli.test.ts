@@ -295,7 +295,7 @@ describe('output for machines', () => {
     expect(types).toContain('table-done');
     expect(types).toContain('table-failed');
     expect(events[0]).toMatchObject({ plan: { targets: [{ name: 'db_1' }] } });
-    const end = events.at(-1) as { report: { status: string; tables: unknown[] } };
+    const end = events.at(-1) as unknown as { report: { status: string; tables: unknown[] } };
     expect(end.report).toMatchObject({ status: 'error' });
     expect(end.report.tables).toHaveLength(2);
     expect(result.stderr).toContain('2 table(s)');
