@@ -97,6 +97,10 @@ export interface TableSpec {
 
 export interface TargetConfig extends EndpointConfig {
   readonly tables: readonly TableSpec[];
+  /** Glob entries of `tables` (`orders_*`, `*`): expanded against the source schema at plan time. */
+  readonly tablePatterns?: readonly string[];
+  /** Names or globs that patterns never select. */
+  readonly exclude?: readonly string[];
   /** Strategy of this target's tables, unless a table names its own. */
   readonly strategy?: Strategy;
   /** Overrides options.lockTimeout / options.statementTimeout for this target, in milliseconds. */

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
 import { parsePostgresUrl, type UrlParts } from './parse-url.js';
 import { collect, optional, Reader } from './reader.js';
+import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
   MODES,
@@ -263,6 +264,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
     'lockTimeout',
     'statementTimeout',
     'protected',
+    'exclude',
   ]);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
@@ -272,7 +274,15 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
   if (!tablesReader?.present) throw new ConfigError(`${r.path}.tables: is required`);
   const items = tablesReader.list('a list of tables');
   if (items.length === 0) tablesReader.fail('at least one table');
-  const tables = items.flatMap((item) => collect(item, readTable) ?? []);
+  const isPattern = (item: Reader): boolean =>
+    typeof item.value === 'string' && isTablePattern(item.value);
+  const tablePatterns = items.filter(isPattern).map((item) => item.value as string);
+  const tables = items
+    .filter((item) => !isPattern(item))
+    .flatMap((item) => collect(item, readTable) ?? []);
+  const exclude = optional(keys.get('exclude'), (k) =>
+    k.list('a list of table names or patterns').map((e) => e.string('a table name or pattern')),
+  );
   const seen = new Set<string>();
   tables.forEach((t, i) => {
     if (seen.has(t.target)) {
@@ -295,6 +305,8 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
     ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
     ...(disableTriggers === undefined ? {} : { disableTriggers }),
     ...(isProtected === undefined ? {} : { protected: isProtected }),
+    ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
+    ...(exclude === undefined ? {} : { exclude }),
   };
 }
 

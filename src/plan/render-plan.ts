@@ -11,6 +11,13 @@ function status(t: TablePlan): string {
 /** The readable plan: one table per target, then each warning and error under its table. */
 export function renderPlan(plan: Plan): string {
   let out = '';
+  for (const p of plan.patterns ?? []) {
+    out +=
+      p.matched.length > 0
+        ? printed`Target ${p.target}: pattern ${p.pattern} matched ${p.matched.join(', ')}\n`
+        : printed`⚠ Target ${p.target}: pattern ${p.pattern} matched no table in source schema ${plan.sourceSchema}\n`;
+  }
+  if (plan.patterns?.length) out += '\n';
   for (const target of plan.targets) {
     out += printed`Target ${target.name} (schema ${target.schema}), from source schema ${plan.sourceSchema}\n`;
     const rows = target.tables.map((t) => [
@@ -52,6 +59,7 @@ export function renderPlan(plan: Plan): string {
 export function planToJson(plan: Plan): unknown {
   return {
     sourceSchema: plan.sourceSchema,
+    ...(plan.patterns ? { patterns: plan.patterns } : {}),
     targets: plan.targets.map((target) => ({
       name: target.name,
       schema: target.schema,
