@@ -93,6 +93,16 @@ export async function openOutputFile(key: string, path: string): Promise<FileHan
   }
 }
 
+/** Creates a file that must not exist yet (a config `pgcopy init` writes never replaces one). */
+export async function createNewFile(key: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'wx', 0o640);
+  } catch (error) {
+    const why = reason(error) === 'EEXIST' ? 'it already exists' : reason(error);
+    throw new ConfigError(`${key}: cannot write ${path} (${why})`, { cause: error });
+  }
+}
+
 /**
  * `mkdir -p`, one level at a time. Node's `mkdir(..., { recursive: true })` never returns for some
  * paths (`/proc/x` loops at 100% CPU), and it would not say which level failed.

@@ -43,6 +43,15 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     summary:
       "Print the SHA256 fingerprints of an SSH server's host keys (confirm them out of band).",
   },
+  init: {
+    usage: 'pgcopy init --source URL --target URL [--target URL]... [--schema NAME] [-o FILE]',
+    summary:
+      'Write a commented starter config (./pgcopy.yaml) with the tables the source shares with each target.',
+    options: [
+      '--schema NAME       the schema on every side (default public)',
+      '-o, --output FILE   where to write (never over an existing file)',
+    ],
+  },
   check: {
     usage: 'pgcopy check [-c FILE] [--json]',
     summary: 'Connect to every endpoint and check versions, TLS, latency and privileges.',

@@ -1,6 +1,7 @@
 import { ConfigError, PgcopyError, describeError } from '../errors.js';
 import { checkCommand } from './commands/check.js';
 import { fingerprintCommand } from './commands/fingerprint.js';
+import { initCommand } from './commands/init.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
 import { HELP, commandHelp } from './help.js';
@@ -11,6 +12,7 @@ import { VERSION } from '../version.js';
 const COMMANDS: Readonly<Record<string, Command>> = {
   check: checkCommand,
   fingerprint: fingerprintCommand,
+  init: initCommand,
   plan: planCommand,
   run: runCommand,
 };
