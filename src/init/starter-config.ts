@@ -59,8 +59,13 @@ function differences(source: SeenEndpoint, target: SeenEndpoint, shared: string[
  * A commented starter config: the endpoints as given (passwords read from the environment, never
  * written), each target's tables shared with the source, and what differs, as comments.
  */
-export function starterConfig(source: SeenEndpoint, targets: readonly SeenEndpoint[]): string {
+export function starterConfig(
+  source: SeenEndpoint,
+  targets: readonly SeenEndpoint[],
+  schemaPath: string,
+): string {
   const lines = [
+    `# yaml-language-server: $schema=${schemaPath}`,
     '# pgcopy configuration, written by `pgcopy init`: review it, then `pgcopy plan`.',
     '# Reference: the README, "Configuration reference".',
     'source:',

@@ -55,6 +55,11 @@ describe('pgcopy init writes a commented starter config (bug: nothing helped wri
       );
       const text = await readFile(out, 'utf8');
       expect(text).not.toContain(s.source.password);
+      // The editor schema line points at the package's schema file, relative to the config.
+      const schemaLine = /^# yaml-language-server: \$schema=(.+)\n/.exec(text);
+      expect(JSON.parse(await readFile(join(w.dir, schemaLine?.[1] ?? ''), 'utf8'))).toMatchObject({
+        title: 'pgcopy configuration',
+      });
       expect(text).toContain(
         '    tables: # shared with the source (2)\n      - "Line Items"\n      - "orders"\n',
       );

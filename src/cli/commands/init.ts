@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parsePostgresUrl } from '../../config/parse-url.js';
 import { validateConfig } from '../../config/validate.js';
 import { readSchemaCatalog } from '../../db/catalog.js';
@@ -14,6 +15,13 @@ import { parseCommandArgs } from '../parse-args.js';
 
 const USAGE =
   'usage: pgcopy init --source URL --target URL [--target URL]... [--schema NAME] [-o FILE]';
+
+/** The package's pgcopy.schema.json (dist/cli/commands/ is three levels down), as seen from `dir`. */
+function schemaPathFrom(dir: string): string {
+  const schema = fileURLToPath(new URL('../../../pgcopy.schema.json', import.meta.url));
+  const path = relative(dir, schema);
+  return path.startsWith('.') || path.startsWith('/') ? path : `./${path}`;
+}
 
 /** Each table of the schema with its column names, in column order. */
 async function seeTables(
@@ -83,7 +91,7 @@ export async function initCommand(args: string[], io: CliIo): Promise<number> {
   // Created only now, and never over an existing file: a failed init leaves nothing behind.
   const output = await createNewFile('--output', file);
   try {
-    await output.writeFile(starterConfig(source, targets));
+    await output.writeFile(starterConfig(source, targets, schemaPathFrom(dirname(file))));
   } finally {
     await output.close();
   }
