@@ -1,11 +1,20 @@
-import { printed } from '../report/printable.js';
+import { printable, printed } from '../report/printable.js';
 import { textTable } from '../report/text-table.js';
+import type { PatternMatch } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
 
 function status(t: TablePlan): string {
   if (t.errors.length > 0) return `error (${t.errors.length})`;
   if (t.warnings.length > 0) return `warnings (${t.warnings.length})`;
   return 'ok';
+}
+
+const unmatched = (plan: Plan, p: PatternMatch): string =>
+  `Target ${p.target}: pattern ${p.pattern} matched no table in source schema ${plan.sourceSchema}`;
+
+/** A warning for each `tables` pattern that matched no source table. */
+export function unmatchedPatternWarnings(plan: Plan): string[] {
+  return (plan.patterns ?? []).filter((p) => p.matched.length === 0).map((p) => unmatched(plan, p));
 }
 
 /** The readable plan: one table per target, then each warning and error under its table. */
@@ -15,7 +24,7 @@ export function renderPlan(plan: Plan): string {
     out +=
       p.matched.length > 0
         ? printed`Target ${p.target}: pattern ${p.pattern} matched ${p.matched.join(', ')}\n`
-        : printed`⚠ Target ${p.target}: pattern ${p.pattern} matched no table in source schema ${plan.sourceSchema}\n`;
+        : `⚠ ${printable(unmatched(plan, p))}\n`;
   }
   if (plan.patterns?.length) out += '\n';
   for (const target of plan.targets) {

@@ -93,6 +93,11 @@ describe('bug: every table had to be listed by hand; tables may hold glob patter
     expect(result.stdout).toContain(
       `⚠ Target db_1: pattern invoices_* matched no table in source schema ${schema}`,
     );
+    const running = await run(['run', '--quiet'], ['Customers', 'invoices_*']);
+    expect(running.code).toBe(0);
+    expect(running.stderr).toBe(
+      `pgcopy: warning: Target db_1: pattern invoices_* matched no table in source schema ${schema}\n`,
+    );
     const shown = await run(['plan'], ['orders_2*']);
     expect(shown.stdout).toContain(
       'Target db_1: pattern orders_2* matched orders_2024, orders_2025',

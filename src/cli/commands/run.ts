@@ -2,12 +2,12 @@ import { resolve } from 'node:path';
 import { loadCommandConfig } from '../load-command-config.js';
 import { run } from '../../copy/run.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { renderPlan } from '../../plan/render-plan.js';
+import { renderPlan, unmatchedPatternWarnings } from '../../plan/render-plan.js';
 import { planHasErrors } from '../../plan/types.js';
 import { AuditFile } from '../../report/audit-file.js';
 import type { RunEvent } from '../../report/events.js';
 import { eventToJson } from '../../report/event-json.js';
-import { printableJsonLine, printed } from '../../report/printable.js';
+import { printable, printableJsonLine, printed } from '../../report/printable.js';
 import { ReportFile, runStoppedError, stoppedRunReport } from '../../report/report-file.js';
 import { renderSummary } from '../../report/summary.js';
 import { parseCommandArgs } from '../parse-args.js';
@@ -60,6 +60,12 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     audit?.onEvent(event);
     progress?.onEvent(event);
     if (values.json) io.stdout.write(printableJsonLine(eventToJson(event)) + '\n');
+    // A dry run prints the plan, warnings included; a run says it before copying.
+    if (event.type === 'plan' && !dryRun) {
+      for (const w of unmatchedPatternWarnings(event.plan)) {
+        io.stderr.write(`pgcopy: warning: ${printable(w)}\n`);
+      }
+    }
   };
   try {
     if (!dryRun) audit = new AuditFile(resolve(cwd, config.options.logDir));
