@@ -18,7 +18,7 @@ export default defineConfig({
       provider: 'v8',
       include: ['src/**/*.ts'],
       exclude: ['src/demo/**', 'src/**/types.ts'],
-      reporter: ['text-summary', 'text'],
+      reporter: ['text-summary', 'text', 'html'],
       thresholds: { lines: 90, branches: 90 },
     },
   },

@@ -11,8 +11,17 @@ export class PgcopyError extends Error {
 
 /** Invalid configuration or command-line usage: the message names the key and the value found. */
 export class ConfigError extends PgcopyError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Every problem of a config, when validation found several (the message holds them too). */
+  readonly problems: readonly string[];
+
+  constructor(message: string, options?: { cause?: unknown; problems?: readonly string[] }) {
     super('CONFIG', message, options);
+    this.problems = options?.problems ?? [message];
+  }
+
+  /** One error for all the problems found, one per line. */
+  static of(problems: readonly string[]): ConfigError {
+    return new ConfigError(problems.join('\n'), { problems });
   }
 }
 

@@ -25,6 +25,33 @@ export async function readOperatorFile(key: string, path: string): Promise<strin
   }
 }
 
+/** A file's text and its mode, both from the one open file (not a stat of the path, then a read). */
+async function readWithMode(path: string): Promise<{ text: string; mode: number }> {
+  const file = await open(path, 'r');
+  try {
+    const mode = (await file.stat()).mode;
+    return { text: await file.readFile('utf8'), mode };
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * One of libpq's files (the password file, pg_service.conf) with its mode, or undefined when there
+ * is none: like libpq, a missing file is no error. `key` names the file in the error.
+ */
+export async function readLibpqFile(
+  key: string,
+  path: string,
+): Promise<{ text: string; mode: number } | undefined> {
+  try {
+    return await readWithMode(path);
+  } catch (error) {
+    if (reason(error) === 'ENOENT') return undefined;
+    throw new ConfigError(`${key}: cannot read ${path} (${reason(error)})`, { cause: error });
+  }
+}
+
 /**
  * Reads a private key file, refusing one that group or others may read, as OpenSSH does ("UNPROTECTED
  * PRIVATE KEY FILE"): the mode is read from the open file, so it is the file that is read.
@@ -33,13 +60,7 @@ export async function readPrivateKeyFile(key: string, path: string): Promise<str
   let text: string;
   let mode: number;
   try {
-    const file = await open(path, 'r');
-    try {
-      mode = (await file.stat()).mode;
-      text = await file.readFile('utf8');
-    } finally {
-      await file.close();
-    }
+    ({ text, mode } = await readWithMode(path));
   } catch (error) {
     throw new ConfigError(`${key}: cannot read ${path} (${reason(error)})`, { cause: error });
   }
@@ -69,6 +90,16 @@ export async function openOutputFile(key: string, path: string): Promise<FileHan
     return await open(path, 'w', 0o640);
   } catch (error) {
     throw new ConfigError(`${key}: cannot write ${path} (${reason(error)})`, { cause: error });
+  }
+}
+
+/** Creates a file that must not exist yet (a config `pgcopy init` writes never replaces one). */
+export async function createNewFile(key: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'wx', 0o640);
+  } catch (error) {
+    const why = reason(error) === 'EEXIST' ? 'it already exists' : reason(error);
+    throw new ConfigError(`${key}: cannot write ${path} (${why})`, { cause: error });
   }
 }
 

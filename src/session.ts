@@ -32,6 +32,7 @@ export async function openConnectors(config: Config, deps: SessionDeps = {}): Pr
   try {
     const endpoints = await resolveEndpoints(config, {
       secrets: deps.secrets ?? owned,
+      env: deps.env,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     return new Connectors(endpoints, { openTunnel: openSshTunnel, ...deps });

@@ -1,20 +1,98 @@
-export const HELP = `pgcopy - copy tables between PostgreSQL databases (only shared columns, atomic per table)
+/** One command's help: its usage lines, what it does, and the options only it takes. */
+interface CommandHelp {
+  readonly usage: string;
+  readonly summary: string;
+  readonly options?: readonly string[];
+}
+
+/** Adding a command's help is one entry here; the global help lists them in this order. */
+const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
+  plan: {
+    usage:
+      'pgcopy plan [-c FILE] [--target NAME]... [--table NAME]... [--mode MODE]\n            [--allow-truncate NAME]... [--json]',
+    summary:
+      'Show what would be copied where, and what cannot be copied. Exit 1 if any table has an error.',
+    options: [
+      '--target NAME       only this target (repeatable)',
+      '--table NAME        only this table (repeatable)',
+      "--mode MODE         override every table's write mode",
+      '--allow-truncate NAME  truncate mode may empty protected target NAME (repeatable)',
+      '--json              the plan as JSON on stdout',
+    ],
+  },
+  run: {
+    usage:
+      'pgcopy run [-c FILE] [--target NAME]... [--table NAME]... [--mode append|truncate|upsert]\n' +
+      '           [--allow-truncate NAME]... [--concurrency N] [--report FILE] [--dry-run]\n' +
+      '           [--quiet] [--json]',
+    summary: 'Copy every planned table. Exit 1 if any table failed, 130 when interrupted.',
+    options: [
+      '--target NAME       only this target (repeatable)',
+      '--table NAME        only this table (repeatable)',
+      "--mode MODE         override every table's write mode",
+      '--allow-truncate NAME  truncate mode may empty protected target NAME (repeatable)',
+      '--concurrency N     tables copied at once (1-64)',
+      '--report FILE       write the run report as JSON',
+      '--dry-run           print the plan, copy nothing',
+      '-q, --quiet         no progress on stderr',
+      '--json              one JSON object per event on stdout (NDJSON); the summary on stderr',
+    ],
+  },
+  fingerprint: {
+    usage: 'pgcopy fingerprint HOST[:PORT]',
+    summary:
+      "Print the SHA256 fingerprints of an SSH server's host keys (confirm them out of band).",
+  },
+  init: {
+    usage: 'pgcopy init --source URL --target URL [--target URL]... [--schema NAME] [-o FILE]',
+    summary:
+      'Write a commented starter config (./pgcopy.yaml) with the tables the source shares with each target.',
+    options: [
+      '--schema NAME       the schema on every side (default public)',
+      '-o, --output FILE   where to write (never over an existing file)',
+    ],
+  },
+  check: {
+    usage: 'pgcopy check [-c FILE] [--json]',
+    summary: 'Connect to every endpoint and check versions, TLS, latency and privileges.',
+    options: ['--json              the findings as JSON on stdout'],
+  },
+};
+
+const TITLE =
+  'pgcopy - copy tables between PostgreSQL databases (only shared columns, atomic per table)';
+
+const COMMON_OPTIONS = `  -c, --config FILE   YAML or JSON configuration (default: $PGCOPY_CONFIG, else ./pgcopy.yaml,
+                      ./pgcopy.yml or ./pgcopy.json)
+  -h, --help          this help
+  -v, --version       the version`;
+
+const EXIT_CODES = `Exit codes: 0 ok, 1 a table failed or cannot be copied, 2 invalid config or usage, 130 interrupted
+(SIGINT), 143 terminated (SIGTERM).
+`;
+
+const indent = (text: string, by: string): string =>
+  text
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
+
+export const HELP = `${TITLE}
 
 Usage:
-  pgcopy plan -c FILE [--target NAME]... [--table NAME]... [--mode MODE] [--json]
-      Show what would be copied where, and what cannot be copied. Exit 1 if any table has an error.
-  pgcopy run -c FILE [--target NAME]... [--table NAME]... [--mode append|truncate|upsert]
-             [--concurrency N] [--report FILE] [--dry-run] [--quiet]
-      Copy every planned table. Exit 1 if any table failed, 130 when interrupted.
-  pgcopy fingerprint HOST[:PORT]
-      Print the SHA256 fingerprints of an SSH server's host keys (confirm them out of band).
-  pgcopy check -c FILE
-      Connect to every endpoint and check versions, TLS, latency and privileges.
+${Object.values(COMMAND_HELP)
+  .map((c) => `${indent(c.usage, '  ')}\n${indent(c.summary, '      ')}`)
+  .join('\n')}
 
 Options:
-  -c, --config FILE   YAML or JSON configuration
-  -h, --help          this help
-  -v, --version       the version
+${COMMON_OPTIONS}
 
-Exit codes: 0 ok, 1 a table failed or cannot be copied, 2 invalid config or usage, 130 interrupted.
-`;
+${EXIT_CODES}`;
+
+/** `pgcopy COMMAND --help`: that command's usage and options; the global help for an unknown name. */
+export function commandHelp(name: string): string {
+  const help = Object.hasOwn(COMMAND_HELP, name) ? COMMAND_HELP[name] : undefined;
+  if (!help) return HELP;
+  const own = (help.options ?? []).map((o) => `  ${o}\n`).join('');
+  return `Usage:\n${indent(help.usage, '  ')}\n\n${help.summary}\n\nOptions:\n${own}${COMMON_OPTIONS}\n\n${EXIT_CODES}`;
+}

@@ -1,9 +1,10 @@
 import { ConfigError, PgcopyError, describeError } from '../errors.js';
 import { checkCommand } from './commands/check.js';
 import { fingerprintCommand } from './commands/fingerprint.js';
+import { initCommand } from './commands/init.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
-import { HELP } from './help.js';
+import { HELP, commandHelp } from './help.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { printable } from '../report/printable.js';
 import { VERSION } from '../version.js';
@@ -11,6 +12,7 @@ import { VERSION } from '../version.js';
 const COMMANDS: Readonly<Record<string, Command>> = {
   check: checkCommand,
   fingerprint: fingerprintCommand,
+  init: initCommand,
   plan: planCommand,
   run: runCommand,
 };
@@ -32,7 +34,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.USAGE;
   }
   if (rest.includes('-h') || rest.includes('--help')) {
-    io.stdout.write(HELP);
+    io.stdout.write(commandHelp(name));
     return EXIT.OK;
   }
   try {
@@ -43,7 +45,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT.INTERRUPTED;
     }
     if (error instanceof ConfigError) {
-      io.stderr.write(`pgcopy: ${printable(error.message)}\n`);
+      // Every problem of a config at once, one per line.
+      for (const problem of error.problems) io.stderr.write(`pgcopy: ${printable(problem)}\n`);
       return EXIT.USAGE;
     }
     if (error instanceof PgcopyError) {

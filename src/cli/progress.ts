@@ -16,6 +16,17 @@ const BAR_WIDTH = 30;
 const key = (ref: TableRef): string => `${ref.target}\0${ref.table}`;
 
 /**
+ * A live line cut to fit the terminal: a line that wraps takes two rows, and the redraw, which
+ * moves up one row per line, would then leave stale rows behind. One column stays free because
+ * some terminals wrap when the last column is written.
+ */
+export function fitToWidth(line: string, columns: number | undefined): string {
+  if (columns === undefined || columns < 2) return line;
+  const chars = Array.from(line);
+  return chars.length < columns ? line : `${chars.slice(0, columns - 2).join('')}…`;
+}
+
+/**
  * Renders run events on stderr. On a TTY: a live line per running table and an overall bar, redrawn
  * in place. Otherwise: one line when a table starts and one when it ends.
  */
@@ -26,8 +37,9 @@ export class ProgressRenderer {
   private drawnLines = 0;
   private timer: NodeJS.Timeout | undefined;
 
+  /** `out.columns` (a TTY's width) is read at each redraw, so a resized terminal is followed. */
   constructor(
-    private readonly out: Writable,
+    private readonly out: Writable & { columns?: number },
     private readonly tty: boolean,
   ) {}
 
@@ -107,7 +119,7 @@ export class ProgressRenderer {
     lines.push(
       `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${Math.round(done * 100)}%  ${this.finished}/${this.total} tables`,
     );
-    this.out.write(lines.join('\n') + '\n');
+    this.out.write(lines.map((line) => fitToWidth(line, this.out.columns)).join('\n') + '\n');
     this.drawnLines = lines.length;
   }
 

@@ -1,12 +1,23 @@
 import { ConfigError } from '../errors.js';
 import { describeValue, joinPath } from './describe-value.js';
 
-/** A value found at a key path in the raw configuration, with typed accessors that fail by name. */
+/**
+ * A value found at a key path in the raw configuration, with typed accessors that fail by name.
+ * Given a `problems` list (shared by every reader of one config), `optional` and `collect` record a
+ * failure there and go on, so that every mistake of a config is reported at once.
+ */
 export class Reader {
   constructor(
     readonly path: string,
     readonly value: unknown,
+    readonly problems?: string[],
   ) {}
+
+  /** Records a problem and goes on when collecting; throws it otherwise. */
+  report(error: ConfigError): void {
+    if (!this.problems) throw error;
+    this.problems.push(...error.problems);
+  }
 
   get present(): boolean {
     return this.value !== undefined && this.value !== null;
@@ -25,18 +36,25 @@ export class Reader {
     const out = new Map<string, Reader>();
     for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
       if (!allowed.includes(key)) {
-        throw new ConfigError(
-          `${joinPath(this.path, key)}: unknown key (expected one of ${allowed.join(', ')})`,
+        const guess = closest(key, allowed);
+        const hint = guess === undefined ? '' : `did you mean ${guess}? `;
+        this.report(
+          new ConfigError(
+            `${joinPath(this.path, key)}: unknown key (${hint}expected one of ${allowed.join(', ')})`,
+          ),
         );
+        continue;
       }
-      out.set(key, new Reader(joinPath(this.path, key), child));
+      out.set(key, new Reader(joinPath(this.path, key), child, this.problems));
     }
     return out;
   }
 
   list(what = 'a list'): Reader[] {
     if (!Array.isArray(this.value)) this.fail(what);
-    return (this.value as unknown[]).map((item, i) => new Reader(joinPath(this.path, i), item));
+    return (this.value as unknown[]).map(
+      (item, i) => new Reader(joinPath(this.path, i), item, this.problems),
+    );
   }
 
   string(what = 'a string'): string {
@@ -96,7 +114,61 @@ export class Reader {
   }
 }
 
-/** Optional child: undefined when the key is absent or null. */
+/** Optional child: undefined when the key is absent or null, or (when collecting) invalid. */
 export function optional<T>(r: Reader | undefined, read: (r: Reader) => T): T | undefined {
-  return r?.present ? read(r) : undefined;
+  return r?.present ? collect(r, read) : undefined;
+}
+
+/** Reads `r`; when collecting, a ConfigError is recorded and the result is undefined. */
+export function collect<T>(r: Reader, read: (r: Reader) => T): T | undefined {
+  try {
+    return read(r);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    r.report(error);
+    return undefined;
+  }
+}
+
+/**
+ * Edit distance with adjacent transpositions counting one (`hots` is one edit from `host`), for
+ * "did you mean": keys are short, so the plain quadratic table is fine.
+ */
+function distance(a: string, b: string): number {
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i += 1) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      if (i === 0) {
+        row.push(j);
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(
+        (d[i - 1]?.[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (d[i - 1]?.[j - 1] ?? 0) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, (d[i - 2]?.[j - 2] ?? 0) + 1);
+      }
+      row.push(best);
+    }
+    d.push(row);
+  }
+  return d[a.length]?.[b.length] ?? 0;
+}
+
+/** The allowed key nearest to a mistyped one (case ignored), when it is near enough to be meant. */
+export function closest(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(key.length / 3));
+  for (const candidate of allowed) {
+    const d = distance(key.toLowerCase(), candidate.toLowerCase());
+    if (d <= bestDistance && (best === undefined || d < bestDistance)) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
 }

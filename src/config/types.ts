@@ -65,6 +65,8 @@ export interface EndpointConfig {
   readonly secret?: string;
   /** A full secret id or ARN, used as it is. */
   readonly secretId?: string;
+  /** A section of pg_service.conf (PGSERVICEFILE, ~/.pg_service.conf), read as libpq reads it. */
+  readonly service?: string;
   readonly schema: string;
   readonly sslmode?: SslMode;
   readonly sslrootcert?: string;
@@ -95,6 +97,10 @@ export interface TableSpec {
 
 export interface TargetConfig extends EndpointConfig {
   readonly tables: readonly TableSpec[];
+  /** Glob entries of `tables` (`orders_*`, `*`): expanded against the source schema at plan time. */
+  readonly tablePatterns?: readonly string[];
+  /** Names or globs that patterns never select. */
+  readonly exclude?: readonly string[];
   /** Strategy of this target's tables, unless a table names its own. */
   readonly strategy?: Strategy;
   /** Overrides options.lockTimeout / options.statementTimeout for this target, in milliseconds. */
@@ -102,6 +108,8 @@ export interface TargetConfig extends EndpointConfig {
   readonly statementTimeoutMs?: number;
   /** Per-target disableTriggers; when absent the run's applies. */
   readonly disableTriggers?: boolean;
+  /** `truncate` mode here needs `--allow-truncate NAME` on the command line. */
+  readonly protected?: boolean;
 }
 
 export interface RunOptions {

@@ -1,7 +1,8 @@
 import { ConfigError } from '../errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
 import { parsePostgresUrl, type UrlParts } from './parse-url.js';
-import { optional, Reader } from './reader.js';
+import { collect, optional, Reader } from './reader.js';
+import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
   MODES,
@@ -28,6 +29,7 @@ const ENDPOINT_KEYS = [
   'password',
   'secret',
   'secretId',
+  'service',
   'schema',
   'sslmode',
   'sslrootcert',
@@ -182,7 +184,7 @@ function readEndpoint(
   if (host !== undefined) ep.host = host;
   const port = optional(keys.get('port'), (k) => k.integer(1, 65535));
   if (port !== undefined) ep.port = port;
-  for (const key of ['database', 'user', 'secret', 'secretId', 'sslrootcert'] as const) {
+  for (const key of ['database', 'user', 'secret', 'secretId', 'service', 'sslrootcert'] as const) {
     const value = optional(keys.get(key), (k) => k.string());
     if (value !== undefined) ep[key] = value;
   }
@@ -198,8 +200,12 @@ function readEndpoint(
   if (ep.secret !== undefined && ep.secretId !== undefined) {
     throw new ConfigError(`${r.path}: give either secret or secretId, not both`);
   }
-  if (ep.secret === undefined && ep.secretId === undefined && ep.host === undefined) {
-    throw new ConfigError(`${r.path}: needs url, host or secret to know where the database is`);
+  // The source may leave its host to PGHOST (checked when endpoints are resolved).
+  const located = [ep.secret, ep.secretId, ep.service, ep.host].some((v) => v !== undefined);
+  if (!located && name !== 'source') {
+    throw new ConfigError(
+      `${r.path}: needs url, host, secret or service to know where the database is`,
+    );
   }
   return ep;
 }
@@ -257,6 +263,8 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
     'disableTriggers',
     'lockTimeout',
     'statementTimeout',
+    'protected',
+    'exclude',
   ]);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
@@ -266,7 +274,15 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
   if (!tablesReader?.present) throw new ConfigError(`${r.path}.tables: is required`);
   const items = tablesReader.list('a list of tables');
   if (items.length === 0) tablesReader.fail('at least one table');
-  const tables = items.map(readTable);
+  const isPattern = (item: Reader): boolean =>
+    typeof item.value === 'string' && isTablePattern(item.value);
+  const tablePatterns = items.filter(isPattern).map((item) => item.value as string);
+  const tables = items
+    .filter((item) => !isPattern(item))
+    .flatMap((item) => collect(item, readTable) ?? []);
+  const exclude = optional(keys.get('exclude'), (k) =>
+    k.list('a list of table names or patterns').map((e) => e.string('a table name or pattern')),
+  );
   const seen = new Set<string>();
   tables.forEach((t, i) => {
     if (seen.has(t.target)) {
@@ -280,6 +296,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
   const disableTriggers = optional(keys.get('disableTriggers'), (k) => k.boolean());
   const lockTimeoutMs = optional(keys.get('lockTimeout'), (k) => k.duration());
   const statementTimeoutMs = optional(keys.get('statementTimeout'), (k) => k.duration());
+  const isProtected = optional(keys.get('protected'), (k) => k.boolean());
   return {
     ...readEndpoint(r, name, keys, warnings),
     tables,
@@ -287,6 +304,9 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
     ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
     ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
     ...(disableTriggers === undefined ? {} : { disableTriggers }),
+    ...(isProtected === undefined ? {} : { protected: isProtected }),
+    ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
+    ...(exclude === undefined ? {} : { exclude }),
   };
 }
 
@@ -328,6 +348,25 @@ function readOptions(r: Reader | undefined): RunOptions {
   };
 }
 
+/**
+ * The problems to show: each once, and without the ones a deeper problem caused (an endpoint whose
+ * `host` is invalid also "needs url, host or secret"; its `host` line says what to fix).
+ */
+function withoutEchoes(problems: readonly string[]): string[] {
+  const unique = [...new Set(problems)];
+  const pathOf = (p: string): string => p.slice(0, p.indexOf(': '));
+  return unique.filter((p) => {
+    const path = pathOf(p);
+    return (
+      path === '' ||
+      !unique.some((other) => {
+        const deeper = pathOf(other);
+        return deeper.startsWith(`${path}.`) || deeper.startsWith(`${path}[`);
+      })
+    );
+  });
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -338,29 +377,45 @@ function deepFreeze<T>(value: T): T {
 
 /** Validates the raw (already interpolated) configuration into a frozen, fully resolved Config. */
 export function validateConfig(raw: unknown): Config {
-  const root = new Reader('', raw);
+  const problems: string[] = [];
+  const root = new Reader('', raw, problems);
   const keys = root.object(
     ['secrets', 'source', 'targets', 'options'],
     'a mapping with source and targets',
   );
-  const sourceReader = keys.get('source');
-  if (!sourceReader?.present) throw new ConfigError('source: is required');
   const warnings: string[] = [];
-  const source = readEndpoint(sourceReader, 'source', sourceReader.object(ENDPOINT_KEYS), warnings);
+  const sourceReader = keys.get('source');
+  if (!sourceReader?.present) problems.push('source: is required');
+  const source =
+    sourceReader?.present === true
+      ? collect(sourceReader, (r) => readEndpoint(r, 'source', r.object(ENDPOINT_KEYS), warnings))
+      : undefined;
   const targetsReader = keys.get('targets');
-  if (!targetsReader?.present) throw new ConfigError('targets: is required');
-  const targetItems = targetsReader.list('a list of targets');
-  if (targetItems.length === 0) targetsReader.fail('at least one target');
-  const targets = targetItems.map((item) => readTarget(item, warnings));
+  if (!targetsReader?.present) problems.push('targets: is required');
+  const targetItems = targetsReader?.present
+    ? (collect(targetsReader, (r) => {
+        const items = r.list('a list of targets');
+        if (items.length === 0) r.fail('at least one target');
+        return items;
+      }) ?? [])
+    : [];
+  const targets = targetItems.flatMap(
+    (item) => collect(item, (r) => readTarget(r, warnings)) ?? [],
+  );
   const names = new Set<string>();
-  targets.forEach((t, i) => {
-    if (names.has(t.name))
-      throw new ConfigError(`targets[${i}].name: "${t.name}" is used by an earlier target`);
-    names.add(t.name);
+  targetItems.forEach((item, i) => {
+    const name = (item.value as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') return;
+    if (names.has(name))
+      problems.push(`targets[${i}].name: "${name}" is used by an earlier target`);
+    names.add(name);
   });
-  const config: Mutable<Config> = { source, targets, options: readOptions(keys.get('options')) };
-  if (warnings.length > 0) config.warnings = warnings;
+  const optionsReader = keys.get('options');
+  const options = optionsReader ? collect(optionsReader, readOptions) : readOptions(undefined);
   const secrets = optional(keys.get('secrets'), readSecrets);
+  if (problems.length > 0 || !source || !options) throw ConfigError.of(withoutEchoes(problems));
+  const config: Mutable<Config> = { source, targets, options };
+  if (warnings.length > 0) config.warnings = warnings;
   if (secrets !== undefined) config.secrets = secrets;
   return deepFreeze(config);
 }

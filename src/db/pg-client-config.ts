@@ -8,6 +8,8 @@ import type { ConnectionSpec } from './connection-spec.js';
  * and from ~/.pgpass, matched against the address it dials (a tunnel's 127.0.0.1 port): a password
  * meant for one server would then reach another. So every setting is given here, the password as a
  * function that pg calls only when the server asks for one, and never falls back on its own.
+ * pgcopy applies libpq's conventions itself (src/libpq: PG* for the source, the password file for
+ * every endpoint, keyed by its real host and port) when it resolves the endpoints.
  */
 export function pgClientConfig(
   spec: ConnectionSpec,
@@ -53,6 +55,6 @@ export function passwordFor(spec: ConnectionSpec): string {
   throw new ConnectError(
     spec.name,
     `no password for endpoint ${spec.name} (the server asks for one; looked in: ${where}); ` +
-      'pgcopy does not read PGPASSWORD or ~/.pgpass',
+      'give one there or in the password file (PGPASSFILE, ~/.pgpass)',
   );
 }

@@ -27,6 +27,8 @@ export interface TablePlanInput {
   readonly missingSchemas?: { readonly source: boolean; readonly target: boolean };
   /** The target database is the source database itself (same server, same database). */
   readonly sameDatabase?: boolean;
+  /** The target is `protected` and this run was not given `--allow-truncate` for it. */
+  readonly truncateRefused?: boolean;
   /** Source tables this target copies: says whether an inheritance parent's children are copied too. */
   readonly configuredSources?: ReadonlySet<string>;
   /** The config asks to load this table with the target's user triggers off. */
@@ -93,6 +95,11 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   ) {
     errors.push(
       `the target table is the source table itself ("${input.sourceSchema}"."${spec.source}" in the same database)`,
+    );
+  }
+  if (input.mode === 'truncate' && input.truncateRefused) {
+    errors.push(
+      `truncate: target "${input.targetName}" is protected; pass --allow-truncate ${input.targetName} to empty its tables`,
     );
   }
   const notes: string[] = [];

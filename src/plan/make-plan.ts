@@ -12,6 +12,7 @@ import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
+import { expandTablePatterns } from './expand-patterns.js';
 import type { Plan, TargetPlan } from './types.js';
 
 /** pg sends a query with the extended protocol when asked: one statement, never several. */
@@ -71,7 +72,8 @@ export async function makePlan(
   filters: PlanFilters = {},
   options: { signal?: AbortSignal } = {},
 ): Promise<Plan> {
-  const selected = selectTables(config, filters);
+  const expanded = await expandTablePatterns(config, connectors, options);
+  const selected = selectTables(expanded.config, filters);
   const sourceSchema = config.source.schema;
   const sourceNames = selected.flatMap((t) => t.tables.map((s) => s.source));
   const whereFilters = new Map<string, string>();
@@ -92,6 +94,7 @@ export async function makePlan(
       selected.map(({ config: target, tables }) =>
         planTarget(config, connectors, target, tables, {
           mode: filters.mode,
+          allowTruncate: filters.allowTruncate ?? [],
           sourceCatalog,
           sourceRowSecurity,
           whereErrors,
@@ -100,7 +103,11 @@ export async function makePlan(
         }),
       ),
     );
-    return { sourceSchema, targets };
+    return {
+      sourceSchema,
+      targets,
+      ...(expanded.matches.length > 0 ? { patterns: expanded.matches } : {}),
+    };
   } finally {
     await sourceClient.end();
   }
@@ -108,6 +115,7 @@ export async function makePlan(
 
 interface TargetPlanContext {
   readonly mode: Mode | undefined;
+  readonly allowTruncate: readonly string[];
   readonly sourceCatalog: SchemaCatalog;
   readonly sourceRowSecurity: ReadonlyMap<string, RowSecurity>;
   readonly whereErrors: ReadonlyMap<string, string>;
@@ -173,6 +181,8 @@ async function planTarget(
             target: catalog?.schemaExists === false,
           },
           sameDatabase: catalog?.databaseIdentity === sourceCatalog.databaseIdentity,
+          truncateRefused:
+            target.protected === true && !context.allowTruncate.includes(target.name),
           configuredSources,
           strategy: strategyOf(spec),
           extensions: extensionStates(strategyOf(spec), sourceCatalog, catalog),

@@ -1,5 +1,6 @@
-import { printed } from '../report/printable.js';
+import { printable, printed } from '../report/printable.js';
 import { textTable } from '../report/text-table.js';
+import type { PatternMatch } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
 
 function status(t: TablePlan): string {
@@ -8,9 +9,24 @@ function status(t: TablePlan): string {
   return 'ok';
 }
 
+const unmatched = (plan: Plan, p: PatternMatch): string =>
+  `Target ${p.target}: pattern ${p.pattern} matched no table in source schema ${plan.sourceSchema}`;
+
+/** A warning for each `tables` pattern that matched no source table. */
+export function unmatchedPatternWarnings(plan: Plan): string[] {
+  return (plan.patterns ?? []).filter((p) => p.matched.length === 0).map((p) => unmatched(plan, p));
+}
+
 /** The readable plan: one table per target, then each warning and error under its table. */
 export function renderPlan(plan: Plan): string {
   let out = '';
+  for (const p of plan.patterns ?? []) {
+    out +=
+      p.matched.length > 0
+        ? printed`Target ${p.target}: pattern ${p.pattern} matched ${p.matched.join(', ')}\n`
+        : `⚠ ${printable(unmatched(plan, p))}\n`;
+  }
+  if (plan.patterns?.length) out += '\n';
   for (const target of plan.targets) {
     out += printed`Target ${target.name} (schema ${target.schema}), from source schema ${plan.sourceSchema}\n`;
     const rows = target.tables.map((t) => [
@@ -53,6 +69,7 @@ export function renderPlan(plan: Plan): string {
 export function planToJson(plan: Plan): unknown {
   return {
     sourceSchema: plan.sourceSchema,
+    ...(plan.patterns ? { patterns: plan.patterns } : {}),
     targets: plan.targets.map((target) => ({
       name: target.name,
       schema: target.schema,

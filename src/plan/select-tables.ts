@@ -8,6 +8,8 @@ export interface PlanFilters {
   readonly tables?: readonly string[] | undefined;
   /** Replaces options.mode for tables without their own mode. */
   readonly mode?: Mode | undefined;
+  /** Protected targets (`protected: true`) on which `truncate` mode is allowed for this run. */
+  readonly allowTruncate?: readonly string[] | undefined;
 }
 
 export interface SelectedTarget {
@@ -21,6 +23,13 @@ export function selectTables(config: Config, filters: PlanFilters = {}): Selecte
   for (const name of filters.targets ?? []) {
     if (!names.includes(name)) {
       throw new ConfigError(`--target: no target named "${name}" (targets: ${names.join(', ')})`);
+    }
+  }
+  for (const name of filters.allowTruncate ?? []) {
+    if (!names.includes(name)) {
+      throw new ConfigError(
+        `--allow-truncate: no target named "${name}" (targets: ${names.join(', ')})`,
+      );
     }
   }
   const allTables = new Set(

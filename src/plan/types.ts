@@ -1,3 +1,4 @@
+import type { PatternMatch } from './expand-patterns.js';
 import type { Mode, Strategy } from '../config/types.js';
 import type { ExtensionNeed } from './strategy-rules.js';
 import type { TriggerInfo } from '../db/catalog.js';
@@ -89,6 +90,8 @@ export interface TargetPlan {
 export interface Plan {
   readonly sourceSchema: string;
   readonly targets: readonly TargetPlan[];
+  /** What each `tables` pattern matched in the source schema (absent: the config has none). */
+  readonly patterns?: readonly PatternMatch[];
 }
 
 export function planHasErrors(plan: Plan): boolean {

@@ -31,5 +31,14 @@ export function printed(parts: TemplateStringsArray, ...values: readonly unknown
 
 /** JSON.stringify, also escaping what it leaves raw (C1 controls, separators, bidi overrides). */
 export function printableJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (char) => `\\u${hex(char, 4)}`);
+  return escapeRawInJson(JSON.stringify(value, null, 2));
+}
+
+/** One line of NDJSON: printableJson without indentation, so no raw newline can split it. */
+export function printableJsonLine(value: unknown): string {
+  return escapeRawInJson(JSON.stringify(value));
+}
+
+function escapeRawInJson(json: string): string {
+  return json.replace(RAW_IN_JSON, (char) => `\\u${hex(char, 4)}`);
 }

@@ -1,6 +1,9 @@
 import type { Config, EndpointConfig } from '../config/types.js';
 import type { ConnectionSpec, ResolvedSsh } from '../db/connection-spec.js';
 import { ConfigError, SecretError } from '../errors.js';
+import { pgEnvFields, type PgEnvFields } from '../libpq/pg-env.js';
+import { readService, type ServiceFields } from '../libpq/pg-service.js';
+import { readPgpass, type Pgpass } from '../libpq/pgpass.js';
 import { readPrivateKeyFile } from '../operator-files.js';
 import { isPublicKey } from '../tunnel/private-key.js';
 import {
@@ -20,6 +23,20 @@ export interface ResolveDeps {
   /** Resolves `secret:` references; absent when the config has no `secrets` section. */
   readonly secrets?: SecretsProvider | undefined;
   readonly signal?: AbortSignal;
+  /**
+   * libpq's conventions: PG* variables fill the source's missing fields, and the password file
+   * (PGPASSFILE, ~/.pgpass) gives any endpoint without a password one. Absent: neither is read.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** What libpq's environment supplies to one endpoint, below its config and its secret. */
+export interface LibpqDefaults {
+  /** PG* variables: the source only. */
+  readonly env?: PgEnvFields;
+  /** The section of pg_service.conf the endpoint names (`service:`; the source also PGSERVICE). */
+  readonly service?: ServiceFields;
+  readonly pgpass?: Pgpass | undefined;
 }
 
 /** The endpoint's SSH settings with the key from keyFile, else from the secret's `ssh` field. */
@@ -65,43 +82,68 @@ function refuseHostWithPort(path: string, host: string, secretLabel: string | un
   throw secretLabel === undefined ? new ConfigError(message) : new SecretError(message);
 }
 
+/** The PG* variable that may fill each field (source only), for the error when none does. */
+const PG_VARIABLES = { host: 'PGHOST', database: 'PGDATABASE', user: 'PGUSER' } as const;
+
 /**
  * Builds a ConnectionSpec from the endpoint's own fields and, when given, its secret's fields:
- * config values override secret values field by field.
+ * config values override secret values field by field, which override its pg_service.conf
+ * section, which overrides PG* variables (source only), which override the defaults; a password still missing comes from the password file,
+ * matched on the endpoint's real host and port (a tunnel's local port is never the key).
  */
 export async function specFromConfig(
   path: string,
   ep: EndpointConfig,
   secret?: EndpointSecret,
+  libpq: LibpqDefaults = {},
 ): Promise<ConnectionSpec> {
-  const missing = (key: string, secretField: string): never => {
+  // libpq's order below the config and the secret: the service file, then the environment.
+  const pgEnv = { ...libpq.env, ...libpq.service };
+  const missing = (key: keyof typeof PG_VARIABLES, secretField: string): never => {
+    const orVariable = libpq.env ? ` or ${PG_VARIABLES[key]}` : '';
     if (secret) {
       throw new SecretError(
-        `${path}: ${secret.label} has no "${secretField}" field, and ${path}.${key} is not set`,
+        `${path}: ${secret.label} has no "${secretField}" field, and ${path}.${key}${orVariable} is not set`,
       );
     }
-    throw new ConfigError(`${path}.${key}: is required (give it, a url, or a secret)`);
+    const ways = libpq.env
+      ? `a url, a secret, a service, or ${PG_VARIABLES[key]}`
+      : 'a url, or a secret';
+    throw new ConfigError(`${path}.${key}: is required (give it, ${ways})`);
   };
   const fields = secret?.fields ?? {};
   const ssh = await resolveSsh(path, ep, secret);
-  const password = ep.password ?? fields.password;
+  const host = ep.host ?? fields.host ?? pgEnv.host ?? missing('host', 'host');
+  refuseHostWithPort(path, host, ep.host !== undefined ? undefined : secret?.label);
+  const port = ep.port ?? fields.port ?? pgEnv.port ?? 5432;
+  const database =
+    ep.database ?? fields.database ?? pgEnv.database ?? missing('database', 'dbname');
+  const user = ep.user ?? fields.user ?? pgEnv.user ?? missing('user', 'username');
+  const password =
+    ep.password ??
+    fields.password ??
+    pgEnv.password ??
+    libpq.pgpass?.lookup({ host, port, database, user });
   const passwordSources = [
     `${path}.password`,
     `${path}.url`,
     ...(secret ? [`${secret.label} field "password"`] : []),
+    ...(libpq.service ? [`${path}.service`] : []),
+    ...(libpq.env ? ['PGPASSWORD'] : []),
+    ...(libpq.pgpass ? [libpq.pgpass.where] : []),
   ];
-  const host = ep.host ?? fields.host ?? missing('host', 'host');
-  refuseHostWithPort(path, host, ep.host !== undefined ? undefined : secret?.label);
+  const sslmode = ep.sslmode ?? pgEnv.sslmode ?? 'prefer';
+  const sslrootcert = ep.sslrootcert ?? pgEnv.sslrootcert;
   return {
     name: ep.name,
     host,
-    port: ep.port ?? fields.port ?? 5432,
-    database: ep.database ?? fields.database ?? missing('database', 'dbname'),
-    user: ep.user ?? fields.user ?? missing('user', 'username'),
+    port,
+    database,
+    user,
     ...(password !== undefined ? { password } : {}),
     passwordSources,
-    sslmode: ep.sslmode ?? 'prefer',
-    ...(ep.sslrootcert !== undefined ? { sslrootcert: ep.sslrootcert } : {}),
+    sslmode,
+    ...(sslrootcert !== undefined ? { sslrootcert } : {}),
     ...(ssh ? { ssh } : {}),
     ...(ep.serverAddress ? { serverAddress: ep.serverAddress } : {}),
   };
@@ -144,10 +186,23 @@ export async function resolveEndpoints(
     deps.secrets && lookups.size > 0
       ? await fetchEndpointSecrets(deps.secrets, lookups, deps.signal)
       : new Map<string, EndpointSecretResult>();
-  const specOf = (path: string, ep: EndpointConfig): Promise<ConnectionSpec> => {
+  const pgpass = deps.env ? await readPgpass(deps.env) : undefined;
+  const sourceEnv = deps.env ? pgEnvFields(deps.env) : undefined;
+  const specOf = async (path: string, ep: EndpointConfig): Promise<ConnectionSpec> => {
     const secret = secrets.get(path);
     if (secret instanceof SecretError) throw secret;
-    return secret ? specFromConfig(path, ep, secret) : specFromConfig(path, ep);
+    const isSource = path === 'source';
+    const serviceName = ep.service ?? (isSource ? deps.env?.['PGSERVICE'] : undefined);
+    const service =
+      serviceName === undefined || serviceName === ''
+        ? undefined
+        : await readService(`${path}.service`, serviceName, deps.env ?? {});
+    const libpq = {
+      pgpass,
+      ...(isSource && sourceEnv ? { env: sourceEnv } : {}),
+      ...(service ? { service } : {}),
+    };
+    return specFromConfig(path, ep, secret ?? undefined, libpq);
   };
   // Without the source nothing can run; a target whose secret fails only fails its own tables.
   const source = await specOf('source', config.source);

@@ -61,7 +61,7 @@ afterAll(async () => {
 describe('pgcopy CLI', () => {
   it('prints help and exits 2 without a command; unknown commands exit 2', async () => {
     expect((await cli([])).code).toBe(2);
-    expect((await cli(['--help'])).stdout).toContain('pgcopy plan -c FILE');
+    expect((await cli(['--help'])).stdout).toContain('pgcopy plan [-c FILE]');
     const unknown = await cli(['copy']);
     expect(unknown).toMatchObject({
       code: 2,
@@ -89,7 +89,7 @@ describe('pgcopy CLI', () => {
     const flag = await cli(['plan', '--frobnicate']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("usage: Unknown option '--frobnicate'");
-    expect((await cli(['plan'])).stderr).toBe('pgcopy: usage: -c/--config FILE is required\n');
+    expect((await cli(['plan'])).stderr).toMatch(/^pgcopy: usage: no config file found; tried /);
   });
 
   it('plan --json prints the documented shape and exits 0 when every table can be copied', async () => {
@@ -239,5 +239,83 @@ describe('pgcopy CLI', () => {
       'pgcopy: --concurrency: expected an integer from 1 to 64, got "0"\n',
     );
     expect((await cli(['run', '-c', file, '--mode', 'merge'])).code).toBe(2);
+  });
+});
+
+describe('progress on narrow and dumb terminals', () => {
+  it('bug: progress lines wider than the terminal broke the redraw; they are cut to its width', async () => {
+    const { dir, file } = await setup(rawConfig(['good'], { options: { logDir: 'logs' } }));
+    const result = await cli(['run', '-c', file, '--mode', 'truncate'], {
+      cwd: dir,
+      tty: true,
+      columns: 24,
+    });
+    expect(result.code).toBe(0);
+    const bar = result.stderr
+      .split('\n')
+      .find((line) => line.includes('[#') || line.includes('[.'));
+    expect(bar).toBeDefined();
+    const escape = String.fromCharCode(27);
+    expect(
+      bar
+        ?.split(escape)
+        .at(-1)
+        ?.replace(/^\[\d*[AJ]/, ''),
+    ).toMatch(/^\[[#.]{21}…$/);
+  });
+
+  it('bug: a TTY with TERM=dumb got cursor movements; it gets the plain per-table lines', async () => {
+    const { dir, file } = await setup(rawConfig(['good'], { options: { logDir: 'logs' } }));
+    const result = await cli(['run', '-c', file, '--mode', 'truncate'], {
+      cwd: dir,
+      tty: true,
+      env: { TERM: 'dumb' },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('\x1b[');
+    expect(result.stderr).toMatch(/^started db_1\.good \(truncate, \w+\)\n✅ Done: db_1\.good/);
+  });
+});
+
+describe('output for machines', () => {
+  it('bug: run had no machine output; run --json streams one JSON event per line on stdout, the summary on stderr', async () => {
+    const { dir, file } = await setup(
+      rawConfig(['good', 'clash'], { options: { logDir: 'logs' } }),
+    );
+    const result = await cli(['run', '-c', file, '--mode', 'truncate', '--json'], { cwd: dir });
+    expect(result.code).toBe(1);
+    const lines = result.stdout.trimEnd().split('\n');
+    const events = lines.map(
+      (line) => JSON.parse(line) as { type: string } & Record<string, unknown>,
+    );
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('plan');
+    expect(types[1]).toBe('run-start');
+    expect(types.at(-1)).toBe('run-end');
+    expect(types).toContain('table-done');
+    expect(types).toContain('table-failed');
+    expect(events[0]).toMatchObject({ plan: { targets: [{ name: 'db_1' }] } });
+    const end = events.at(-1) as unknown as { report: { status: string; tables: unknown[] } };
+    expect(end.report).toMatchObject({ status: 'error' });
+    expect(end.report.tables).toHaveLength(2);
+    expect(result.stderr).toContain('2 table(s)');
+    expect(result.stderr).toMatch(/Audit log: .*audit_\d{8}_\d{6}\.log\n/);
+  });
+
+  it('bug: check had no JSON; check --json prints the findings and the verdict', async () => {
+    const { dir, file } = await setup(rawConfig(['good']));
+    const result = await cli(['check', '-c', file, '--json'], { cwd: dir });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout) as {
+      passed: boolean;
+      problems: string[];
+      endpoints: { name: string; version: string; missing: string[] }[];
+    };
+    expect(json.passed).toBe(true);
+    expect(json.problems).toEqual([]);
+    expect(json.endpoints.map((e) => e.name)).toEqual(['source', 'db_1']);
+    expect(json.endpoints[1]?.version).toMatch(/^17\./);
+    expect(json.endpoints[1]?.missing).toEqual([]);
   });
 });

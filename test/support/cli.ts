@@ -19,10 +19,14 @@ export async function cli(
     signal?: AbortSignal;
     cwd?: string;
     tty?: boolean;
+    columns?: number;
   } = {},
 ): Promise<CliResult> {
   const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), { isTTY: options.tty ?? false });
+  const stderr = Object.assign(new PassThrough(), {
+    isTTY: options.tty ?? false,
+    ...(options.columns === undefined ? {} : { columns: options.columns }),
+  });
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));

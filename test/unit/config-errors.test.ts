@@ -102,12 +102,12 @@ const cases: [string, unknown, string][] = [
   [
     'unknown endpoint key',
     { source: { ...source, hots: 'x' }, targets: [target] },
-    'source.hots: unknown key (expected one of url, host, port, database, user, password, secret, secretId, schema, sslmode, sslrootcert, ssh, serverAddress)',
+    'source.hots: unknown key (did you mean host? expected one of url, host, port, database, user, password, secret, secretId, service, schema, sslmode, sslrootcert, ssh, serverAddress)',
   ],
   [
     'no location',
-    { source: { schema: 'x' }, targets: [target] },
-    'source: needs url, host or secret to know where the database is',
+    { source, targets: [{ name: 'db_1', schema: 'x', tables: ['t'] }] },
+    'targets[0]: needs url, host, secret or service to know where the database is',
   ],
   [
     'not a postgres URL',

@@ -3,10 +3,10 @@ import { ConfigError } from '../../errors.js';
 import { checkEndpoint } from '../../check/check-endpoint.js';
 import { sourceNeeds, targetNeeds } from '../../check/needs.js';
 import { checkProblems, renderCheck } from '../../check/render-check.js';
+import { printableJson } from '../../report/printable.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../parse-args.js';
-import { requireConfigPath } from './plan.js';
 
 /**
  * `pgcopy check -c FILE`: resolves secrets, opens tunnels and connects to every endpoint; prints
@@ -15,11 +15,12 @@ import { requireConfigPath } from './plan.js';
 export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     config: { type: 'string', short: 'c' },
+    json: { type: 'boolean' },
   });
   if (positionals.length > 0) {
     throw new ConfigError(`usage: unexpected argument "${positionals.join(' ')}"`);
   }
-  const config = await loadCommandConfig(requireConfigPath(values.config), io);
+  const config = await loadCommandConfig(values.config, io);
   const signal = io.signal;
   const connectors = await openConnectors(config, { env: io.env, ...(signal ? { signal } : {}) });
   try {
@@ -29,9 +30,14 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
         checkEndpoint(connectors.target(t.name), targetNeeds(config, t), signal),
       ),
     ]);
-    io.stdout.write(renderCheck(reports));
+    const problems = checkProblems(reports);
+    io.stdout.write(
+      values.json
+        ? printableJson({ passed: problems.length === 0, problems, endpoints: reports }) + '\n'
+        : renderCheck(reports),
+    );
     signal?.throwIfAborted();
-    return checkProblems(reports).length > 0 ? EXIT.FAILED : EXIT.OK;
+    return problems.length > 0 ? EXIT.FAILED : EXIT.OK;
   } finally {
     await connectors.close();
   }

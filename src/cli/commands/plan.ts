@@ -3,6 +3,7 @@ import { MODES, type Mode } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
 import { makePlan } from '../../plan/make-plan.js';
 import { planToJson, renderPlan } from '../../plan/render-plan.js';
+import type { PlanFilters } from '../../plan/select-tables.js';
 import { planHasErrors } from '../../plan/types.js';
 import { printableJson } from '../../report/printable.js';
 import { openConnectors } from '../../session.js';
@@ -17,24 +18,40 @@ export function parseMode(value: string | undefined): Mode | undefined {
   return value as Mode;
 }
 
-export function requireConfigPath(value: string | undefined): string {
-  if (value === undefined) throw new ConfigError('usage: -c/--config FILE is required');
-  return value;
+/** The options plan and run share: which targets and tables, in what mode; spread into both. */
+export const SELECTION_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  target: { type: 'string', multiple: true },
+  table: { type: 'string', multiple: true },
+  mode: { type: 'string' },
+  'allow-truncate': { type: 'string', multiple: true },
+} as const;
+
+/** The plan filters given by SELECTION_OPTIONS' values. */
+export function filtersFrom(values: {
+  target?: string[] | undefined;
+  table?: string[] | undefined;
+  mode?: string | undefined;
+  'allow-truncate'?: string[] | undefined;
+}): PlanFilters {
+  return {
+    targets: values.target,
+    tables: values.table,
+    mode: parseMode(values.mode),
+    allowTruncate: values['allow-truncate'],
+  };
 }
 
 /** `pgcopy plan`: what would be copied where; exit 1 when any table cannot be copied. */
 export async function planCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
-    config: { type: 'string', short: 'c' },
-    target: { type: 'string', multiple: true },
-    table: { type: 'string', multiple: true },
-    mode: { type: 'string' },
+    ...SELECTION_OPTIONS,
     json: { type: 'boolean' },
   });
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
-  const config = await loadCommandConfig(requireConfigPath(values.config), io);
-  const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
+  const config = await loadCommandConfig(values.config, io);
+  const filters = filtersFrom(values);
   const connectors = await openConnectors(config, {
     env: io.env,
     ...(io.signal ? { signal: io.signal } : {}),

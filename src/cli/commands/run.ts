@@ -2,17 +2,18 @@ import { resolve } from 'node:path';
 import { loadCommandConfig } from '../load-command-config.js';
 import { run } from '../../copy/run.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { renderPlan } from '../../plan/render-plan.js';
+import { renderPlan, unmatchedPatternWarnings } from '../../plan/render-plan.js';
 import { planHasErrors } from '../../plan/types.js';
 import { AuditFile } from '../../report/audit-file.js';
 import type { RunEvent } from '../../report/events.js';
-import { printed } from '../../report/printable.js';
+import { eventToJson } from '../../report/event-json.js';
+import { printable, printableJsonLine, printed } from '../../report/printable.js';
 import { ReportFile, runStoppedError, stoppedRunReport } from '../../report/report-file.js';
 import { renderSummary } from '../../report/summary.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
 import { EXIT, type CliIo } from '../io.js';
-import { parseMode, requireConfigPath } from './plan.js';
+import { SELECTION_OPTIONS, filtersFrom } from './plan.js';
 
 function parseConcurrency(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -26,20 +27,18 @@ function parseConcurrency(value: string | undefined): number | undefined {
 /** `pgcopy run`: copy every planned table; summary on stdout, progress on stderr, audit log on disk. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
-    config: { type: 'string', short: 'c' },
-    target: { type: 'string', multiple: true },
-    table: { type: 'string', multiple: true },
-    mode: { type: 'string' },
+    ...SELECTION_OPTIONS,
     concurrency: { type: 'string' },
     report: { type: 'string' },
     'dry-run': { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
+    json: { type: 'boolean' },
   });
   const startedAt = new Date();
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
-  const config = await loadCommandConfig(requireConfigPath(values.config), io);
-  const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
+  const config = await loadCommandConfig(values.config, io);
+  const filters = filtersFrom(values);
   const concurrency = parseConcurrency(values.concurrency);
   const dryRun = values['dry-run'] === true;
 
@@ -51,12 +50,22 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       ? undefined
       : await ReportFile.open(resolve(cwd, values.report));
   let audit: AuditFile | undefined;
-  const progress = values.quiet
-    ? undefined
-    : new ProgressRenderer(io.stderr, io.stderr.isTTY === true);
+  // A terminal that cannot move the cursor (TERM=dumb: Emacs shells, some CI logs) gets the plain
+  // per-table lines a pipe gets.
+  const liveProgress = io.stderr.isTTY === true && io.env['TERM'] !== 'dumb';
+  const progress = values.quiet ? undefined : new ProgressRenderer(io.stderr, liveProgress);
+  // --json: stdout carries only the events, one JSON object per line; what people read goes to stderr.
+  const text = values.json ? io.stderr : io.stdout;
   const onEvent = (event: RunEvent): void => {
     audit?.onEvent(event);
     progress?.onEvent(event);
+    if (values.json) io.stdout.write(printableJsonLine(eventToJson(event)) + '\n');
+    // A dry run prints the plan, warnings included; a run says it before copying.
+    if (event.type === 'plan' && !dryRun) {
+      for (const w of unmatchedPatternWarnings(event.plan)) {
+        io.stderr.write(`pgcopy: warning: ${printable(w)}\n`);
+      }
+    }
   };
   try {
     if (!dryRun) audit = new AuditFile(resolve(cwd, config.options.logDir));
@@ -69,15 +78,15 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       deps: { env: io.env },
     });
     if (!report) {
-      io.stdout.write(renderPlan(plan));
+      text.write(renderPlan(plan));
       return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;
     }
-    io.stdout.write(renderSummary(report));
+    text.write(renderSummary(report));
     if (reportFile) {
       await reportFile.write(report);
-      io.stdout.write(printed`Report: ${reportFile.path}\n`);
+      text.write(printed`Report: ${reportFile.path}\n`);
     }
-    if (audit) io.stdout.write(printed`Audit log: ${audit.path}\n`);
+    if (audit) text.write(printed`Audit log: ${audit.path}\n`);
     if (io.signal?.aborted) return EXIT.INTERRUPTED;
     return report.status === 'error' ? EXIT.FAILED : EXIT.OK;
   } catch (error) {
@@ -85,7 +94,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     if (reportFile) {
       const why = runStoppedError(error, io.signal?.aborted === true);
       await reportFile.write(stoppedRunReport(startedAt, new Date(), why));
-      io.stdout.write(printed`Report: ${reportFile.path}\n`);
+      text.write(printed`Report: ${reportFile.path}\n`);
     }
     throw error;
   } finally {

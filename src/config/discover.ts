@@ -1,0 +1,37 @@
+import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+
+/** The files looked for, in order, when neither -c nor PGCOPY_CONFIG names one. */
+export const DEFAULT_CONFIG_FILES = Object.freeze(['pgcopy.yaml', 'pgcopy.yml', 'pgcopy.json']);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The config file a command reads: `-c FILE` as given, else `PGCOPY_CONFIG`, else the first of
+ * ./pgcopy.yaml, ./pgcopy.yml, ./pgcopy.json in `cwd`. None found is a usage error listing what was
+ * tried, so the operator sees where pgcopy looked.
+ */
+export async function discoverConfigPath(
+  explicit: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Promise<string> {
+  if (explicit !== undefined) return explicit;
+  const fromEnv = env['PGCOPY_CONFIG'];
+  if (fromEnv !== undefined && fromEnv !== '') return resolve(cwd, fromEnv);
+  const tried: string[] = ['-c/--config (not given)', 'PGCOPY_CONFIG (not set)'];
+  for (const name of DEFAULT_CONFIG_FILES) {
+    const path = resolve(cwd, name);
+    if (await exists(path)) return path;
+    tried.push(path);
+  }
+  throw new ConfigError(`usage: no config file found; tried ${tried.join(', ')}`);
+}

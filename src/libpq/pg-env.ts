@@ -1,0 +1,45 @@
+import type { SslMode } from '../config/types.js';
+import { libpqPort, libpqSslmode } from './values.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The source fields libpq's environment variables may fill; each absent when its variable is. */
+export interface PgEnvFields {
+  readonly host?: string;
+  readonly port?: number;
+  readonly database?: string;
+  readonly user?: string;
+  readonly password?: string;
+  readonly sslmode?: SslMode;
+  readonly sslrootcert?: string;
+}
+
+const TEXT_VARIABLES = [
+  ['host', 'PGHOST'],
+  ['database', 'PGDATABASE'],
+  ['user', 'PGUSER'],
+  ['password', 'PGPASSWORD'],
+  ['sslrootcert', 'PGSSLROOTCERT'],
+] as const;
+
+/**
+ * PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE and PGSSLROOTCERT, read as libpq
+ * reads them (an empty variable is unset). They fill only the source: a target is named in the
+ * config, and a password meant for the psql default server must not reach another one.
+ */
+export function pgEnvFields(env: Env): PgEnvFields {
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const fields: { -readonly [K in keyof PgEnvFields]: PgEnvFields[K] } = {};
+  for (const [key, name] of TEXT_VARIABLES) {
+    const value = read(name);
+    if (value !== undefined) fields[key] = value;
+  }
+  const port = read('PGPORT');
+  if (port !== undefined) fields.port = libpqPort('PGPORT', port);
+  const sslmode = read('PGSSLMODE');
+  if (sslmode !== undefined) fields.sslmode = libpqSslmode('PGSSLMODE', sslmode);
+  return fields;
+}

@@ -1,0 +1,93 @@
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { cli, workDir } from '../support/cli.js';
+import { endpointOf } from '../support/config.js';
+import { servers, sql, uniqueName } from '../support/db.js';
+
+const schema = uniqueName('Discover');
+const q = `"${schema}"`;
+const s = servers();
+
+const config = {
+  source: endpointOf(s.source, schema),
+  targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), tables: ['t'] }],
+};
+
+beforeAll(async () => {
+  await sql(s.source, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int)`);
+  await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int)`);
+});
+
+afterAll(async () => {
+  await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
+  await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
+});
+
+describe('config discovery when -c is omitted (bug: -c was always required)', () => {
+  it('reads ./pgcopy.yaml, then ./pgcopy.yml, then ./pgcopy.json from the working directory', async () => {
+    const w = await workDir(config);
+    try {
+      const yaml = await cli(['plan', '--json'], { cwd: w.dir });
+      expect(yaml.stderr).toBe('');
+      expect(yaml.code).toBe(0);
+      expect(yaml.stdout).toContain('"db_1"');
+
+      await rename(w.file, join(w.dir, 'pgcopy.yml'));
+      expect((await cli(['plan'], { cwd: w.dir })).code).toBe(0);
+
+      await rename(join(w.dir, 'pgcopy.yml'), join(w.dir, 'pgcopy.json'));
+      expect((await cli(['check'], { cwd: w.dir })).code).toBe(0);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it('PGCOPY_CONFIG wins over ./pgcopy.yaml, relative to the working directory', async () => {
+    const w = await workDir({ source: { host: 'h' }, targets: 'not a list' });
+    try {
+      await writeFile(join(w.dir, 'chosen.yaml'), stringify(config));
+      const result = await cli(['plan'], { cwd: w.dir, env: { PGCOPY_CONFIG: 'chosen.yaml' } });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      // -c wins over both.
+      const explicit = await cli(['plan', '-c', w.file], {
+        cwd: w.dir,
+        env: { PGCOPY_CONFIG: 'chosen.yaml' },
+      });
+      expect(explicit.code).toBe(2);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
+  it('lists every place it tried when no config is found, and exits 2', async () => {
+    const w = await workDir('');
+    try {
+      await rename(w.file, join(w.dir, 'other.yaml'));
+      const result = await cli(['run'], { cwd: w.dir });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        `pgcopy: usage: no config file found; tried -c/--config (not given), PGCOPY_CONFIG (not set), ` +
+          `${join(w.dir, 'pgcopy.yaml')}, ${join(w.dir, 'pgcopy.yml')}, ${join(w.dir, 'pgcopy.json')}\n`,
+      );
+    } finally {
+      await w.cleanup();
+    }
+  });
+});
+
+describe('per-command help (bug: pgcopy run --help printed the global text)', () => {
+  it('prints the usage and options of the command asked about', async () => {
+    const run = await cli(['run', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage:\n {2}pgcopy run /);
+    expect(run.stdout).toContain('--concurrency N');
+    expect(run.stdout).not.toContain('pgcopy fingerprint');
+    const check = await cli(['check', '-h']);
+    expect(check.stdout).toMatch(/^Usage:\n {2}pgcopy check /);
+    expect(check.stdout).not.toContain('--concurrency');
+    expect((await cli(['--help'])).stdout).toContain('pgcopy fingerprint HOST[:PORT]');
+  });
+});
