@@ -1,6 +1,6 @@
 import { quoteIdent, quoteLiteral } from '../../db/quote.js';
 import { pairName } from '../../plan/types.js';
-import { closeDestination, openDestination } from '../destination.js';
+import { closeDestination } from '../destination.js';
 import { columnDefinitions, insertSelectSql } from '../sql.js';
 import {
   createForeignServer,
@@ -22,9 +22,8 @@ export const FDW_FETCH_SIZE = 10_000;
  */
 export const fdwStrategy: CopyStrategy = {
   writesOnSource: false,
-  async load({ plan, target, sourceSpec }: LoadContext): Promise<Loaded> {
+  async load({ plan, destination, target, sourceSpec }: LoadContext): Promise<Loaded> {
     await extensionSchema(target, 'postgres_fdw', pairName(plan));
-    const destination = await openDestination(target, plan);
     const server = await createForeignServer(target, serverLink(sourceSpec), {
       fetch_size: String(FDW_FETCH_SIZE),
     });
