@@ -11,7 +11,14 @@ import type { CopyStrategy, LoadContext, Loaded } from './types.js';
  */
 export const streamStrategy: CopyStrategy = {
   writesOnSource: false,
-  async load({ plan, destination, source, target, signal, onProgress }: LoadContext): Promise<Loaded> {
+  async load({
+    plan,
+    destination,
+    source,
+    target,
+    signal,
+    onProgress,
+  }: LoadContext): Promise<Loaded> {
     const counter = new CopyRowCounter(plan.format, onProgress);
     const output = source.query(copyTo(copyOutSql(plan)));
     const input = target.query(copyFrom(copyInSql(plan, destination)));
