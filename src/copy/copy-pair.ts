@@ -77,27 +77,40 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   try {
     ctx.signal?.throwIfAborted();
-    sourceClient = await ctx.connections.sourceClient(signal);
-    watches.source = new ConnectionWatch(sourceClient);
-    step.at('joining the snapshot');
-    await ctx.snapshot.join(sourceClient, {
-      readOnly: !strategy.writesOnSource,
-      // The config asked for this table's rows as the source's policies filter them.
-      local: plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [],
-    });
-    targetClient = await ctx.connections.targetClient(plan.targetName, signal);
-    watches.target = new ConnectionWatch(targetClient);
-    step.at('starting the transaction');
-    // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
-    // writes (and truncates) through the source's session instead.
     const destination = destinationSetup(plan);
-    const setup = strategy.writesOnSource ? [] : destination.statements;
-    await targetClient.query(['BEGIN', ...setup].join('; '));
+    // The two sides get ready at once: one wait, not two. Both are settled before going on, so
+    // that a failure of one never leaves the other's client unaccounted for.
+    step.at('joining the snapshot and starting the target transaction');
+    const ready = await Promise.allSettled([
+      ctx.connections.sourceClient(signal).then(async (client) => {
+        sourceClient = client;
+        watches.source = new ConnectionWatch(client);
+        await ctx.snapshot.join(client, {
+          readOnly: !strategy.writesOnSource,
+          // The config asked for this table's rows as the source's policies filter them.
+          local: plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [],
+        });
+        return client;
+      }),
+      ctx.connections.targetClient(plan.targetName, signal).then(async (client) => {
+        targetClient = client;
+        watches.target = new ConnectionWatch(client);
+        // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
+        // writes (and truncates) through the source's session instead.
+        const setup = strategy.writesOnSource ? [] : destination.statements;
+        await client.query(['BEGIN', ...setup].join('; '));
+        return client;
+      }),
+    ]);
+    const [source, target] = ready.map((outcome) => {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      return outcome.value;
+    }) as [pg.Client, pg.Client];
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
     load = await strategy.load({
       plan,
-      source: sourceClient,
-      target: targetClient,
+      source,
+      target,
       destination: destination.table,
       sourceSpec: ctx.source.spec,
       targetSpec: ctx.target.spec,
@@ -121,20 +134,20 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     if (strategy.writesOnSource) {
       // The rows were written through the source's session: the target commits with it.
       step.at('committing on the source (the target commits with it)');
-      await sourceClient.query('COMMIT');
+      await source.query('COMMIT');
       committedOnSource = true;
     }
-    sequences = await advanceSequences(targetClient, plan);
+    sequences = await advanceSequences(target, plan);
     step.at('committing');
     // The read-only source transaction ends while the target commits (two connections, one wait).
     // Its ending cannot change the table's outcome; a source that fails it is not reused.
     const sourceEnded = committedOnSource
       ? Promise.resolve(true)
-      : sourceClient.query('ROLLBACK').then(
+      : source.query('ROLLBACK').then(
           () => true,
           () => false,
         );
-    [sourceUsable] = await Promise.all([sourceEnded, targetClient.query('COMMIT')]);
+    [sourceUsable] = await Promise.all([sourceEnded, target.query('COMMIT')]);
     targetUsable = true;
   } catch (thrown) {
     // Neither client is rolled back here: the source may still be streaming a COPY, the target
