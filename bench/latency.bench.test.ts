@@ -9,7 +9,7 @@ import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
-import { LatencyProxy, type ProxyCounts } from './latency-proxy.js';
+import { LatencyProxy, type ProxyCounts } from '../test/support/latency-proxy.js';
 import { median, timeShell } from './support.js';
 
 /**
