@@ -16,7 +16,7 @@ export interface WorkerEndpoints {
  * still usable: one whose state is unknown (a failure, an abort) is closed and replaced next time,
  * never reused.
  */
-export class WorkerConnections implements AsyncDisposable {
+export class WorkerConnections {
   private source: Promise<pg.Client> | undefined;
   private readonly targets = new Map<string, Promise<pg.Client>>();
   private readonly watched = new WeakSet<pg.Client>();
@@ -67,10 +67,6 @@ export class WorkerConnections implements AsyncDisposable {
         if (client) await endClient(client);
       }),
     );
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   /**

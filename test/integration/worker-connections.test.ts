@@ -1,6 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
+import { WorkerConnections } from '../../src/copy/worker-connections.js';
+import { Connector } from '../../src/db/connector.js';
+import type { ConnectionSpec } from '../../src/db/connection-spec.js';
+import type { ServerInfo } from '../support/server-info.js';
 import type { RunEvent } from '../../src/report/events.js';
 import { testConfig } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
@@ -30,6 +34,11 @@ function countingClient(): {
     opened: (port) => clients.filter((c) => c.port === port).length,
     stillOpen: () => clients.filter((c) => !c.ended).length,
   };
+}
+
+function specOf(server: ServerInfo, name: string): ConnectionSpec {
+  const { host, port, user, password } = server;
+  return { name, host, port, database: 'postgres', user, password, sslmode: 'disable' };
 }
 
 /** Every table's rows in one digest, each row tagged with its table. */
@@ -175,6 +184,30 @@ describe('connections live per worker, not per table', () => {
       const copied = await tableDigest(s.target1, rows);
       if (t.error) expect(copied.count).toBe(0);
       else expect(copied).toEqual(await tableDigest(s.source, rows));
+    }
+  });
+
+  it('a connection that dies between tables, or a connect that fails, is not kept: the next table opens a new one', async () => {
+    const connections = new WorkerConnections({
+      source: new Connector(specOf(s.source, 'source')),
+      target: (name) =>
+        new Connector(specOf(name === 'down' ? { ...s.target1, port: 1 } : s.target1, name)),
+    });
+    try {
+      const first = await connections.targetClient('db_1');
+      const pid = (await first.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]
+        ?.pid;
+      const ended = new Promise((resolve) => first.once('end', resolve));
+      await sql(s.target1, 'SELECT pg_terminate_backend($1)', [pid]);
+      await ended;
+      const second = await connections.targetClient('db_1');
+      expect(second).not.toBe(first);
+      expect((await second.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      expect(await connections.targetClient('db_1')).toBe(second);
+      await expect(connections.targetClient('down')).rejects.toThrow(/cannot connect/);
+      await expect(connections.targetClient('down')).rejects.toThrow(/cannot connect/);
+    } finally {
+      await connections.close();
     }
   });
 });
