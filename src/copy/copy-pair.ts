@@ -1,19 +1,21 @@
 import type pg from 'pg';
 import type { Connector } from '../db/connector.js';
-import { endClient } from '../db/end-client.js';
 import { pairName, type TablePlan } from '../plan/types.js';
 import type { EventListener, TableError, TableRef, TableResult } from '../report/events.js';
 import type { SnapshotCoordinator } from './snapshot.js';
-import { SESSION_SETTINGS_SQL } from './sql.js';
+import { destinationSetup } from './destination.js';
 import { advanceSequences, type SequenceOutcome } from './sequences.js';
 import { strategyFor } from './strategies/index.js';
 import type { Loaded } from './strategies/types.js';
 import { ConnectionWatch, PairStep } from './connection-watch.js';
 import { toTableError } from './table-error.js';
+import type { WorkerConnections } from './worker-connections.js';
 
 export interface PairContext {
   readonly source: Connector;
   readonly target: Connector;
+  /** The worker's connections: the pair takes its clients from them and hands them back. */
+  readonly connections: WorkerConnections;
   readonly snapshot: SnapshotCoordinator;
   readonly signal?: AbortSignal | undefined;
   readonly emit: EventListener;
@@ -52,15 +54,6 @@ export function resultOf(
   };
 }
 
-async function rollback(client: pg.Client | undefined): Promise<void> {
-  if (!client) return;
-  try {
-    await client.query('ROLLBACK');
-  } catch {
-    // The connection is gone; the server rolls back on its own.
-  }
-}
-
 /** Copies one (target, table) pair atomically and reports how it ended; never throws. */
 export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<TableResult> {
   const started = ctx.now().getTime();
@@ -75,28 +68,50 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   let error: TableError | null = null;
   const strategy = strategyFor(plan.strategy);
   let committedOnSource = false;
+  // A client goes back to the worker only when its state is known: idle, outside a transaction.
+  let sourceUsable = false;
+  let targetUsable = false;
   // Which side dropped, and during which step, for the error message.
   const step = new PairStep();
   const watches: { source?: ConnectionWatch; target?: ConnectionWatch } = {};
+  const signal = ctx.signal ? { signal: ctx.signal } : {};
   try {
     ctx.signal?.throwIfAborted();
-    sourceClient = await ctx.source.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    watches.source = new ConnectionWatch(sourceClient);
-    step.at('joining the snapshot');
-    await sourceClient.query(SESSION_SETTINGS_SQL);
-    // The config asked for this table's rows as the source's policies filter them.
-    if (plan.rowSecurity === 'apply') await sourceClient.query('SET row_security = on');
-    await ctx.snapshot.join(sourceClient, { readOnly: !strategy.writesOnSource });
-    targetClient = await ctx.target.connect({ ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    watches.target = new ConnectionWatch(targetClient);
-    step.at('starting the transaction');
-    await targetClient.query(SESSION_SETTINGS_SQL);
-    await targetClient.query('BEGIN');
+    const destination = destinationSetup(plan);
+    // The two sides get ready at once: one wait, not two. Both are settled before going on, so
+    // that a failure of one never leaves the other's client unaccounted for.
+    step.at('joining the snapshot and starting the target transaction');
+    const ready = await Promise.allSettled([
+      ctx.connections.sourceClient(signal).then(async (client) => {
+        sourceClient = client;
+        watches.source = new ConnectionWatch(client);
+        await ctx.snapshot.join(client, {
+          readOnly: !strategy.writesOnSource,
+          // The config asked for this table's rows as the source's policies filter them.
+          local: plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [],
+        });
+        return client;
+      }),
+      ctx.connections.targetClient(plan.targetName, signal).then(async (client) => {
+        targetClient = client;
+        watches.target = new ConnectionWatch(client);
+        // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
+        // writes (and truncates) through the source's session instead.
+        const setup = strategy.writesOnSource ? [] : destination.statements;
+        await client.query(['BEGIN', ...setup].join('; '));
+        return client;
+      }),
+    ]);
+    const [source, target] = ready.map((outcome) => {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      return outcome.value;
+    }) as [pg.Client, pg.Client];
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
     load = await strategy.load({
       plan,
-      source: sourceClient,
-      target: targetClient,
+      source,
+      target,
+      destination: destination.table,
       sourceSpec: ctx.source.spec,
       targetSpec: ctx.target.spec,
       snapshotId: ctx.snapshot.snapshotId,
@@ -119,16 +134,26 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     if (strategy.writesOnSource) {
       // The rows were written through the source's session: the target commits with it.
       step.at('committing on the source (the target commits with it)');
-      await sourceClient.query('COMMIT');
+      await source.query('COMMIT');
       committedOnSource = true;
     }
-    sequences = await advanceSequences(targetClient, plan);
+    sequences = await advanceSequences(target, plan);
     step.at('committing');
-    await targetClient.query('COMMIT');
+    // The read-only source transaction ends while the target commits (two connections, one wait).
+    // Its ending cannot change the table's outcome; a source that fails it is not reused.
+    const sourceEnded = committedOnSource
+      ? Promise.resolve(true)
+      : source.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        );
+    [sourceUsable] = await Promise.all([sourceEnded, target.query('COMMIT')]);
+    targetUsable = true;
   } catch (thrown) {
-    await rollback(targetClient);
-    // The source is not rolled back here: it may still be streaming a COPY. Closing the session
-    // (below) ends its transaction, and with it fdw-push's remote one.
+    // Neither client is rolled back here: the source may still be streaming a COPY, the target
+    // may be gone. Both are closed (below), which ends their transactions (fdw-push's remote one
+    // with the source's), and the worker opens new ones for its next table.
+    sourceUsable = false;
     error = await toTableError(thrown, {
       signal: ctx.signal,
       source: ctx.source,
@@ -139,9 +164,10 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   } finally {
     watches.source?.[Symbol.dispose]();
     watches.target?.[Symbol.dispose]();
-    await Promise.all(
-      [sourceClient, targetClient].map((c) => (c ? endClient(c) : Promise.resolve())),
-    );
+    await Promise.all([
+      sourceClient ? ctx.connections.release(sourceClient, sourceUsable) : undefined,
+      targetClient ? ctx.connections.release(targetClient, targetUsable) : undefined,
+    ]);
   }
   const warnings = [...plan.warnings];
   if (load && load.rows === 0) warnings.push('zero rows copied');

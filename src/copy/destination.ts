@@ -3,17 +3,25 @@ import { CopyError } from '../errors.js';
 import { pairName, type TablePlan } from '../plan/types.js';
 import { STAGING_TABLE, createStagingSql, targetName, truncateSql, upsertSql } from './sql.js';
 
+/** The statements that ready a target for a load, and the table the rows go into. */
+export interface DestinationSetup {
+  /** Run in the table's transaction; none of them returns anything pgcopy reads. */
+  readonly statements: readonly string[];
+  readonly table: string;
+}
+
 /**
  * Readies the target side of a load in the table's transaction: user triggers off when asked
  * (this transaction only; the plan checked that the role may), the old rows gone in truncate mode,
- * a staging table in upsert mode. Returns the table to write the rows into.
+ * a staging table in upsert mode. copy-pair sends these with the BEGIN, in one round trip.
  */
-export async function openDestination(target: pg.ClientBase, plan: TablePlan): Promise<string> {
-  if (plan.disableTriggers) await target.query(`SET LOCAL session_replication_role = replica`);
-  if (plan.mode === 'truncate') await target.query(truncateSql(plan));
-  if (plan.mode !== 'upsert') return targetName(plan);
-  await target.query(createStagingSql(plan));
-  return STAGING_TABLE;
+export function destinationSetup(plan: TablePlan): DestinationSetup {
+  const statements: string[] = [];
+  if (plan.disableTriggers) statements.push(`SET LOCAL session_replication_role = replica`);
+  if (plan.mode === 'truncate') statements.push(truncateSql(plan));
+  if (plan.mode !== 'upsert') return { statements, table: targetName(plan) };
+  statements.push(createStagingSql(plan));
+  return { statements, table: STAGING_TABLE };
 }
 
 /** Upsert: moves the staged rows into the target. Returns the rows written. */

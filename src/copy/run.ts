@@ -18,6 +18,7 @@ import { abortedTableError } from './table-error.js';
 import { runPool } from './pool.js';
 import { SnapshotCoordinator } from './snapshot.js';
 import { sourceStep } from './source-step.js';
+import { WorkerConnections } from './worker-connections.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -115,6 +116,13 @@ async function copyAll(
       pairs: all.length,
       estimatedBytes: copyable.reduce((sum, t) => sum + t.estimatedBytes, 0),
     });
+    // Each worker keeps its connections from one table to the next, for the whole run.
+    const workers = new Map<number, WorkerConnections>();
+    const connectionsOf = (worker: number): WorkerConnections => {
+      let held = workers.get(worker);
+      if (!held) workers.set(worker, (held = new WorkerConnections(connectors)));
+      return held;
+    };
     const parentsOf = (table: TablePlan): TablePlan[] =>
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
@@ -122,7 +130,7 @@ async function copyAll(
     await runPool(
       copyable,
       concurrency,
-      async (table) => {
+      async (table, worker) => {
         if (signal?.aborted || !snapshot) {
           const result = uncopied(table, abortedTableError(signal, false));
           results.set(table, result);
@@ -142,6 +150,7 @@ async function copyAll(
         const result = await copyPair(table, {
           source: connectors.source,
           target: connectors.target(table.targetName),
+          connections: connectionsOf(worker),
           snapshot,
           signal: signal ? pairScope.signal : undefined,
           emit,
@@ -156,7 +165,7 @@ async function copyAll(
         });
       },
       parentsOf,
-    );
+    ).finally(() => Promise.all([...workers.values()].map((w) => w.close())));
   } finally {
     await snapshot?.close().catch(() => undefined);
   }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PlannedSequence, TablePlan } from '../plan/types.js';
-import { qualifiedName, quoteIdent } from '../db/quote.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../db/quote.js';
 import { describeError } from '../errors.js';
 import { targetRelation } from './sql.js';
 
@@ -9,9 +9,14 @@ export interface SequenceOutcome {
   readonly warnings: string[];
 }
 
-/** Advisory-lock namespace: the first key of the two-key lock, the sequence's OID the second. */
+/**
+ * Advisory-lock keys: a hash of the namespace, and a hash of the sequence's qualified name (not
+ * its OID: a name that does not resolve must not make the unlock fail in its turn).
+ */
 const LOCK_NAMESPACE = 'pgcopy: advance sequence';
-const LOCK_ARGS = `pg_catalog.hashtext($1), $2::pg_catalog.regclass::pg_catalog.oid::pg_catalog.int4`;
+function lockArgs(sequence: string): string {
+  return `pg_catalog.hashtext(${quoteLiteral(LOCK_NAMESPACE)}), pg_catalog.hashtext(${quoteLiteral(sequence)})`;
+}
 
 /**
  * Moves every sequence the plan lists (owned by, or called from the default of, a written column)
@@ -29,51 +34,42 @@ export async function advanceSequences(
   const outcome: SequenceOutcome = { advanced: [], warnings: [] };
   for (const planned of plan.sequences ?? []) {
     const sequence = qualifiedName(planned.schema, planned.name);
+    const lock = lockArgs(sequence);
     // A sequence the role may not read or set must not cost the copied rows: keep them, and warn.
-    await client.query('SAVEPOINT pgcopy_sequence');
-    let locked = false;
+    // One round trip when it goes well; the savepoint makes a failure cost nothing but a warning.
     try {
-      await client.query(`SELECT pg_catalog.pg_advisory_lock(${LOCK_ARGS})`, [
-        LOCK_NAMESPACE,
-        sequence,
-      ]);
-      locked = true;
-      if (await setPastMax(client, plan, planned.column, sequence)) {
-        outcome.advanced.push(sequence);
-      }
-      await client.query('RELEASE SAVEPOINT pgcopy_sequence');
+      const results = await client.query(
+        [
+          'SAVEPOINT pgcopy_sequence',
+          `SELECT pg_catalog.pg_advisory_lock(${lock})`,
+          setPastMaxSql(plan, planned.column, sequence),
+          'RELEASE SAVEPOINT pgcopy_sequence',
+          `SELECT pg_catalog.pg_advisory_unlock(${lock})`,
+        ].join('; '),
+      );
+      // pg answers a query of several statements with one result per statement.
+      const [, , set] = results as unknown as pg.QueryResult[];
+      if (set?.rowCount === 1) outcome.advanced.push(sequence);
     } catch (error) {
-      await client.query('ROLLBACK TO SAVEPOINT pgcopy_sequence');
+      // The lock may or may not have been taken before the failure; unlocking one not held only
+      // warns, and the keys cannot fail to compute.
+      await client.query(
+        `ROLLBACK TO SAVEPOINT pgcopy_sequence; SELECT pg_catalog.pg_advisory_unlock(${lock})`,
+      );
       outcome.warnings.push(notAdvanced(planned, error));
-    } finally {
-      if (locked) {
-        await client.query(`SELECT pg_catalog.pg_advisory_unlock(${LOCK_ARGS})`, [
-          LOCK_NAMESPACE,
-          sequence,
-        ]);
-      }
     }
   }
   return outcome;
 }
 
 /** setval to the column's maximum unless the sequence's next value is already past it. */
-async function setPastMax(
-  client: pg.ClientBase,
-  plan: TablePlan,
-  column: string,
-  sequence: string,
-): Promise<boolean> {
+function setPastMaxSql(plan: TablePlan, column: string, sequence: string): string {
   // Next value: last_value + increment once called, last_value itself before the first nextval.
-  const result = await client.query(
-    `SELECT pg_catalog.setval($1::pg_catalog.regclass, m)
+  return `SELECT pg_catalog.setval(${quoteLiteral(sequence)}::pg_catalog.regclass, m)
        FROM (SELECT pg_catalog.max(${quoteIdent(column)})::pg_catalog.int8 AS m FROM ${targetRelation(plan)}) mx,
             (SELECT last_value, is_called FROM ${sequence}) cur
       WHERE m IS NOT NULL
-        AND CASE WHEN cur.is_called THEN m > cur.last_value ELSE m >= cur.last_value END`,
-    [sequence],
-  );
-  return result.rowCount === 1;
+        AND CASE WHEN cur.is_called THEN m > cur.last_value ELSE m >= cur.last_value END`;
 }
 
 function notAdvanced(planned: PlannedSequence, error: unknown): string {

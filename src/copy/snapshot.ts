@@ -26,17 +26,22 @@ export class SnapshotCoordinator {
   }
 
   /**
-   * Puts a fresh source connection into the exported snapshot: read-only, unless the table is
-   * written through the source's session (fdw-push's temporary server objects).
+   * Puts a source connection, idle outside any transaction, into the exported snapshot: read-only,
+   * unless the table is written through the source's session (fdw-push's temporary server
+   * objects). `local` settings (`SET LOCAL ...`) hold for this transaction only. One round trip:
+   * the BEGIN inside the query string makes the rest one explicit transaction, which stays open.
    */
   async join(
     worker: pg.ClientBase,
-    options: { readOnly: boolean } = { readOnly: true },
+    options: { readOnly: boolean; local?: readonly string[] } = { readOnly: true },
   ): Promise<void> {
     await worker.query(
-      `BEGIN ISOLATION LEVEL REPEATABLE READ${options.readOnly ? ' READ ONLY' : ''}`,
+      [
+        `BEGIN ISOLATION LEVEL REPEATABLE READ${options.readOnly ? ' READ ONLY' : ''}`,
+        `SET TRANSACTION SNAPSHOT ${quoteLiteral(this.snapshotId)}`,
+        ...(options.local ?? []),
+      ].join('; '),
     );
-    await worker.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(this.snapshotId)}`);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { quoteIdent, quoteLiteral } from '../../db/quote.js';
 import { pairName } from '../../plan/types.js';
-import { closeDestination, openDestination } from '../destination.js';
+import { closeDestination } from '../destination.js';
 import {
   SESSION_SETTINGS_SQL,
   columnDefinitions,
@@ -18,9 +18,8 @@ import type { CopyStrategy, LoadContext, Loaded } from './types.js';
  */
 export const dblinkStrategy: CopyStrategy = {
   writesOnSource: false,
-  async load({ plan, target, sourceSpec, snapshotId }: LoadContext): Promise<Loaded> {
+  async load({ plan, destination, target, sourceSpec, snapshotId }: LoadContext): Promise<Loaded> {
     const dblink = await extensionSchema(target, 'dblink', pairName(plan));
-    const destination = await openDestination(target, plan);
     const remote = [
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       `SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`,

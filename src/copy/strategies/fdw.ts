@@ -1,5 +1,5 @@
 import { pairName } from '../../plan/types.js';
-import { closeDestination, openDestination } from '../destination.js';
+import { closeDestination } from '../destination.js';
 import { columnDefinitions, insertSelectSql } from '../sql.js';
 import {
   createForeignTable,
@@ -20,9 +20,8 @@ export const FDW_FETCH_SIZE = 10_000;
  */
 export const fdwStrategy: CopyStrategy = {
   writesOnSource: false,
-  async load({ plan, target, sourceSpec }: LoadContext): Promise<Loaded> {
+  async load({ plan, destination, target, sourceSpec }: LoadContext): Promise<Loaded> {
     await extensionSchema(target, 'postgres_fdw', pairName(plan));
-    const destination = await openDestination(target, plan);
     const { server, foreign } = await createForeignTable(
       target,
       serverLink(sourceSpec),

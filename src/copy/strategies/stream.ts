@@ -1,6 +1,6 @@
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
-import { closeDestination, openDestination } from '../destination.js';
+import { closeDestination } from '../destination.js';
 import { CopyRowCounter } from '../row-counter.js';
 import { copyInSql, copyOutSql } from '../sql.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
@@ -11,8 +11,14 @@ import type { CopyStrategy, LoadContext, Loaded } from './types.js';
  */
 export const streamStrategy: CopyStrategy = {
   writesOnSource: false,
-  async load({ plan, source, target, signal, onProgress }: LoadContext): Promise<Loaded> {
-    const destination = await openDestination(target, plan);
+  async load({
+    plan,
+    destination,
+    source,
+    target,
+    signal,
+    onProgress,
+  }: LoadContext): Promise<Loaded> {
     const counter = new CopyRowCounter(plan.format, onProgress);
     const output = source.query(copyTo(copyOutSql(plan)));
     const input = target.query(copyFrom(copyInSql(plan, destination)));

@@ -10,6 +10,11 @@ export interface LoadContext {
   readonly source: pg.ClientBase;
   /** In the table's transaction, begun. */
   readonly target: pg.ClientBase;
+  /**
+   * The table to write the rows into, readied in the target's transaction (truncated, triggers
+   * off, staging table made: see destinationSetup). Unused by a strategy that writes on the source.
+   */
+  readonly destination: string;
   readonly sourceSpec: ConnectionSpec;
   readonly targetSpec: ConnectionSpec;
   /** The run's exported snapshot, for a remote session to read the same instant. */
