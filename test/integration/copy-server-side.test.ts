@@ -21,6 +21,8 @@ const schema = uniqueName('Server Side');
 const q = `"${schema}"`;
 const s = servers();
 const SERVER_SIDE: readonly Strategy[] = ['dblink', 'fdw', 'fdw-push'];
+/** The killed-backend tests run in a database pair of their own. */
+const killDatabase = `pgcopy_kill_${randomBytes(3).toString('hex')}`;
 
 /** Runs SQL in one database of a server. */
 async function sqlIn(
@@ -91,7 +93,20 @@ beforeAll(async () => {
     s.target1,
     `CREATE SCHEMA ${q};
      CREATE TABLE ${q}.items (id int PRIMARY KEY, v text);
-     CREATE TABLE ${q}.clash (id int PRIMARY KEY, v text);
+     CREATE TABLE ${q}.clash (id int PRIMARY KEY, v text);`,
+  );
+  for (const server of [s.source, s.target1]) await sql(server, `CREATE DATABASE ${killDatabase}`);
+  await sqlIn(
+    s.source,
+    killDatabase,
+    `CREATE SCHEMA ${q};
+     CREATE TABLE ${q}.items (id int PRIMARY KEY, v text);
+     INSERT INTO ${q}.items SELECT g, 'v' || g FROM generate_series(1, 3000) g;`,
+  );
+  await sqlIn(
+    s.target1,
+    killDatabase,
+    `CREATE SCHEMA ${q};
      CREATE TABLE ${q}.slow (id int PRIMARY KEY, v text);
      CREATE FUNCTION ${q}.slowly() RETURNS trigger LANGUAGE plpgsql AS
        $$ BEGIN PERFORM pg_catalog.pg_sleep(0.001); RETURN NEW; END $$;
@@ -107,7 +122,10 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const server of [s.source, s.target1]) await sql(server, `DROP SCHEMA ${q} CASCADE`);
+  for (const server of [s.source, s.target1]) {
+    await sql(server, `DROP SCHEMA ${q} CASCADE`);
+    await sql(server, `DROP DATABASE IF EXISTS ${killDatabase} WITH (FORCE)`);
+  }
 });
 
 describe.each(SERVER_SIDE)('server-side strategy %s', (strategy) => {
@@ -124,8 +142,13 @@ describe.each(SERVER_SIDE)('server-side strategy %s', (strategy) => {
   });
 
   it('a remote backend killed mid-table leaves the target unchanged', async () => {
-    await sql(s.target1, `TRUNCATE ${q}.slow; INSERT INTO ${q}.slow VALUES (-1, 'old')`);
-    const before = await tableDigest(s.target1, `SELECT * FROM ${q}.slow`);
+    // In databases of their own: the kill must reach this test's sessions, no other file's.
+    const db = (server: ServerInfo, text: string): Promise<pg.QueryResult> =>
+      sqlIn(server, killDatabase, text);
+    await db(s.target1, `TRUNCATE ${q}.slow; INSERT INTO ${q}.slow VALUES (-1, 'old')`);
+    const digest = async (): Promise<unknown> =>
+      (await db(s.target1, `SELECT count(*)::int AS n, sum(id)::int AS total FROM ${q}.slow`)).rows;
+    const before = await digest();
     // Slow it down: postgres_fdw pulls while the target's trigger sleeps; the others read slowly.
     const table =
       strategy === 'fdw'
@@ -135,17 +158,28 @@ describe.each(SERVER_SIDE)('server-side strategy %s', (strategy) => {
       await new Promise((resolve) => setTimeout(resolve, 800));
       // The server on the far side of the link: the source for a pull, the target for a push.
       const far = strategy === 'fdw-push' ? s.target1 : s.source;
-      await sql(
+      await db(
         far,
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid()`,
+          WHERE application_name = 'pgcopy' AND datname = current_database()
+            AND pid <> pg_backend_pid()`,
       );
     })();
-    const { report } = await run(config(strategy, [table]));
+    const inKillDatabase = { database: killDatabase };
+    const { report } = await run(
+      validateConfig({
+        source: { ...endpointOf(s.source, schema), ...inKillDatabase },
+        targets: [
+          { name: 'one', ...endpointOf(s.target1, schema), ...inKillDatabase, tables: [table] },
+        ],
+        // Not retried here: what a kill leaves behind is the point.
+        options: { strategy, createExtensions: true, retries: 0 },
+      }),
+    );
     await killed;
     const slow = result(report, 'slow');
     expect([slow.status, slow.rows]).toEqual(['error', 0]);
-    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.slow`)).toEqual(before);
+    expect(await digest()).toEqual(before);
   });
 
   it('a password with quotes, spaces and backslashes reaches the other server and no output', async () => {
