@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { RunEvent, TableRef } from '../report/events.js';
-import { resultLine } from '../report/audit-lines.js';
+import { resultLine, retryLine, snapshotLostLine } from '../report/audit-lines.js';
 import { formatCount, formatDuration, formatMegabytes, formatRate } from '../report/format.js';
 import { printable, printed } from '../report/printable.js';
 
@@ -55,6 +55,12 @@ export class ProgressRenderer {
         if (r) Object.assign(r, { rows: event.rows, bytes: event.bytes, seconds: event.seconds });
         break;
       }
+      case 'table-retry':
+        this.print(printable(retryLine(event)));
+        break;
+      case 'snapshot-lost':
+        this.print(printable(snapshotLostLine(event)));
+        break;
       case 'table-done':
       case 'table-failed':
         this.running.delete(key(event.result));

@@ -151,6 +151,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     // fdw-push: the target committed with the source before the failure; its rows stay.
     error = {
       ...error,
+      transient: false, // rows are committed: a new attempt would copy them twice
       message: `${error.message} (the ${read.rows} rows pushed to the target were committed before this failure)`,
     };
   }

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import type { Connectors } from '../db/connectors.js';
 import { makePlan } from '../plan/make-plan.js';
@@ -16,7 +17,9 @@ import { createMissingExtensions } from './create-extensions.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { abortedTableError } from './table-error.js';
 import { runPool } from './pool.js';
+import { DEFAULT_RETRY_DELAYS, copyWithRetries, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
+import { SnapshotHolder } from './snapshot-holder.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -29,6 +32,8 @@ export interface RunOptions {
   readonly deps?: SessionDeps | undefined;
   readonly now?: (() => Date) | undefined;
   readonly progressIntervalMs?: number | undefined;
+  /** Backoff between attempts of a table (tests shorten it); retries come from options.retries. */
+  readonly retryDelays?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> | undefined;
 }
 
 export interface RunOutcome {
@@ -98,17 +103,27 @@ async function copyAll(
     .filter((t) => !noExtension.has(t))
     .sort((a, b) => b.estimatedBytes - a.estimatedBytes);
 
-  let snapshot: SnapshotCoordinator | undefined;
+  let snapshot: SnapshotHolder | undefined;
   if (copyable.length > 0) {
-    snapshot = await SnapshotCoordinator.open(
-      await connectors.source.connect(signal ? { signal } : {}),
+    const connectSource = (): Promise<pg.Client> =>
+      connectors.source.connect(signal ? { signal } : {});
+    snapshot = new SnapshotHolder(
+      await SnapshotCoordinator.open(await connectSource()),
+      config.options.onSnapshotLoss,
+      connectSource,
+      emit,
+      now,
     );
   }
+  const policy: RetryPolicy = {
+    retries: config.options.retries,
+    ...(options.retryDelays ?? DEFAULT_RETRY_DELAYS),
+  };
   try {
     emit({
       type: 'run-start',
       at: startedAt,
-      snapshot: snapshot?.snapshotId ?? null,
+      snapshot: snapshot?.first ?? null,
       pairs: all.length,
       estimatedBytes: copyable.reduce((sum, t) => sum + t.estimatedBytes, 0),
     });
@@ -136,15 +151,21 @@ async function copyAll(
           estimatedBytes: table.estimatedBytes,
         });
         using pairScope = new AbortScope(signal);
-        const result = await copyPair(table, {
-          source: connectors.source,
-          target: connectors.target(table.targetName),
-          snapshot,
-          signal: signal ? pairScope.signal : undefined,
-          emit,
-          now,
-          progressIntervalMs: options.progressIntervalMs ?? 250,
-        });
+        const pairSignal = signal ? pairScope.signal : undefined;
+        const result = await copyWithRetries(
+          table,
+          (current) =>
+            copyPair(table, {
+              source: connectors.source,
+              target: connectors.target(table.targetName),
+              snapshot: current,
+              signal: pairSignal,
+              emit,
+              now,
+              progressIntervalMs: options.progressIntervalMs ?? 250,
+            }),
+          { snapshots: snapshot, policy, signal: pairSignal, emit, now },
+        );
         results.set(table, result);
         emit({
           type: result.error ? 'table-failed' : 'table-done',
@@ -162,11 +183,13 @@ async function copyAll(
     const result = results.get(t);
     return result ? [result] : [];
   });
+  const snapshots = snapshot?.ids ?? [];
   return {
     startedAt,
     finishedAt: now().toISOString(),
     status: overallStatus(tables),
-    snapshot: snapshot?.snapshotId ?? null,
+    snapshot: snapshot?.first ?? null,
+    ...(snapshots.length > 1 ? { snapshots } : {}),
     tables,
   };
 }

@@ -3,7 +3,22 @@ import type { RunEvent, TableResult } from './events.js';
 import { formatMegabytes } from './format.js';
 
 function figures(r: TableResult): string {
-  return `rows=${r.rows} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}`;
+  // Attempts only when a table was retried: a first-time success reads as before.
+  const attempts = r.attempts !== undefined && r.attempts > 1 ? ` attempts=${r.attempts}` : '';
+  return `rows=${r.rows} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}${attempts}`;
+}
+
+/** A table about to be tried again, and why. */
+export function retryLine(event: Extract<RunEvent, { type: 'table-retry' }>): string {
+  const state = event.error.sqlstate ? `[${event.error.sqlstate}] ` : '';
+  return `Retrying ${pairName({ targetName: event.ref.target, targetTable: event.ref.table })} (attempt ${event.attempt} of ${event.attempts}, in ${event.delayMs} ms) after: ${state}${event.error.message}`;
+}
+
+/** The run's snapshot was lost: re-exported, or the remaining tables fail. */
+export function snapshotLostLine(event: Extract<RunEvent, { type: 'snapshot-lost' }>): string {
+  return event.replacement
+    ? `Snapshot ${event.snapshot} lost (its coordinator connection ended); re-exported as ${event.replacement}: the run now spans two snapshots`
+    : `Snapshot ${event.snapshot} lost (its coordinator connection ended); options.onSnapshotLoss is fail: the remaining tables fail`;
 }
 
 /** The audit log's markers, exactly as the ancestor wrote them, followed by the figures. */
@@ -26,6 +41,10 @@ export function auditLine(event: RunEvent): string | undefined {
       return `Run started: ${event.pairs} table(s), snapshot ${event.snapshot ?? 'none'}`;
     case 'table-start':
       return `Copying ${event.ref.target}.${event.ref.table} from ${event.ref.source} (${event.mode}, ${event.format})`;
+    case 'table-retry':
+      return retryLine(event);
+    case 'snapshot-lost':
+      return snapshotLostLine(event);
     case 'table-done':
     case 'table-failed':
       return resultLine(event.result);

@@ -7,6 +7,8 @@ export interface TableError {
   readonly message: string;
   readonly code: string;
   readonly sqlstate?: string;
+  /** A failure that a new attempt may not meet (a dropped connection, a deadlock...). */
+  readonly transient?: boolean;
 }
 
 /** The outcome of one (target, table) pair, as the report and the audit log record it. */
@@ -30,6 +32,8 @@ export interface TableResult {
   readonly error: TableError | null;
   /** A failed table: what was read (and streamed) before it failed, then rolled back. */
   readonly rolledBack?: { readonly rows: number; readonly bytes: number };
+  /** How many times the pair was tried (1 + retries); absent when it never started. */
+  readonly attempts?: number;
 }
 
 export interface RunReport {
@@ -37,6 +41,8 @@ export interface RunReport {
   readonly finishedAt: string;
   readonly status: TableStatus;
   readonly snapshot: string | null;
+  /** Every snapshot the run read from, when the first was lost and re-exported. */
+  readonly snapshots?: readonly string[];
   readonly tables: readonly TableResult[];
   /** Set when the run stopped before its tables ran (e.g. the source could not be reached). */
   readonly error?: TableError;
@@ -73,6 +79,23 @@ export type RunEvent =
       readonly rows: number;
       readonly bytes: number;
       readonly seconds: number;
+    }
+  | {
+      readonly type: 'table-retry';
+      readonly at: string;
+      readonly ref: TableRef;
+      /** The attempt about to start (2 for the first retry) and the most there will be. */
+      readonly attempt: number;
+      readonly attempts: number;
+      readonly delayMs: number;
+      readonly error: TableError;
+    }
+  | {
+      readonly type: 'snapshot-lost';
+      readonly at: string;
+      readonly snapshot: string;
+      /** The re-exported snapshot, or null when the remaining tables fail. */
+      readonly replacement: string | null;
     }
   | { readonly type: 'table-done'; readonly at: string; readonly result: TableResult }
   | { readonly type: 'table-failed'; readonly at: string; readonly result: TableResult }
