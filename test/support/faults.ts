@@ -1,0 +1,37 @@
+import type { ServerInfo } from './server-info.js';
+import { sql } from './db.js';
+
+/**
+ * Waits for pgcopy's COPY on `server` that names `marker` (a schema), then terminates that
+ * backend, as a DBA or a failover would. Returns false when none started within `waitMs`.
+ */
+export async function terminateCopyBackend(
+  server: ServerInfo,
+  marker: string,
+  waitMs = 20_000,
+): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  while (Date.now() < until) {
+    const { rows } = await sql(
+      server,
+      `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+        WHERE application_name = 'pgcopy' AND state = 'active' AND query LIKE 'COPY %'
+          AND query LIKE $1`,
+      [`%${marker}%`],
+    );
+    if (rows.length > 0) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+/** pgcopy's sessions on `server` whose last statement named `marker`: none may outlive a run. */
+export async function leftoverSessions(server: ServerInfo, marker: string): Promise<number> {
+  const { rows } = await sql(
+    server,
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid() AND query LIKE $1`,
+    [`%${marker}%`],
+  );
+  return (rows[0] as { n: number }).n;
+}
