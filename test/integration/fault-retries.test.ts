@@ -23,7 +23,9 @@ beforeAll(async () => {
     s.source,
     `CREATE SCHEMA ${q};
      CREATE TABLE ${q}.big (id int PRIMARY KEY, payload text);
-     INSERT INTO ${q}.big SELECT g, repeat('x', 200) FROM generate_series(1, ${ROWS}) g;`,
+     INSERT INTO ${q}.big SELECT g, repeat('x', 200) FROM generate_series(1, ${ROWS}) g;
+     CREATE TABLE ${q}.small (id int PRIMARY KEY);
+     INSERT INTO ${q}.small SELECT generate_series(1, 10);`,
   );
   sourceDigest = await tableDigest(s.source, `SELECT * FROM ${q}.big`);
 });
@@ -33,17 +35,18 @@ afterAll(async () => {
 });
 
 /** A fresh target table holding one row of its own, and a work dir whose config copies into it. */
-async function scenario(options: Record<string, unknown>, targetRow = -1) {
+async function scenario(options: Record<string, unknown>, targetRow = -1, tables = ['big']) {
   await sql(
     s.target1,
     `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q};
      CREATE TABLE ${q}.big (id int PRIMARY KEY, payload text);
+     CREATE TABLE ${q}.small (id int PRIMARY KEY);
      INSERT INTO ${q}.big VALUES (${targetRow}, 'kept');`,
   );
   Object.assign(before, await tableDigest(s.target1, `SELECT * FROM ${q}.big`));
   return workDir({
     source: endpointOf(s.source, schema),
-    targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), tables: ['big'] }],
+    targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), tables }],
     options: { logDir: 'logs', ...options },
   });
 }
@@ -134,4 +137,79 @@ describe('fault suite: transient failures are retried, permanent ones are not', 
       await work.cleanup();
     }
   });
+
+  it.each([
+    ['fail', 'error', 1],
+    ['reexport', 'done', 2],
+  ] as const)(
+    'the snapshot coordinator terminated mid-run (onSnapshotLoss %s): the next table ends %s',
+    async (policy, status, snapshots) => {
+      const work = await scenario({ mode: 'truncate', onSnapshotLoss: policy }, -1, [
+        'big',
+        'small',
+      ]);
+      try {
+        // One worker: big (the larger) first; the coordinator dies while big copies.
+        const pending = cli(
+          ['run', '-c', work.file, '--quiet', '--concurrency', '1', '--report', 'report.json'],
+          { cwd: work.dir },
+        );
+        await waitForCopy(schema);
+        const coordinators = await coordinatorPids();
+        expect(coordinators).toHaveLength(1);
+        await sql(s.source, `SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid`, [
+          coordinators,
+        ]);
+        const run = await pending;
+        const report = await readReport(work.dir);
+        expect(run.code).toBe(status === 'done' ? 0 : 1);
+        expect(result(report, 'big')).toMatchObject({ status: 'done', rows: ROWS, attempts: 1 });
+        expect(result(report, 'small').status).toBe(status);
+        if (status === 'error') {
+          expect(result(report, 'small').error).toMatchObject({ code: 'SNAPSHOT_LOST' });
+          expect(result(report, 'small').error?.message).toMatch(
+            /^the source snapshot \S+ was lost .*options\.onSnapshotLoss is fail/,
+          );
+          expect(report.snapshots).toBeUndefined();
+        } else {
+          expect(report.snapshots).toHaveLength(snapshots);
+        }
+        expect(await readAudit(work.dir)).toMatch(/Snapshot \S+ lost/);
+        await expectNoLeftovers();
+      } finally {
+        await work.cleanup();
+      }
+    },
+  );
 });
+
+/** Waits until pgcopy's COPY of this test's schema runs on the source. */
+async function waitForCopy(marker: string): Promise<void> {
+  for (let i = 0; i < 2_000; i += 1) {
+    const { rows } = await sql(
+      s.source,
+      `SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgcopy' AND state = 'active'
+        AND query LIKE 'COPY %' AND query LIKE $1`,
+      [`%${marker}%`],
+    );
+    if (rows.length > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('the COPY never started');
+}
+
+/**
+ * The coordinators of runs copying this test's schema: the sessions that exported the snapshot
+ * the COPY's session imported (same backend_xmin), idle in their transaction.
+ */
+async function coordinatorPids(): Promise<number[]> {
+  const { rows } = await sql(
+    s.source,
+    `SELECT c.pid FROM pg_stat_activity c JOIN pg_stat_activity w
+        ON w.backend_xmin = c.backend_xmin AND w.pid <> c.pid
+      WHERE c.application_name = 'pgcopy' AND c.query LIKE '%pg_export_snapshot%'
+        AND w.query LIKE 'COPY %' AND w.query LIKE $1`,
+    [`%${schema}%`],
+  );
+  return rows.map((r: { pid: number }) => r.pid);
+}
