@@ -10,6 +10,7 @@ import { strategyFor } from './strategies/index.js';
 import type { Loaded } from './strategies/types.js';
 import { ConnectionWatch, PairStep } from './connection-watch.js';
 import { toTableError } from './table-error.js';
+import type { PairHooks } from './pair-hooks.js';
 
 export interface PairContext {
   readonly source: Connector;
@@ -20,6 +21,7 @@ export interface PairContext {
   readonly now: () => Date;
   /** Minimum milliseconds between progress events of one table. */
   readonly progressIntervalMs: number;
+  readonly hooks?: PairHooks | undefined;
 }
 
 export function refOf(plan: TablePlan): TableRef {
@@ -91,6 +93,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     watches.target = new ConnectionWatch(targetClient);
     step.at('starting the transaction');
     await targetClient.query(SESSION_SETTINGS_SQL);
+    await ctx.hooks?.prepareTarget?.(targetClient, plan);
     await targetClient.query('BEGIN');
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
     load = await strategy.load({
@@ -123,13 +126,16 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       committedOnSource = true;
     }
     sequences = await advanceSequences(targetClient, plan);
+    step.at('verifying');
+    await ctx.hooks?.beforeCommit?.({ plan, source: sourceClient, target: targetClient, load });
     step.at('committing');
     await targetClient.query('COMMIT');
   } catch (thrown) {
     await rollback(targetClient);
+    const explained = (await ctx.hooks?.explainFailure?.(thrown, targetClient, plan)) ?? thrown;
     // The source is not rolled back here: it may still be streaming a COPY. Closing the session
     // (below) ends its transaction, and with it fdw-push's remote one.
-    error = await toTableError(thrown, {
+    error = await toTableError(explained, {
       signal: ctx.signal,
       source: ctx.source,
       target: ctx.target,

@@ -17,6 +17,7 @@ import { createMissingExtensions } from './create-extensions.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { abortedTableError } from './table-error.js';
 import { runPool } from './pool.js';
+import { runHooks } from './run-hooks.js';
 import { DEFAULT_RETRY_DELAYS, copyWithRetries, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
 import { SnapshotHolder } from './snapshot-holder.js';
@@ -115,6 +116,7 @@ async function copyAll(
       now,
     );
   }
+  const hooks = runHooks(config);
   const policy: RetryPolicy = {
     retries: config.options.retries,
     ...(options.retryDelays ?? DEFAULT_RETRY_DELAYS),
@@ -163,6 +165,7 @@ async function copyAll(
               emit,
               now,
               progressIntervalMs: options.progressIntervalMs ?? 250,
+              hooks,
             }),
           { snapshots: snapshot, policy, signal: pairSignal, emit, now },
         );

@@ -49,7 +49,12 @@ export class SnapshotHolder {
     const why = `the source snapshot ${lost.snapshotId} was lost (its coordinator connection ended: ${describeError(lost.lost)})`;
     this.retired.push(lost);
     if (this.policy === 'fail') {
-      this.emit({ type: 'snapshot-lost', at: this.now().toISOString(), snapshot: lost.snapshotId, replacement: null });
+      this.emit({
+        type: 'snapshot-lost',
+        at: this.now().toISOString(),
+        snapshot: lost.snapshotId,
+        replacement: null,
+      });
       this.lostError = {
         code: 'SNAPSHOT_LOST',
         message: `${why}; options.onSnapshotLoss is fail: this table was not copied`,
@@ -61,7 +66,12 @@ export class SnapshotHolder {
       this.latest = next;
       this.ids.push(next.snapshotId);
       this.replacing = undefined;
-      this.emit({ type: 'snapshot-lost', at: this.now().toISOString(), snapshot: lost.snapshotId, replacement: next.snapshotId });
+      this.emit({
+        type: 'snapshot-lost',
+        at: this.now().toISOString(),
+        snapshot: lost.snapshotId,
+        replacement: next.snapshotId,
+      });
       return next;
     } catch (error) {
       this.lostError = {

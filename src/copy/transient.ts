@@ -40,8 +40,7 @@ export function isTransientError(error: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return true;
     const message = (e as { message?: unknown }).message;
-    if (typeof message === 'string' && TRANSIENT_MESSAGES.some((m) => m.test(message)))
-      return true;
+    if (typeof message === 'string' && TRANSIENT_MESSAGES.some((m) => m.test(message))) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

@@ -83,10 +83,19 @@ export function logRunEvent(log: LogSink, event: RunEvent): void {
       return;
     }
     case 'table-retry':
-      log.warn(message, { event: event.type, ...event.ref, attempt: event.attempt, error: event.error });
+      log.warn(message, {
+        event: event.type,
+        ...event.ref,
+        attempt: event.attempt,
+        error: event.error,
+      });
       return;
     case 'snapshot-lost':
-      log.warn(message, { event: event.type, snapshot: event.snapshot, replacement: event.replacement });
+      log.warn(message, {
+        event: event.type,
+        snapshot: event.snapshot,
+        replacement: event.replacement,
+      });
       return;
     default:
       return;
