@@ -3,6 +3,7 @@ import { checkCommand } from './commands/check.js';
 import { fingerprintCommand } from './commands/fingerprint.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
+import { verifyCommand } from './commands/verify.js';
 import { HELP } from './help.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { printable } from '../report/printable.js';
@@ -13,6 +14,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   fingerprint: fingerprintCommand,
   plan: planCommand,
   run: runCommand,
+  verify: verifyCommand,
 };
 
 /** Runs one command and returns its exit code; never exits the process. */

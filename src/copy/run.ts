@@ -21,6 +21,7 @@ import { runHooks } from './run-hooks.js';
 import { DEFAULT_RETRY_DELAYS, copyWithRetries, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
 import { SnapshotHolder } from './snapshot-holder.js';
+import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -33,6 +34,8 @@ export interface RunOptions {
   readonly deps?: SessionDeps | undefined;
   readonly now?: (() => Date) | undefined;
   readonly progressIntervalMs?: number | undefined;
+  /** Verify each table against the source before its COMMIT (run --verify). */
+  readonly verify?: boolean | undefined;
   /** Backoff between attempts of a table (tests shorten it); retries come from options.retries. */
   readonly retryDelays?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> | undefined;
 }
@@ -116,7 +119,11 @@ async function copyAll(
       now,
     );
   }
-  const hooks = runHooks(config);
+  const verified = new Map<TablePlan, Verified>();
+  const hooks = runHooks(
+    config,
+    options.verify ? verifyBeforeCommit((t, v) => verified.set(t, v)) : undefined,
+  );
   const policy: RetryPolicy = {
     retries: config.options.retries,
     ...(options.retryDelays ?? DEFAULT_RETRY_DELAYS),
@@ -169,11 +176,13 @@ async function copyAll(
             }),
           { snapshots: snapshot, policy, signal: pairSignal, emit, now },
         );
-        results.set(table, result);
+        const check = result.error ? undefined : verified.get(table);
+        const final = check ? { ...result, verified: check } : result;
+        results.set(table, final);
         emit({
-          type: result.error ? 'table-failed' : 'table-done',
+          type: final.error ? 'table-failed' : 'table-done',
           at: now().toISOString(),
-          result,
+          result: final,
         });
       },
       parentsOf,

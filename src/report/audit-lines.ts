@@ -5,7 +5,10 @@ import { formatMegabytes } from './format.js';
 function figures(r: TableResult): string {
   // Attempts only when a table was retried: a first-time success reads as before.
   const attempts = r.attempts !== undefined && r.attempts > 1 ? ` attempts=${r.attempts}` : '';
-  return `rows=${r.rows} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}${attempts}`;
+  const verified = r.verified
+    ? ` verified=${r.verified.rows} rows in ${r.verified.seconds.toFixed(3)}s`
+    : '';
+  return `rows=${r.rows} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}${attempts}${verified}`;
 }
 
 /** A table about to be tried again, and why. */

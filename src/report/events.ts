@@ -32,6 +32,8 @@ export interface TableResult {
   readonly error: TableError | null;
   /** A failed table: what was read (and streamed) before it failed, then rolled back. */
   readonly rolledBack?: { readonly rows: number; readonly bytes: number };
+  /** run --verify: the rows compared before COMMIT, and what the comparison cost. */
+  readonly verified?: { readonly rows: number; readonly seconds: number };
   /** How many times the pair was tried (1 + retries); absent when it never started. */
   readonly attempts?: number;
 }

@@ -33,6 +33,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     concurrency: { type: 'string' },
     report: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    verify: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   });
   const startedAt = new Date();
@@ -66,6 +67,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       filters,
       concurrency,
       dryRun,
+      verify: values.verify === true,
       deps: { env: io.env },
     });
     if (!report) {
