@@ -4,9 +4,11 @@ Usage:
   pgcopy plan -c FILE [--target NAME]... [--table NAME]... [--mode MODE] [--json]
       Show what would be copied where, and what cannot be copied. Exit 1 if any table has an error.
   pgcopy run -c FILE [--target NAME]... [--table NAME]... [--mode append|truncate|upsert]
-             [--concurrency N] [--report FILE] [--dry-run] [--verify] [--quiet]
+             [--concurrency N] [--report FILE] [--dry-run] [--verify] [--resume REPORT]
+             [--quiet]
       Copy every planned table. Exit 1 if any table failed, 130 when interrupted.
       --verify compares each table with the source before its COMMIT; a mismatch rolls it back.
+      --resume skips the tables an earlier --report marks done, while their plan is unchanged.
   pgcopy verify -c FILE [--target NAME]... [--table NAME]... [--json]
       Compare row counts and checksums of every planned table. Exit 1 on any mismatch.
   pgcopy fingerprint HOST[:PORT]

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { RunEvent, TableRef } from '../report/events.js';
-import { resultLine, retryLine, snapshotLostLine } from '../report/audit-lines.js';
+import { resultLine, resumeLine, retryLine, snapshotLostLine } from '../report/audit-lines.js';
 import { formatCount, formatDuration, formatMegabytes, formatRate } from '../report/format.js';
 import { printable, printed } from '../report/printable.js';
 
@@ -60,6 +60,9 @@ export class ProgressRenderer {
         break;
       case 'snapshot-lost':
         this.print(printable(snapshotLostLine(event)));
+        break;
+      case 'table-resume':
+        this.print(printable(resumeLine(event)));
         break;
       case 'table-done':
       case 'table-failed':

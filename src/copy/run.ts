@@ -21,6 +21,8 @@ import { runHooks } from './run-hooks.js';
 import { DEFAULT_RETRY_DELAYS, copyWithRetries, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
 import { SnapshotHolder } from './snapshot-holder.js';
+import { configIdentity, pairPlanHash } from '../resume/plan-hash.js';
+import type { ResumeReport } from '../resume/resume-report.js';
 import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
 
 export interface RunOptions {
@@ -34,6 +36,8 @@ export interface RunOptions {
   readonly deps?: SessionDeps | undefined;
   readonly now?: (() => Date) | undefined;
   readonly progressIntervalMs?: number | undefined;
+  /** run --resume: the earlier report; its done pairs with unchanged plans are skipped. */
+  readonly resume?: ResumeReport | undefined;
   /** Verify each table against the source before its COMMIT (run --verify). */
   readonly verify?: boolean | undefined;
   /** Backoff between attempts of a table (tests shorten it); retries come from options.retries. */
@@ -91,8 +95,21 @@ async function copyAll(
   const signal = options.signal ? runScope.signal : undefined;
   const startedAt = now().toISOString();
   const all = plan.targets.flatMap((t) => t.tables);
-  const planned = all.filter((t) => t.errors.length === 0);
   const results = new Map<TablePlan, TableResult>();
+  // run --resume: a pair the report marks done, with the same plan, keeps its earlier result.
+  function resumed(t: TablePlan): boolean {
+    const decision = t.errors.length === 0 ? options.resume?.decide(t) : undefined;
+    if (!decision) return false;
+    emit({
+      type: 'table-resume',
+      ref: refOf(t),
+      skipped: decision.skip !== undefined,
+      reason: decision.reason,
+    });
+    if (decision.skip) results.set(t, decision.skip);
+    return decision.skip !== undefined;
+  }
+  const planned = all.filter((t) => t.errors.length === 0 && !resumed(t));
   const fail = (t: TablePlan, error: TableError): void => {
     const result = uncopied(t, error);
     results.set(t, result);
@@ -193,13 +210,14 @@ async function copyAll(
   // Report in plan order (target by target), whatever order the pool finished in.
   const tables = all.flatMap((t) => {
     const result = results.get(t);
-    return result ? [result] : [];
+    return result ? [{ ...result, planHash: pairPlanHash(t) }] : [];
   });
   const snapshots = snapshot?.ids ?? [];
   return {
     startedAt,
     finishedAt: now().toISOString(),
     status: overallStatus(tables),
+    configId: configIdentity(config),
     snapshot: snapshot?.first ?? null,
     ...(snapshots.length > 1 ? { snapshots } : {}),
     tables,

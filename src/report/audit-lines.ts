@@ -17,6 +17,12 @@ export function retryLine(event: Extract<RunEvent, { type: 'table-retry' }>): st
   return `Retrying ${pairName({ targetName: event.ref.target, targetTable: event.ref.table })} (attempt ${event.attempt} of ${event.attempts}, in ${event.delayMs} ms) after: ${state}${event.error.message}`;
 }
 
+/** run --resume: a pair skipped (its earlier result stands) or copied again, and why. */
+export function resumeLine(event: Extract<RunEvent, { type: 'table-resume' }>): string {
+  const name = pairName({ targetName: event.ref.target, targetTable: event.ref.table });
+  return `${event.skipped ? 'Skipped' : 'Copying again'} ${name}: ${event.reason}`;
+}
+
 /** The run's snapshot was lost: re-exported, or the remaining tables fail. */
 export function snapshotLostLine(event: Extract<RunEvent, { type: 'snapshot-lost' }>): string {
   return event.replacement
@@ -46,6 +52,8 @@ export function auditLine(event: RunEvent): string | undefined {
       return `Copying ${event.ref.target}.${event.ref.table} from ${event.ref.source} (${event.mode}, ${event.format})`;
     case 'table-retry':
       return retryLine(event);
+    case 'table-resume':
+      return resumeLine(event);
     case 'snapshot-lost':
       return snapshotLostLine(event);
     case 'table-done':

@@ -34,6 +34,10 @@ export interface TableResult {
   readonly rolledBack?: { readonly rows: number; readonly bytes: number };
   /** run --verify: the rows compared before COMMIT, and what the comparison cost. */
   readonly verified?: { readonly rows: number; readonly seconds: number };
+  /** A hash of the pair's plan: `run --resume` skips a done pair only while it is unchanged. */
+  readonly planHash?: string;
+  /** Skipped by `run --resume`: this result is the earlier run's. */
+  readonly resumed?: boolean;
   /** How many times the pair was tried (1 + retries); absent when it never started. */
   readonly attempts?: number;
 }
@@ -43,6 +47,8 @@ export interface RunReport {
   readonly finishedAt: string;
   readonly status: TableStatus;
   readonly snapshot: string | null;
+  /** Which source and targets the run copied between (`run --resume` checks it). */
+  readonly configId?: string;
   /** Every snapshot the run read from, when the first was lost and re-exported. */
   readonly snapshots?: readonly string[];
   readonly tables: readonly TableResult[];
@@ -98,6 +104,13 @@ export type RunEvent =
       readonly snapshot: string;
       /** The re-exported snapshot, or null when the remaining tables fail. */
       readonly replacement: string | null;
+    }
+  | {
+      readonly type: 'table-resume';
+      readonly ref: TableRef;
+      /** True: skipped, the earlier result stands; false: copied again. */
+      readonly skipped: boolean;
+      readonly reason: string;
     }
   | { readonly type: 'table-done'; readonly at: string; readonly result: TableResult }
   | { readonly type: 'table-failed'; readonly at: string; readonly result: TableResult }

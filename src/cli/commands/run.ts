@@ -9,6 +9,7 @@ import type { RunEvent } from '../../report/events.js';
 import { printed } from '../../report/printable.js';
 import { ReportFile, runStoppedError, stoppedRunReport } from '../../report/report-file.js';
 import { renderSummary } from '../../report/summary.js';
+import { ResumeReport } from '../../resume/resume-report.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -34,6 +35,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     report: { type: 'string' },
     'dry-run': { type: 'boolean' },
     verify: { type: 'boolean' },
+    resume: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   });
   const startedAt = new Date();
@@ -43,10 +45,15 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const filters = { targets: values.target, tables: values.table, mode: parseMode(values.mode) };
   const concurrency = parseConcurrency(values.concurrency);
   const dryRun = values['dry-run'] === true;
+  const cwd = io.cwd ?? process.cwd();
+  // Read before --report opens (and empties) its file: both may name the same report.
+  const resume =
+    values.resume === undefined
+      ? undefined
+      : await ResumeReport.read(resolve(cwd, values.resume), config);
 
   // Both outputs open before any connection: a path that cannot be written is a usage error
   // (exit 2) while nothing has been copied yet.
-  const cwd = io.cwd ?? process.cwd();
   const reportFile =
     dryRun || values.report === undefined
       ? undefined
@@ -68,6 +75,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       concurrency,
       dryRun,
       verify: values.verify === true,
+      resume,
       deps: { env: io.env },
     });
     if (!report) {
