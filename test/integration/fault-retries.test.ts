@@ -99,10 +99,10 @@ describe('fault suite: transient failures are retried, permanent ones are not', 
       const pending = cli(['run', '-c', work.file, '--quiet', '--report', 'report.json'], {
         cwd: work.dir,
       });
-      let done = false;
-      void pending.finally(() => (done = true));
+      const state = { done: false };
+      void pending.finally(() => (state.done = true));
       let kills = 0;
-      while (!done) if (await terminateCopyBackend(s.source, schema, 500)) kills += 1;
+      while (!state.done) if (await terminateCopyBackend(s.source, schema, 500)) kills += 1;
       const run = await pending;
       expect(run.code).toBe(1);
       expect(kills).toBe(3);
