@@ -8,10 +8,10 @@ import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
 import { result } from '../support/report.js';
 
-// Lean on purpose (the whole suite shares two cores): 300,000 rows take long enough to be
-// interrupted mid-COPY, and a unique violation half-way (row 150,000) stands for the issue's
+// Lean on purpose (the whole suite shares two cores): 150,000 rows take long enough to be
+// interrupted mid-COPY, and a unique violation half-way (row 75,000) stands for the issue's
 // row 500,000 of 1,000,000.
-const ROWS = 300_000;
+const ROWS = 150_000;
 const schema = uniqueName('Fault');
 const q = `"${schema}"`;
 const s = servers();
@@ -85,7 +85,7 @@ describe('fault suite: transient failures are retried, permanent ones are not', 
         expect(await tableDigest(s.target1, `SELECT * FROM ${q}.big`)).toEqual(sourceDigest);
         const audit = await readAudit(work.dir);
         expect(audit).toMatch(/Retrying db_1\.big \(attempt 2 of 4, in \d+ ms\) after: /);
-        expect(audit).toMatch(/✅ Done: db_1\.big rows=300000 .* attempts=2$/m);
+        expect(audit).toMatch(new RegExp(`✅ Done: db_1\\.big rows=${ROWS} .* attempts=2$`, 'm'));
         await expectNoLeftovers();
       } finally {
         await work.cleanup();
