@@ -68,9 +68,9 @@ describe('load: many tables to three targets, every table verified', () => {
       options: { mode: 'truncate', concurrency: CONCURRENCY },
     });
     const peak = new Map<ServerInfo, number>();
-    let sampling = true;
+    const sampling = { on: true };
     const sampler = (async () => {
-      while (sampling) {
+      while (sampling.on) {
         for (const server of new Set([s.source, ...targets])) {
           peak.set(server, Math.max(peak.get(server) ?? 0, await connections(server)));
         }
@@ -79,7 +79,7 @@ describe('load: many tables to three targets, every table verified', () => {
     })();
     try {
       const p = await runPgcopy(['run', '-c', work.file, '--quiet', '--verify'], work.dir);
-      sampling = false;
+      sampling.on = false;
       await sampler;
       expect(p.code, p.stderr).toBe(0);
       const pairs = TABLES * targets.length;
@@ -98,7 +98,7 @@ describe('load: many tables to three targets, every table verified', () => {
       for (const server of new Set([s.source, ...targets]))
         expect(await connections(server)).toBe(0);
     } finally {
-      sampling = false;
+      sampling.on = false;
       await work.cleanup();
     }
   });
