@@ -40,9 +40,9 @@ beforeAll(async () => {
        .join('\n')}
      CREATE TABLE ${q}.wide (id bigint, sensor int, observed_at timestamptz, reading float8, label text);
      INSERT INTO ${q}.wide SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second',
-       g / 7.0, 'label ' || md5(g::text) FROM generate_series(1, ${VERIFY_ROWS}) g;
-     VACUUM (FREEZE, ANALYZE);`,
+       g / 7.0, 'label ' || md5(g::text) FROM generate_series(1, ${VERIFY_ROWS}) g;`,
   );
+  await sql(s.source, 'VACUUM (FREEZE, ANALYZE)');
   for (const t of new Set(targets)) {
     await sql(
       t,
@@ -53,7 +53,9 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  for (const t of new Set([s.source, ...targets])) await sql(t, `DROP SCHEMA ${q} CASCADE`);
+  for (const t of new Set([s.source, ...targets])) {
+    await sql(t, `DROP SCHEMA IF EXISTS ${q} CASCADE`);
+  }
 });
 
 describe('load: many tables to three targets, every table verified', () => {

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/types.js';
 import { ConfigError, describeError } from '../errors.js';
+import { readOperatorFile } from '../operator-files.js';
 import type { TablePlan } from '../plan/types.js';
 import type { RunReport, TableResult } from '../report/events.js';
 import { configIdentity, pairPlanHash } from './plan-hash.js';
@@ -19,15 +19,21 @@ export class ResumeReport {
   ) {}
 
   static async read(path: string, config: Config): Promise<ResumeReport> {
+    const text = await readOperatorFile('--resume', path);
     let report: RunReport;
     try {
-      report = JSON.parse(await readFile(path, 'utf8')) as RunReport;
+      report = JSON.parse(text) as RunReport;
     } catch (error) {
-      throw new ConfigError(`--resume: cannot read the report ${path}: ${describeError(error)}`, {
+      throw new ConfigError(`--resume: ${path} is not JSON: ${describeError(error)}`, {
         cause: error,
       });
     }
-    if (typeof report !== 'object' || !Array.isArray(report.tables)) {
+    // JSON.parse may give null or a scalar: the cast above is only what a report should be.
+    if (
+      typeof report !== 'object' ||
+      (report as unknown) === null ||
+      !Array.isArray(report.tables)
+    ) {
       throw new ConfigError(`--resume: ${path} is not a pgcopy run report`);
     }
     if (report.configId !== configIdentity(config)) {

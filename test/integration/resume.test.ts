@@ -92,4 +92,15 @@ describe('run --resume REPORT', () => {
       await other.cleanup();
     }
   });
+
+  it.each([
+    ['missing.json', undefined, /^--resume: cannot read .*missing\.json \(ENOENT\)/m],
+    ['not-json.json', 'pgcopy', /--resume: .*not-json\.json is not JSON/],
+    ['null.json', 'null', /--resume: .*null\.json is not a pgcopy run report/],
+  ] as const)('refuses --resume %s with exit 2', async (name, content, message) => {
+    if (content !== undefined) await writeFile(join(work.dir, name), content);
+    const out = await cli(['run', '-c', work.file, '--resume', name], { cwd: work.dir });
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(message);
+  });
 });
