@@ -1,6 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { RunEvent, TableRef } from '../report/events.js';
-import { resultLine, resumeLine, retryLine, snapshotLostLine } from '../report/audit-lines.js';
+import {
+  resultLine,
+  resumeLine,
+  retryLine,
+  snapshotLostLine,
+  waitingLine,
+} from '../report/audit-lines.js';
 import { formatCount, formatDuration, formatMegabytes, formatRate } from '../report/format.js';
 import { printable, printed } from '../report/printable.js';
 
@@ -63,6 +69,9 @@ export class ProgressRenderer {
         break;
       case 'table-resume':
         this.print(printable(resumeLine(event)));
+        break;
+      case 'table-waiting':
+        this.print(printable(waitingLine(event)));
         break;
       case 'table-done':
       case 'table-failed':

@@ -16,6 +16,7 @@ import { AbortScope } from './abort-scope.js';
 import { createMissingExtensions } from './create-extensions.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { abortedTableError } from './table-error.js';
+import { LockWaits, type LockWaitTiming } from './lock-waits.js';
 import { runPool } from './pool.js';
 import { runHooks } from './run-hooks.js';
 import { DEFAULT_RETRY_DELAYS, copyWithRetries, type RetryPolicy } from './retry.js';
@@ -40,6 +41,8 @@ export interface RunOptions {
   readonly resume?: ResumeReport | undefined;
   /** Verify each table against the source before its COMMIT (run --verify). */
   readonly verify?: boolean | undefined;
+  /** When a lock wait is reported, and how often sessions are looked at (tests shorten it). */
+  readonly lockWaitTiming?: LockWaitTiming | undefined;
   /** Backoff between attempts of a table (tests shorten it); retries come from options.retries. */
   readonly retryDelays?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> | undefined;
 }
@@ -137,8 +140,15 @@ async function copyAll(
     );
   }
   const verified = new Map<TablePlan, Verified>();
+  const lockWaits = new LockWaits(
+    (name) => connectors.target(name),
+    emit,
+    now,
+    options.lockWaitTiming,
+  );
   const hooks = runHooks(
     config,
+    lockWaits,
     options.verify ? verifyBeforeCommit((t, v) => verified.set(t, v)) : undefined,
   );
   const policy: RetryPolicy = {
@@ -205,6 +215,7 @@ async function copyAll(
       parentsOf,
     );
   } finally {
+    await lockWaits.close();
     await snapshot?.close().catch(() => undefined);
   }
   // Report in plan order (target by target), whatever order the pool finished in.

@@ -90,6 +90,14 @@ export function logRunEvent(log: LogSink, event: RunEvent): void {
         error: event.error,
       });
       return;
+    case 'table-waiting':
+      log.warn(message, {
+        event: event.type,
+        ...event.ref,
+        seconds: event.seconds,
+        holders: event.holders,
+      });
+      return;
     case 'snapshot-lost':
       log.warn(message, {
         event: event.type,

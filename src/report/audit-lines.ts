@@ -17,6 +17,15 @@ export function retryLine(event: Extract<RunEvent, { type: 'table-retry' }>): st
   return `Retrying ${pairName({ targetName: event.ref.target, targetTable: event.ref.table })} (attempt ${event.attempt} of ${event.attempts}, in ${event.delayMs} ms) after: ${state}${event.error.message}`;
 }
 
+/** A target session waiting on a lock, and who holds it. */
+export function waitingLine(event: Extract<RunEvent, { type: 'table-waiting' }>): string {
+  const name = pairName({ targetName: event.ref.target, targetTable: event.ref.table });
+  const holders = event.holders
+    .map((h) => `pid ${h.pid} (user ${h.user}, application "${h.application}", ${h.state})`)
+    .join(', ');
+  return `Waiting ${event.seconds} s: ${name} is waiting for a lock held by ${holders}`;
+}
+
 /** run --resume: a pair skipped (its earlier result stands) or copied again, and why. */
 export function resumeLine(event: Extract<RunEvent, { type: 'table-resume' }>): string {
   const name = pairName({ targetName: event.ref.target, targetTable: event.ref.table });
@@ -54,6 +63,8 @@ export function auditLine(event: RunEvent): string | undefined {
       return retryLine(event);
     case 'table-resume':
       return resumeLine(event);
+    case 'table-waiting':
+      return waitingLine(event);
     case 'snapshot-lost':
       return snapshotLostLine(event);
     case 'table-done':

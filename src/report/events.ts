@@ -56,6 +56,14 @@ export interface RunReport {
   readonly error?: TableError;
 }
 
+/** A session holding a lock another waits for (pg_blocking_pids). */
+export interface LockHolder {
+  readonly pid: number;
+  readonly user: string;
+  readonly application: string;
+  readonly state: string;
+}
+
 export interface TableRef {
   readonly target: string;
   readonly source: string;
@@ -97,6 +105,14 @@ export type RunEvent =
       readonly attempts: number;
       readonly delayMs: number;
       readonly error: TableError;
+    }
+  | {
+      readonly type: 'table-waiting';
+      readonly at: string;
+      readonly ref: TableRef;
+      /** How long the target session has waited for a lock so far. */
+      readonly seconds: number;
+      readonly holders: readonly LockHolder[];
     }
   | {
       readonly type: 'snapshot-lost';

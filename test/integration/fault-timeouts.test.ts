@@ -6,6 +6,8 @@ import { endpointOf } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { leftoverSessions } from '../support/faults.js';
 import { result } from '../support/report.js';
+import type { RunEvent } from '../../src/report/events.js';
+import { waitingLine } from '../../src/report/audit-lines.js';
 
 const schema = uniqueName('Timeouts');
 const q = `"${schema}"`;
@@ -48,15 +50,7 @@ function config(tables: string[], options: Record<string, unknown>, target = {})
 
 describe('fault suite: lock and statement timeouts on the target sessions', () => {
   it('a target table locked by another session longer than lockTimeout fails naming the lock holder, untouched', async () => {
-    const locker = new pg.Client({
-      host: s.target1.host,
-      port: s.target1.port,
-      user: s.target1.user,
-      password: s.target1.password,
-      database: 'postgres',
-      application_name: 'locker',
-    });
-    await locker.connect();
+    const locker = await lockerClient();
     try {
       await locker.query(`BEGIN; LOCK TABLE ${q}.locked IN ACCESS EXCLUSIVE MODE`);
       const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
@@ -93,4 +87,49 @@ describe('fault suite: lock and statement timeouts on the target sessions', () =
     expect(await tableDigest(s.target1, `SELECT * FROM ${q}.slow`)).toMatchObject({ count: 0 });
     expect(await leftoverSessions(s.target1, schema)).toBe(0);
   });
+
+  it('a target table locked longer than a few seconds: progress names the holder while the run waits, then it completes', async () => {
+    const locker = await lockerClient();
+    try {
+      await locker.query(`BEGIN; LOCK TABLE ${q}.locked IN ACCESS EXCLUSIVE MODE`);
+      const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
+        .rows[0]?.pid;
+      const waits: RunEvent[] = [];
+      const outcome = run(config(['locked'], {}), {
+        lockWaitTiming: { reportAfterMs: 300, pollMs: 100 },
+        onEvent: (event) => {
+          if (event.type === 'table-waiting') {
+            waits.push(event);
+            if (waits.length === 1) void locker.query('ROLLBACK');
+          }
+        },
+      });
+      const { report } = await outcome;
+      expect(result(report, 'locked')).toMatchObject({ status: 'done', rows: 1000 });
+      expect(waits[0]).toMatchObject({
+        ref: { target: 'db_1', table: 'locked' },
+        holders: [{ pid: lockerPid, application: 'locker', state: 'idle in transaction' }],
+      });
+      expect(waitingLine(waits[0] as Extract<RunEvent, { type: 'table-waiting' }>)).toMatch(
+        /^Waiting \d+ s: db_1\.locked is waiting for a lock held by pid \d+ \(user \S+, application "locker", idle in transaction\)$/,
+      );
+      expect(await leftoverSessions(s.target1, schema)).toBe(0);
+    } finally {
+      await locker.end();
+    }
+  });
 });
+
+/** A session of the test's own, named so that the error and the progress can be checked. */
+async function lockerClient(): Promise<pg.Client> {
+  const locker = new pg.Client({
+    host: s.target1.host,
+    port: s.target1.port,
+    user: s.target1.user,
+    password: s.target1.password,
+    database: 'postgres',
+    application_name: 'locker',
+  });
+  await locker.connect();
+  return locker;
+}
