@@ -94,7 +94,7 @@ describe('run --resume REPORT', () => {
   });
 
   it.each([
-    ['missing.json', undefined, /^--resume: cannot read .*missing\.json \(ENOENT\)/m],
+    ['missing.json', undefined, /^pgcopy: --resume: cannot read .*missing\.json \(ENOENT\)/m],
     ['not-json.json', 'pgcopy', /--resume: .*not-json\.json is not JSON/],
     ['null.json', 'null', /--resume: .*null\.json is not a pgcopy run report/],
   ] as const)('refuses --resume %s with exit 2', async (name, content, message) => {
