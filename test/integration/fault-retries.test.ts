@@ -101,11 +101,11 @@ describe('fault suite: transient failures are retried, permanent ones are not', 
       });
       const state = { done: false };
       void pending.finally(() => (state.done = true));
-      let kills = 0;
-      while (!state.done) if (await terminateCopyBackend(s.source, schema, 500)) kills += 1;
+      const killed = new Set<number>();
+      while (!state.done) await terminateCopyBackend(s.source, schema, 500, killed);
       const run = await pending;
       expect(run.code).toBe(1);
-      expect(kills).toBe(3);
+      expect(killed.size).toBe(3);
       const table = result(await readReport(work.dir), 'big');
       expect(table).toMatchObject({ status: 'error', rows: 0, attempts: 3 });
       expect(table.error).toMatchObject({ code: 'CONNECTION_LOST', transient: true });
@@ -154,7 +154,7 @@ describe('fault suite: transient failures are retried, permanent ones are not', 
           ['run', '-c', work.file, '--quiet', '--concurrency', '1', '--report', 'report.json'],
           { cwd: work.dir },
         );
-        await waitForCopy(schema);
+        await waitForCopy(schema, pending);
         const coordinators = await coordinatorPids();
         expect(coordinators).toHaveLength(1);
         await sql(s.source, `SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid`, [
@@ -184,8 +184,10 @@ describe('fault suite: transient failures are retried, permanent ones are not', 
 });
 
 /** Waits until pgcopy's COPY of this test's schema runs on the source. */
-async function waitForCopy(marker: string): Promise<void> {
-  for (let i = 0; i < 2_000; i += 1) {
+async function waitForCopy(marker: string, run: Promise<unknown>): Promise<void> {
+  const state = { ended: false };
+  void run.finally(() => (state.ended = true));
+  for (let i = 0; i < 2_000 && !state.ended; i += 1) {
     const { rows } = await sql(
       s.source,
       `SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgcopy' AND state = 'active'
@@ -195,7 +197,7 @@ async function waitForCopy(marker: string): Promise<void> {
     if (rows.length > 0) return;
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error('the COPY never started');
+  throw new Error(`the COPY never started (the run ${state.ended ? 'ended first' : 'hung'})`);
 }
 
 /**

@@ -3,22 +3,26 @@ import { sql } from './db.js';
 
 /**
  * Waits for pgcopy's COPY on `server` that names `marker` (a schema), then terminates that
- * backend, as a DBA or a failover would. Returns false when none started within `waitMs`.
+ * backend, as a DBA or a failover would. Returns false when none started within `waitMs`;
+ * `terminated` collects the pids, and those are not terminated twice.
  */
 export async function terminateCopyBackend(
   server: ServerInfo,
   marker: string,
   waitMs = 20_000,
+  terminated: Set<number> = new Set(),
 ): Promise<boolean> {
   const until = Date.now() + waitMs;
   while (Date.now() < until) {
+    // A backend already terminated may still show its COPY for a moment: it is not a new one.
     const { rows } = await sql(
       server,
-      `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+      `SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity
         WHERE application_name = 'pgcopy' AND state = 'active' AND query LIKE 'COPY %'
-          AND query LIKE $1`,
-      [`%${marker}%`],
+          AND query LIKE $1 AND NOT pid = ANY ($2::int[])`,
+      [`%${marker}%`, [...terminated]],
     );
+    for (const row of rows as { pid: number }[]) terminated.add(row.pid);
     if (rows.length > 0) return true;
     await new Promise((r) => setTimeout(r, 10));
   }
