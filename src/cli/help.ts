@@ -24,7 +24,7 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     usage:
       'pgcopy run [-c FILE] [--target NAME]... [--table NAME]... [--mode append|truncate|upsert]\n' +
       '           [--allow-truncate NAME]... [--concurrency N] [--report FILE] [--dry-run]\n' +
-      '           [--quiet] [--json]',
+      '           [--verify] [--resume REPORT] [--quiet] [--json]',
     summary: 'Copy every planned table. Exit 1 if any table failed, 130 when interrupted.',
     options: [
       '--target NAME       only this target (repeatable)',
@@ -34,8 +34,19 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '--concurrency N     tables copied at once (1-64)',
       '--report FILE       write the run report as JSON',
       '--dry-run           print the plan, copy nothing',
+      '--verify            compare each table with the source before its COMMIT; a mismatch rolls it back',
+      '--resume REPORT     skip the tables an earlier --report marks done, while their plan is unchanged',
       '-q, --quiet         no progress on stderr',
       '--json              one JSON object per event on stdout (NDJSON); the summary on stderr',
+    ],
+  },
+  verify: {
+    usage: 'pgcopy verify [-c FILE] [--target NAME]... [--table NAME]... [--json]',
+    summary: 'Compare row counts and checksums of every planned table. Exit 1 on any mismatch.',
+    options: [
+      '--target NAME       only this target (repeatable)',
+      '--table NAME        only this table (repeatable)',
+      '--json              the comparison as JSON on stdout',
     ],
   },
   fingerprint: {

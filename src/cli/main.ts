@@ -4,6 +4,7 @@ import { fingerprintCommand } from './commands/fingerprint.js';
 import { initCommand } from './commands/init.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
+import { verifyCommand } from './commands/verify.js';
 import { HELP, commandHelp } from './help.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { printable } from '../report/printable.js';
@@ -15,6 +16,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   init: initCommand,
   plan: planCommand,
   run: runCommand,
+  verify: verifyCommand,
 };
 
 /** Runs one command and returns its exit code; never exits the process. */

@@ -1,6 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { RunEvent, TableRef } from '../report/events.js';
-import { resultLine } from '../report/audit-lines.js';
+import {
+  resultLine,
+  resumeLine,
+  retryLine,
+  snapshotLostLine,
+  waitingLine,
+} from '../report/audit-lines.js';
 import { formatCount, formatDuration, formatMegabytes, formatRate } from '../report/format.js';
 import { printable, printed } from '../report/printable.js';
 
@@ -67,6 +73,18 @@ export class ProgressRenderer {
         if (r) Object.assign(r, { rows: event.rows, bytes: event.bytes, seconds: event.seconds });
         break;
       }
+      case 'table-retry':
+        this.print(printable(retryLine(event)));
+        break;
+      case 'snapshot-lost':
+        this.print(printable(snapshotLostLine(event)));
+        break;
+      case 'table-resume':
+        this.print(printable(resumeLine(event)));
+        break;
+      case 'table-waiting':
+        this.print(printable(waitingLine(event)));
+        break;
       case 'table-done':
       case 'table-failed':
         this.running.delete(key(event.result));

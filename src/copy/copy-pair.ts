@@ -9,7 +9,9 @@ import { strategyFor } from './strategies/index.js';
 import type { Loaded } from './strategies/types.js';
 import { ConnectionWatch, PairStep } from './connection-watch.js';
 import { toTableError } from './table-error.js';
+import { sqlstateOf } from '../errors.js';
 import type { WorkerConnections } from './worker-connections.js';
+import type { PairHooks } from './pair-hooks.js';
 
 export interface PairContext {
   readonly source: Connector;
@@ -22,6 +24,7 @@ export interface PairContext {
   readonly now: () => Date;
   /** Minimum milliseconds between progress events of one table. */
   readonly progressIntervalMs: number;
+  readonly hooks?: PairHooks | undefined;
 }
 
 export function refOf(plan: TablePlan): TableRef {
@@ -52,6 +55,14 @@ export function resultOf(
     warnings: outcome.warnings,
     error: outcome.error,
   };
+}
+
+async function rollback(client: pg.Client): Promise<void> {
+  try {
+    await client.query('ROLLBACK');
+  } catch {
+    // The connection is gone; the server rolls back on its own.
+  }
 }
 
 /** Copies one (target, table) pair atomically and reports how it ended; never throws. */
@@ -95,6 +106,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       ctx.connections.targetClient(plan.targetName, signal).then(async (client) => {
         targetClient = client;
         watches.target = new ConnectionWatch(client);
+        await ctx.hooks?.prepareTarget?.(client, plan);
         // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
         // writes (and truncates) through the source's session instead.
         const setup = strategy.writesOnSource ? [] : destination.statements;
@@ -138,6 +150,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       committedOnSource = true;
     }
     sequences = await advanceSequences(target, plan);
+    step.at('verifying');
+    await ctx.hooks?.beforeCommit?.({ plan, source, target, load });
     step.at('committing');
     // The read-only source transaction ends while the target commits (two connections, one wait).
     // Its ending cannot change the table's outcome; a source that fails it is not reused.
@@ -152,9 +166,15 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   } catch (thrown) {
     // Neither client is rolled back here: the source may still be streaming a COPY, the target
     // may be gone. Both are closed (below), which ends their transactions (fdw-push's remote one
-    // with the source's), and the worker opens new ones for its next table.
+    // with the source's), and the worker opens new ones for its next table. A lock timeout is the
+    // exception: the target is alive, and once rolled back it can say who holds the lock.
     sourceUsable = false;
-    error = await toTableError(thrown, {
+    let explained = thrown;
+    if (sqlstateOf(thrown) === '55P03' && targetClient) {
+      await rollback(targetClient);
+      explained = (await ctx.hooks?.explainFailure?.(thrown, targetClient, plan)) ?? thrown;
+    }
+    error = await toTableError(explained, {
       signal: ctx.signal,
       source: ctx.source,
       target: ctx.target,
@@ -177,6 +197,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     // fdw-push: the target committed with the source before the failure; its rows stay.
     error = {
       ...error,
+      transient: false, // rows are committed: a new attempt would copy them twice
       message: `${error.message} (the ${read.rows} rows pushed to the target were committed before this failure)`,
     };
   }

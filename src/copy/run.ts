@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import type { Connectors } from '../db/connectors.js';
 import { makePlan } from '../plan/make-plan.js';
@@ -15,10 +16,17 @@ import { AbortScope } from './abort-scope.js';
 import { createMissingExtensions } from './create-extensions.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { abortedTableError } from './table-error.js';
+import { LockWaits, type LockWaitTiming } from './lock-waits.js';
 import { runPool } from './pool.js';
+import { runHooks } from './run-hooks.js';
+import { DEFAULT_RETRY_DELAYS, copyWithRetries, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
 import { sourceStep } from './source-step.js';
 import { WorkerConnections } from './worker-connections.js';
+import { SnapshotHolder } from './snapshot-holder.js';
+import { configIdentity, pairPlanHash } from '../resume/plan-hash.js';
+import type { ResumeReport } from '../resume/resume-report.js';
+import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -31,6 +39,14 @@ export interface RunOptions {
   readonly deps?: SessionDeps | undefined;
   readonly now?: (() => Date) | undefined;
   readonly progressIntervalMs?: number | undefined;
+  /** run --resume: the earlier report; its done pairs with unchanged plans are skipped. */
+  readonly resume?: ResumeReport | undefined;
+  /** Verify each table against the source before its COMMIT (run --verify). */
+  readonly verify?: boolean | undefined;
+  /** When a lock wait is reported, and how often sessions are looked at (tests shorten it). */
+  readonly lockWaitTiming?: LockWaitTiming | undefined;
+  /** Backoff between attempts of a table (tests shorten it); retries come from options.retries. */
+  readonly retryDelays?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> | undefined;
 }
 
 export interface RunOutcome {
@@ -86,8 +102,21 @@ async function copyAll(
   const signal = options.signal ? runScope.signal : undefined;
   const startedAt = now().toISOString();
   const all = plan.targets.flatMap((t) => t.tables);
-  const planned = all.filter((t) => t.errors.length === 0);
   const results = new Map<TablePlan, TableResult>();
+  // run --resume: a pair the report marks done, with the same plan, keeps its earlier result.
+  function resumed(t: TablePlan): boolean {
+    const decision = t.errors.length === 0 ? options.resume?.decide(t) : undefined;
+    if (!decision) return false;
+    emit({
+      type: 'table-resume',
+      ref: refOf(t),
+      skipped: decision.skip !== undefined,
+      reason: decision.reason,
+    });
+    if (decision.skip) results.set(t, decision.skip);
+    return decision.skip !== undefined;
+  }
+  const planned = all.filter((t) => t.errors.length === 0 && !resumed(t));
   const fail = (t: TablePlan, error: TableError): void => {
     const result = uncopied(t, error);
     results.set(t, result);
@@ -102,17 +131,41 @@ async function copyAll(
     .filter((t) => !noExtension.has(t))
     .sort((a, b) => b.estimatedBytes - a.estimatedBytes);
 
-  let snapshot: SnapshotCoordinator | undefined;
+  let snapshot: SnapshotHolder | undefined;
   if (copyable.length > 0) {
-    snapshot = await sourceStep('opening the snapshot', async () =>
-      SnapshotCoordinator.open(await connectors.source.connect(signal ? { signal } : {})),
+    const connectSource = (): Promise<pg.Client> =>
+      connectors.source.connect(signal ? { signal } : {});
+    snapshot = new SnapshotHolder(
+      await sourceStep('opening the snapshot', async () =>
+        SnapshotCoordinator.open(await connectSource()),
+      ),
+      config.options.onSnapshotLoss,
+      connectSource,
+      emit,
+      now,
     );
   }
+  const verified = new Map<TablePlan, Verified>();
+  const lockWaits = new LockWaits(
+    (name) => connectors.target(name),
+    emit,
+    now,
+    options.lockWaitTiming,
+  );
+  const hooks = runHooks(
+    config,
+    lockWaits,
+    options.verify ? verifyBeforeCommit((t, v) => verified.set(t, v)) : undefined,
+  );
+  const policy: RetryPolicy = {
+    retries: config.options.retries,
+    ...(options.retryDelays ?? DEFAULT_RETRY_DELAYS),
+  };
   try {
     emit({
       type: 'run-start',
       at: startedAt,
-      snapshot: snapshot?.snapshotId ?? null,
+      snapshot: snapshot?.first ?? null,
       pairs: all.length,
       estimatedBytes: copyable.reduce((sum, t) => sum + t.estimatedBytes, 0),
     });
@@ -147,38 +200,51 @@ async function copyAll(
           estimatedBytes: table.estimatedBytes,
         });
         using pairScope = new AbortScope(signal);
-        const result = await copyPair(table, {
-          source: connectors.source,
-          target: connectors.target(table.targetName),
-          connections: connectionsOf(worker),
-          snapshot,
-          signal: signal ? pairScope.signal : undefined,
-          emit,
-          now,
-          progressIntervalMs: options.progressIntervalMs ?? 250,
-        });
-        results.set(table, result);
+        const pairSignal = signal ? pairScope.signal : undefined;
+        const result = await copyWithRetries(
+          table,
+          (current) =>
+            copyPair(table, {
+              source: connectors.source,
+              target: connectors.target(table.targetName),
+              connections: connectionsOf(worker),
+              snapshot: current,
+              signal: pairSignal,
+              emit,
+              now,
+              progressIntervalMs: options.progressIntervalMs ?? 250,
+              hooks,
+            }),
+          { snapshots: snapshot, policy, signal: pairSignal, emit, now },
+        );
+        const check = result.error ? undefined : verified.get(table);
+        const final = check ? { ...result, verified: check } : result;
+        results.set(table, final);
         emit({
-          type: result.error ? 'table-failed' : 'table-done',
+          type: final.error ? 'table-failed' : 'table-done',
           at: now().toISOString(),
-          result,
+          result: final,
         });
       },
       parentsOf,
     ).finally(() => Promise.all([...workers.values()].map((w) => w.close())));
   } finally {
+    await lockWaits.close();
     await snapshot?.close().catch(() => undefined);
   }
   // Report in plan order (target by target), whatever order the pool finished in.
   const tables = all.flatMap((t) => {
     const result = results.get(t);
-    return result ? [result] : [];
+    return result ? [{ ...result, planHash: pairPlanHash(t) }] : [];
   });
+  const snapshots = snapshot?.ids ?? [];
   return {
     startedAt,
     finishedAt: now().toISOString(),
     status: overallStatus(tables),
-    snapshot: snapshot?.snapshotId ?? null,
+    configId: configIdentity(config),
+    snapshot: snapshot?.first ?? null,
+    ...(snapshots.length > 1 ? { snapshots } : {}),
     tables,
   };
 }

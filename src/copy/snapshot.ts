@@ -1,15 +1,26 @@
 import type pg from 'pg';
 import { quoteLiteral } from '../db/quote.js';
+import { ConnectionWatch } from './connection-watch.js';
 
 /**
  * Holds a REPEATABLE READ READ ONLY transaction open on the source and exports its snapshot, so every
  * worker reads the source as of the same instant. The snapshot lives as long as this transaction.
  */
 export class SnapshotCoordinator {
+  /** Sees the coordinator's connection end: its transaction, and the snapshot, end with it. */
+  private readonly watch: ConnectionWatch;
+
   private constructor(
     private readonly client: pg.Client,
     readonly snapshotId: string,
-  ) {}
+  ) {
+    this.watch = new ConnectionWatch(client);
+  }
+
+  /** Why the snapshot is gone (its coordinator's connection ended), or undefined while it lives. */
+  get lost(): Error | undefined {
+    return this.watch.lost;
+  }
 
   static async open(client: pg.Client): Promise<SnapshotCoordinator> {
     try {
@@ -45,6 +56,7 @@ export class SnapshotCoordinator {
   }
 
   async close(): Promise<void> {
+    this.watch[Symbol.dispose]();
     try {
       await this.client.query('ROLLBACK');
     } finally {

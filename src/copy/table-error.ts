@@ -2,6 +2,7 @@ import type { Connector } from '../db/connector.js';
 import { PgcopyError, describeError, sqlstateOf } from '../errors.js';
 import type { TableError } from '../report/events.js';
 import type { ConnectionWatch, PairStep, Side } from './connection-watch.js';
+import { isTransientError } from './transient.js';
 
 interface PgErrorFields {
   detail?: unknown;
@@ -71,6 +72,7 @@ export async function toTableError(
       return {
         code: 'TUNNEL',
         message: `${connector.spec.name}: ${failure.message}; the target transaction was rolled back`,
+        transient: true,
       };
     }
   }
@@ -87,9 +89,16 @@ export async function toTableError(
       code: 'CONNECTION_LOST',
       message: `${sideName(dropped.side, context[dropped.side])}: connection lost while ${context.step?.doing ?? 'copying'}: ${reason}; ${outcome}`,
       ...(sqlstate ? { sqlstate } : {}),
+      // A drop during COMMIT may have committed: only a drop before it is safe to redo.
+      transient: outcome === 'the target transaction was rolled back',
     };
   }
   const sqlstate = sqlstateOf(error);
   const code = error instanceof PgcopyError ? error.code : sqlstate ? 'POSTGRES' : 'COPY';
-  return { code, message: pgMessage(error), ...(sqlstate ? { sqlstate } : {}) };
+  return {
+    code,
+    message: pgMessage(error),
+    ...(sqlstate ? { sqlstate } : {}),
+    ...(isTransientError(error) ? { transient: true } : {}),
+  };
 }

@@ -92,7 +92,11 @@ SELECT c.relname AS table_name, c.relkind::text AS kind,
             THEN (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) pt
                   JOIN pg_class pc ON pc.oid = pt.relid WHERE pt.isleaf)
             ELSE greatest(c.reltuples, 0) END::float8 AS estimated_rows,
-       CASE WHEN c.relkind IN ('r','m') THEN pg_total_relation_size(c.oid)
+       CASE WHEN EXISTS (SELECT FROM pg_locks l WHERE l.relation = c.oid AND l.granted
+                         AND l.mode = 'AccessExclusiveLock')
+            -- pg_total_relation_size would wait for that lock: the planner's figure will do.
+            THEN c.relpages::float8 * current_setting('block_size')::int
+            WHEN c.relkind IN ('r','m') THEN pg_total_relation_size(c.oid)
             WHEN c.relkind = 'p'
             THEN (SELECT coalesce(sum(pg_total_relation_size(pt.relid)), 0) FROM pg_partition_tree(c.oid) pt)
             ELSE 0 END::float8 AS estimated_bytes,

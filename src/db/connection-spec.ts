@@ -21,6 +21,9 @@ export interface ConnectionSpec {
   readonly ssh?: ResolvedSsh;
   /** How other servers reach this one (server-side strategies); default: host and port. */
   readonly serverAddress?: ServerAddress;
+  /** A target's lock_timeout and statement_timeout, set on every session it opens (ms). */
+  readonly lockTimeoutMs?: number;
+  readonly statementTimeoutMs?: number;
   /** Its secret could not be had: every connection attempt fails with this error. */
   readonly unavailable?: Error;
 }

@@ -46,12 +46,27 @@ export class Connector {
     }
   }
 
+  /**
+   * A tunnel that opened and then dropped is closed and forgotten, so that the next connection (a retried
+   * table's) opens a new one; clients still on the old one have failed already.
+   */
+  private async dropFailedTunnel(): Promise<void> {
+    const current = this.tunnel;
+    if (!current) return;
+    // A tunnel that never opened stays: its error (a wrong host key...) is every pair's answer.
+    const tunnel = await current.catch(() => undefined);
+    if (!tunnel?.failure) return;
+    if (this.tunnel === current) this.tunnel = undefined;
+    await tunnel.close().catch(() => undefined);
+  }
+
   private async address(signal?: AbortSignal): Promise<{ host: string; port: number }> {
     const { spec } = this;
     if (!spec.ssh) return { host: spec.host, port: spec.port };
     const open = this.deps.openTunnel;
     if (!open)
       throw new TunnelError(`${spec.name}: ssh is configured but no tunnel support was given`);
+    await this.dropFailedTunnel();
     this.tunnel ??= open(spec.ssh, { host: spec.host, port: spec.port }, signal ? { signal } : {});
     const tunnel = await this.tunnel;
     if (tunnel.failure)

@@ -27,6 +27,11 @@ export function pgClientConfig(
     client_encoding: 'utf8',
     keepAlive: true,
     connectionTimeoutMillis: 30_000,
+    // A locked table fails its statement after lock_timeout instead of hanging the session.
+    ...(spec.lockTimeoutMs !== undefined ? { lock_timeout: spec.lockTimeoutMs } : {}),
+    ...(spec.statementTimeoutMs !== undefined
+      ? { statement_timeout: spec.statementTimeoutMs }
+      : {}),
     // Not in @types/pg: without it pg reads PGSSLNEGOTIATION.
     ...({ sslnegotiation: 'postgres' } as object),
   };

@@ -22,6 +22,7 @@ function tableAttributes(r: TableResult): Record<string, unknown> {
     ...(r.warnings.length > 0 ? { warnings: r.warnings } : {}),
     ...(r.error ? { error: r.error } : {}),
     ...(r.rolledBack ? { rolledBack: r.rolledBack } : {}),
+    ...(r.attempts !== undefined ? { attempts: r.attempts } : {}),
   };
 }
 
@@ -81,6 +82,29 @@ export function logRunEvent(log: LogSink, event: RunEvent): void {
       log[status === 'error' ? 'error' : 'info'](message, attributes);
       return;
     }
+    case 'table-retry':
+      log.warn(message, {
+        event: event.type,
+        ...event.ref,
+        attempt: event.attempt,
+        error: event.error,
+      });
+      return;
+    case 'table-waiting':
+      log.warn(message, {
+        event: event.type,
+        ...event.ref,
+        seconds: event.seconds,
+        holders: event.holders,
+      });
+      return;
+    case 'snapshot-lost':
+      log.warn(message, {
+        event: event.type,
+        snapshot: event.snapshot,
+        replacement: event.replacement,
+      });
+      return;
     default:
       return;
   }

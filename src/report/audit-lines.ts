@@ -3,7 +3,40 @@ import type { RunEvent, TableResult } from './events.js';
 import { formatMegabytes } from './format.js';
 
 function figures(r: TableResult): string {
-  return `rows=${r.rows} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}`;
+  // Attempts only when a table was retried: a first-time success reads as before.
+  const attempts = r.attempts !== undefined && r.attempts > 1 ? ` attempts=${r.attempts}` : '';
+  const verified = r.verified
+    ? ` verified=${r.verified.rows} rows in ${r.verified.seconds.toFixed(3)}s`
+    : '';
+  return `rows=${r.rows} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}${attempts}${verified}`;
+}
+
+/** A table about to be tried again, and why. */
+export function retryLine(event: Extract<RunEvent, { type: 'table-retry' }>): string {
+  const state = event.error.sqlstate ? `[${event.error.sqlstate}] ` : '';
+  return `Retrying ${pairName({ targetName: event.ref.target, targetTable: event.ref.table })} (attempt ${event.attempt} of ${event.attempts}, in ${event.delayMs} ms) after: ${state}${event.error.message}`;
+}
+
+/** A target session waiting on a lock, and who holds it. */
+export function waitingLine(event: Extract<RunEvent, { type: 'table-waiting' }>): string {
+  const name = pairName({ targetName: event.ref.target, targetTable: event.ref.table });
+  const holders = event.holders
+    .map((h) => `pid ${h.pid} (user ${h.user}, application "${h.application}", ${h.state})`)
+    .join(', ');
+  return `Waiting ${event.seconds} s: ${name} is waiting for a lock held by ${holders}`;
+}
+
+/** run --resume: a pair skipped (its earlier result stands) or copied again, and why. */
+export function resumeLine(event: Extract<RunEvent, { type: 'table-resume' }>): string {
+  const name = pairName({ targetName: event.ref.target, targetTable: event.ref.table });
+  return `${event.skipped ? 'Skipped' : 'Copying again'} ${name}: ${event.reason}`;
+}
+
+/** The run's snapshot was lost: re-exported, or the remaining tables fail. */
+export function snapshotLostLine(event: Extract<RunEvent, { type: 'snapshot-lost' }>): string {
+  return event.replacement
+    ? `Snapshot ${event.snapshot} lost (its coordinator connection ended); re-exported as ${event.replacement}: the run now spans two snapshots`
+    : `Snapshot ${event.snapshot} lost (its coordinator connection ended); options.onSnapshotLoss is fail: the remaining tables fail`;
 }
 
 /** The audit log's markers, exactly as the ancestor wrote them, followed by the figures. */
@@ -26,6 +59,14 @@ export function auditLine(event: RunEvent): string | undefined {
       return `Run started: ${event.pairs} table(s), snapshot ${event.snapshot ?? 'none'}`;
     case 'table-start':
       return `Copying ${event.ref.target}.${event.ref.table} from ${event.ref.source} (${event.mode}, ${event.format})`;
+    case 'table-retry':
+      return retryLine(event);
+    case 'table-resume':
+      return resumeLine(event);
+    case 'table-waiting':
+      return waitingLine(event);
+    case 'snapshot-lost':
+      return snapshotLostLine(event);
     case 'table-done':
     case 'table-failed':
       return resultLine(event.result);

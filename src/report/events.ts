@@ -7,6 +7,8 @@ export interface TableError {
   readonly message: string;
   readonly code: string;
   readonly sqlstate?: string;
+  /** A failure that a new attempt may not meet (a dropped connection, a deadlock...). */
+  readonly transient?: boolean;
 }
 
 /** The outcome of one (target, table) pair, as the report and the audit log record it. */
@@ -30,6 +32,14 @@ export interface TableResult {
   readonly error: TableError | null;
   /** A failed table: what was read (and streamed) before it failed, then rolled back. */
   readonly rolledBack?: { readonly rows: number; readonly bytes: number };
+  /** run --verify: the rows compared before COMMIT, and what the comparison cost. */
+  readonly verified?: { readonly rows: number; readonly seconds: number };
+  /** A hash of the pair's plan: `run --resume` skips a done pair only while it is unchanged. */
+  readonly planHash?: string;
+  /** Skipped by `run --resume`: this result is the earlier run's. */
+  readonly resumed?: boolean;
+  /** How many times the pair was tried (1 + retries); absent when it never started. */
+  readonly attempts?: number;
 }
 
 export interface RunReport {
@@ -37,9 +47,21 @@ export interface RunReport {
   readonly finishedAt: string;
   readonly status: TableStatus;
   readonly snapshot: string | null;
+  /** Which source and targets the run copied between (`run --resume` checks it). */
+  readonly configId?: string;
+  /** Every snapshot the run read from, when the first was lost and re-exported. */
+  readonly snapshots?: readonly string[];
   readonly tables: readonly TableResult[];
   /** Set when the run stopped before its tables ran (e.g. the source could not be reached). */
   readonly error?: TableError;
+}
+
+/** A session holding a lock another waits for (pg_blocking_pids). */
+export interface LockHolder {
+  readonly pid: number;
+  readonly user: string;
+  readonly application: string;
+  readonly state: string;
 }
 
 export interface TableRef {
@@ -73,6 +95,38 @@ export type RunEvent =
       readonly rows: number;
       readonly bytes: number;
       readonly seconds: number;
+    }
+  | {
+      readonly type: 'table-retry';
+      readonly at: string;
+      readonly ref: TableRef;
+      /** The attempt about to start (2 for the first retry) and the most there will be. */
+      readonly attempt: number;
+      readonly attempts: number;
+      readonly delayMs: number;
+      readonly error: TableError;
+    }
+  | {
+      readonly type: 'table-waiting';
+      readonly at: string;
+      readonly ref: TableRef;
+      /** How long the target session has waited for a lock so far. */
+      readonly seconds: number;
+      readonly holders: readonly LockHolder[];
+    }
+  | {
+      readonly type: 'snapshot-lost';
+      readonly at: string;
+      readonly snapshot: string;
+      /** The re-exported snapshot, or null when the remaining tables fail. */
+      readonly replacement: string | null;
+    }
+  | {
+      readonly type: 'table-resume';
+      readonly ref: TableRef;
+      /** True: skipped, the earlier result stands; false: copied again. */
+      readonly skipped: boolean;
+      readonly reason: string;
     }
   | { readonly type: 'table-done'; readonly at: string; readonly result: TableResult }
   | { readonly type: 'table-failed'; readonly at: string; readonly result: TableResult }

@@ -1,4 +1,5 @@
 import type { Config, EndpointConfig } from '../config/types.js';
+import { timeoutsOf } from '../config/timeouts.js';
 import type { ConnectionSpec, ResolvedSsh } from '../db/connection-spec.js';
 import { ConfigError, SecretError } from '../errors.js';
 import { pgEnvFields, type PgEnvFields } from '../libpq/pg-env.js';
@@ -209,7 +210,7 @@ export async function resolveEndpoints(
   const targets = new Map<string, ConnectionSpec>();
   for (const [i, t] of config.targets.entries()) {
     try {
-      targets.set(t.name, await specOf(`targets[${i}]`, t));
+      targets.set(t.name, { ...(await specOf(`targets[${i}]`, t)), ...timeoutsOf(config, t.name) });
     } catch (error) {
       if (!(error instanceof SecretError)) throw error;
       targets.set(t.name, unavailableSpec(t, error));

@@ -197,6 +197,8 @@ describe('pgcopy CLI', () => {
       'skipped',
       'warnings',
       'error',
+      'attempts',
+      'planHash',
     ]);
     expect(report.tables[2]).toMatchObject({
       table: 'clash',

@@ -170,7 +170,8 @@ describe('pgcopy run through SSH tunnels and TLS', () => {
           },
         },
         targets: [{ name: 'direct', ...endpointOf(target, schema), tables: ['big'] }],
-        options: { mode: 'truncate' },
+        // No retry: this pins the failed attempt (the next test retries through a new tunnel).
+        options: { mode: 'truncate', retries: 0 },
       });
       let killed = false;
       const { report } = await run(config, {
@@ -191,6 +192,52 @@ describe('pgcopy run through SSH tunnels and TLS', () => {
         /^source: ssh tunnel@127\.0\.0\.1:\d+: the SSH connection dropped \(.+\); .*the target transaction was rolled back$/,
       );
       expect(await tableDigest(target, `SELECT * FROM ${q}.big`)).toEqual(before);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('fault: the SSH connection killed mid-copy is retried through a new tunnel and completes', async () => {
+    const server = await startSshServer();
+    try {
+      await sql(target, `TRUNCATE ${q}.big; INSERT INTO ${q}.big VALUES (-1, 'kept')`);
+      const config = validateConfig({
+        source: {
+          ...endpointOf(source, schema),
+          ssh: {
+            host: server.host,
+            port: server.port,
+            user: server.user,
+            fingerprint: server.fingerprint,
+            keyFile: await keyFile('retry_key', server.clientKey),
+          },
+        },
+        targets: [{ name: 'direct', ...endpointOf(target, schema), tables: ['big'] }],
+        // The snapshot's coordinator goes through the tunnel too: it dies with it.
+        options: { mode: 'truncate', onSnapshotLoss: 'reexport' },
+      });
+      let killed = false;
+      const retries: string[] = [];
+      const { report } = await run(config, {
+        deps: { openTunnel: openSshTunnel },
+        progressIntervalMs: 20,
+        retryDelays: { baseDelayMs: 50, maxDelayMs: 100 },
+        onEvent: (event) => {
+          if (event.type === 'table-retry') retries.push(event.error.code);
+          if (event.type === 'table-progress' && event.rows > 0 && !killed) {
+            killed = true;
+            server.killConnections();
+          }
+        },
+      });
+      expect(killed).toBe(true);
+      expect(retries).toEqual(['TUNNEL']);
+      expect(report?.tables[0]).toMatchObject({ status: 'done', rows: 400000, attempts: 2 });
+      expect(report?.snapshots).toHaveLength(2);
+      expect(report?.snapshot).toBe(report?.snapshots?.[0]);
+      expect(await tableDigest(target, `SELECT * FROM ${q}.big`)).toEqual(
+        await tableDigest(source, `SELECT * FROM ${q}.big`),
+      );
     } finally {
       await server.stop();
     }

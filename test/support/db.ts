@@ -28,6 +28,22 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
+/** Runs SQL in one database of a server with a short-lived client. */
+export async function sqlIn(
+  server: ServerInfo,
+  database: string,
+  text: string,
+  values?: unknown[],
+): Promise<pg.QueryResult> {
+  const client = new pg.Client({ ...server, database });
+  await client.connect();
+  try {
+    return await client.query(text, values);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Runs SQL on a server with a short-lived client. */
 export async function sql(
   server: ServerInfo,

@@ -10,6 +10,7 @@ import { eventToJson } from '../../report/event-json.js';
 import { printable, printableJsonLine, printed } from '../../report/printable.js';
 import { ReportFile, runStoppedError, stoppedRunReport } from '../../report/report-file.js';
 import { renderSummary } from '../../report/summary.js';
+import { ResumeReport } from '../../resume/resume-report.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -31,6 +32,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     concurrency: { type: 'string' },
     report: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    verify: { type: 'boolean' },
+    resume: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
     json: { type: 'boolean' },
   });
@@ -41,10 +44,15 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const filters = filtersFrom(values);
   const concurrency = parseConcurrency(values.concurrency);
   const dryRun = values['dry-run'] === true;
+  const cwd = io.cwd ?? process.cwd();
+  // Read before --report opens (and empties) its file: both may name the same report.
+  const resume =
+    values.resume === undefined
+      ? undefined
+      : await ResumeReport.read(resolve(cwd, values.resume), config);
 
   // Both outputs open before any connection: a path that cannot be written is a usage error
   // (exit 2) while nothing has been copied yet.
-  const cwd = io.cwd ?? process.cwd();
   const reportFile =
     dryRun || values.report === undefined
       ? undefined
@@ -75,6 +83,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       filters,
       concurrency,
       dryRun,
+      verify: values.verify === true,
+      resume,
       deps: { env: io.env },
     });
     if (!report) {

@@ -1,0 +1,28 @@
+import { ConfigError } from '../../errors.js';
+import { printableJson } from '../../report/printable.js';
+import { renderVerify } from '../../verify/render-verify.js';
+import { verifyTables } from '../../verify/verify-tables.js';
+import { loadCommandConfig } from '../load-command-config.js';
+import { EXIT, type CliIo } from '../io.js';
+import { parseCommandArgs } from '../parse-args.js';
+
+/** `pgcopy verify -c FILE [--target NAME]... [--table NAME]... [--json]`: exit 1 on any mismatch. */
+export async function verifyCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    config: { type: 'string', short: 'c' },
+    target: { type: 'string', multiple: true },
+    table: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length > 0)
+    throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
+  const config = await loadCommandConfig(values.config, io);
+  const report = await verifyTables(config, {
+    filters: { targets: values.target, tables: values.table },
+    ...(io.signal ? { signal: io.signal } : {}),
+    deps: { env: io.env },
+  });
+  io.stdout.write(values.json ? printableJson(report) + '\n' : renderVerify(report));
+  io.signal?.throwIfAborted();
+  return report.status === 'match' ? EXIT.OK : EXIT.FAILED;
+}

@@ -1,0 +1,111 @@
+import type pg from 'pg';
+import type { Connector } from '../db/connector.js';
+import { endClient } from '../db/end-client.js';
+import type { TablePlan } from '../plan/types.js';
+import type { EventListener, LockHolder } from '../report/events.js';
+import { refOf } from './copy-pair.js';
+
+/** How long a session must wait on a lock before progress says so, and how often it looks. */
+export interface LockWaitTiming {
+  readonly reportAfterMs: number;
+  readonly pollMs: number;
+}
+
+export const DEFAULT_LOCK_WAIT_TIMING: LockWaitTiming = { reportAfterMs: 3_000, pollMs: 1_000 };
+
+/**
+ * Watches the target sessions of a run for lock waits: while one waits longer than
+ * `reportAfterMs`, a `table-waiting` event names the sessions blocking it (pg_blocking_pids).
+ * One monitor connection per target, opened on first use: with the pairs' own, at most
+ * concurrency + 1 connections per target server.
+ */
+export class LockWaits {
+  private readonly monitors = new Map<string, Promise<pg.Client | undefined>>();
+  private closed = false;
+
+  constructor(
+    private readonly connectorOf: (target: string) => Connector,
+    private readonly emit: EventListener,
+    private readonly now: () => Date,
+    private readonly timing: LockWaitTiming = DEFAULT_LOCK_WAIT_TIMING,
+  ) {}
+
+  /** Starts watching a pair's target session; stops by itself when the session ends. */
+  watch(session: pg.Client, plan: TablePlan): void {
+    const pid = (session as unknown as { processID: number | null }).processID;
+    if (pid === null) return;
+    let ended = false;
+    let waitingSince: number | undefined;
+    let lastReport = -Infinity;
+    session.once('end', () => (ended = true));
+    const tick = async (): Promise<void> => {
+      if (ended || this.closed) return;
+      const holders = await this.blockers(plan.targetName, pid);
+      const at = this.now().getTime();
+      if (holders.length === 0) {
+        waitingSince = undefined;
+        lastReport = -Infinity;
+      } else {
+        waitingSince ??= at;
+        // Said once the wait is long enough, then again every reportAfterMs while it lasts.
+        if (
+          at - waitingSince >= this.timing.reportAfterMs &&
+          at - lastReport >= this.timing.reportAfterMs
+        ) {
+          lastReport = at;
+          this.emit({
+            type: 'table-waiting',
+            at: new Date(at).toISOString(),
+            ref: refOf(plan),
+            seconds: Math.round((at - waitingSince) / 1000),
+            holders,
+          });
+        }
+      }
+      schedule();
+    };
+    const schedule = (): void => {
+      if (ended || this.closed) return;
+      setTimeout(() => void tick(), this.timing.pollMs).unref();
+    };
+    schedule();
+  }
+
+  private async blockers(target: string, pid: number): Promise<LockHolder[]> {
+    const monitor = await this.monitor(target);
+    if (!monitor || this.closed) return [];
+    try {
+      const { rows } = await monitor.query<LockHolder>(
+        `SELECT a.pid, coalesce(a.usename::text, '') AS user, coalesce(a.application_name, '') AS application,
+                coalesce(a.state, '') AS state
+           FROM unnest(pg_catalog.pg_blocking_pids($1)) AS b(pid)
+           JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid ORDER BY a.pid`,
+        [pid],
+      );
+      return rows;
+    } catch {
+      return []; // best effort: the monitor's own trouble never fails a table
+    }
+  }
+
+  private monitor(target: string): Promise<pg.Client | undefined> {
+    let monitor = this.monitors.get(target);
+    if (!monitor) {
+      monitor = this.connectorOf(target)
+        .connect()
+        .catch(() => undefined);
+      this.monitors.set(target, monitor);
+    }
+    return monitor;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      [...this.monitors.values()].map(async (m) => {
+        const client = await m;
+        if (client) await endClient(client);
+      }),
+    );
+  }
+}

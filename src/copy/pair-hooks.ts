@@ -1,0 +1,25 @@
+import type pg from 'pg';
+import type { TablePlan } from '../plan/types.js';
+import type { Loaded } from './strategies/types.js';
+
+/** Steps the run adds around one pair's copy, so that copy-pair itself stays about copying. */
+export interface PairHooks {
+  /** On the target session, before its transaction begins (timeouts). */
+  readonly prepareTarget?: (target: pg.Client, plan: TablePlan) => Promise<void>;
+  /**
+   * Inside both transactions, after the rows are loaded and before COMMIT (verification);
+   * throwing rolls the table back.
+   */
+  readonly beforeCommit?: (context: {
+    readonly plan: TablePlan;
+    readonly source: pg.Client;
+    readonly target: pg.Client;
+    readonly load: Loaded;
+  }) => Promise<void>;
+  /** After a failed table's ROLLBACK, on the still-open target session: a clearer error. */
+  readonly explainFailure?: (
+    error: unknown,
+    target: pg.Client | undefined,
+    plan: TablePlan,
+  ) => Promise<unknown>;
+}

@@ -1,0 +1,23 @@
+import type { Config } from '../config/types.js';
+import type { LockWaits } from './lock-waits.js';
+import type { PairHooks } from './pair-hooks.js';
+import { timeoutsOf } from '../config/timeouts.js';
+import { explainLockTimeout, timeoutSql } from './target-timeouts.js';
+
+/** The hooks a run gives every pair: the target's timeouts, their errors explained, verification. */
+export function runHooks(
+  config: Config,
+  lockWaits: LockWaits,
+  beforeCommit?: PairHooks['beforeCommit'],
+): PairHooks {
+  return {
+    prepareTarget: async (target, plan) => {
+      const sql = timeoutSql(timeoutsOf(config, plan.targetName));
+      if (sql) await target.query(sql);
+      lockWaits.watch(target, plan);
+    },
+    explainFailure: (error, target, plan) =>
+      explainLockTimeout(error, target, plan, timeoutsOf(config, plan.targetName)),
+    ...(beforeCommit ? { beforeCommit } : {}),
+  };
+}

@@ -1,0 +1,42 @@
+import { PgcopyError } from '../errors.js';
+import type { TablePlan } from '../plan/types.js';
+import type { PairHooks } from '../copy/pair-hooks.js';
+import { checksum, compare, sourceChecksumSql, targetChecksumSql } from './checksum.js';
+
+/** A copied table whose rows, read back before COMMIT, differ from the source's. */
+export class VerifyError extends PgcopyError {
+  constructor(message: string) {
+    super('VERIFY', message);
+  }
+}
+
+/** What verifying one table found and cost. */
+export interface Verified {
+  readonly rows: number;
+  readonly seconds: number;
+}
+
+/**
+ * `run --verify`: inside the table's own target transaction, after the load and before COMMIT,
+ * compares the rows it wrote with the source's in the snapshot they were copied from; a mismatch
+ * throws, and the table rolls back. Truncate compares the whole table; append and upsert compare
+ * the rows this transaction wrote (xmin), so rows the table already had do not count.
+ * fdw-push is not verified here: its rows were committed with the source's transaction.
+ */
+export function verifyBeforeCommit(
+  record: (plan: TablePlan, verified: Verified) => void,
+): NonNullable<PairHooks['beforeCommit']> {
+  return async ({ plan, source, target }) => {
+    if (plan.strategy === 'fdw-push') return;
+    const started = performance.now();
+    const scope = plan.mode === 'truncate' ? 'table' : 'this-transaction';
+    const sourceSum = await checksum(source, sourceChecksumSql(plan));
+    const targetSum = await checksum(target, targetChecksumSql(plan, scope));
+    const { mismatch } = compare(plan, sourceSum, targetSum);
+    if (mismatch) throw new VerifyError(`verification failed: ${mismatch}; rolled back`);
+    record(plan, {
+      rows: sourceSum.rows,
+      seconds: Math.round(performance.now() - started) / 1000,
+    });
+  };
+}

@@ -1,0 +1,41 @@
+import type { ServerInfo } from './server-info.js';
+import { sql } from './db.js';
+
+/**
+ * Waits for pgcopy's COPY on `server` that names `marker` (a schema), then terminates that
+ * backend, as a DBA or a failover would. Returns false when none started within `waitMs`;
+ * `terminated` collects the pids, and those are not terminated twice.
+ */
+export async function terminateCopyBackend(
+  server: ServerInfo,
+  marker: string,
+  waitMs = 20_000,
+  terminated: Set<number> = new Set(),
+): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  while (Date.now() < until) {
+    // A backend already terminated may still show its COPY for a moment: it is not a new one.
+    const { rows } = await sql(
+      server,
+      `SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity
+        WHERE application_name = 'pgcopy' AND state = 'active' AND query LIKE 'COPY %'
+          AND query LIKE $1 AND NOT pid = ANY ($2::int[])`,
+      [`%${marker}%`, [...terminated]],
+    );
+    for (const row of rows as { pid: number }[]) terminated.add(row.pid);
+    if (rows.length > 0) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+/** pgcopy's sessions on `server` whose last statement named `marker`: none may outlive a run. */
+export async function leftoverSessions(server: ServerInfo, marker: string): Promise<number> {
+  const { rows } = await sql(
+    server,
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid() AND query LIKE $1`,
+    [`%${marker}%`],
+  );
+  return (rows[0] as { n: number }).n;
+}
