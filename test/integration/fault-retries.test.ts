@@ -12,6 +12,11 @@ import { result } from '../support/report.js';
 // interrupted mid-COPY, and a unique violation half-way (row 75,000) stands for the issue's
 // row 500,000 of 1,000,000.
 const ROWS = 150_000;
+/**
+ * Every row still passes, but the source pauses 5 ms every 1,000 rows (about 0.75 s in all), so
+ * that the COPY is still running when the test looks for it, however loaded the machine is.
+ */
+const PACED = 'CASE WHEN id % 1000 = 0 THEN pg_catalog.pg_sleep(0.005) IS NOT NULL ELSE true END';
 const schema = uniqueName('Fault');
 const q = `"${schema}"`;
 const s = servers();
@@ -46,7 +51,13 @@ async function scenario(options: Record<string, unknown>, targetRow = -1, tables
   Object.assign(before, await tableDigest(s.target1, `SELECT * FROM ${q}.big`));
   return workDir({
     source: endpointOf(s.source, schema),
-    targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), tables }],
+    targets: [
+      {
+        name: 'db_1',
+        ...endpointOf(s.target1, schema),
+        tables: tables.map((name) => (name === 'big' ? { name, where: PACED } : name)),
+      },
+    ],
     options: { logDir: 'logs', ...options },
   });
 }
