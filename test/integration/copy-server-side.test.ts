@@ -9,6 +9,7 @@ import { Connectors } from '../../src/db/connectors.js';
 import { resolveEndpoints } from '../../src/secrets/resolve-endpoints.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { run } from '../../src/copy/run.js';
+import { extensionSchema } from '../../src/copy/strategies/server-link.js';
 import type { RunEvent } from '../../src/report/events.js';
 import { endpointOf } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
@@ -233,6 +234,18 @@ describe('extensions and addresses', () => {
   afterAll(async () => {
     for (const server of [s.source, s.target1]) {
       await sql(server, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    }
+  });
+
+  it('a strategy that finds its extension missing at run time fails naming it', async () => {
+    const client = new pg.Client({ ...s.target1, database });
+    await client.connect();
+    try {
+      await expect(extensionSchema(client, 'postgres_fdw', 'one.items')).rejects.toThrow(
+        'the postgres_fdw extension is not installed',
+      );
+    } finally {
+      await client.end();
     }
   });
 
