@@ -1,21 +1,13 @@
 import { join } from 'node:path';
-import type { SslMode } from '../config/types.js';
+import type { PgEnvFields } from './pg-env.js';
 import { ConfigError } from '../errors.js';
 import { readLibpqFile } from '../operator-files.js';
 import { libpqPort, libpqSslmode } from './values.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The endpoint fields a service section may give; the others (options, …) are not pgcopy's. */
-export interface ServiceFields {
-  readonly host?: string;
-  readonly port?: number;
-  readonly database?: string;
-  readonly user?: string;
-  readonly password?: string;
-  readonly sslmode?: SslMode;
-  readonly sslrootcert?: string;
-}
+/** The endpoint fields a service section may give: the same as libpq's variables. */
+export type ServiceFields = PgEnvFields;
 
 /** Sections of an INI file as libpq reads pg_service.conf: `[name]`, `key=value`, `#` comments. */
 export function parseServiceFile(text: string): Map<string, Map<string, string>> {

@@ -12,7 +12,7 @@ import { run } from '../../src/copy/run.js';
 import { extensionSchema } from '../../src/copy/strategies/server-link.js';
 import type { RunEvent } from '../../src/report/events.js';
 import { endpointOf } from '../support/config.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { servers, sql, sqlIn, tableDigest, uniqueName } from '../support/db.js';
 import { result } from '../support/report.js';
 import type { ServerInfo } from '../support/server-info.js';
 
@@ -24,22 +24,6 @@ const s = servers();
 const SERVER_SIDE: readonly Strategy[] = ['dblink', 'fdw', 'fdw-push'];
 /** The killed-backend tests run in a database pair of their own. */
 const killDatabase = `pgcopy_kill_${randomBytes(3).toString('hex')}`;
-
-/** Runs SQL in one database of a server. */
-async function sqlIn(
-  server: ServerInfo,
-  database: string,
-  text: string,
-  values?: unknown[],
-): Promise<pg.QueryResult> {
-  const client = new pg.Client({ ...server, database });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * pgcopy's leftovers on a server: foreign servers, user mappings, and sessions of this file's

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.js';
 import { run } from '../../src/copy/run.js';
@@ -10,7 +9,7 @@ import type { Plan, TablePlan } from '../../src/plan/types.js';
 import { resolveEndpoints } from '../../src/secrets/resolve-endpoints.js';
 import { endpointOf, testConfig, type TestTarget } from '../support/config.js';
 import { result } from '../support/report.js';
-import { connect, servers, sql, uniqueName } from '../support/db.js';
+import { connect, servers, sql, sqlIn, uniqueName } from '../support/db.js';
 
 /** Regression tests for the plan and copy defects found by adversarial use, one block per defect. */
 
@@ -150,15 +149,6 @@ describe('inheritance: every statement touches the named table only', () => {
 
 describe('no user object stands in for one of pgcopy', () => {
   const database = `pgcopy_sp_${randomBytes(3).toString('hex')}`;
-  const sqlIn = async (db: string, text: string): Promise<pg.QueryResult> => {
-    const client = new pg.Client({ ...s.target1, database: db });
-    await client.connect();
-    try {
-      return await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
 
   beforeAll(async () => {
     await sql(s.target1, `CREATE DATABASE ${database}`);
@@ -182,6 +172,7 @@ describe('no user object stands in for one of pgcopy', () => {
 
   it('upsert stages rows in pg_temp, never in a user table named like the staging table', async () => {
     await sqlIn(
+      s.target1,
       database,
       `CREATE TABLE public.staged (id int PRIMARY KEY, v text);
        CREATE TABLE public.pgcopy_staging (id int, v text);
@@ -201,11 +192,12 @@ describe('no user object stands in for one of pgcopy', () => {
     const { report } = await run(config);
     expect(result(report, 'staged')).toMatchObject({ status: 'done', rows: 20 });
     const copied = await sqlIn(
+      s.target1,
       database,
       `SELECT count(*)::int AS n, max(id) AS hi FROM public.staged`,
     );
     expect(copied.rows).toEqual([{ n: 20, hi: 20 }]);
-    const planted = await sqlIn(database, `SELECT id, v FROM public.pgcopy_staging`);
+    const planted = await sqlIn(s.target1, database, `SELECT id, v FROM public.pgcopy_staging`);
     expect(planted.rows).toEqual([{ id: 666, v: 'planted row' }]);
   });
 
