@@ -1,22 +1,17 @@
 import { ConfigError, PgcopyError, describeError } from '../errors.js';
-import { checkCommand } from './commands/check.js';
-import { fingerprintCommand } from './commands/fingerprint.js';
-import { initCommand } from './commands/init.js';
-import { planCommand } from './commands/plan.js';
-import { runCommand } from './commands/run.js';
-import { verifyCommand } from './commands/verify.js';
 import { HELP, commandHelp } from './help.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { printable } from '../report/printable.js';
 import { VERSION } from '../version.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = {
-  check: checkCommand,
-  fingerprint: fingerprintCommand,
-  init: initCommand,
-  plan: planCommand,
-  run: runCommand,
-  verify: verifyCommand,
+/** Each command's module loads when it runs: `--help` and `--version` load no driver at all. */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  check: async () => (await import('./commands/check.js')).checkCommand,
+  fingerprint: async () => (await import('./commands/fingerprint.js')).fingerprintCommand,
+  init: async () => (await import('./commands/init.js')).initCommand,
+  plan: async () => (await import('./commands/plan.js')).planCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand,
 };
 
 /** Runs one command and returns its exit code; never exits the process. */
@@ -30,8 +25,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`pgcopy ${VERSION}\n`);
     return EXIT.OK;
   }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     io.stderr.write(`pgcopy: unknown command "${printable(name)}" (try pgcopy --help)\n`);
     return EXIT.USAGE;
   }
@@ -40,6 +35,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.OK;
   }
   try {
+    const command = await load();
     return await command(rest, io);
   } catch (error) {
     if (io.signal?.aborted) {

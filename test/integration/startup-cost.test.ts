@@ -8,14 +8,27 @@ const trace = fileURLToPath(new URL('../support/fixtures/register-trace.mjs', im
 
 /** The npm packages a CLI invocation loads, as the loader hook reports them. */
 async function packagesLoadedBy(args: string[]): Promise<string[]> {
-  const { stderr } = await promisify(execFile)(process.execPath, ['--import', trace, bin, ...args]);
+  // A command that fails (a config that is not there) still says what it loaded.
+  const { stderr } = await promisify(execFile)(process.execPath, [
+    '--import',
+    trace,
+    bin,
+    ...args,
+  ]).catch((error: unknown) => error as { stderr: string });
   return [...stderr.matchAll(/^package: (.+)$/gm)].map((m) => m[1] ?? '');
 }
 
 describe('start-up cost', () => {
+  it('loads no package at all for --help and --version', async () => {
+    expect(await packagesLoadedBy(['--help'])).toEqual([]);
+    expect(await packagesLoadedBy(['--version'])).toEqual([]);
+  });
+
   it('loads neither the AWS SDK nor ssh2 unless a command needs them', async () => {
-    const loaded = await packagesLoadedBy(['--help']);
-    expect(loaded).toContain('pg');
-    expect(loaded.filter((p) => p.startsWith('@aws-sdk') || p === 'ssh2')).toEqual([]);
+    const loaded = await packagesLoadedBy(['plan', '--help']);
+    expect(loaded).toEqual([]);
+    const planned = await packagesLoadedBy(['plan', '-c', '/nonexistent/pgcopy.yaml']);
+    expect(planned).toContain('pg');
+    expect(planned.filter((p) => p.startsWith('@aws-sdk') || p === 'ssh2')).toEqual([]);
   });
 });
