@@ -157,7 +157,10 @@ const EXISTING = quoteIdent('pgcopy_existing');
  * RETURNING returns a row for each one inserted or updated, none for DO NOTHING or a false WHERE.
  * `xmax = 0` tells the two apart: a freshly inserted tuple has no xmax, while DO UPDATE first locks
  * the existing row and the new version it writes keeps this transaction's id as its xmax, so it is
- * never 0. The rest of the staged rows are the ones left unchanged.
+ * never 0. The rest of the staged rows are the ones left unchanged. PostgreSQL returns no system
+ * column from a partitioned table (0A000): there, the staged rows whose key the table already
+ * holds are counted in the same statement, so in the same snapshot as the INSERT (a key committed
+ * by another session while it runs, or a NULL in a NULLS NOT DISTINCT key, would count as new).
  */
 export function writeStagedSql(plan: TablePlan, key: readonly string[]): string {
   const keep = new Set([...key, ...(plan.identityAlways ?? [])]);
@@ -169,6 +172,11 @@ export function writeStagedSql(plan: TablePlan, key: readonly string[]): string 
       ? 'DO NOTHING'
       : `DO UPDATE SET ${updates.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')} WHERE (${text(EXISTING)}) IS DISTINCT FROM (${text('EXCLUDED')})`;
   const overriding = plan.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : '';
-  const insert = `INSERT INTO ${targetName(plan)} AS ${EXISTING} (${columnList(plan.columns)})${overriding} SELECT ${columnList(plan.columns)} FROM ${STAGING_TABLE} ON CONFLICT (${columnList(key)}) ${action} RETURNING (xmax = 0) AS inserted`;
-  return `WITH written AS (${insert}) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`;
+  const insert = `INSERT INTO ${targetName(plan)} AS ${EXISTING} (${columnList(plan.columns)})${overriding} SELECT ${columnList(plan.columns)} FROM ${STAGING_TABLE} ON CONFLICT (${columnList(key)}) ${action}`;
+  if (plan.targetKind !== 'p') {
+    return `WITH written AS (${insert} RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`;
+  }
+  const same = key.map((c) => `${EXISTING}.${quoteIdent(c)} = staged.${quoteIdent(c)}`);
+  const found = `EXISTS (SELECT FROM ${targetName(plan)} AS ${EXISTING} WHERE ${same.join(' AND ')})`;
+  return `WITH existing AS (SELECT count(*) FILTER (WHERE ${found}) AS found, count(*) AS staged FROM ${STAGING_TABLE} AS staged), written AS (${insert} RETURNING 1) SELECT (staged - found)::int8::text AS inserted, ((SELECT count(*) FROM written) - (staged - found))::int8::text AS updated FROM existing`;
 }
