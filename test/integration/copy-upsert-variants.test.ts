@@ -81,11 +81,10 @@ describe.each(cases)(
   'upsert and insert-new on PostgreSQL %s, strategy %s',
   (version, strategy, server) => {
     const tq = `"${targetSchemaOf(version, strategy)}"`;
-    const config = (tables: readonly unknown[]): ReturnType<typeof testConfig> | undefined =>
-      server &&
+    const config = (on: ServerInfo, tables: readonly unknown[]): ReturnType<typeof testConfig> =>
       testConfig(
         { server: s.source, schema },
-        [{ name: 'one', server, schema: targetSchemaOf(version, strategy), tables }],
+        [{ name: 'one', server: on, schema: targetSchemaOf(version, strategy), tables }],
         { strategy, createExtensions: true },
       );
 
@@ -97,7 +96,7 @@ describe.each(cases)(
         const before = await rowsWithXmin(server, `${tq}.upserted`);
         const beforeParted = await rowsWithXmin(server, `${tq}.parted`);
         const events: RunEvent[] = [];
-        const cfg = config([
+        const cfg = config(server, [
           { name: 'items', target: 'upserted', mode: 'upsert' },
           { name: 'items', target: 'parted', mode: 'upsert' },
           {
@@ -107,7 +106,7 @@ describe.each(cases)(
             columns: { exclude: ['v', 'doc', 'at'] },
           },
         ]);
-        const { report } = await run(cfg!, { verify: true, onEvent: (e) => events.push(e) });
+        const { report } = await run(cfg, { verify: true, onEvent: (e) => events.push(e) });
         const changes = { inserted: 3, updated: 3, unchanged: 4 };
         expect(report?.tables.map((t) => [t.table, t.status, t.rows, t.changes, t.error])).toEqual([
           ['upserted', 'warnings', 10, changes, null],
@@ -148,12 +147,13 @@ describe.each(cases)(
         expect(JSON.stringify(eventToJson(done('parted')))).toContain(
           '"changes":{"inserted":3,"updated":3,"unchanged":4}',
         );
-        const summary = renderSummary(report!);
+        if (!report) throw new Error('no report');
+        const summary = renderSummary(report);
         expect(summary).toContain('  one.upserted (upsert): 3 inserted, 3 updated, 4 unchanged\n');
         expect(summary).toContain('  one.keys_only (upsert): 8 inserted, 0 updated, 2 unchanged\n');
 
         // A second run finds every row identical: nothing is written.
-        const again = await run(cfg!, { verify: true });
+        const again = await run(cfg, { verify: true });
         expect(again.report?.tables.map((t) => t.changes)).toEqual([
           { inserted: 0, updated: 0, unchanged: 10 },
           { inserted: 0, updated: 0, unchanged: 10 },
@@ -169,7 +169,7 @@ describe.each(cases)(
         await sql(server, seed(tq, 'inserted', false));
         const before = await rowsWithXmin(server, `${tq}.inserted`);
         const { report } = await run(
-          config([{ name: 'items', target: 'inserted', mode: 'insert-new' }])!,
+          config(server, [{ name: 'items', target: 'inserted', mode: 'insert-new' }]),
           {
             verify: true,
           },
