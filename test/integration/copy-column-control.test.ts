@@ -14,7 +14,7 @@ const targetSchemaOf = (strategy: Strategy): string => `${schema}_${strategy}`;
 
 /** Per strategy: the same targets, whose column names differ from the source's. */
 const targetTables = (tq: string): string => `CREATE SCHEMA ${tq};
-  CREATE TABLE ${tq}.people (id int PRIMARY KEY, "Name" text, points bigint, note text, secret text DEFAULT 'hidden');
+  CREATE TABLE ${tq}.people (id int PRIMARY KEY, "Name" text, points bigint, note text, secret text DEFAULT 'hidden', flag bool);
   CREATE TABLE ${tq}.keyed (id int PRIMARY KEY, v text);
   INSERT INTO ${tq}.keyed VALUES (1, 'old'), (2, 'same 2'), (99, 'mine');
   CREATE TABLE ${tq}.swapped (id int, a text, b text);`;
@@ -141,16 +141,17 @@ describe('columns: plan', () => {
           name: 'people',
           columns: {
             exclude: ['secret', 'nope'],
-            rename: { full_name: 'Name', ghost: 'note', score: 'missing', note: 'id' },
+            rename: { full_name: 'missing', ghost: 'note', score: 'flag', note: 'id' },
           },
         },
       ]),
     );
     expect(planned.targets[0]?.tables[0]?.errors).toEqual([
       `columns.exclude: target "one", table "people": source table "${schema}"."people" has no column "nope"`,
+      `columns.rename: target "one", table "people": target table "${schemaOne}"."people" has no column "missing" (for source column "full_name")`,
       `columns.rename: target "one", table "people": source table "${schema}"."people" has no column "ghost"`,
-      `columns.rename: target "one", table "people": target table "${schemaOne}"."people" has no column "missing" (for source column "score")`,
       `columns.rename: target "one", table "people": source column "note" is renamed onto "id", which source column "id" is also written into (exclude or rename it)`,
+      'column "score" -> "flag": integer cannot be converted to boolean',
     ]);
   });
 

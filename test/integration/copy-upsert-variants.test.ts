@@ -29,7 +29,8 @@ const targetSchemaOf = (version: string, strategy: Strategy): string =>
  */
 const SOURCE = `CREATE SCHEMA ${q};
   CREATE TABLE ${q}.items (id int PRIMARY KEY, v text, doc json, at date);
-  INSERT INTO ${q}.items SELECT g, 'v' || g, json_build_object('g', g), DATE '2024-01-01' + g FROM generate_series(1, 10) g;`;
+  INSERT INTO ${q}.items SELECT g, 'v' || g, json_build_object('g', g), DATE '2024-01-01' + g FROM generate_series(1, 10) g;
+  CREATE TABLE ${q}.coded (code text PRIMARY KEY, id int, v text);`;
 const targetTables = (tq: string): string => `CREATE SCHEMA ${tq};
   CREATE TABLE ${tq}.upserted (id int PRIMARY KEY, v text, doc json, at date, local text DEFAULT 'new');
   CREATE TABLE ${tq}.parted (id int, v text, doc json, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
@@ -37,6 +38,7 @@ const targetTables = (tq: string): string => `CREATE SCHEMA ${tq};
   CREATE TABLE ${tq}.parted_b PARTITION OF ${tq}.parted FOR VALUES FROM ('2024-01-06') TO ('2030-01-01');
   CREATE TABLE ${tq}.inserted (id int PRIMARY KEY, v text, doc json, at date);
   CREATE TABLE ${tq}.keys_only (id int PRIMARY KEY);
+  CREATE TABLE ${tq}.coded (code text PRIMARY KEY, id int GENERATED ALWAYS AS IDENTITY, v text);
   INSERT INTO ${tq}.keys_only VALUES (1), (2);`;
 const seed = (tq: string, table: string, local: boolean): string => {
   const extra = local ? `, 'mine'` : '';
@@ -220,5 +222,20 @@ describe('insert-new: plan', () => {
       'target column "id" is NOT NULL without a default and the source lacks it',
       'insert-new needs a primary key or unique key on the target whose columns are all copied',
     ]);
+  });
+
+  it('warns that an upsert keeps the GENERATED ALWAYS identity of existing rows, not insert-new (which updates nothing)', async () => {
+    const warningsOf = async (mode: string): Promise<readonly string[]> => {
+      const cfg = testConfig({ server: s.source, schema }, [
+        { name: 'one', server: s.target1, schema: schema17, tables: [{ name: 'coded', mode }] },
+      ]);
+      const table = (await plan(cfg)).targets[0]?.tables[0];
+      expect(table?.errors).toEqual([]);
+      return table?.warnings ?? [];
+    };
+    const identity =
+      'upsert: identity column "id" is GENERATED ALWAYS on the target; existing rows keep theirs';
+    expect(await warningsOf('upsert')).toContain(identity);
+    expect(await warningsOf('insert-new')).not.toContain(identity);
   });
 });
