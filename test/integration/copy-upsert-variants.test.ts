@@ -91,7 +91,7 @@ describe.each(cases)(
       );
 
     it.skipIf(!server)(
-      'upsert updates only the rows that differ (identical rows keep their xmin) and counts inserted, updated and unchanged',
+      'upsert updates only the rows that differ (identical rows keep their xmin) and counts inserted, updated and unchanged, in a partitioned target too (which returns no system column)',
       async () => {
         if (!server) return;
         await sql(server, seed(tq, 'upserted', true) + seed(tq, 'parted', false));
