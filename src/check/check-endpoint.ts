@@ -81,7 +81,7 @@ async function missingPrivileges(client: pg.ClientBase, needs: EndpointNeeds): P
       `SELECT has_database_privilege(current_database(), 'TEMPORARY') AS ok`,
     );
     if (!(temp.rows as [{ ok: boolean }])[0].ok)
-      missing.push('TEMPORARY on the database (upsert stages rows)');
+      missing.push('TEMPORARY on the database (upsert and insert-new stage rows)');
   }
   return missing;
 }

@@ -54,6 +54,8 @@ const MODE_PRIVILEGES: Readonly<Record<Mode, readonly Privilege[]>> = {
   truncate: ['INSERT', 'TRUNCATE'],
   // INSERT ... ON CONFLICT DO UPDATE from a staging table created from the target's columns.
   upsert: ['SELECT', 'INSERT', 'UPDATE'],
+  // INSERT ... ON CONFLICT DO NOTHING from the same staging table.
+  'insert-new': ['SELECT', 'INSERT'],
 };
 
 /** SELECT on each source table any target copies. */
@@ -88,7 +90,7 @@ export function targetNeeds(config: Config, target: TargetConfig): EndpointNeeds
       table: t.target,
       privileges: MODE_PRIVILEGES[t.mode ?? config.options.mode],
     })),
-    temporary: modes.includes('upsert'),
+    temporary: modes.includes('upsert') || modes.includes('insert-new'),
     sequences: true,
     disableTriggers: target.tables.some(
       (t) => t.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,

@@ -22,7 +22,7 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   },
   run: {
     usage:
-      'pgcopy run [-c FILE] [--target NAME]... [--table NAME]... [--mode append|truncate|upsert]\n' +
+      'pgcopy run [-c FILE] [--target NAME]... [--table NAME]... [--mode append|truncate|upsert|insert-new]\n' +
       '           [--allow-truncate NAME]... [--concurrency N] [--report FILE] [--dry-run]\n' +
       '           [--verify] [--resume REPORT] [--quiet] [--json]',
     summary: 'Copy every planned table. Exit 1 if any table failed, 130 when interrupted.',

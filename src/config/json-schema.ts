@@ -62,6 +62,14 @@ const TABLE = closed(
     strategy: choice(STRATEGIES, 'How this table is copied.'),
     disableTriggers: boolean("Load with the target's user triggers off."),
     rowSecurity: choice(['apply'], "Copy only the rows the source's policies let the role see."),
+    columns: closed({
+      exclude: { type: 'array', items: text('A source column not copied.') },
+      rename: {
+        type: 'object',
+        description: 'Source column name: target column name.',
+        additionalProperties: text('The target column the source column is written into.'),
+      },
+    }),
   },
   ['name'],
 );

@@ -1,6 +1,6 @@
 /** The fully resolved configuration: every default filled in, frozen after validation. */
 
-export const MODES = ['append', 'truncate', 'upsert'] as const;
+export const MODES = ['append', 'truncate', 'upsert', 'insert-new'] as const;
 export type Mode = (typeof MODES)[number];
 
 export const STRATEGIES = ['stream', 'dblink', 'fdw', 'fdw-push'] as const;
@@ -93,6 +93,15 @@ export interface TableSpec {
    * Without it, a source table whose policies apply to the role is a plan error.
    */
   readonly rowSecurity?: 'apply';
+  /** Source columns not copied, and source columns written into a target column of another name. */
+  readonly columns?: ColumnControl;
+}
+
+/** A table's `columns:` key, applied before the shared-columns rule (source names as keys). */
+export interface ColumnControl {
+  readonly exclude: readonly string[];
+  /** Source column name -> target column name. */
+  readonly rename: Readonly<Record<string, string>>;
 }
 
 export interface TargetConfig extends EndpointConfig {

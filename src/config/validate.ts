@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
 import { parsePostgresUrl, type UrlParts } from './parse-url.js';
 import { collect, optional, Reader } from './reader.js';
+import { joinPath } from './describe-value.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
@@ -10,6 +11,7 @@ import {
   SNAPSHOT_LOSS_POLICIES,
   SSL_MODES,
   STRATEGIES,
+  type ColumnControl,
   type Config,
   type EndpointConfig,
   type RunOptions,
@@ -227,7 +229,7 @@ function readTable(r: Reader): TableSpec {
     return { source: name, target: name };
   }
   const keys = r.object(
-    ['name', 'target', 'mode', 'where', 'strategy', 'disableTriggers', 'rowSecurity'],
+    ['name', 'target', 'mode', 'where', 'strategy', 'disableTriggers', 'rowSecurity', 'columns'],
     'a table name',
   );
   const nameReader = keys.get('name');
@@ -251,7 +253,48 @@ function readTable(r: Reader): TableSpec {
   if (disableTriggers !== undefined) spec.disableTriggers = disableTriggers;
   const rowSecurity = optional(keys.get('rowSecurity'), (k) => k.oneOf(['apply'] as const));
   if (rowSecurity !== undefined) spec.rowSecurity = rowSecurity;
+  const columns = optional(keys.get('columns'), readColumnControl);
+  if (columns !== undefined) spec.columns = columns;
   return spec;
+}
+
+/** `columns: { exclude, rename }`: a column is either left out or renamed, and no two onto one. */
+function readColumnControl(r: Reader): ColumnControl {
+  const keys = r.object(['exclude', 'rename']);
+  const exclude =
+    optional(keys.get('exclude'), (k) =>
+      k.list('a list of column names').map((c) => identifier(c, 'a column name')),
+    ) ?? [];
+  const rename: Record<string, string> = {};
+  const renameReader = keys.get('rename');
+  if (renameReader?.present) {
+    const targets = new Map<string, string>();
+    const value = renameReader.value;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      renameReader.fail('an object of source column: target column names');
+    }
+    for (const [from, to] of Object.entries(value as Record<string, unknown>)) {
+      const reader = new Reader(joinPath(renameReader.path, from), to, renameReader.problems);
+      if (Buffer.byteLength(from) > MAX_IDENTIFIER_BYTES) {
+        throw new ConfigError(
+          `${reader.path}: "${from}" is longer than ${MAX_IDENTIFIER_BYTES} bytes`,
+        );
+      }
+      const target = identifier(reader, 'a target column name');
+      if (exclude.includes(from)) {
+        throw new ConfigError(`${reader.path}: column "${from}" is both excluded and renamed`);
+      }
+      const earlier = targets.get(target);
+      if (earlier !== undefined) {
+        throw new ConfigError(
+          `${reader.path}: "${earlier}" and "${from}" are both renamed onto column "${target}"`,
+        );
+      }
+      targets.set(target, from);
+      rename[from] = target;
+    }
+  }
+  return Object.freeze({ exclude: Object.freeze(exclude), rename: Object.freeze(rename) });
 }
 
 function readTarget(r: Reader, warnings: string[]): TargetConfig {

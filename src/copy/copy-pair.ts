@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import type { Connector } from '../db/connector.js';
 import { pairName, type TablePlan } from '../plan/types.js';
-import type { EventListener, TableError, TableRef, TableResult } from '../report/events.js';
+import type {
+  EventListener,
+  RowChanges,
+  TableError,
+  TableRef,
+  TableResult,
+} from '../report/events.js';
 import type { SnapshotCoordinator } from './snapshot.js';
 import { destinationSetup } from './destination.js';
 import { advanceSequences, type SequenceOutcome } from './sequences.js';
@@ -35,6 +41,7 @@ export function resultOf(
   plan: TablePlan,
   outcome: {
     rows: number;
+    changes?: RowChanges | undefined;
     bytes: number;
     seconds: number;
     warnings: readonly string[];
@@ -45,6 +52,7 @@ export function resultOf(
     ...refOf(plan),
     status: outcome.error ? 'error' : outcome.warnings.length > 0 ? 'warnings' : 'done',
     rows: outcome.rows,
+    ...(outcome.changes ? { changes: outcome.changes } : {}),
     bytes: outcome.bytes,
     seconds: Math.round(outcome.seconds * 1000) / 1000,
     strategy: plan.strategy,
@@ -205,6 +213,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   const kept = !error || committedOnSource;
   const result = resultOf(plan, {
     rows: kept ? read.rows : 0,
+    // A failed table changed nothing (fdw-push, which keeps its rows, has no upsert).
+    changes: error ? undefined : load?.changes,
     bytes: kept ? read.bytes : 0,
     seconds: seconds(),
     warnings,

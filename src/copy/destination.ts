@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { CopyError } from '../errors.js';
-import { pairName, type TablePlan } from '../plan/types.js';
-import { STAGING_TABLE, createStagingSql, targetName, truncateSql, upsertSql } from './sql.js';
+import { isKeyedMode, pairName, type TablePlan } from '../plan/types.js';
+import type { RowChanges } from '../report/events.js';
+import { STAGING_TABLE, createStagingSql, targetName, truncateSql, writeStagedSql } from './sql.js';
 
 /** The statements that ready a target for a load, and the table the rows go into. */
 export interface DestinationSetup {
@@ -13,25 +14,40 @@ export interface DestinationSetup {
 /**
  * Readies the target side of a load in the table's transaction: user triggers off when asked
  * (this transaction only; the plan checked that the role may), the old rows gone in truncate mode,
- * a staging table in upsert mode. copy-pair sends these with the BEGIN, in one round trip.
+ * a staging table in upsert and insert-new modes. copy-pair sends these with the BEGIN, in one
+ * round trip.
  */
 export function destinationSetup(plan: TablePlan): DestinationSetup {
   const statements: string[] = [];
   if (plan.disableTriggers) statements.push(`SET LOCAL session_replication_role = replica`);
   if (plan.mode === 'truncate') statements.push(truncateSql(plan));
-  if (plan.mode !== 'upsert') return { statements, table: targetName(plan) };
+  if (!isKeyedMode(plan.mode)) return { statements, table: targetName(plan) };
   statements.push(createStagingSql(plan));
   return { statements, table: STAGING_TABLE };
 }
 
-/** Upsert: moves the staged rows into the target. Returns the rows written. */
+/** What the load wrote into the target: all its rows, or (upsert, insert-new) what ON CONFLICT did. */
+export interface Written {
+  readonly written: number;
+  readonly changes?: RowChanges;
+}
+
+/** upsert and insert-new: moves the staged rows into the target and counts what happened to them. */
 export async function closeDestination(
   target: pg.ClientBase,
   plan: TablePlan,
   rows: number,
-): Promise<number> {
-  if (plan.mode !== 'upsert') return rows;
+): Promise<Written> {
+  if (!isKeyedMode(plan.mode)) return { written: rows };
   const key = plan.conflictKey;
-  if (!key) throw new CopyError(pairName(plan), 'upsert without a conflict key');
-  return (await target.query(upsertSql(plan, key))).rowCount ?? 0;
+  if (!key) throw new CopyError(pairName(plan), `${plan.mode} without a conflict key`);
+  const result = await target.query<{ inserted: string; updated: string }>(
+    writeStagedSql(plan, key),
+  );
+  const inserted = Number(result.rows[0]?.inserted ?? 0);
+  const updated = Number(result.rows[0]?.updated ?? 0);
+  return {
+    written: inserted + updated,
+    changes: { inserted, updated, unchanged: rows - inserted - updated },
+  };
 }

@@ -1,5 +1,5 @@
-import { qualifiedName, quoteIdent } from '../db/quote.js';
-import type { TablePlan } from '../plan/types.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../db/quote.js';
+import { sourceColumnName, type TablePlan } from '../plan/types.js';
 
 /** The SQL of one table's copy, every identifier quoted through quoteIdent. */
 
@@ -55,9 +55,24 @@ export function copyOptions(format: 'binary' | 'text'): string {
   return format === 'binary' ? '(FORMAT binary)' : '(FORMAT text)';
 }
 
+/**
+ * The written columns as the source names them, each under its target name where `columns.rename`
+ * differs (`"a" AS "b"`): rows read this way fit the target's column list whatever the strategy.
+ */
+export function sourceSelectList(plan: TablePlan): string {
+  return plan.columns
+    .map((column) => {
+      const source = sourceColumnName(plan, column);
+      return source === column
+        ? quoteIdent(column)
+        : `${quoteIdent(source)} AS ${quoteIdent(column)}`;
+    })
+    .join(', ');
+}
+
 /** SELECT shared columns FROM ONLY source [WHERE filter]; the filter is checked. */
 export function selectSourceSql(plan: TablePlan): string {
-  return `SELECT ${columnList(plan.columns)} FROM ${sourceRelation(plan)}${whereClause(plan.where)}`;
+  return `SELECT ${sourceSelectList(plan)} FROM ${sourceRelation(plan)}${whereClause(plan.where)}`;
 }
 
 export function copyOutSql(plan: TablePlan): string {
@@ -65,16 +80,25 @@ export function copyOutSql(plan: TablePlan): string {
 }
 
 /**
- * `"col" type, ...` of the written columns, in the types of one side (format_type output, which
- * PostgreSQL itself quoted): a dblink column definition list or a foreign table's columns.
+ * `"col" type, ...` of the written columns (target names), in the types of one side (format_type
+ * output, which PostgreSQL itself quoted): a dblink column definition list or a foreign table's
+ * columns. `foreignSource`: a foreign table over the source table, whose renamed columns say
+ * which remote column they read (postgres_fdw's column_name option).
  */
-export function columnDefinitions(plan: TablePlan, side: 'source' | 'target'): string {
+export function columnDefinitions(
+  plan: TablePlan,
+  side: 'source' | 'target',
+  foreignSource = false,
+): string {
   return plan.columns
     .map((name) => {
       const pair = plan.pairs.find((p) => p.name === name);
       const type = side === 'source' ? pair?.sourceTypeSql : pair?.targetTypeSql;
       if (type === undefined) throw new Error(`no ${side} type for column ${name}`);
-      return `${quoteIdent(name)} ${type}`;
+      const remote = sourceColumnName(plan, name);
+      const option =
+        foreignSource && remote !== name ? ` OPTIONS (column_name ${quoteLiteral(remote)})` : '';
+      return `${quoteIdent(name)} ${type}${option}`;
     })
     .join(', ');
 }
@@ -117,17 +141,42 @@ export function copyInSql(plan: TablePlan, table: string): string {
   return `COPY ${table}${columns} FROM STDIN WITH ${options}`;
 }
 
+/** The target's alias in the upsert, for its WHERE clause to name the row already there. */
+const EXISTING = quoteIdent('pgcopy_existing');
+
 /**
- * INSERT ... ON CONFLICT (key) DO UPDATE of the shared non-key columns. GENERATED ALWAYS identity
- * columns are inserted (OVERRIDING SYSTEM VALUE) but never updated: PostgreSQL refuses it (428C9).
+ * The staged rows into the target: INSERT ... ON CONFLICT (key), counting what it did.
+ * upsert: DO UPDATE of the non-key columns, only where the row differs; insert-new (or a table
+ * whose written columns are all key columns): DO NOTHING. GENERATED ALWAYS identity columns are
+ * inserted (OVERRIDING SYSTEM VALUE) but never updated: PostgreSQL refuses it (428C9).
+ *
+ * A row differs when the text form of one of its updated columns does: every type has one (json,
+ * xml and point have no equality operator for IS DISTINCT FROM), and a value the type calls equal
+ * but that prints differently (numeric 1.0 and 1.00, citext's case) is a change a copy must carry.
+ *
+ * RETURNING returns a row for each one inserted or updated, none for DO NOTHING or a false WHERE.
+ * `xmax = 0` tells the two apart: a freshly inserted tuple has no xmax, while DO UPDATE first locks
+ * the existing row and the new version it writes keeps this transaction's id as its xmax, so it is
+ * never 0. The rest of the staged rows are the ones left unchanged. PostgreSQL returns no system
+ * column from a partitioned table (0A000): there, the staged rows whose key the table already
+ * holds are counted in the same statement, so in the same snapshot as the INSERT (a key committed
+ * by another session while it runs, or a NULL in a NULLS NOT DISTINCT key, would count as new).
  */
-export function upsertSql(plan: TablePlan, key: readonly string[]): string {
+export function writeStagedSql(plan: TablePlan, key: readonly string[]): string {
   const keep = new Set([...key, ...(plan.identityAlways ?? [])]);
-  const updates = plan.columns.filter((c) => !keep.has(c));
+  const updates = plan.mode === 'upsert' ? plan.columns.filter((c) => !keep.has(c)) : [];
+  const text = (row: string): string =>
+    updates.map((c) => `${row}.${quoteIdent(c)}::text`).join(', ');
   const action =
     updates.length === 0
       ? 'DO NOTHING'
-      : `DO UPDATE SET ${updates.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')}`;
+      : `DO UPDATE SET ${updates.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')} WHERE (${text(EXISTING)}) IS DISTINCT FROM (${text('EXCLUDED')})`;
   const overriding = plan.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : '';
-  return `INSERT INTO ${targetName(plan)} (${columnList(plan.columns)})${overriding} SELECT ${columnList(plan.columns)} FROM ${STAGING_TABLE} ON CONFLICT (${columnList(key)}) ${action}`;
+  const insert = `INSERT INTO ${targetName(plan)} AS ${EXISTING} (${columnList(plan.columns)})${overriding} SELECT ${columnList(plan.columns)} FROM ${STAGING_TABLE} ON CONFLICT (${columnList(key)}) ${action}`;
+  if (plan.targetKind !== 'p') {
+    return `WITH written AS (${insert} RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`;
+  }
+  const same = key.map((c) => `${EXISTING}.${quoteIdent(c)} = staged.${quoteIdent(c)}`);
+  const found = `EXISTS (SELECT FROM ${targetName(plan)} AS ${EXISTING} WHERE ${same.join(' AND ')})`;
+  return `WITH existing AS (SELECT count(*) FILTER (WHERE ${found}) AS found, count(*) AS staged FROM ${STAGING_TABLE} AS staged), written AS (${insert} RETURNING 1) SELECT (staged - found)::int8::text AS inserted, ((SELECT count(*) FROM written) - (staged - found))::int8::text AS updated FROM existing`;
 }

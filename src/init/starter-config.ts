@@ -83,6 +83,6 @@ export function starterConfig(
     }
     lines.push(...differences(source, target, shared));
   }
-  lines.push('options:', '  mode: append # append | truncate | upsert', '');
+  lines.push('options:', '  mode: append # append | truncate | upsert | insert-new', '');
   return lines.join('\n');
 }

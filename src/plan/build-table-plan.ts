@@ -5,7 +5,14 @@ import { strategyRules } from './strategy-rules.js';
 import { planSequences } from './sequence-rules.js';
 import { planTriggers } from './trigger-rules.js';
 import { binarySafe, classifyConversion } from './type-conversion.js';
-import type { ColumnCast, ColumnPair, TablePlan } from './types.js';
+import { applyColumnControl, type MappedColumn } from './column-control.js';
+import {
+  isKeyedMode,
+  sourceColumnName,
+  type ColumnCast,
+  type ColumnPair,
+  type TablePlan,
+} from './types.js';
 
 export interface TablePlanInput {
   readonly targetName: string;
@@ -105,9 +112,17 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   const notes: string[] = [];
   inheritanceNotes(input, source, target, notes, warnings);
 
+  const control = applyColumnControl(input.targetName, spec, source, target, {
+    source: input.sourceSchema,
+    target: input.targetSchema,
+  });
+  errors.push(...control.errors);
   const targetByName = new Map(target.columns.map((c) => [c.name, c]));
-  const sourceNames = new Set(source.columns.map((c) => c.name));
+  // The names the source feeds, after columns.exclude and columns.rename.
+  const sourceNames = new Set(control.mapped.map((m) => m.target));
   const generated = target.columns.filter((c) => c.generated !== '').map((c) => c.name);
+  const label = (m: MappedColumn): string =>
+    m.source.name === m.target ? m.target : `${m.source.name}" -> "${m.target}`;
 
   const pairs: ColumnPair[] = [];
   const casts: ColumnCast[] = [];
@@ -116,8 +131,9 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   let binary = true;
   let overridingSystemValue = false;
   const identityAlways: string[] = [];
-  for (const s of source.columns) {
-    const t = targetByName.get(s.name);
+  for (const m of control.mapped) {
+    const s = m.source;
+    const t = targetByName.get(m.target);
     if (!t) {
       sourceOnly.push(s.name);
       continue;
@@ -125,7 +141,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     if (t.generated !== '') continue;
     const conversion = classifyConversion(s, t);
     pairs.push({
-      name: s.name,
+      name: t.name,
       sourceType: s.type,
       targetType: t.type,
       sourceTypeSql: s.typeSql,
@@ -133,15 +149,15 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
       conversion,
     });
     if (conversion === 'incompatible') {
-      errors.push(`column "${s.name}": ${s.type} cannot be converted to ${t.type}`);
+      errors.push(`column "${label(m)}": ${s.type} cannot be converted to ${t.type}`);
       continue;
     }
-    columns.push(s.name);
-    if (conversion === 'text') casts.push({ column: s.name, from: s.type, to: t.type });
+    columns.push(t.name);
+    if (conversion === 'text') casts.push({ column: t.name, from: s.type, to: t.type });
     if (!binarySafe(s, t)) binary = false;
     if (t.identity === 'a') {
       overridingSystemValue = true;
-      identityAlways.push(s.name);
+      identityAlways.push(t.name);
     }
   }
   const targetOnlyColumns = target.columns.filter(
@@ -158,8 +174,10 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   }
   for (const cast of casts) {
     const loss = narrowing(cast.from, cast.to);
+    const from = sourceColumnName(control, cast.column);
+    const name = from === cast.column ? cast.column : `${from}" -> "${cast.column}`;
     warnings.push(
-      `column "${cast.column}": ${cast.from} -> ${cast.to} converted through text${loss ? `; may lose data: ${loss}` : ''}`,
+      `column "${name}": ${cast.from} -> ${cast.to} converted through text${loss ? `; may lose data: ${loss}` : ''}`,
     );
   }
   // A table without columns still has rows: copied as they are when neither side has a column.
@@ -180,12 +198,12 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   }
 
   let conflictKey: readonly string[] | undefined;
-  if (input.mode === 'upsert') {
-    const choice = chooseConflictKey(target.keys, new Set(columns));
+  if (isKeyedMode(input.mode)) {
+    const choice = chooseConflictKey(input.mode, target.keys, new Set(columns));
     conflictKey = choice.key;
     errors.push(...choice.problems);
     const key = new Set(conflictKey);
-    for (const name of identityAlways.filter((c) => !key.has(c))) {
+    for (const name of identityAlways.filter((c) => input.mode === 'upsert' && !key.has(c))) {
       warnings.push(
         `upsert: identity column "${name}" is GENERATED ALWAYS on the target; existing rows keep theirs`,
       );
@@ -225,6 +243,8 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     triggers: triggers.triggers,
     disableTriggers,
     columns,
+    ...(control.excluded.length > 0 ? { excluded: control.excluded } : {}),
+    ...(control.renamed.length > 0 ? { renamed: control.renamed } : {}),
     pairs,
     skipped: { sourceOnly, targetOnly },
     generated,
@@ -282,12 +302,13 @@ function sameColumns(a: UniqueKey, b: UniqueKey): boolean {
 }
 
 /**
- * The ON CONFLICT key of an upsert: a primary or unique key whose columns are all written, that
+ * The ON CONFLICT key of an upsert or insert-new: a primary or unique key whose columns are all written, that
  * PostgreSQL accepts as an arbiter (not DEFERRABLE, nor shadowed by a deferrable key on the same
  * columns) and that treats every row as keyed (NOT NULL columns, or NULLS NOT DISTINCT: a NULL
  * would otherwise never conflict, and that row would be inserted again on every run).
  */
 function chooseConflictKey(
+  mode: 'upsert' | 'insert-new',
   keys: readonly UniqueKey[],
   written: ReadonlySet<string>,
 ): { key: readonly string[] | undefined; problems: string[] } {
@@ -295,10 +316,10 @@ function chooseConflictKey(
   const refusal = (k: UniqueKey): string | undefined => {
     const name = `key "${k.name}" (${columnNames(k.columns)})`;
     if (k.deferrable || keys.some((o) => o.deferrable && sameColumns(o, k))) {
-      return `upsert: ${name} is DEFERRABLE, and PostgreSQL refuses a deferrable key for ON CONFLICT`;
+      return `${mode}: ${name} is DEFERRABLE, and PostgreSQL refuses a deferrable key for ON CONFLICT`;
     }
     if (!k.notNull && !k.nullsNotDistinct) {
-      return `upsert: ${name} allows NULLs, so rows whose key is NULL would be inserted again on every run (make its columns NOT NULL, or the key NULLS NOT DISTINCT)`;
+      return `${mode}: ${name} allows NULLs, so rows whose key is NULL would be inserted again on every run (make its columns NOT NULL, or the key NULLS NOT DISTINCT)`;
     }
     return undefined;
   };
@@ -308,7 +329,7 @@ function chooseConflictKey(
     return {
       key: undefined,
       problems: [
-        'upsert needs a primary key or unique key on the target whose columns are all copied',
+        `${mode} needs a primary key or unique key on the target whose columns are all copied`,
       ],
     };
   }

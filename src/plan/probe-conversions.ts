@@ -3,7 +3,7 @@ import type { TableInfo } from '../db/catalog.js';
 import { quoteIdent } from '../db/quote.js';
 import { describeError } from '../errors.js';
 import { relationSql } from '../copy/sql.js';
-import type { TablePlan } from './types.js';
+import { sourceColumnName, type TablePlan } from './types.js';
 
 /** Values read per source table to try a conversion with: enough to catch a type that never fits. */
 export const SAMPLE_ROWS = 100;
@@ -134,14 +134,15 @@ export async function probeConversions(
         probed.push(plan);
         continue;
       }
+      // Casts name target columns; the sample is read under the source's (columns.rename).
       const sample = await context.sampler.values(
         source,
-        plan.casts.map((c) => c.column),
+        plan.casts.map((c) => sourceColumnName(plan, c.column)),
       );
       const errors: string[] = [];
       const warnings: string[] = [];
       for (const cast of plan.casts) {
-        const values = sample.get(cast.column) ?? [];
+        const values = sample.get(sourceColumnName(plan, cast.column)) ?? [];
         const column = target.columns.find((c) => c.name === cast.column);
         if (values.length === 0 || !column) continue;
         const { rejected, message } = await rejectedValues(

@@ -48,6 +48,13 @@ export function renderPlan(plan: Plan): string {
       for (const e of t.errors) out += printed`  ✖ ${t.targetTable}: ${e}\n`;
       for (const w of t.warnings) out += printed`  ⚠ ${t.targetTable}: ${w}\n`;
       for (const n of t.notes ?? []) out += printed`  ℹ ${t.targetTable}: ${n}\n`;
+      if (t.excluded?.length) {
+        out += printed`  − ${t.targetTable}: source columns not copied (columns.exclude): ${t.excluded.map((c) => `"${c}"`).join(', ')}\n`;
+      }
+      if (t.renamed?.length) {
+        const renames = t.renamed.map((r) => `"${r.source}" -> "${r.target}"`).join(', ');
+        out += printed`  ↔ ${t.targetTable}: columns renamed (columns.rename): ${renames}\n`;
+      }
       if (t.loadsAfter?.length) {
         out += printed`  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
       }
@@ -80,6 +87,8 @@ export function planToJson(plan: Plan): unknown {
         strategy: t.strategy,
         format: t.format,
         columns: t.columns,
+        excluded: t.excluded ?? [],
+        renamed: t.renamed ?? [],
         skipped: t.skipped,
         generated: t.generated,
         casts: t.casts,

@@ -90,6 +90,11 @@ export function strategyRules(input: StrategyInput): StrategyRules {
   if (strategy === 'fdw-push') {
     if (input.mode === 'upsert')
       fail('postgres_fdw cannot INSERT ... ON CONFLICT DO UPDATE; use append or truncate');
+    if (input.mode === 'insert-new') {
+      fail(
+        'postgres_fdw cannot INSERT ... ON CONFLICT (key) DO NOTHING (it sends no conflict key, nor says which rows were new); use stream, dblink or fdw',
+      );
+    }
     if (input.identityAlways.length > 0) {
       fail(
         'a GENERATED ALWAYS identity column cannot be written through postgres_fdw (no OVERRIDING SYSTEM VALUE)',

@@ -10,7 +10,14 @@ export interface ColumnCast {
   readonly to: string;
 }
 
+/** `columns.rename`: a source column written into a target column of another name. */
+export interface ColumnRename {
+  readonly source: string;
+  readonly target: string;
+}
+
 export interface ColumnPair {
+  /** The target column's name (the source's, unless renamed: see TablePlan.renamed). */
   readonly name: string;
   readonly sourceType: string;
   readonly targetType: string;
@@ -45,8 +52,12 @@ export interface TablePlan {
   readonly where: string | undefined;
   /** `apply`: the source is read with its row-level security policies applied (config opt-in). */
   readonly rowSecurity?: 'apply';
-  /** Columns written, in the source table's order. */
+  /** Columns written (target names), in the source table's order. */
   readonly columns: readonly string[];
+  /** `columns.exclude`: source columns left out, as if the source lacked them. */
+  readonly excluded?: readonly string[];
+  /** `columns.rename`: source columns written into a target column of another name. */
+  readonly renamed?: readonly ColumnRename[];
   readonly pairs: readonly ColumnPair[];
   readonly skipped: {
     readonly sourceOnly: readonly string[];
@@ -70,7 +81,7 @@ export interface TablePlan {
   readonly triggers?: readonly TriggerInfo[];
   /** Load with `session_replication_role = replica`: user triggers and foreign-key checks off. */
   readonly disableTriggers?: boolean;
-  /** upsert: the ON CONFLICT key. */
+  /** upsert and insert-new: the ON CONFLICT key. */
   readonly conflictKey: readonly string[] | undefined;
   readonly format: 'binary' | 'text';
   readonly estimatedRows: number;
@@ -92,6 +103,16 @@ export interface Plan {
   readonly targets: readonly TargetPlan[];
   /** What each `tables` pattern matched in the source schema (absent: the config has none). */
   readonly patterns?: readonly PatternMatch[];
+}
+
+/** upsert and insert-new: the rows go through a staging table into INSERT ... ON CONFLICT (key). */
+export function isKeyedMode(mode: Mode): mode is 'upsert' | 'insert-new' {
+  return mode === 'upsert' || mode === 'insert-new';
+}
+
+/** The source column written into target column `column` (its own name unless renamed). */
+export function sourceColumnName(plan: Pick<TablePlan, 'renamed'>, column: string): string {
+  return plan.renamed?.find((r) => r.target === column)?.source ?? column;
 }
 
 export function planHasErrors(plan: Plan): boolean {

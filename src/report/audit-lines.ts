@@ -8,7 +8,10 @@ function figures(r: TableResult): string {
   const verified = r.verified
     ? ` verified=${r.verified.rows} rows in ${r.verified.seconds.toFixed(3)}s`
     : '';
-  return `rows=${r.rows} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}${attempts}${verified}`;
+  const changes = r.changes
+    ? ` inserted=${r.changes.inserted} updated=${r.changes.updated} unchanged=${r.changes.unchanged}`
+    : '';
+  return `rows=${r.rows}${changes} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}${attempts}${verified}`;
 }
 
 /** A table about to be tried again, and why. */

@@ -11,6 +11,13 @@ export interface TableError {
   readonly transient?: boolean;
 }
 
+/** upsert and insert-new: what ON CONFLICT did with the rows read (unchanged: left as they were). */
+export interface RowChanges {
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+}
+
 /** The outcome of one (target, table) pair, as the report and the audit log record it. */
 export interface TableResult {
   readonly target: string;
@@ -18,6 +25,8 @@ export interface TableResult {
   readonly table: string;
   readonly status: TableStatus;
   readonly rows: number;
+  /** upsert and insert-new: rows inserted, updated and left unchanged (absent in other modes). */
+  readonly changes?: RowChanges;
   readonly bytes: number;
   readonly seconds: number;
   readonly strategy: Strategy;

@@ -21,6 +21,10 @@ export function renderSummary(report: RunReport): string {
   let out = textTable(['TARGET', 'TABLE', 'STATUS', 'ROWS', 'MB', 'MB/S'], rows);
   out += `\n${report.tables.length} table(s), ${formatCount(totalRows)} rows, ${formatMegabytes(totalBytes)} MB in ${seconds.toFixed(1)} s: ${report.status}\n`;
   for (const t of report.tables) {
+    if (t.changes) {
+      const c = t.changes;
+      out += printed`  ${t.target}.${t.table} (${t.mode}): ${formatCount(c.inserted)} inserted, ${formatCount(c.updated)} updated, ${formatCount(c.unchanged)} unchanged\n`;
+    }
     if (t.error)
       out += printed`  ❌ ${t.target}.${t.table}: ${t.error.sqlstate ? `[${t.error.sqlstate}] ` : ''}${t.error.message}\n`;
   }

@@ -25,6 +25,8 @@ export function pairPlanHash(plan: TablePlan): string {
     plan.conflictKey ?? null,
     plan.pairs.map((p) => [p.name, p.sourceType, p.targetType]),
     plan.disableTriggers ?? null,
+    // Only when the config has columns: a plan without them hashes as it always did.
+    ...(plan.excluded || plan.renamed ? [plan.excluded ?? [], plan.renamed ?? []] : []),
   ]);
 }
 

@@ -1,5 +1,5 @@
 import { PgcopyError } from '../errors.js';
-import type { TablePlan } from '../plan/types.js';
+import { isKeyedMode, type TablePlan } from '../plan/types.js';
 import type { PairHooks } from '../copy/pair-hooks.js';
 import { checksum, compare, sourceChecksumSql, targetChecksumSql } from './checksum.js';
 
@@ -19,8 +19,10 @@ export interface Verified {
 /**
  * `run --verify`: inside the table's own target transaction, after the load and before COMMIT,
  * compares the rows it wrote with the source's in the snapshot they were copied from; a mismatch
- * throws, and the table rolls back. Truncate compares the whole table; append and upsert compare
- * the rows this transaction wrote (xmin), so rows the table already had do not count.
+ * throws, and the table rolls back. Truncate compares the whole table; append compares the rows
+ * this transaction wrote (xmin), so rows the table already had do not count. upsert compares the
+ * target's rows of the staged keys (an unchanged row is not rewritten, so its xmin is older);
+ * insert-new, which leaves existing rows as they are, only counts them.
  * fdw-push is not verified here: its rows were committed with the source's transaction.
  */
 export function verifyBeforeCommit(
@@ -29,10 +31,17 @@ export function verifyBeforeCommit(
   return async ({ plan, source, target }) => {
     if (plan.strategy === 'fdw-push') return;
     const started = performance.now();
-    const scope = plan.mode === 'truncate' ? 'table' : 'this-transaction';
+    const scope =
+      plan.mode === 'truncate'
+        ? 'table'
+        : isKeyedMode(plan.mode)
+          ? 'staged-keys'
+          : 'this-transaction';
     const sourceSum = await checksum(source, sourceChecksumSql(plan));
     const targetSum = await checksum(target, targetChecksumSql(plan, scope));
-    const { mismatch } = compare(plan, sourceSum, targetSum);
+    const { mismatch } = compare(plan, sourceSum, targetSum, {
+      values: plan.mode !== 'insert-new',
+    });
     if (mismatch) throw new VerifyError(`verification failed: ${mismatch}; rolled back`);
     record(plan, {
       rows: sourceSum.rows,

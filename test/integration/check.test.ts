@@ -151,7 +151,7 @@ describe('pgcopy check', () => {
         `  - secure: USAGE on schema ${schema}`,
         `  - secure: SELECT, INSERT, UPDATE on ${schema}.a`,
         `  - secure: table ${schema}.nope does not exist`,
-        '  - secure: TEMPORARY on the database (upsert stages rows)',
+        '  - secure: TEMPORARY on the database (upsert and insert-new stage rows)',
         '  - elsewhere: schema no_such_schema does not exist',
         '',
       ].join('\n'),

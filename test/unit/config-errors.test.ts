@@ -72,12 +72,63 @@ const cases: [string, unknown, string][] = [
   [
     'bad mode',
     { source, targets: [target], options: { mode: 'merge' } },
-    'options.mode: expected one of append, truncate, upsert, got "merge"',
+    'options.mode: expected one of append, truncate, upsert, insert-new, got "merge"',
   ],
   [
     'bad table mode',
     { source, targets: [{ ...target, tables: [{ name: 't', mode: 'replace' }] }] },
-    'targets[0].tables[0].mode: expected one of append, truncate, upsert, got "replace"',
+    'targets[0].tables[0].mode: expected one of append, truncate, upsert, insert-new, got "replace"',
+  ],
+  [
+    'a column both excluded and renamed',
+    {
+      source,
+      targets: [
+        { ...target, tables: [{ name: 't', columns: { exclude: ['a'], rename: { a: 'b' } } }] },
+      ],
+    },
+    'targets[0].tables[0].columns.rename.a: column "a" is both excluded and renamed',
+  ],
+  [
+    'two columns renamed onto one',
+    {
+      source,
+      targets: [{ ...target, tables: [{ name: 't', columns: { rename: { a: 'c', b: 'c' } } }] }],
+    },
+    'targets[0].tables[0].columns.rename.b: "a" and "b" are both renamed onto column "c"',
+  ],
+  [
+    'a renamed column name too long',
+    {
+      source,
+      targets: [
+        { ...target, tables: [{ name: 't', columns: { rename: { ['é'.repeat(32)]: 'b' } } }] },
+      ],
+    },
+    `targets[0].tables[0].columns.rename.${'é'.repeat(32)}: "${'é'.repeat(32)}" is longer than 63 bytes`,
+  ],
+  [
+    'a rename target too long',
+    {
+      source,
+      targets: [{ ...target, tables: [{ name: 't', columns: { rename: { a: 'x'.repeat(64) } } }] }],
+    },
+    `targets[0].tables[0].columns.rename.a: "${'x'.repeat(64)}" is longer than 63 bytes`,
+  ],
+  [
+    'rename not a mapping',
+    { source, targets: [{ ...target, tables: [{ name: 't', columns: { rename: ['a'] } }] }] },
+    'targets[0].tables[0].columns.rename: expected an object of source column: target column names, got a list',
+  ],
+  [
+    'excluded column not a name',
+    { source, targets: [{ ...target, tables: [{ name: 't', columns: { exclude: [42] } }] }] },
+    'targets[0].tables[0].columns.exclude[0]: expected a column name, got 42',
+  ],
+  [
+    'unknown columns key',
+    { source, targets: [{ ...target, tables: [{ name: 't', columns: { only: ['a'] } }] }] },
+    'targets[0].tables[0].columns.only: unknown key (expected one of exclude, rename)',
   ],
   [
     'bad strategy',

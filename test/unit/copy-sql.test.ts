@@ -8,7 +8,7 @@ import {
   copyOutSql,
   createStagingSql,
   targetName,
-  upsertSql,
+  writeStagedSql,
 } from '../../src/copy/sql.js';
 import { tablePlan } from '../support/table-plan.js';
 
@@ -78,16 +78,22 @@ describe('copy SQL builders', () => {
     );
   });
 
-  it('upserts the shared non-key columns on conflict of the key', () => {
-    expect(upsertSql(planOf({ mode: 'upsert' }), ['id'])).toBe(
-      `INSERT INTO "tgt""schema"."select" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "Mixed Case" = EXCLUDED."Mixed Case", "say ""hi""" = EXCLUDED."say ""hi"""`,
+  it('upserts the shared non-key columns on conflict of the key, only where they differ', () => {
+    expect(writeStagedSql(planOf({ mode: 'upsert' }), ['id'])).toBe(
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "Mixed Case" = EXCLUDED."Mixed Case", "say ""hi""" = EXCLUDED."say ""hi""" WHERE ("pgcopy_existing"."Mixed Case"::text, "pgcopy_existing"."say ""hi"""::text) IS DISTINCT FROM (EXCLUDED."Mixed Case"::text, EXCLUDED."say ""hi"""::text) RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
+    );
+  });
+
+  it('insert-new does nothing on conflict of the key', () => {
+    expect(writeStagedSql(planOf({ mode: 'insert-new' }), ['id'])).toBe(
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO NOTHING RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
     );
   });
 
   it('does nothing on conflict when only key columns are copied', () => {
     const plan = planOf({ mode: 'upsert', columns: ['id', 'Mixed Case'] });
-    expect(upsertSql(plan, ['Mixed Case', 'id'])).toBe(
-      `INSERT INTO "tgt""schema"."select" ("id", "Mixed Case") SELECT "id", "Mixed Case" FROM pg_temp."pgcopy_staging" ON CONFLICT ("Mixed Case", "id") DO NOTHING`,
+    expect(writeStagedSql(plan, ['Mixed Case', 'id'])).toBe(
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case") SELECT "id", "Mixed Case" FROM pg_temp."pgcopy_staging" ON CONFLICT ("Mixed Case", "id") DO NOTHING RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
     );
   });
 
@@ -98,21 +104,23 @@ describe('copy SQL builders', () => {
       overridingSystemValue: true,
       identityAlways: ['id'],
     });
-    expect(upsertSql(plan, ['code'])).toBe(
-      `INSERT INTO "tgt""schema"."select" ("code", "id", "v") OVERRIDING SYSTEM VALUE SELECT "code", "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("code") DO UPDATE SET "v" = EXCLUDED."v"`,
+    expect(writeStagedSql(plan, ['code'])).toBe(
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("code", "id", "v") OVERRIDING SYSTEM VALUE SELECT "code", "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("code") DO UPDATE SET "v" = EXCLUDED."v" WHERE ("pgcopy_existing"."v"::text) IS DISTINCT FROM (EXCLUDED."v"::text) RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
     );
     const onlyIdentity = planOf({
       mode: 'upsert',
       columns: ['code', 'id'],
       identityAlways: ['id'],
     });
-    expect(upsertSql(onlyIdentity, ['code'])).toMatch(/ON CONFLICT \("code"\) DO NOTHING$/);
+    expect(writeStagedSql(onlyIdentity, ['code'])).toMatch(
+      /ON CONFLICT \("code"\) DO NOTHING RETURNING/,
+    );
   });
 
   it('writes identity GENERATED ALWAYS columns with OVERRIDING SYSTEM VALUE', () => {
     const plan = planOf({ mode: 'upsert', columns: ['id', 'v'], overridingSystemValue: true });
-    expect(upsertSql(plan, ['id'])).toBe(
-      `INSERT INTO "tgt""schema"."select" ("id", "v") OVERRIDING SYSTEM VALUE SELECT "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v"`,
+    expect(writeStagedSql(plan, ['id'])).toBe(
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "v") OVERRIDING SYSTEM VALUE SELECT "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v" WHERE ("pgcopy_existing"."v"::text) IS DISTINCT FROM (EXCLUDED."v"::text) RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
     );
   });
 });

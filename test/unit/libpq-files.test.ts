@@ -110,7 +110,7 @@ describe('starter config', () => {
         '    tables: [] # no table in common yet: list some, or a pattern such as "*"',
         '    # only in this target (left alone): "t"',
         'options:',
-        '  mode: append # append | truncate | upsert',
+        '  mode: append # append | truncate | upsert | insert-new',
         '',
       ].join('\n'),
     );

@@ -33,6 +33,6 @@ export const dblinkStrategy: CopyStrategy = {
       remote,
     ]);
     const count = inserted.rowCount ?? 0;
-    return { rows: count, written: await closeDestination(target, plan, count), bytes: 0 };
+    return { rows: count, ...(await closeDestination(target, plan, count)), bytes: 0 };
   },
 };

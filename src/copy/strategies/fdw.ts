@@ -27,7 +27,7 @@ export const fdwStrategy: CopyStrategy = {
       serverLink(sourceSpec),
       { fetch_size: String(FDW_FETCH_SIZE) },
       {
-        columns: columnDefinitions(plan, 'target'),
+        columns: columnDefinitions(plan, 'target', true),
         remoteSchema: plan.sourceSchema,
         remoteTable: plan.sourceTable,
       },
@@ -35,6 +35,6 @@ export const fdwStrategy: CopyStrategy = {
     const inserted = await target.query(insertSelectSql(plan, destination, foreign));
     await dropForeignServer(target, server);
     const count = inserted.rowCount ?? 0;
-    return { rows: count, written: await closeDestination(target, plan, count), bytes: 0 };
+    return { rows: count, ...(await closeDestination(target, plan, count)), bytes: 0 };
   },
 };

@@ -24,7 +24,6 @@ export const streamStrategy: CopyStrategy = {
     const input = target.query(copyFrom(copyInSql(plan, destination)));
     await pipeline(output, counter, input, signal ? { signal } : {});
     const rows = input.rowCount;
-    const written = await closeDestination(target, plan, rows);
-    return { rows, written, bytes: counter.counts.bytes };
+    return { rows, ...(await closeDestination(target, plan, rows)), bytes: counter.counts.bytes };
   },
 };

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ConnectionSpec } from '../../db/connection-spec.js';
 import type { TablePlan } from '../../plan/types.js';
 import type { CopyCounts } from '../row-counter.js';
+import type { RowChanges } from '../../report/events.js';
 
 /** What one table's load gets from copy-pair, which owns the transactions, the result and the events. */
 export interface LoadContext {
@@ -26,8 +27,10 @@ export interface LoadContext {
 export interface Loaded {
   /** Rows read from the source. */
   readonly rows: number;
-  /** Rows inserted or updated in the target (upsert: may be fewer than rows, with DO NOTHING). */
+  /** Rows inserted or updated in the target (upsert, insert-new: may be fewer than rows). */
   readonly written: number;
+  /** upsert and insert-new: what ON CONFLICT did with the rows. */
+  readonly changes?: RowChanges;
   /** Bytes that passed through pgcopy (0 when the servers move the rows between them). */
   readonly bytes: number;
 }
