@@ -1,4 +1,6 @@
-// Writes pgcopy.schema.json from src/config/json-schema.ts (built into dist/ by `npm run build`).
+// Writes pgcopy.schema.json (the config) and pgcopy.report.schema.json (the JSON report) from the
+// zod schemas in src/config/schema.ts and src/report/report-schema.ts (built into dist/ by
+// `npm run build`).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configJsonSchemaText } from '../dist/config/json-schema.js';

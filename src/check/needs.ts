@@ -54,6 +54,8 @@ const MODE_PRIVILEGES: Readonly<Record<Mode, readonly Privilege[]>> = {
   truncate: ['INSERT', 'TRUNCATE'],
   // INSERT ... ON CONFLICT DO UPDATE from a staging table created from the target's columns.
   upsert: ['SELECT', 'INSERT', 'UPDATE'],
+  // INSERT ... ON CONFLICT DO NOTHING: rows already in the target stay as they are.
+  'insert-new': ['INSERT'],
 };
 
 /** SELECT on each source table any target copies. */

@@ -1,6 +1,9 @@
-/** The fully resolved configuration: every default filled in, frozen after validation. */
+/**
+ * The fully resolved configuration: every default filled in, frozen after validation. schema.ts
+ * produces these shapes (its transforms are typed by them) from the config as written.
+ */
 
-export const MODES = ['append', 'truncate', 'upsert'] as const;
+export const MODES = ['append', 'truncate', 'upsert', 'insert-new'] as const;
 export type Mode = (typeof MODES)[number];
 
 export const STRATEGIES = ['stream', 'dblink', 'fdw', 'fdw-push'] as const;
@@ -93,6 +96,15 @@ export interface TableSpec {
    * Without it, a source table whose policies apply to the role is a plan error.
    */
   readonly rowSecurity?: 'apply';
+  /** Source columns left out or copied under another name. */
+  readonly columns?: ColumnsSpec;
+}
+
+export interface ColumnsSpec {
+  /** Source columns not copied. */
+  readonly exclude?: readonly string[];
+  /** Source column name to target column name. */
+  readonly rename?: Readonly<Record<string, string>>;
 }
 
 export interface TargetConfig extends EndpointConfig {

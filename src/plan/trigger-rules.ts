@@ -6,6 +6,7 @@ const LOAD_EVENTS: Readonly<Record<Mode, readonly TriggerEvent[]>> = {
   append: ['INSERT'],
   truncate: ['INSERT', 'TRUNCATE'],
   upsert: ['INSERT', 'UPDATE'],
+  'insert-new': ['INSERT'],
 };
 
 /** tgenabled values that fire in a normal session, and as a replica (session_replication_role). */

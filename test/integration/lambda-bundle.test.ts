@@ -197,7 +197,7 @@ describe('the Lambda packagings, loaded as the Lambda Node.js runtime loads them
     expect(outcome).toMatchObject({
       ok: false,
       errorType: 'ConfigError',
-      errorMessage: 'event.mode: expected one of append, truncate, upsert, got "merge"',
+      errorMessage: 'event.mode: expected one of append, truncate, upsert, insert-new, got "merge"',
     });
     // Powertools writes warnings and errors to stderr; Lambda sends both streams to CloudWatch.
     expect(logLines(stderr).at(-1)).toMatchObject({ level: 'ERROR', code: 'CONFIG' });

@@ -215,7 +215,7 @@ describe('configuration errors fail at once, naming the key path', () => {
       'an unknown mode',
       {},
       { mode: 'merge' },
-      'event.mode: expected one of append, truncate, upsert, got "merge"',
+      'event.mode: expected one of append, truncate, upsert, insert-new, got "merge"',
     ],
     [
       'dryRun not a boolean',

@@ -72,12 +72,12 @@ const cases: [string, unknown, string][] = [
   [
     'bad mode',
     { source, targets: [target], options: { mode: 'merge' } },
-    'options.mode: expected one of append, truncate, upsert, got "merge"',
+    'options.mode: expected one of append, truncate, upsert, insert-new, got "merge"',
   ],
   [
     'bad table mode',
     { source, targets: [{ ...target, tables: [{ name: 't', mode: 'replace' }] }] },
-    'targets[0].tables[0].mode: expected one of append, truncate, upsert, got "replace"',
+    'targets[0].tables[0].mode: expected one of append, truncate, upsert, insert-new, got "replace"',
   ],
   [
     'bad strategy',
