@@ -83,16 +83,18 @@ export function reportJsonSchemaText(): string {
   return JSON.stringify(schema, null, 2) + '\n';
 }
 
-// Compile-time checks: the schema's output and the report's types accept each other.
+// Compile-time checks: the schema's output and the report's types accept each other, and (as an
+// optional key one side lacks would still pass that) have the same keys.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameReport: Same<DeepReadonly<z.output<typeof runReportSchema>>, RunReport> = true;
-const sameTable: Same<DeepReadonly<z.output<typeof tableResult>>, TableResult> = true;
-const sameError: Same<DeepReadonly<z.output<typeof tableError>>, TableError> = true;
-// An optional key one side lacks passes the check above: the key lists are compared as well.
-const sameKeys: Same<keyof z.output<typeof runReportSchema>, keyof RunReport> &
-  Same<keyof z.output<typeof tableResult>, keyof TableResult> &
-  Same<keyof z.output<typeof tableError>, keyof TableError> = true;
-export const REPORT_TYPES_MATCH = sameReport && sameTable && sameError && sameKeys;
+type Assert<T extends true> = T;
+export type ReportTypesMatch = [
+  Assert<Same<DeepReadonly<z.output<typeof runReportSchema>>, RunReport>>,
+  Assert<Same<DeepReadonly<z.output<typeof tableResult>>, TableResult>>,
+  Assert<Same<DeepReadonly<z.output<typeof tableError>>, TableError>>,
+  Assert<Same<keyof z.output<typeof runReportSchema>, keyof RunReport>>,
+  Assert<Same<keyof z.output<typeof tableResult>, keyof TableResult>>,
+  Assert<Same<keyof z.output<typeof tableError>, keyof TableError>>,
+];
 
 /** zod's output, readonly, and optional keys without `| undefined` (exactOptionalPropertyTypes). */
 type DeepReadonly<T> = T extends readonly (infer U)[]
