@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ConfigError } from '../errors.js';
+import type { Assert, Same } from '../type-checks.js';
 import { normalizeFingerprint } from './fingerprint.js';
 import { parsePostgresUrl } from './parse-url.js';
 import {
@@ -27,11 +28,13 @@ import {
   SSL_MODES,
   STRATEGIES,
   type ColumnsSpec,
+  type EndpointConfig,
   type RunOptions,
   type SecretsConfig,
   type ServerAddress,
   type SshConfig,
   type TableSpec,
+  type TargetConfig,
 } from './types.js';
 
 /**
@@ -392,3 +395,53 @@ export const configSchema = closed(
 /** What a pgcopy config may contain, as TypeScript (for configs written in code). */
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
+
+/**
+ * The transforms above are typed by the interfaces of types.ts, so what they produce fits them; these
+ * checks add that no key is forgotten on either side: each resolved shape has exactly the keys
+ * written in the config, with the renames listed (`lockTimeout` is resolved as `lockTimeoutMs`...).
+ */
+type Keys<S extends z.ZodType> = keyof z.input<S>;
+type Renamed<K, From extends string, To extends string> = Exclude<K, From> | To;
+type Timeouts<K> = Renamed<
+  Renamed<K, 'lockTimeout', 'lockTimeoutMs'>,
+  'statementTimeout',
+  'statementTimeoutMs'
+>;
+type EndpointKeys = Renamed<keyof typeof ENDPOINT, 'url', 'name'>;
+export type ConfigTypesMatch = [
+  Assert<Same<keyof TableSpec, Renamed<Keys<typeof tableObject>, 'name', 'source'>>>,
+  Assert<Same<keyof ColumnsSpec, Keys<typeof columns>>>,
+  Assert<Same<keyof RunOptions, Timeouts<Keys<typeof options>>>>,
+  Assert<
+    Same<
+      keyof SecretsConfig,
+      Renamed<
+        Renamed<
+          Renamed<Keys<typeof secrets>, 'connectTimeout', 'connectTimeoutMs'>,
+          'requestTimeout',
+          'requestTimeoutMs'
+        >,
+        'timeout',
+        'timeoutMs'
+      >
+    >
+  >,
+  Assert<
+    Same<
+      keyof SshConfig,
+      Renamed<
+        Renamed<
+          Renamed<Keys<typeof ssh>, 'fingerprint', 'fingerprints'>,
+          'readyTimeout',
+          'readyTimeoutMs'
+        >,
+        'keepaliveInterval',
+        'keepaliveIntervalMs'
+      >
+    >
+  >,
+  Assert<Same<keyof ServerAddress, Keys<typeof serverAddress>>>,
+  Assert<Same<keyof EndpointConfig, EndpointKeys>>,
+  Assert<Same<keyof TargetConfig, Renamed<Timeouts<Keys<typeof target>>, 'url', 'tablePatterns'>>>,
+];

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { MODES, STRATEGIES } from '../config/types.js';
+import type { Assert, DeepReadonly, Same } from '../type-checks.js';
 import type { RunReport, TableError, TableResult } from './events.js';
 
 /**
@@ -85,8 +86,6 @@ export function reportJsonSchemaText(): string {
 
 // Compile-time checks: the schema's output and the report's types accept each other, and (as an
 // optional key one side lacks would still pass that) have the same keys.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
 export type ReportTypesMatch = [
   Assert<Same<DeepReadonly<z.output<typeof runReportSchema>>, RunReport>>,
   Assert<Same<DeepReadonly<z.output<typeof tableResult>>, TableResult>>,
@@ -95,10 +94,3 @@ export type ReportTypesMatch = [
   Assert<Same<keyof z.output<typeof tableResult>, keyof TableResult>>,
   Assert<Same<keyof z.output<typeof tableError>, keyof TableError>>,
 ];
-
-/** zod's output, readonly, and optional keys without `| undefined` (exactOptionalPropertyTypes). */
-type DeepReadonly<T> = T extends readonly (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<Exclude<T[K], undefined>> }
-    : T;
