@@ -14,20 +14,20 @@ function pathText(path: readonly PropertyKey[]): string {
 }
 
 /**
- * A union (a table given by name or as an object; one fingerprint or a list) whose input matched
- * one branch's type and failed deeper inside it: that branch's problems say what to fix.
+ * A union (a table given by name or as an object; one fingerprint or a list) whose input had the
+ * type of exactly one branch: that branch's problems say what to fix, not the union's summary.
  */
-function deeperBranch(issue: z.core.$ZodIssueInvalidUnion): z.core.$ZodIssue[] | undefined {
-  const deeper = issue.errors.filter((branch) =>
-    branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys'),
+function matchedBranch(issue: z.core.$ZodIssueInvalidUnion): z.core.$ZodIssue[] | undefined {
+  const matched = issue.errors.filter(
+    (branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0),
   );
-  return deeper.length === 1 ? deeper[0] : undefined;
+  return matched.length === 1 ? matched[0] : undefined;
 }
 
 function linesOf(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): string[] {
   const path = [...prefix, ...issue.path];
   if (issue.code === 'invalid_union') {
-    const branch = deeperBranch(issue);
+    const branch = matchedBranch(issue);
     if (branch) return branch.flatMap((inner) => linesOf(inner, path));
   }
   const at = pathText(path);
@@ -39,22 +39,9 @@ function linesOf(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): strin
 }
 
 /**
- * The problems to show: each once, and without the ones a deeper problem caused (an endpoint whose
- * `host` is invalid also "needs url, host or secret"; its `host` line says what to fix).
+ * zod's issues as pgcopy's problem lines, `key.path: message`, each once. The checks of a whole
+ * object count a key as given even when its value is invalid, so that they never echo it.
  */
-function withoutEchoes(problems: readonly string[]): string[] {
-  const unique = [...new Set(problems)];
-  const pathOf = (p: string): string => p.slice(0, p.indexOf(': '));
-  return unique.filter((p) => {
-    const path = pathOf(p);
-    return !unique.some((other) => {
-      const deeper = pathOf(other);
-      return deeper.startsWith(`${path}.`) || deeper.startsWith(`${path}[`);
-    });
-  });
-}
-
-/** zod's issues as pgcopy's problem lines, `key.path: message`. */
 export function problemsOf(issues: readonly z.core.$ZodIssue[]): string[] {
-  return withoutEchoes(issues.flatMap((issue) => linesOf(issue, [])));
+  return [...new Set(issues.flatMap((issue) => linesOf(issue, [])))];
 }

@@ -81,17 +81,19 @@ const ssh = closed({
   port: port.nullish().describe('Bastion port (default 22).'),
   user: text('a user name').describe('Bastion user.'),
   fingerprint: z
-    .union([fingerprintItem, z.array(fingerprintItem).min(1)], {
-      error: (issue) =>
-        Array.isArray(issue.input)
-          ? expected('at least one fingerprint')(issue)
-          : typeof issue.input === 'string'
-            ? expected(FINGERPRINT_FORMAT)(issue)
-            : expected(
-                'a SHA256 fingerprint',
-                'is required (run "pgcopy fingerprint HOST[:PORT]" and confirm it out of band)',
-              )(issue),
-    })
+    .union(
+      [
+        fingerprintItem,
+        z.array(fingerprintItem).min(1, { error: expected('at least one fingerprint') }),
+      ],
+      {
+        // A string or a list reports its own problem (issues.ts): this is for anything else.
+        error: expected(
+          'a SHA256 fingerprint',
+          'is required (run "pgcopy fingerprint HOST[:PORT]" and confirm it out of band)',
+        ),
+      },
+    )
     .describe('SHA256:... host key fingerprint(s), from pgcopy fingerprint HOST.'),
   keyFile: text('a file path').nullish().describe('Private key file.'),
   passphrase: secretText().nullish().describe("The key's passphrase."),
