@@ -61,20 +61,20 @@ const postgresUrl = text('a postgres:// URL')
     try {
       parsePostgresUrl('', url);
     } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problem(ctx, error.message);
+      // parsePostgresUrl throws only ConfigErrors, whose messages never show the URL.
+      problem(ctx, (error as ConfigError).message);
     }
   })
   .describe('postgres://user:password@host:port/database?sslmode=...&sslrootcert=...');
 
+const FINGERPRINT_FORMAT =
+  'a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>)';
 const fingerprintItem = text('a SHA256 fingerprint').transform((value, ctx) => {
   const fingerprint = normalizeFingerprint(value);
   if (fingerprint !== undefined) return fingerprint;
   problem(ctx, expected(FINGERPRINT_FORMAT)({ input: value }));
   return z.NEVER;
 });
-const FINGERPRINT_FORMAT =
-  'a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>)';
 
 const ssh = closed({
   host: text('a host name').describe('Bastion host.'),
