@@ -1,5 +1,6 @@
 import { parsePostgresUrl, type UrlParts } from './parse-url.js';
 import type { EndpointFields, TargetFields } from './schema.js';
+import { present } from './schema-kit.js';
 import type { EndpointConfig, TableSpec, TargetConfig } from './types.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -60,13 +61,18 @@ export function resolveTarget(path: string, fields: TargetFields): Resolved<Targ
     if ('pattern' in entry) tablePatterns.push(entry.pattern);
     else tables.push(entry);
   }
-  const target: Mutable<TargetConfig> = { ...endpoint.value, tables };
-  if (fields.strategy) target.strategy = fields.strategy;
-  if (fields.lockTimeout != null) target.lockTimeoutMs = fields.lockTimeout;
-  if (fields.statementTimeout != null) target.statementTimeoutMs = fields.statementTimeout;
-  if (fields.disableTriggers != null) target.disableTriggers = fields.disableTriggers;
-  if (fields.protected != null) target.protected = fields.protected;
-  if (tablePatterns.length > 0) target.tablePatterns = tablePatterns;
-  if (fields.exclude != null) target.exclude = fields.exclude;
+  const target: TargetConfig = {
+    ...endpoint.value,
+    tables,
+    ...present({
+      strategy: fields.strategy,
+      lockTimeoutMs: fields.lockTimeout,
+      statementTimeoutMs: fields.statementTimeout,
+      disableTriggers: fields.disableTriggers,
+      protected: fields.protected,
+      exclude: fields.exclude,
+    }),
+    ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
+  };
   return { value: target, warnings: endpoint.warnings };
 }

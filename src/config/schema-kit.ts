@@ -63,7 +63,8 @@ export function duration() {
     .string({ error })
     .regex(DURATION, { error })
     .transform((v) => {
-      const [, amount, unit] = DURATION.exec(v) ?? [];
+      // The regex has just matched v.
+      const [, amount, unit] = DURATION.exec(v) as RegExpExecArray;
       return Number(amount) * DURATION_UNITS[(unit ?? 'ms') as keyof typeof DURATION_UNITS];
     });
   return z
@@ -86,8 +87,8 @@ export function flag(): z.ZodBoolean {
  */
 export function secretText() {
   const error = (issue: IssueInput): string => {
+    // A password is never required: absent, it comes from a secret, a service or ~/.pgpass.
     const v = issue.input;
-    if (v === undefined) return 'is required';
     const got =
       typeof v === 'string'
         ? 'an empty string'
@@ -136,4 +137,13 @@ export function closed<const Shape extends z.ZodRawShape>(shape: Shape, what = '
 /** A problem a refinement found, at `path` below the value it checks. */
 export function problem(ctx: z.RefinementCtx, message: string, path: PropertyKey[] = []): void {
   ctx.addIssue({ code: 'custom', message, path });
+}
+
+/** Keeps the keys whose value is present: the resolved config has no `undefined` or `null`. */
+export function present<T extends object>(
+  fields: T,
+): { [K in keyof T]?: Exclude<T[K], null | undefined> } {
+  return Object.fromEntries(
+    Object.entries(fields).filter(([, v]) => v !== undefined && v !== null),
+  ) as { [K in keyof T]?: Exclude<T[K], null | undefined> };
 }

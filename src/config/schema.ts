@@ -13,6 +13,7 @@ import {
   integer,
   list,
   milliseconds,
+  present,
   problem,
   secretText,
   text,
@@ -43,15 +44,6 @@ import {
  * that the two cannot drift), and `npm run schema` writes pgcopy.schema.json from it.
  * `.nullish()`: a key written with no value (`port:` or `port: ~`) is as good as absent.
  */
-
-/** Keeps the keys whose value is present: the resolved config has no `undefined` or `null`. */
-function present<T extends object>(
-  fields: T,
-): { [K in keyof T]?: Exclude<T[K], null | undefined> } {
-  return Object.fromEntries(
-    Object.entries(fields).filter(([, v]) => v !== undefined && v !== null),
-  ) as { [K in keyof T]?: Exclude<T[K], null | undefined> };
-}
 
 const sslmode = choice(SSL_MODES).describe('TLS mode (default prefer).');
 const port = integer(1, 65535);
@@ -156,12 +148,16 @@ interface EndpointLike {
   readonly url?: unknown;
 }
 
+/** A key written with a value (even an invalid one, which has its own problem line). */
+function given(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
 /** Checks of an endpoint as a whole; they run even when a key failed, to report everything. */
 function checkEndpoint(v: unknown, ctx: z.RefinementCtx, needsLocation: boolean): void {
   // With `when: always` the value is whatever was written, not necessarily an object.
   if (typeof v !== 'object' || v === null) return;
   const e = v as EndpointLike;
-  const given = (value: unknown): boolean => value !== undefined && value !== null;
   if (given(e.secret) && given(e.secretId)) {
     problem(ctx, 'give either secret or secretId, not both');
   }
@@ -311,8 +307,8 @@ const secrets = closed({
     .nullish()
     .describe('Milliseconds for a whole fetch (default 30000).'),
 })
-  .superRefine((v: { provider?: unknown; file?: unknown } | undefined, ctx) => {
-    if (v?.provider === 'file' && (v.file === undefined || v.file === null)) {
+  .superRefine((v: { provider?: unknown; file?: unknown }, ctx) => {
+    if (v.provider === 'file' && !given(v.file)) {
       problem(ctx, 'is required when provider is "file"', ['file']);
     }
   }, always)

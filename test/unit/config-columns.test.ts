@@ -101,12 +101,16 @@ describe('the schema reports what the hand-written reader did, and a little more
   it('digits in a string are a number (from ${VAR}); a duration in words is milliseconds', () => {
     const config = validateConfig({
       source: { host: 'h', port: '6543' },
-      targets: [{ ...target, statementTimeout: '5min', lockTimeout: 250 }],
+      targets: [{ ...target, statementTimeout: '5min', lockTimeout: '250', strategy: 'dblink' }],
       secrets: { provider: 'aws', connectTimeout: '1000', timeout: 2000, requestTimeout: 1500 },
       options: { concurrency: '8' },
     });
     expect(config.source.port).toBe(6543);
-    expect(config.targets[0]).toMatchObject({ statementTimeoutMs: 300_000, lockTimeoutMs: 250 });
+    expect(config.targets[0]).toMatchObject({
+      statementTimeoutMs: 300_000,
+      lockTimeoutMs: 250,
+      strategy: 'dblink',
+    });
     expect(config.secrets).toEqual({
       provider: 'aws',
       connectTimeoutMs: 1000,
@@ -120,13 +124,17 @@ describe('the schema reports what the hand-written reader did, and a little more
     expect(
       problemsOf({
         source: { host: 'h', password: true, ssh: { host: 'b', user: 'u', fingerprint: 5 } },
-        targets: [{ ...target, password: '' }],
+        targets: [
+          { ...target, password: '' },
+          { ...target, name: 'db_2', password: { a: 1 } },
+        ],
       }).sort(),
     ).toEqual(
       [
         'source.password: expected a string, got a boolean (value not shown)',
         'source.ssh.fingerprint: expected a SHA256 fingerprint, got 5',
         'targets[0].password: expected a string, got an empty string (value not shown)',
+        'targets[1].password: expected a string, got an object (value not shown)',
       ].sort(),
     );
   });
