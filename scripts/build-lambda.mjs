@@ -71,8 +71,9 @@ async function buildFunction() {
   await report('function.zip', code.length);
 }
 
-/** Type declarations and source maps: never loaded at run time. */
-const UNUSED_AT_RUN_TIME = /\.(d\.[cm]?ts|map)$/;
+/** TypeScript (sources some packages ship, as zod does, and declarations) and source maps: never
+ * loaded at run time. */
+const UNUSED_AT_RUN_TIME = /\.([cm]?ts|map)$/;
 
 /** Files under `dir`, as paths relative to it, skipping nested node_modules (listed on their own). */
 async function filesUnder(dir) {

@@ -2,6 +2,7 @@
 export { loadConfig, parseConfig } from './config/load.js';
 export { validateConfig } from './config/validate.js';
 export type * from './config/types.js';
+export type { ConfigInput } from './config/schema.js';
 export { makePlan } from './plan/make-plan.js';
 export type { PlanFilters } from './plan/select-tables.js';
 export type { Plan, TablePlan, TargetPlan } from './plan/types.js';

@@ -17,13 +17,18 @@ export interface ParsedUrl {
   readonly warnings: readonly string[];
 }
 
+/** `path: message`, or the message alone when the caller adds the path (the config schema). */
+function at(path: string, message: string): string {
+  return path === '' ? message : `${path}: ${message}`;
+}
+
 /** Percent-decodes one part of the URL; a malformed escape names the part, never its text. */
 function decodePart(path: string, part: string, text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
     throw new ConfigError(
-      `${path}: the URL's ${part} holds a malformed percent-escape (write % as %25)`,
+      at(path, `the URL's ${part} holds a malformed percent-escape (write % as %25)`),
     );
   }
 }
@@ -37,11 +42,11 @@ export function parsePostgresUrl(path: string, text: string): ParsedUrl {
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`${path}: not a valid postgres:// URL`);
+    throw new ConfigError(at(path, 'not a valid postgres:// URL'));
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new ConfigError(
-      `${path}: expected a postgres:// URL, got scheme "${url.protocol.slice(0, -1)}"`,
+      at(path, `expected a postgres:// URL, got scheme "${url.protocol.slice(0, -1)}"`),
     );
   }
   const parts: UrlParts = {};
@@ -55,8 +60,11 @@ export function parsePostgresUrl(path: string, text: string): ParsedUrl {
   // or its value would then print part of a password.
   if (url.search.includes('@') || url.hash !== '') {
     throw new ConfigError(
-      `${path}: the URL's query string holds "@", or the URL a "#": percent-encode the user and password ` +
-        '(@ as %40, ? as %3F, # as %23, / as %2F, : as %3A, % as %25)',
+      at(
+        path,
+        `the URL's query string holds "@", or the URL a "#": percent-encode the user and password ` +
+          '(@ as %40, ? as %3F, # as %23, / as %2F, : as %3A, % as %25)',
+      ),
     );
   }
   const warnings: string[] = [];
@@ -72,7 +80,7 @@ export function parsePostgresUrl(path: string, text: string): ParsedUrl {
     if (key === 'sslmode') {
       if (!(SSL_MODES as readonly string[]).includes(value)) {
         throw new ConfigError(
-          `${path}: sslmode must be one of ${SSL_MODES.join(', ')}, got "${value}"`,
+          at(path, `sslmode must be one of ${SSL_MODES.join(', ')}, got "${value}"`),
         );
       }
       parts.sslmode = value as SslMode;
@@ -80,7 +88,7 @@ export function parsePostgresUrl(path: string, text: string): ParsedUrl {
       parts.sslrootcert = value;
     } else {
       throw new ConfigError(
-        `${path}: unsupported URL parameter "${key}" (supported: sslmode, sslrootcert)`,
+        at(path, `unsupported URL parameter "${key}" (supported: sslmode, sslrootcert)`),
       );
     }
   }

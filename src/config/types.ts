@@ -1,4 +1,7 @@
-/** The fully resolved configuration: every default filled in, frozen after validation. */
+/**
+ * The fully resolved configuration: every default filled in, frozen after validation. schema.ts
+ * produces these shapes (its transforms are typed by them) from the config as written.
+ */
 
 export const MODES = ['append', 'truncate', 'upsert', 'insert-new'] as const;
 export type Mode = (typeof MODES)[number];
@@ -93,15 +96,15 @@ export interface TableSpec {
    * Without it, a source table whose policies apply to the role is a plan error.
    */
   readonly rowSecurity?: 'apply';
-  /** Source columns not copied, and source columns written into a target column of another name. */
-  readonly columns?: ColumnControl;
+  /** Source columns left out or copied under another name. */
+  readonly columns?: ColumnsSpec;
 }
 
-/** A table's `columns:` key, applied before the shared-columns rule (source names as keys). */
-export interface ColumnControl {
-  readonly exclude: readonly string[];
-  /** Source column name -> target column name. */
-  readonly rename: Readonly<Record<string, string>>;
+export interface ColumnsSpec {
+  /** Source columns not copied. */
+  readonly exclude?: readonly string[];
+  /** Source column name to target column name. */
+  readonly rename?: Readonly<Record<string, string>>;
 }
 
 export interface TargetConfig extends EndpointConfig {

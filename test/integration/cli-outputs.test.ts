@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditFile } from '../../src/report/audit-file.js';
+import { reportFileSchema, runReportSchema } from '../../src/report/report-schema.js';
 import { cli, workDir } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
@@ -163,6 +164,30 @@ describe('--report', () => {
     expect((await cli(['run', '-c', file, '--report', reportFile], { cwd: dir })).code).toBe(0);
     const report = JSON.parse(await readFile(reportFile, 'utf8')) as Record<string, unknown>;
     expect(report).toMatchObject({ status: 'done', error: null });
+    await sql(s.target1, `TRUNCATE ${q}.t`);
+  });
+
+  it("bug: the report had no schema: a real run's report file and run --json report match the published one", async () => {
+    const { dir, file } = await setup(rawConfig({ logDir: 'logs' }));
+    const reportFile = join(dir, 'report.json');
+    const result = await cli(['run', '-c', file, '--report', reportFile, '--json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(await readFile(reportFile, 'utf8')) as unknown;
+    expect(reportFileSchema.parse(report)).toMatchObject({ tables: [{ rows: 100 }] });
+    const runEnd = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; report?: unknown })
+      .find((event) => event.type === 'run-end');
+    expect(runReportSchema.parse(runEnd?.report)).toMatchObject({ status: 'done' });
+    // An early stop's report (no tables, an error) matches too.
+    const stopped = await setup(rawConfig({ logDir: 'logs' }, 1));
+    const stoppedFile = join(stopped.dir, 'report.json');
+    await cli(['run', '-c', stopped.file, '--report', stoppedFile, '--quiet'], {
+      cwd: stopped.dir,
+    });
+    const early = JSON.parse(await readFile(stoppedFile, 'utf8')) as unknown;
+    expect(reportFileSchema.parse(early)).toMatchObject({ error: { code: 'CONNECT' } });
     await sql(s.target1, `TRUNCATE ${q}.t`);
   });
 });

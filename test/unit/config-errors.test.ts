@@ -87,7 +87,7 @@ const cases: [string, unknown, string][] = [
         { ...target, tables: [{ name: 't', columns: { exclude: ['a'], rename: { a: 'b' } } }] },
       ],
     },
-    'targets[0].tables[0].columns.rename.a: column "a" is both excluded and renamed',
+    'targets[0].tables[0].columns.rename.a: column "a" is also in exclude',
   ],
   [
     'two columns renamed onto one',
@@ -95,7 +95,7 @@ const cases: [string, unknown, string][] = [
       source,
       targets: [{ ...target, tables: [{ name: 't', columns: { rename: { a: 'c', b: 'c' } } }] }],
     },
-    'targets[0].tables[0].columns.rename.b: "a" and "b" are both renamed onto column "c"',
+    'targets[0].tables[0].columns.rename.b: "c" is already the new name of "a"',
   ],
   [
     'a renamed column name too long',
@@ -118,7 +118,7 @@ const cases: [string, unknown, string][] = [
   [
     'rename not a mapping',
     { source, targets: [{ ...target, tables: [{ name: 't', columns: { rename: ['a'] } }] }] },
-    'targets[0].tables[0].columns.rename: expected an object of source column: target column names, got a list',
+    'targets[0].tables[0].columns.rename: expected a mapping, got a list',
   ],
   [
     'excluded column not a name',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_JSON_SCHEMA, configJsonSchemaText } from '../../src/config/json-schema.js';
+import { configJsonSchema, configJsonSchemaText } from '../../src/config/json-schema.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -22,7 +22,7 @@ function acceptedKeys(place: (key: string) => unknown): string[] {
   throw new Error('no unknown-key error');
 }
 
-function schemaKeys(def: object): string[] {
+function schemaKeys(def: object | undefined): string[] {
   return Object.keys((def as { properties: object }).properties).sort();
 }
 
@@ -33,9 +33,10 @@ describe('pgcopy.schema.json (bug: nothing helped write the YAML)', () => {
   });
 
   it('names every key validate.ts accepts, at every level, and no other', () => {
-    const defs = CONFIG_JSON_SCHEMA.$defs;
-    const levels: [string, object, (key: string) => unknown][] = [
-      ['root', CONFIG_JSON_SCHEMA, (k) => ({ ...base, [k]: 1 })],
+    const schema = configJsonSchema();
+    const defs = schema.$defs as Record<string, object>;
+    const levels: [string, object | undefined, (key: string) => unknown][] = [
+      ['root', schema, (k) => ({ ...base, [k]: 1 })],
       ['source', defs.endpoint, (k) => ({ ...base, source: { host: 'h', [k]: 1 } })],
       ['target', defs.target, (k) => ({ ...base, targets: [{ ...target, [k]: 1 }] })],
       [
@@ -51,6 +52,11 @@ describe('pgcopy.schema.json (bug: nothing helped write the YAML)', () => {
       ],
       ['secrets', defs.secrets, (k) => ({ ...base, secrets: { provider: 'env', [k]: 1 } })],
       ['options', defs.options, (k) => ({ ...base, options: { [k]: 1 } })],
+      [
+        'columns',
+        defs.columns,
+        (k) => ({ ...base, targets: [{ ...target, tables: [{ ...table, columns: { [k]: 1 } }] }] }),
+      ],
     ];
     for (const [level, def, place] of levels) {
       expect([level, schemaKeys(def)]).toEqual([level, acceptedKeys(place)]);

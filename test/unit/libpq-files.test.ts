@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closest } from '../../src/config/reader.js';
+import { closest } from '../../src/config/closest.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseServiceFile, readService } from '../../src/libpq/pg-service.js';
 import { matchPgpass, parsePgpass, readPgpass } from '../../src/libpq/pgpass.js';
