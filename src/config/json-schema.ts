@@ -149,6 +149,7 @@ export const CONFIG_JSON_SCHEMA = {
       onSnapshotLoss: choice(SNAPSHOT_LOSS_POLICIES, 'When the snapshot connection is lost.'),
       lockTimeout: duration('lock_timeout of the target sessions.'),
       statementTimeout: duration('statement_timeout of the target sessions.'),
+      readOnce: boolean('Read a table several targets take once for all of them (default true).'),
     }),
   },
 } as const;

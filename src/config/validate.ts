@@ -49,6 +49,7 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   disableTriggers: false,
   retries: 3,
   onSnapshotLoss: 'fail',
+  readOnce: true,
 });
 
 function identifier(r: Reader, what: string): string {
@@ -323,6 +324,7 @@ function readOptions(r: Reader | undefined): RunOptions {
     'onSnapshotLoss',
     'lockTimeout',
     'statementTimeout',
+    'readOnce',
   ]);
   const lockTimeoutMs = optional(keys.get('lockTimeout'), (k) => k.duration());
   const statementTimeoutMs = optional(keys.get('statementTimeout'), (k) => k.duration());
@@ -343,6 +345,7 @@ function readOptions(r: Reader | undefined): RunOptions {
     onSnapshotLoss:
       optional(keys.get('onSnapshotLoss'), (k) => k.oneOf(SNAPSHOT_LOSS_POLICIES)) ??
       DEFAULT_OPTIONS.onSnapshotLoss,
+    readOnce: optional(keys.get('readOnce'), (k) => k.boolean()) ?? DEFAULT_OPTIONS.readOnce,
     ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
     ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
   };
