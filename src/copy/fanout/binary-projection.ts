@@ -63,8 +63,4 @@ export class BinaryRowProjection extends RowProjection {
     }
     return at;
   }
-
-  protected leftover(): string {
-    return 'ended inside a row';
-  }
 }

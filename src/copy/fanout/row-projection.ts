@@ -37,9 +37,6 @@ export abstract class RowProjection extends Transform {
    */
   protected abstract project(data: Buffer, offset: number, out: Output): number;
 
-  /** What is left when the stream ends: `undefined` when the data ended on a row boundary. */
-  protected abstract leftover(pending: Buffer): string | undefined;
-
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     let out: Output;
@@ -60,8 +57,8 @@ export abstract class RowProjection extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    const problem = this.pending ? this.leftover(this.pending) : undefined;
-    callback(problem ? new CopyError('', `COPY data ${problem}`) : null);
+    // What is left over is a row cut short: the read ended without it.
+    callback(this.pending ? new CopyError('', 'COPY data ended inside a row') : null);
   }
 
   /** Every row of the read has all its columns; anything else is not COPY data of this read. */
@@ -77,7 +74,7 @@ export abstract class RowProjection extends Transform {
  * buffer at the end (one allocation per chunk, not one per row or field).
  */
 export class Output {
-  /** Triples: start, end (of `data`), or -1 and an index into `literals`. */
+  /** Pairs: start and end (of `data`), or -1 and an index into `literals`. */
   private readonly ranges: number[] = [];
   private readonly literals: Buffer[] = [];
   private length = 0;

@@ -30,24 +30,18 @@ export class TextRowProjection extends RowProjection {
 
   /** Notes where each field of the row [from, end) begins and ends. */
   private splitRow(data: Buffer, from: number, end: number): void {
+    // A read has columns (one without any is passed whole): a row has at least one field.
     let found = 0;
-    // A row of a read without columns is an empty line: no field at all.
-    if (this.width > 0) {
-      let start = from;
-      for (;;) {
-        const tab = data.indexOf(TAB, start);
-        const stop = tab < 0 || tab > end ? end : tab;
-        this.starts[found] = start;
-        this.ends[found] = stop;
-        found += 1;
-        if (stop === end) break;
-        start = stop + 1;
-      }
+    let start = from;
+    for (;;) {
+      const tab = data.indexOf(TAB, start);
+      const stop = tab < 0 || tab > end ? end : tab;
+      this.starts[found] = start;
+      this.ends[found] = stop;
+      found += 1;
+      if (stop === end) break;
+      start = stop + 1;
     }
     this.checkWidth(found);
-  }
-
-  protected leftover(pending: Buffer): string | undefined {
-    return pending.length > 0 ? 'ended inside a row' : undefined;
   }
 }

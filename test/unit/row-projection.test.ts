@@ -1,0 +1,113 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { to as copyTo } from 'pg-copy-streams';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { projectionFor } from '../../src/copy/fanout/projection-for.js';
+import { connect, servers } from '../support/db.js';
+
+/** NULLs, empty strings, multi-byte text, escapes (tab, newline, backslash), wide values. */
+const VALUES = `(VALUES
+    (1, 'plain', NULL::bytea, 1.5::numeric, NULL::int[]),
+    (2, NULL, '\\x00ff'::bytea, NULL, ARRAY[1, NULL, 3]),
+    (3, '', ''::bytea, 'NaN', '{}'),
+    (4, E'tab\\there\\nnew line \\\\ back\\r', '\\x0a090a'::bytea, 0, ARRAY[10]),
+    (5, '😀 ünïcödé', decode(repeat('ab', 3000), 'hex'), -1e30, ARRAY[[1, 2], [3, 4]]),
+    (NULL, NULL, NULL, NULL, NULL)
+  ) v(id, label, data, amount, list)`;
+const READ = ['id', 'label', 'data', 'amount', 'list'];
+
+async function capture(format: 'binary' | 'text', columns: readonly string[]): Promise<Buffer> {
+  const client = await connect(servers().source);
+  try {
+    const chunks: Buffer[] = [];
+    const list = columns.length > 0 ? columns.join(', ') : '';
+    await pipeline(
+      client.query(
+        copyTo(
+          `COPY (SELECT ${list} FROM ${VALUES} ORDER BY id) TO STDOUT WITH (FORMAT ${format})`,
+        ),
+      ),
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          chunks.push(chunk);
+          callback();
+        },
+      }),
+    );
+    return Buffer.concat(chunks);
+  } finally {
+    await client.end();
+  }
+}
+
+/** `data` cut into chunks of `size` bytes (the worst case: rows, headers, lengths cut anywhere). */
+async function project(
+  data: Buffer,
+  size: number,
+  format: 'binary' | 'text',
+  columns: readonly string[],
+  read: readonly string[] = READ,
+): Promise<{ bytes: Buffer; rows: number; counted: number }> {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < data.length; at += size) chunks.push(data.subarray(at, at + size));
+  const out: Buffer[] = [];
+  const projection = projectionFor(format, read, columns);
+  await pipeline(
+    Readable.from(chunks),
+    projection,
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        out.push(chunk);
+        callback();
+      },
+    }),
+  );
+  const bytes = Buffer.concat(out);
+  return { bytes, rows: projection.counts.rows, counted: projection.counts.bytes };
+}
+
+const SUBSETS: readonly (readonly string[])[] = [
+  ['id', 'data'],
+  ['list', 'label'],
+  ['amount'],
+  ['data', 'label', 'id', 'list'],
+  [],
+];
+
+describe.each(['binary', 'text'] as const)('COPY %s row projection', (format) => {
+  let whole: Buffer;
+  beforeAll(async () => {
+    whole = await capture(format, READ);
+  });
+
+  it.each(SUBSETS.map((s) => [s.join(',') || '(none)', s] as const))(
+    'fields %s: byte for byte what PostgreSQL sends for those columns, however the chunks fall',
+    async (_name, columns) => {
+      const wanted = await capture(format, columns);
+      for (const size of [1, 3, 7, 64, whole.length]) {
+        const { bytes, rows, counted } = await project(whole, size, format, columns);
+        expect(bytes.equals(wanted)).toBe(true);
+        expect(rows).toBe(6);
+        expect(counted).toBe(wanted.length);
+      }
+    },
+  );
+
+  it('every column in the read order: the rows pass whole, uncounted', async () => {
+    const { bytes, rows } = await project(whole, 5, format, READ);
+    expect(bytes.equals(whole)).toBe(true);
+    expect(rows).toBe(0);
+  });
+
+  it('data that ends inside a row is an error', async () => {
+    await expect(project(whole.subarray(0, whole.length - 5), 64, format, ['id'])).rejects.toThrow(
+      /COPY data ended inside a row/,
+    );
+  });
+
+  it('a row of another width than the read is an error', async () => {
+    await expect(project(whole, 64, format, ['id'], [...READ, 'extra'])).rejects.toThrow(
+      /COPY row has 5 fields where the read has 6/,
+    );
+  });
+});
