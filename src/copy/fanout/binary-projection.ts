@@ -13,6 +13,8 @@ export class BinaryRowProjection extends RowProjection {
   private headerDone = false;
   private trailerSeen = false;
   private readonly count = Buffer.alloc(2);
+  /** The fewest bytes the pending tuple still needs in all, as far as its lengths tell. */
+  private needed = 0;
 
   constructor(...args: ConstructorParameters<typeof RowProjection>) {
     super(...args);
@@ -21,6 +23,7 @@ export class BinaryRowProjection extends RowProjection {
 
   protected project(data: Buffer, offset: number, out: Output): number {
     let at = offset;
+    this.needed = 0; // unknown until a tuple is found cut short
     if (!this.headerDone) {
       if (data.length - at < HEADER_BYTES) return at;
       const end = at + HEADER_BYTES + data.readInt32BE(at + HEADER_BYTES - 4);
@@ -39,7 +42,10 @@ export class BinaryRowProjection extends RowProjection {
       }
       this.checkWidth(fields);
       const end = this.readTuple(data, at + 2, fields);
-      if (end < 0) break;
+      if (end < 0) {
+        this.needed -= at;
+        break;
+      }
       out.literal(this.count);
       for (const f of this.fields) out.range(this.starts[f] ?? 0, this.ends[f] ?? 0);
       this.counts.rows += 1;
@@ -49,13 +55,19 @@ export class BinaryRowProjection extends RowProjection {
     return this.trailerSeen ? data.length : at;
   }
 
+  protected mayComplete(chunk: Buffer, pendingBytes: number): boolean {
+    return pendingBytes + chunk.length >= this.needed;
+  }
+
   /** Notes where each field of the tuple begins and ends; -1 when the tuple is not all here yet. */
   private readTuple(data: Buffer, from: number, fields: number): number {
     let at = from;
     for (let i = 0; i < fields; i += 1) {
+      this.needed = at + 4;
       if (data.length - at < 4) return -1;
       const length = data.readInt32BE(at);
       const end = at + 4 + Math.max(length, 0);
+      this.needed = end;
       if (end > data.length) return -1;
       this.starts[i] = at;
       this.ends[i] = end;

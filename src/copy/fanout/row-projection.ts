@@ -14,7 +14,9 @@ export interface ProjectedCounts {
  */
 export abstract class RowProjection extends Transform {
   readonly counts: ProjectedCounts = { rows: 0, bytes: 0 };
-  private pending: Buffer | undefined;
+  /** The start of a row cut across chunks, and the chunks since, not yet joined. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   /** Per field of the row being read: where it starts and ends (reused from row to row). */
   protected readonly starts: number[] = [];
   protected readonly ends: number[] = [];
@@ -37,8 +39,21 @@ export abstract class RowProjection extends Transform {
    */
   protected abstract project(data: Buffer, offset: number, out: Output): number;
 
+  /**
+   * Whether `chunk` may complete the pending row (`pendingBytes` long so far): when it cannot, the
+   * chunk waits with it, so that a large value arriving in many chunks is joined once, not again
+   * with every chunk.
+   */
+  protected abstract mayComplete(chunk: Buffer, pendingBytes: number): boolean;
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (this.pending.length > 0 && !this.mayComplete(chunk, this.pendingBytes)) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      callback();
+      return;
+    }
+    const data = this.pending.length > 0 ? Buffer.concat([...this.pending, chunk]) : chunk;
     let out: Output;
     let offset: number;
     try {
@@ -49,7 +64,8 @@ export abstract class RowProjection extends Transform {
       return;
     }
     // subarray keeps the chunk's memory, not a copy: at most one chunk's worth.
-    this.pending = offset < data.length ? data.subarray(offset) : undefined;
+    this.pending = offset < data.length ? [data.subarray(offset)] : [];
+    this.pendingBytes = data.length - offset;
     const bytes = out.assemble();
     this.counts.bytes += bytes.length;
     this.onCounts?.(this.counts);
@@ -58,7 +74,7 @@ export abstract class RowProjection extends Transform {
 
   override _flush(callback: TransformCallback): void {
     // What is left over is a row cut short: the read ended without it.
-    callback(this.pending ? new CopyError('', 'COPY data ended inside a row') : null);
+    callback(this.pending.length > 0 ? new CopyError('', 'COPY data ended inside a row') : null);
   }
 
   /** Every row of the read has all its columns; anything else is not COPY data of this read. */

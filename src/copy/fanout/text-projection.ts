@@ -28,6 +28,10 @@ export class TextRowProjection extends RowProjection {
     }
   }
 
+  protected mayComplete(chunk: Buffer): boolean {
+    return chunk.includes(NEWLINE);
+  }
+
   /** Notes where each field of the row [from, end) begins and ends. */
   private splitRow(data: Buffer, from: number, end: number): void {
     // A read has columns (one without any is passed whole): a row has at least one field.
