@@ -4,8 +4,7 @@ import { planToJson, renderPlan } from '../../src/plan/render-plan.js';
 import type { RunReport, TableResult } from '../../src/report/events.js';
 import { testConfig, type TestTarget } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
-import { terminateCopyBackend } from '../support/faults.js';
-import type { ServerInfo } from '../support/server-info.js';
+import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
 
 // Read once, write many: one source table, two targets taking different columns of it.
 const ROWS = 20_000;
@@ -119,15 +118,6 @@ async function sourceReads(): Promise<{ scans: number; rows: number }> {
   throw new Error('the source statistics never settled');
 }
 
-async function leftoverOn(server: ServerInfo): Promise<number> {
-  const { rows } = await sql(
-    server,
-    `SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid()`,
-  );
-  return (rows[0] as { n: number }).n;
-}
-
 describe('read once, write many (options.readOnce)', () => {
   it('binary: one read of the source serves two targets with different columns, each as its own read would', async () => {
     await freshTargets();
@@ -220,8 +210,8 @@ describe('read once, write many (options.readOnce)', () => {
     );
     // Rolled back: target2 holds its one row, as before the run.
     expect(await tableDigest(s.target2, `SELECT id FROM ${q}.wide`)).toMatchObject({ count: 1 });
-    expect(await leftoverOn(s.target2)).toBe(0);
-    expect(await leftoverOn(s.source)).toBe(0);
+    expect(await leftoverSessions(s.target2, schema)).toBe(0);
+    expect(await leftoverSessions(s.source, schema)).toBe(0);
   });
 
   it("bug: one target's backend terminated mid-stream: the other completes, the lost one is retried alone", async () => {
@@ -236,7 +226,7 @@ describe('read once, write many (options.readOnce)', () => {
     // The shared read, then target2's read of its own.
     expect(after.scans - before.scans).toBe(2);
     expect(await digests()).toEqual(expected);
-    expect(await leftoverOn(s.source)).toBe(0);
+    expect(await leftoverSessions(s.source, schema)).toBe(0);
   });
 
   it('the source backend terminated mid-stream fails both targets, and each is retried alone', async () => {
@@ -246,6 +236,6 @@ describe('read once, write many (options.readOnce)', () => {
     const { report } = await pending;
     expect(pairOf(report, 'one')).toMatchObject({ error: null, rows: ROWS, attempts: 2 });
     expect(pairOf(report, 'two')).toMatchObject({ error: null, rows: ROWS, attempts: 2 });
-    expect(await leftoverOn(s.source)).toBe(0);
+    expect(await leftoverSessions(s.source, schema)).toBe(0);
   });
 });

@@ -1,9 +1,9 @@
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { to as copyTo } from 'pg-copy-streams';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectionFor } from '../../src/copy/fanout/projection-for.js';
-import { connect, servers } from '../support/db.js';
+import { captureCopy, collector } from '../support/copy-capture.js';
+import { servers } from '../support/db.js';
 
 /** NULLs, empty strings, multi-byte text, escapes (tab, newline, backslash), wide values. */
 const VALUES = `(VALUES
@@ -16,28 +16,12 @@ const VALUES = `(VALUES
   ) v(id, label, data, amount, list)`;
 const READ = ['id', 'label', 'data', 'amount', 'list'];
 
-async function capture(format: 'binary' | 'text', columns: readonly string[]): Promise<Buffer> {
-  const client = await connect(servers().source);
-  try {
-    const chunks: Buffer[] = [];
-    const list = columns.length > 0 ? columns.join(', ') : '';
-    await pipeline(
-      client.query(
-        copyTo(
-          `COPY (SELECT ${list} FROM ${VALUES} ORDER BY id) TO STDOUT WITH (FORMAT ${format})`,
-        ),
-      ),
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk);
-          callback();
-        },
-      }),
-    );
-    return Buffer.concat(chunks);
-  } finally {
-    await client.end();
-  }
+function capture(format: 'binary' | 'text', columns: readonly string[]): Promise<Buffer> {
+  return captureCopy(
+    servers().source,
+    `SELECT ${columns.join(', ')} FROM ${VALUES} ORDER BY id`,
+    format,
+  );
 }
 
 /** `data` cut into chunks of `size` bytes (the worst case: rows, headers, lengths cut anywhere). */
@@ -50,19 +34,10 @@ async function project(
 ): Promise<{ bytes: Buffer; rows: number; counted: number }> {
   const chunks: Buffer[] = [];
   for (let at = 0; at < data.length; at += size) chunks.push(data.subarray(at, at + size));
-  const out: Buffer[] = [];
+  const sink = collector();
   const projection = projectionFor(format, read, columns);
-  await pipeline(
-    Readable.from(chunks),
-    projection,
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        out.push(chunk);
-        callback();
-      },
-    }),
-  );
-  const bytes = Buffer.concat(out);
+  await pipeline(Readable.from(chunks), projection, sink);
+  const bytes = Buffer.concat(sink.chunks);
   return { bytes, rows: projection.counts.rows, counted: projection.counts.bytes };
 }
 
