@@ -13,6 +13,8 @@ const q = `"${schema}"`;
 const s = servers();
 /** Every row passes, but the source pauses now and then: the COPY is still running when looked for. */
 const PACED = 'CASE WHEN id % 500 = 0 THEN pg_catalog.pg_sleep(0.002) IS NOT NULL ELSE true END';
+/** Slower still (about a second in all), for the tests that look for the COPY to interrupt it. */
+const SLOW = 'CASE WHEN id % 200 = 0 THEN pg_catalog.pg_sleep(0.01) IS NOT NULL ELSE true END';
 
 /** Mixed values: NULLs, tabs, newlines and backslashes in text, bytea, numerics, timestamps, json. */
 const T1_COLUMNS = `id, "Name", blob, doc`;
@@ -217,7 +219,7 @@ describe('read once, write many (options.readOnce)', () => {
   it("bug: one target's backend terminated mid-stream: the other completes, the lost one is retried alone", async () => {
     await freshTargets();
     const before = await sourceReads();
-    const pending = copy({ retries: 1 });
+    const pending = copy({ retries: 1 }, [{ name: 'wide', where: SLOW }]);
     expect(await terminateCopyBackend(s.target2, schema)).toBe(true);
     const { report } = await pending;
     const after = await sourceReads();
@@ -231,7 +233,7 @@ describe('read once, write many (options.readOnce)', () => {
 
   it('the source backend terminated mid-stream fails both targets, and each is retried alone', async () => {
     await freshTargets();
-    const pending = copy({ retries: 1 });
+    const pending = copy({ retries: 1 }, [{ name: 'wide', where: SLOW }]);
     expect(await terminateCopyBackend(s.source, schema)).toBe(true);
     const { report } = await pending;
     expect(pairOf(report, 'one')).toMatchObject({ error: null, rows: ROWS, attempts: 2 });
