@@ -71,6 +71,11 @@ async function rollback(client: pg.Client): Promise<void> {
   }
 }
 
+/** What the source session sets for a table's read: its policies, when the config asked for them. */
+export function sourceSessionLocals(plan: TablePlan): string[] {
+  return plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [];
+}
+
 /** Copies one (target, table) pair atomically and reports how it ended; never throws. */
 export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<TableResult> {
   const started = ctx.now().getTime();
@@ -123,7 +128,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
           await ctx.snapshot.join(client, {
             readOnly: !strategy.writesOnSource,
             // The config asked for this table's rows as the source's policies filter them.
-            local: plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [],
+            local: sourceSessionLocals(plan),
           });
           return client;
         }),

@@ -76,11 +76,12 @@ export function planReadOnce(targets: readonly TargetPlan[], enabled: boolean): 
       if (group) group.push(t);
       else streamed.push([t]);
     }
-    const [largest] = [...streamed].sort((a, b) => b.length - a.length);
+    // Only streamed pairs are left here, so there is a largest group.
+    const largest = [...streamed].sort((a, b) => b.length - a.length)[0] as TablePlan[];
     for (const group of streamed) {
       if (group.length > 1) groups.push(group);
-      else if (group !== largest && largest)
-        alone(group[0] as TablePlan, mismatch(group[0] as TablePlan, largest) ?? '');
+      else if (group !== largest)
+        alone(group[0] as TablePlan, mismatch(group[0] as TablePlan, largest) as string);
       else alone(group[0] as TablePlan, 'no other target reads it with the stream strategy');
     }
   }
@@ -136,14 +137,13 @@ function findCycle(
   const unitOf = new Map<TablePlan, readonly TablePlan[]>();
   for (const t of targets.flatMap((target) => target.tables)) unitOf.set(t, [t]);
   for (const g of groups) for (const t of g) unitOf.set(t, g);
+  // A table's parents are tables of its own target: each has a unit.
   const parents = (unit: readonly TablePlan[]): (readonly TablePlan[])[] =>
     unit.flatMap((t) =>
-      (targets.find((target) => target.name === t.targetName)?.tables ?? [])
+      (targets.find((target) => target.name === t.targetName) as TargetPlan).tables
         .filter((p) => t.loadsAfter?.includes(p.targetTable))
-        .flatMap((p) => {
-          const parent = unitOf.get(p);
-          return parent && parent !== unit ? [parent] : [];
-        }),
+        .map((p) => unitOf.get(p) as readonly TablePlan[])
+        .filter((parent) => parent !== unit),
     );
   const done = new Set<readonly TablePlan[]>();
   const path = new Set<readonly TablePlan[]>();

@@ -3,7 +3,7 @@ import { run } from '../../src/copy/run.js';
 import { planToJson, renderPlan } from '../../src/plan/render-plan.js';
 import type { RunReport, TableResult } from '../../src/report/events.js';
 import { testConfig, type TestTarget } from '../support/config.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
 
 // Read once, write many: one source table, two targets taking different columns of it.
@@ -85,7 +85,11 @@ async function copy(
     mode: 'truncate',
     ...options,
   });
-  const outcome = await run(config, { retryDelays: { baseDelayMs: 10, maxDelayMs: 20 } });
+  // A signal, as the CLI gives: the shared read's abortable paths are the ones that run.
+  const outcome = await run(config, {
+    retryDelays: { baseDelayMs: 10, maxDelayMs: 20 },
+    signal: new AbortController().signal,
+  });
   if (!outcome.report) throw new Error('no report');
   return { report: outcome.report, plan: outcome.plan };
 }
@@ -214,6 +218,21 @@ describe('read once, write many (options.readOnce)', () => {
     expect(await tableDigest(s.target2, `SELECT id FROM ${q}.wide`)).toMatchObject({ count: 1 });
     expect(await leftoverSessions(s.target2, schema)).toBe(0);
     expect(await leftoverSessions(s.source, schema)).toBe(0);
+  });
+
+  it('bug: a target that cannot begin (a lock held on its table) held up the shared read: the others go on without it', async () => {
+    await freshTargets();
+    const holder = await connect(s.target2);
+    try {
+      await holder.query(`BEGIN; LOCK TABLE ${q}.wide IN ACCESS EXCLUSIVE MODE`);
+      const { report } = await copy({ lockTimeout: '300ms', retries: 0 });
+      expect(pairOf(report, 'one')).toMatchObject({ error: null, rows: ROWS });
+      expect(pairOf(report, 'two')).toMatchObject({ status: 'error', rows: 0 });
+      expect(pairOf(report, 'two').error?.sqlstate).toBe('55P03');
+    } finally {
+      await holder.end();
+    }
+    expect(await digests()).toEqual([expected[0], { count: 0, md5: '' }]);
   });
 
   it("bug: one target's backend terminated mid-stream: the other completes, the lost one is retried alone", async () => {

@@ -88,6 +88,9 @@ describe('CopyTee: one COPY stream into several outputs', () => {
     tee.attach(output);
     await pipeline(Readable.from([]), tee);
     await ended;
+    const late = new PassThrough().on('error', () => undefined);
+    tee.attach(late);
+    expect(late.destroyed).toBe(true);
 
     const none = new CopyTee(0);
     await expect(pipeline(Readable.from(chunks(1)), none)).rejects.toThrow(/every target/);

@@ -121,6 +121,18 @@ describe('planReadOnce: which pairs share one read of their source table', () =>
     ]);
   });
 
+  it('shared reads in the same load order in every target stay shared, however they branch', () => {
+    // In both targets, b and c load after a: a diamond of shared reads, no cycle.
+    const tables = [
+      { sourceTable: 'a', targetTable: 'a' },
+      { sourceTable: 'b', targetTable: 'b', loadsAfter: ['a'] },
+      { sourceTable: 'c', targetTable: 'c', loadsAfter: ['a', 'b'] },
+    ];
+    const plan = planReadOnce([target('one', tables), target('two', tables)], true);
+    expect(plan.shared.map((r) => r.source)).toEqual(['a', 'b', 'c']);
+    expect(plan.separate).toEqual([]);
+  });
+
   it('a shared read of which fewer than two pairs are left to copy (resumed, failed) copies them alone', () => {
     const targets = [target('one', [{ columns: ['id'] }]), target('two', [{ columns: ['x'] }])];
     const plan = planReadOnce(targets, true);

@@ -47,7 +47,8 @@ export class BinaryRowProjection extends RowProjection {
         break;
       }
       out.literal(this.count);
-      for (const f of this.fields) out.range(this.starts[f] ?? 0, this.ends[f] ?? 0);
+      // Every selected field is below the tuple's width (checked): its bounds were just noted.
+      for (const f of this.fields) out.range(this.starts[f] as number, this.ends[f] as number);
       this.counts.rows += 1;
       at = end;
     }

@@ -44,14 +44,12 @@ export function unitBlockers(
   parentsOf: (table: TablePlan) => readonly TablePlan[],
 ): (unit: ReadUnit) => ReadUnit[] {
   const unitOf = new Map(units.flatMap((u) => u.tables.map((t) => [t, u] as const)));
+  // Every parent is a table to copy (parentsOf looks among them only): it has a unit.
   return (unit) => [
     ...new Set(
-      unit.tables.flatMap((t) =>
-        parentsOf(t).flatMap((p) => {
-          const parent = unitOf.get(p);
-          return parent && parent !== unit ? [parent] : [];
-        }),
-      ),
+      unit.tables
+        .flatMap((t) => parentsOf(t).map((p) => unitOf.get(p) as ReadUnit))
+        .filter((parent) => parent !== unit),
     ),
   ];
 }

@@ -101,7 +101,7 @@ export class Output {
     if (end <= start) return;
     const last = this.ranges.length - 1;
     // Adjacent ranges (consecutive fields) become one copy.
-    if (last > 0 && this.ranges[last] === start && (this.ranges[last - 1] ?? -1) >= 0) {
+    if (last > 0 && this.ranges[last] === start && (this.ranges[last - 1] as number) >= 0) {
       this.ranges[last] = end;
     } else {
       this.ranges.push(start, end);
@@ -119,10 +119,11 @@ export class Output {
     const bytes = Buffer.allocUnsafe(this.length);
     let at = 0;
     for (let i = 0; i < this.ranges.length; i += 2) {
-      const start = this.ranges[i] ?? 0;
-      const end = this.ranges[i + 1] ?? 0;
+      // The list holds pairs: i + 1 is there, and a literal's index is one of `literals`.
+      const start = this.ranges[i] as number;
+      const end = this.ranges[i + 1] as number;
       if (start < 0) {
-        const literal = this.literals[end] ?? Buffer.alloc(0);
+        const literal = this.literals[end] as Buffer;
         at += literal.copy(bytes, at);
       } else {
         at += this.data.copy(bytes, at, start, end);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { TablePlan } from '../../plan/types.js';
+import { sourceSessionLocals } from '../copy-pair.js';
 import { closeDestination } from '../destination.js';
 import type { SnapshotCoordinator } from '../snapshot.js';
 import { copyInSql, copyOutSql } from '../sql.js';
@@ -32,7 +33,10 @@ export class SharedRead {
   readonly closed: Promise<void>;
   private readonly tee: CopyTee;
   private joined: Promise<pg.Client> | undefined;
+  /** The worker's source connection, once taken: the read's to hand back. */
+  private client: pg.Client | undefined;
   private reading: Promise<void> | undefined;
+  private readonly abortable: { signal?: AbortSignal };
   private readonly attached = new Set<TablePlan>();
   private left = 0;
   private close: () => void = () => undefined;
@@ -46,8 +50,9 @@ export class SharedRead {
     private readonly members: readonly TablePlan[],
     private readonly columns: readonly string[],
     private readonly connections: WorkerConnections,
-    private readonly signal?: AbortSignal,
+    signal?: AbortSignal,
   ) {
+    this.abortable = signal ? { signal } : {};
     this.tee = new CopyTee(members.length);
     this.closed = new Promise((resolve) => (this.close = resolve));
     this.afterwards = this.closed;
@@ -74,18 +79,14 @@ export class SharedRead {
 
   private async start(snapshot: SnapshotCoordinator): Promise<pg.Client> {
     const [first] = this.members as [TablePlan];
-    const client = await this.connections.sourceClient(this.signal ? { signal: this.signal } : {});
-    try {
-      await snapshot.join(client, {
-        readOnly: true,
-        local: first.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [],
-      });
-    } catch (error) {
-      await this.connections.release(client, false);
-      throw error;
-    }
+    const client = await this.connections.sourceClient(this.abortable);
+    this.client = client;
+    await snapshot.join(client, {
+      readOnly: true,
+      local: sourceSessionLocals(first),
+    });
     const read = client.query(copyTo(copyOutSql({ ...first, columns: this.columns })));
-    this.reading = pipeline(read, this.tee, this.signal ? { signal: this.signal } : {});
+    this.reading = pipeline(read, this.tee, this.abortable);
     // A failed read reaches each member through its output; this copy of it must not go unheard.
     this.reading.catch(() => undefined);
     return client;
@@ -115,16 +116,17 @@ export class SharedRead {
   }
 
   private async end(): Promise<void> {
-    const client = await this.joined?.catch(() => undefined);
+    const client = this.client;
     if (!client) return;
-    const usable = await (this.reading ?? Promise.reject(new Error('no read'))).then(
-      () =>
-        client.query('ROLLBACK').then(
-          () => true,
-          () => false,
-        ),
-      () => false,
-    );
+    // Every member has left, so the join has settled. The connection goes back to the worker
+    // only when the read (if it began) ended and its transaction with it; a join that failed on
+    // a live connection is rolled back and the connection kept.
+    const usable = await Promise.resolve(this.reading)
+      .then(() => client.query('ROLLBACK'))
+      .then(
+        () => true,
+        () => false,
+      );
     await this.connections.release(client, usable);
   }
 }

@@ -19,7 +19,7 @@ export class TextRowProjection extends RowProjection {
       if (end < 0) return at;
       this.splitRow(data, at, end);
       this.fields.forEach((f, i) => {
-        out.range(this.starts[f] ?? 0, this.ends[f] ?? 0);
+        out.range(this.starts[f] as number, this.ends[f] as number); // noted for every field
         if (i < this.fields.length - 1) out.literal(TAB_BYTE);
       });
       out.literal(NEWLINE_BYTE);
