@@ -5,6 +5,7 @@ import type { RunReport, TableResult } from '../../src/report/events.js';
 import { testConfig, type TestTarget } from '../support/config.js';
 import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
+import type { ServerInfo } from '../support/server-info.js';
 
 // Read once, write many: one source table, two targets taking different columns of it.
 const ROWS = 20_000;
@@ -201,6 +202,33 @@ describe('read once, write many (options.readOnce)', () => {
     const expected = await tableDigest(s.source, `SELECT * FROM ${q}.narrow`);
     expect(await tableDigest(s.target1, `SELECT * FROM ${q}.narrow`)).toEqual(expected);
     expect(await tableDigest(s.target2, `SELECT * FROM ${q}.narrow`)).toEqual(expected);
+  });
+
+  it.runIf(s.pg15)('a PostgreSQL 15 target shares the read of a PostgreSQL 17 source', async () => {
+    const old = s.pg15 as ServerInfo;
+    await freshTargets();
+    await sql(
+      old,
+      `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q};
+       CREATE TABLE ${q}.wide (id int PRIMARY KEY, price numeric(12,2), at timestamptz, note text);`,
+    );
+    try {
+      const config = testConfig({ server: s.source, schema }, [
+        { name: 'one', server: s.target1, schema, tables: ['wide'] },
+        { name: 'old', server: old, schema, tables: ['wide'] },
+      ]);
+      const { plan, report } = await run(config);
+      expect(plan.readOnce?.shared.map((r) => r.pairs.map((p) => p.target))).toEqual([
+        ['one', 'old'],
+      ]);
+      expect(report?.tables.map((t) => [t.target, t.error, t.rows])).toEqual([
+        ['one', null, ROWS],
+        ['old', null, ROWS],
+      ]);
+      expect(await tableDigest(old, `SELECT ${T2_COLUMNS} FROM ${q}.wide`)).toEqual(expected[1]);
+    } finally {
+      await sql(old, `DROP SCHEMA ${q} CASCADE`);
+    }
   });
 
   it('bug: one target failing mid-stream (unique violation) stopped the other: it is detached, the other completes', async () => {

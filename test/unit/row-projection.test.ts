@@ -74,22 +74,6 @@ describe.each(['binary', 'text'] as const)('COPY %s row projection', (format) =>
     expect(rows).toBe(0);
   });
 
-  it.runIf(format === 'binary')(
-    'a header extension (none today; the format allows one) passes with the header',
-    async () => {
-      const withExtension = (data: Buffer): Buffer => {
-        const header = Buffer.from(data.subarray(0, 19));
-        header.writeInt32BE(4, 15);
-        return Buffer.concat([header, Buffer.from('ext!'), data.subarray(19)]);
-      };
-      const wanted = withExtension(await capture(format, ['label']));
-      for (const size of [1, 21, 64]) {
-        const { bytes } = await project(withExtension(whole), size, format, ['label']);
-        expect(bytes.equals(wanted)).toBe(true);
-      }
-    },
-  );
-
   it('data that ends inside a row is an error', async () => {
     await expect(project(whole.subarray(0, whole.length - 5), 64, format, ['id'])).rejects.toThrow(
       /COPY data ended inside a row/,
@@ -100,5 +84,25 @@ describe.each(['binary', 'text'] as const)('COPY %s row projection', (format) =>
     await expect(project(whole, 64, format, ['id'], [...READ, 'extra'])).rejects.toThrow(
       /COPY row has 5 fields where the read has 6/,
     );
+  });
+});
+
+describe('COPY binary row projection: the header', () => {
+  let whole: Buffer;
+  beforeAll(async () => {
+    whole = await capture('binary', READ);
+  });
+
+  it('a header extension (none today; the format allows one) passes with the header', async () => {
+    const withExtension = (data: Buffer): Buffer => {
+      const header = Buffer.from(data.subarray(0, 19));
+      header.writeInt32BE(4, 15);
+      return Buffer.concat([header, Buffer.from('ext!'), data.subarray(19)]);
+    };
+    const wanted = withExtension(await capture('binary', ['label']));
+    for (const size of [1, 21, 64]) {
+      const { bytes } = await project(withExtension(whole), size, 'binary', ['label']);
+      expect(bytes.equals(wanted)).toBe(true);
+    }
   });
 });
