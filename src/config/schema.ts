@@ -336,6 +336,7 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   disableTriggers: false,
   retries: 3,
   onSnapshotLoss: 'fail',
+  readOnce: true,
 });
 
 const options = closed({
@@ -353,6 +354,9 @@ const options = closed({
     .describe('When the snapshot connection is lost (default fail).'),
   lockTimeout: duration().nullish().describe('lock_timeout of the target sessions.'),
   statementTimeout: duration().nullish().describe('statement_timeout of the target sessions.'),
+  readOnce: flag()
+    .nullish()
+    .describe('Read a table several targets take once for all of them (default true).'),
 })
   .transform((v): RunOptions => ({
     mode: v.mode ?? DEFAULT_OPTIONS.mode,
@@ -363,6 +367,7 @@ const options = closed({
     disableTriggers: v.disableTriggers ?? DEFAULT_OPTIONS.disableTriggers,
     retries: v.retries ?? DEFAULT_OPTIONS.retries,
     onSnapshotLoss: v.onSnapshotLoss ?? DEFAULT_OPTIONS.onSnapshotLoss,
+    readOnce: v.readOnce ?? DEFAULT_OPTIONS.readOnce,
     ...present({ lockTimeoutMs: v.lockTimeout, statementTimeoutMs: v.statementTimeout }),
   }))
   .meta({ id: 'options', title: 'Run options' });

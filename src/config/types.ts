@@ -140,6 +140,8 @@ export interface RunOptions {
   readonly retries: number;
   /** When the snapshot's coordinator connection is lost: fail the remaining tables, or re-export. */
   readonly onSnapshotLoss: SnapshotLossPolicy;
+  /** A source table that several targets take is read once and streamed into each of them. */
+  readonly readOnce: boolean;
   /** lock_timeout of the target sessions, in milliseconds (absent: the server's). */
   readonly lockTimeoutMs?: number;
   /** statement_timeout of the target sessions, in milliseconds (absent: none). */

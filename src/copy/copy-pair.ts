@@ -18,6 +18,7 @@ import { toTableError } from './table-error.js';
 import { sqlstateOf } from '../errors.js';
 import type { WorkerConnections } from './worker-connections.js';
 import type { PairHooks } from './pair-hooks.js';
+import type { SharedRead } from './fanout/shared-read.js';
 
 export interface PairContext {
   readonly source: Connector;
@@ -31,6 +32,11 @@ export interface PairContext {
   /** Minimum milliseconds between progress events of one table. */
   readonly progressIntervalMs: number;
   readonly hooks?: PairHooks | undefined;
+  /**
+   * The rows come from a read shared with other targets (read once, write many): the pair takes
+   * no source connection of its own and only joins that read; its target side is unchanged.
+   */
+  readonly sharedRead?: SharedRead | undefined;
 }
 
 export function refOf(plan: TablePlan): TableRef {
@@ -73,6 +79,11 @@ async function rollback(client: pg.Client): Promise<void> {
   }
 }
 
+/** What the source session sets for a table's read: its policies, when the config asked for them. */
+export function sourceSessionLocals(plan: TablePlan): string[] {
+  return plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [];
+}
+
 /** Copies one (target, table) pair atomically and reports how it ended; never throws. */
 export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<TableResult> {
   const started = ctx.now().getTime();
@@ -94,6 +105,20 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   const step = new PairStep();
   const watches: { source?: ConnectionWatch; target?: ConnectionWatch } = {};
   const signal = ctx.signal ? { signal: ctx.signal } : {};
+  const shared = ctx.sharedRead;
+  const onProgress = (counts: { rows: number; bytes: number }): void => {
+    bytes = counts.bytes;
+    const now = ctx.now().getTime();
+    if (now - lastProgress < ctx.progressIntervalMs) return;
+    lastProgress = now;
+    ctx.emit({
+      type: 'table-progress',
+      ref,
+      rows: counts.rows,
+      bytes: counts.bytes,
+      seconds: seconds(),
+    });
+  };
   try {
     ctx.signal?.throwIfAborted();
     const destination = destinationSetup(plan);
@@ -101,16 +126,20 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     // that a failure of one never leaves the other's client unaccounted for.
     step.at('joining the snapshot and starting the target transaction');
     const ready = await Promise.allSettled([
-      ctx.connections.sourceClient(signal).then(async (client) => {
-        sourceClient = client;
+      shared?.join(ctx.snapshot).then((client) => {
         watches.source = new ConnectionWatch(client);
-        await ctx.snapshot.join(client, {
-          readOnly: !strategy.writesOnSource,
-          // The config asked for this table's rows as the source's policies filter them.
-          local: plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [],
-        });
         return client;
-      }),
+      }) ??
+        ctx.connections.sourceClient(signal).then(async (client) => {
+          sourceClient = client;
+          watches.source = new ConnectionWatch(client);
+          await ctx.snapshot.join(client, {
+            readOnly: !strategy.writesOnSource,
+            // The config asked for this table's rows as the source's policies filter them.
+            local: sourceSessionLocals(plan),
+          });
+          return client;
+        }),
       ctx.connections.targetClient(plan.targetName, signal).then(async (client) => {
         targetClient = client;
         watches.target = new ConnectionWatch(client);
@@ -127,29 +156,15 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       return outcome.value;
     }) as [pg.Client, pg.Client];
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
-    load = await strategy.load({
-      plan,
-      source,
-      target,
-      destination: destination.table,
-      sourceSpec: ctx.source.spec,
-      targetSpec: ctx.target.spec,
-      snapshotId: ctx.snapshot.snapshotId,
-      signal: ctx.signal,
-      onProgress: (counts) => {
-        bytes = counts.bytes;
-        const now = ctx.now().getTime();
-        if (now - lastProgress < ctx.progressIntervalMs) return;
-        lastProgress = now;
-        ctx.emit({
-          type: 'table-progress',
-          ref,
-          rows: counts.rows,
-          bytes: counts.bytes,
-          seconds: seconds(),
-        });
-      },
-    });
+    const into = { plan, target, destination: destination.table, signal: ctx.signal, onProgress };
+    load = await (shared?.load(into) ??
+      strategy.load({
+        ...into,
+        source,
+        sourceSpec: ctx.source.spec,
+        targetSpec: ctx.target.spec,
+        snapshotId: ctx.snapshot.snapshotId,
+      }));
     ctx.signal?.throwIfAborted();
     if (strategy.writesOnSource) {
       // The rows were written through the source's session: the target commits with it.
@@ -162,13 +177,15 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     await ctx.hooks?.beforeCommit?.({ plan, source, target, load });
     step.at('committing');
     // The read-only source transaction ends while the target commits (two connections, one wait).
-    // Its ending cannot change the table's outcome; a source that fails it is not reused.
-    const sourceEnded = committedOnSource
-      ? Promise.resolve(true)
-      : source.query('ROLLBACK').then(
-          () => true,
-          () => false,
-        );
+    // Its ending cannot change the table's outcome; a source that fails it is not reused. A
+    // shared read's source transaction is the read's to end.
+    const sourceEnded =
+      committedOnSource || shared
+        ? Promise.resolve(true)
+        : source.query('ROLLBACK').then(
+            () => true,
+            () => false,
+          );
     [sourceUsable] = await Promise.all([sourceEnded, target.query('COMMIT')]);
     targetUsable = true;
   } catch (thrown) {
@@ -192,6 +209,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   } finally {
     watches.source?.[Symbol.dispose]();
     watches.target?.[Symbol.dispose]();
+    shared?.leave(plan);
     await Promise.all([
       sourceClient ? ctx.connections.release(sourceClient, sourceUsable) : undefined,
       targetClient ? ctx.connections.release(targetClient, targetUsable) : undefined,

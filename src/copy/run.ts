@@ -27,6 +27,8 @@ import { SnapshotHolder } from './snapshot-holder.js';
 import { configIdentity, pairPlanHash } from '../resume/plan-hash.js';
 import type { ResumeReport } from '../resume/resume-report.js';
 import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
+import { SharedRead } from './fanout/shared-read.js';
+import { readUnits, unitBlockers } from './fanout/read-units.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -97,8 +99,9 @@ async function copyAll(
 ): Promise<RunReport> {
   const { emit, now } = options;
   const concurrency = options.concurrency ?? config.options.concurrency;
-  // The pairs' listeners hang on scopes of their own: one listener per running pair here.
-  using runScope = new AbortScope(options.signal, concurrency + 1);
+  // The pairs' listeners hang on scopes of their own: one listener per running pair here, and
+  // one per shared read (a worker runs at most one pair per target, or one read, at once).
+  using runScope = new AbortScope(options.signal, concurrency * (plan.targets.length + 1) + 1);
   const signal = options.signal ? runScope.signal : undefined;
   const startedAt = now().toISOString();
   const all = plan.targets.flatMap((t) => t.tables);
@@ -180,53 +183,83 @@ async function copyAll(
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
       );
+    const copyTable = async (
+      table: TablePlan,
+      worker: number,
+      shared: SharedRead | undefined,
+    ): Promise<void> => {
+      if (signal?.aborted || !snapshot) {
+        const result = uncopied(table, abortedTableError(signal, false));
+        results.set(table, result);
+        emit({ type: 'table-failed', at: now().toISOString(), result });
+        return;
+      }
+      emit({
+        type: 'table-start',
+        at: now().toISOString(),
+        ref: refOf(table),
+        format: table.format,
+        mode: table.mode,
+        estimatedRows: table.estimatedRows,
+        estimatedBytes: table.estimatedBytes,
+      });
+      using pairScope = new AbortScope(signal);
+      const pairSignal = signal ? pairScope.signal : undefined;
+      // The first attempt of a shared read's pair takes its part of the read; a retry reads alone.
+      let sharedTurn = shared;
+      const result = await copyWithRetries(
+        table,
+        (current) => {
+          const context = {
+            source: connectors.source,
+            target: connectors.target(table.targetName),
+            connections: connectionsOf(worker),
+            snapshot: current,
+            signal: pairSignal,
+            emit,
+            now,
+            progressIntervalMs: options.progressIntervalMs ?? 250,
+            hooks,
+          };
+          const turn = sharedTurn;
+          sharedTurn = undefined;
+          if (turn) return copyPair(table, { ...context, sharedRead: turn });
+          return shared ? shared.alone(() => copyPair(table, context)) : copyPair(table, context);
+        },
+        { snapshots: snapshot, policy, signal: pairSignal, emit, now },
+      );
+      // A pair that never got to its first attempt (the snapshot was lost) holds no one up.
+      sharedTurn?.leave(table);
+      const check = result.error ? undefined : verified.get(table);
+      const final = check ? { ...result, verified: check } : result;
+      results.set(table, final);
+      emit({
+        type: final.error ? 'table-failed' : 'table-done',
+        at: now().toISOString(),
+        result: final,
+      });
+    };
+    // A shared read is one unit of the pool, run by one worker on that worker's connections: its
+    // one source connection and its connection to each target (the members' targets differ). So a
+    // unit holds no more connections to any server than a single pair's worker would, and the
+    // bound stays `concurrency` connections per server (the source's snapshot coordinator is +1).
+    const units = readUnits(copyable, plan.readOnce);
     await runPool(
-      copyable,
+      units,
       concurrency,
-      async (table, worker) => {
-        if (signal?.aborted || !snapshot) {
-          const result = uncopied(table, abortedTableError(signal, false));
-          results.set(table, result);
-          emit({ type: 'table-failed', at: now().toISOString(), result });
-          return;
-        }
-        emit({
-          type: 'table-start',
-          at: now().toISOString(),
-          ref: refOf(table),
-          format: table.format,
-          mode: table.mode,
-          estimatedRows: table.estimatedRows,
-          estimatedBytes: table.estimatedBytes,
-        });
-        using pairScope = new AbortScope(signal);
-        const pairSignal = signal ? pairScope.signal : undefined;
-        const result = await copyWithRetries(
-          table,
-          (current) =>
-            copyPair(table, {
-              source: connectors.source,
-              target: connectors.target(table.targetName),
-              connections: connectionsOf(worker),
-              snapshot: current,
-              signal: pairSignal,
-              emit,
-              now,
-              progressIntervalMs: options.progressIntervalMs ?? 250,
-              hooks,
-            }),
-          { snapshots: snapshot, policy, signal: pairSignal, emit, now },
-        );
-        const check = result.error ? undefined : verified.get(table);
-        const final = check ? { ...result, verified: check } : result;
-        results.set(table, final);
-        emit({
-          type: final.error ? 'table-failed' : 'table-done',
-          at: now().toISOString(),
-          result: final,
-        });
+      async (unit, worker) => {
+        using readScope = new AbortScope(signal);
+        const shared = unit.columns
+          ? new SharedRead(
+              unit.tables,
+              unit.columns,
+              connectionsOf(worker),
+              signal ? readScope.signal : undefined,
+            )
+          : undefined;
+        await Promise.all(unit.tables.map((table) => copyTable(table, worker, shared)));
       },
-      parentsOf,
+      unitBlockers(units, parentsOf),
     ).finally(() => Promise.all([...workers.values()].map((w) => w.close())));
   } finally {
     await lockWaits.close();

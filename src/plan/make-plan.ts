@@ -14,6 +14,7 @@ import { withLoadOrder } from './load-order.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
 import type { Plan, TargetPlan } from './types.js';
+import { planReadOnce } from './read-once.js';
 
 /** pg sends a query with the extended protocol when asked: one statement, never several. */
 interface ExtendedQuery extends pg.QueryConfig {
@@ -107,6 +108,7 @@ export async function makePlan(
       sourceSchema,
       targets,
       ...(expanded.matches.length > 0 ? { patterns: expanded.matches } : {}),
+      readOnce: planReadOnce(targets, config.options.readOnce),
     };
   } finally {
     await sourceClient.end();

@@ -2,6 +2,7 @@ import { printable, printed } from '../report/printable.js';
 import { textTable } from '../report/text-table.js';
 import type { PatternMatch } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
+import type { ReadOncePlan } from './read-once.js';
 
 function status(t: TablePlan): string {
   if (t.errors.length > 0) return `error (${t.errors.length})`;
@@ -65,6 +66,7 @@ export function renderPlan(plan: Plan): string {
     }
     out += '\n';
   }
+  out += renderReadOnce(plan.readOnce);
   const all = plan.targets.flatMap((t) => t.tables);
   const failing = all.filter((t) => t.errors.length > 0).length;
   const warned = all.filter((t) => t.errors.length === 0 && t.warnings.length > 0).length;
@@ -72,11 +74,26 @@ export function renderPlan(plan: Plan): string {
   return out;
 }
 
+/** Which tables several targets take are read once for which targets, and which are not, why. */
+function renderReadOnce(readOnce: ReadOncePlan | undefined): string {
+  if (!readOnce || readOnce.shared.length + readOnce.separate.length === 0) return '';
+  let out = 'Read once (options.readOnce):\n';
+  for (const r of readOnce.shared) {
+    const pairs = r.pairs.map((p) => `${p.target}.${p.table}`).join(', ');
+    out += printed`  ⇉ ${r.source}: read once for ${pairs} (${r.format}, ${String(r.columns.length)} columns)\n`;
+  }
+  for (const r of readOnce.separate) {
+    out += printed`  ↛ ${r.source}: read separately for ${r.target}.${r.table}: ${r.reason}\n`;
+  }
+  return out + '\n';
+}
+
 /** The `--json` shape: stable keys, documented in the README. */
 export function planToJson(plan: Plan): unknown {
   return {
     sourceSchema: plan.sourceSchema,
     ...(plan.patterns ? { patterns: plan.patterns } : {}),
+    ...(plan.readOnce ? { readOnce: plan.readOnce } : {}),
     targets: plan.targets.map((target) => ({
       name: target.name,
       schema: target.schema,

@@ -3,6 +3,7 @@ import type { Mode, Strategy } from '../config/types.js';
 import type { ExtensionNeed } from './strategy-rules.js';
 import type { TriggerInfo } from '../db/catalog.js';
 import type { Conversion } from './type-conversion.js';
+import type { ReadOncePlan } from './read-once.js';
 
 export interface ColumnCast {
   readonly column: string;
@@ -103,6 +104,8 @@ export interface Plan {
   readonly targets: readonly TargetPlan[];
   /** What each `tables` pattern matched in the source schema (absent: the config has none). */
   readonly patterns?: readonly PatternMatch[];
+  /** Source tables read once for several targets, and the pairs read on their own (and why). */
+  readonly readOnce?: ReadOncePlan;
 }
 
 /** upsert and insert-new: the rows go through a staging table into INSERT ... ON CONFLICT (key). */

@@ -316,6 +316,7 @@ describe('valid configs resolve fully and freeze', () => {
       retries: 3,
       onSnapshotLoss: 'fail',
       disableTriggers: false,
+      readOnce: true,
     });
     expect(Object.isFrozen(config.targets[0]?.tables[1])).toBe(true);
   });
@@ -384,6 +385,7 @@ describe('durations and retry options', () => {
         statementTimeout: 90000,
         retries: 0,
         onSnapshotLoss: 'reexport',
+        readOnce: false,
       },
     });
     expect(config.options).toMatchObject({
@@ -391,6 +393,7 @@ describe('durations and retry options', () => {
       statementTimeoutMs: 90000,
       retries: 0,
       onSnapshotLoss: 'reexport',
+      readOnce: false,
     });
     expect(config.targets[0]?.lockTimeoutMs).toBe(500);
     expect(() =>

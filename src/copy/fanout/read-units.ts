@@ -1,0 +1,55 @@
+import type { ReadOncePlan } from '../../plan/read-once.js';
+import { readColumns } from '../../plan/read-once.js';
+import type { TablePlan } from '../../plan/types.js';
+
+/** What one worker runs at once: one pair, or the pairs of one shared read (and its columns). */
+export interface ReadUnit {
+  readonly tables: readonly TablePlan[];
+  /** A shared read: the columns it reads (absent for one pair, which reads its own). */
+  readonly columns?: readonly string[];
+}
+
+/**
+ * The pairs to copy as units for the pool, in the pairs' order (a unit where its first pair is).
+ * A shared read of the plan becomes a unit of those of its pairs still to copy (a resumed or
+ * failed pair drops out), when two or more are; the rest copy one by one.
+ */
+export function readUnits(
+  copyable: readonly TablePlan[],
+  readOnce: ReadOncePlan | undefined,
+): ReadUnit[] {
+  const unitOf = new Map<TablePlan, ReadUnit>();
+  for (const shared of readOnce?.shared ?? []) {
+    const tables = shared.pairs.flatMap(
+      (p) =>
+        copyable.find(
+          (t) =>
+            t.targetName === p.target &&
+            t.targetTable === p.table &&
+            t.sourceTable === shared.source,
+        ) ?? [],
+    );
+    if (tables.length < 2) continue;
+    const unit = { tables, columns: readColumns(tables) };
+    for (const t of tables) unitOf.set(t, unit);
+  }
+  const units = new Set<ReadUnit>();
+  for (const t of copyable) units.add(unitOf.get(t) ?? { tables: [t] });
+  return [...units];
+}
+
+/** The units a unit waits for: those holding a table one of its tables loads after. */
+export function unitBlockers(
+  units: readonly ReadUnit[],
+  parentsOf: (table: TablePlan) => readonly TablePlan[],
+): (unit: ReadUnit) => ReadUnit[] {
+  const unitOf = new Map(units.flatMap((u) => u.tables.map((t) => [t, u] as const)));
+  // Every parent is a table to copy (parentsOf looks among them only): it has a unit.
+  return (unit) => [
+    ...new Set(
+      unit.tables
+        .flatMap((t) => parentsOf(t).map((p) => unitOf.get(p) as ReadUnit))
+        .filter((parent) => parent !== unit),
+    ),
+  ];
+}
