@@ -21,6 +21,7 @@ export const DEFAULT_LOCK_WAIT_TIMING: LockWaitTiming = { reportAfterMs: 3_000, 
  */
 export class LockWaits {
   private readonly monitors = new Map<string, Promise<pg.Client | undefined>>();
+  private readonly turns = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -71,7 +72,20 @@ export class LockWaits {
     schedule();
   }
 
-  private async blockers(target: string, pid: number): Promise<LockHolder[]> {
+  /**
+   * The pairs of a target share its monitor, and their looks come due together: they take turns,
+   * one statement at a time on the monitor's connection, never queued behind each other in pg.
+   */
+  private blockers(target: string, pid: number): Promise<LockHolder[]> {
+    const turn = (this.turns.get(target) ?? Promise.resolve()).then(() => this.lookUp(target, pid));
+    this.turns.set(
+      target,
+      turn.then(() => undefined),
+    );
+    return turn;
+  }
+
+  private async lookUp(target: string, pid: number): Promise<LockHolder[]> {
     const monitor = await this.monitor(target);
     if (!monitor || this.closed) return [];
     try {

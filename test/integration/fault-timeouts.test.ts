@@ -12,6 +12,8 @@ import { waitingLine } from '../../src/report/audit-lines.js';
 const schema = uniqueName('Timeouts');
 const q = `"${schema}"`;
 const s = servers();
+/** Tables whose load takes about 0.3 s each (1 ms a row on the target). */
+const paced = ['paced_1', 'paced_2', 'paced_3', 'paced_4', 'paced_5', 'paced_6'];
 
 beforeAll(async () => {
   await sql(
@@ -31,7 +33,22 @@ beforeAll(async () => {
      -- 1 ms a row: the COPY takes about 5 s, far longer than the statement timeout below.
      CREATE FUNCTION ${q}.slowly() RETURNS trigger LANGUAGE plpgsql AS
        $$BEGIN PERFORM pg_sleep(0.001); RETURN NEW; END$$;
-     CREATE TRIGGER slowly BEFORE INSERT ON ${q}.slow FOR EACH ROW EXECUTE FUNCTION ${q}.slowly();`,
+     CREATE TRIGGER slowly BEFORE INSERT ON ${q}.slow FOR EACH ROW EXECUTE FUNCTION ${q}.slowly();
+     ${paced
+       .map(
+         (t) => `CREATE TABLE ${q}.${t} (id int PRIMARY KEY, v text);
+       CREATE TRIGGER slowly BEFORE INSERT ON ${q}.${t} FOR EACH ROW EXECUTE FUNCTION ${q}.slowly();`,
+       )
+       .join('\n')}`,
+  );
+  await sql(
+    s.source,
+    paced
+      .map(
+        (t) => `CREATE TABLE ${q}.${t} (id int PRIMARY KEY, v text);
+          INSERT INTO ${q}.${t} SELECT g, 'v' FROM generate_series(1, 300) g;`,
+      )
+      .join('\n'),
   );
 });
 
@@ -117,6 +134,25 @@ describe('fault suite: lock and statement timeouts on the target sessions', () =
     } finally {
       await locker.end();
     }
+  });
+
+  it('bug: the lock-wait looks of many pairs queued on the one monitor connection (pg warns "already executing a query")', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): number =>
+      warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      // Six pairs at once, each looked at every 5 ms: their looks come due together.
+      const { report } = await run(config(paced, { concurrency: 6 }), {
+        lockWaitTiming: { reportAfterMs: 60_000, pollMs: 5 },
+      });
+      // (Status "warnings": the targets' row triggers are named in each table's warnings.)
+      expect(report?.tables.map((t) => [t.error, t.rows])).toEqual(paced.map(() => [null, 300]));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 });
 

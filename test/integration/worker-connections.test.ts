@@ -112,10 +112,11 @@ describe('connections live per worker, not per table', () => {
     expect(report?.status).toBe('done');
     expect(report?.tables).toHaveLength(100);
     const duringCopy = (port: number): number => counting.opened(port) - (atPlan.get(port) ?? 0);
-    // Three workers and the snapshot coordinator on the source; three workers on each target.
+    // Three workers and the snapshot coordinator on the source; three workers on each target, and
+    // the lock-wait monitor once a pair lasts longer than its first look (a loaded machine).
     expect(duringCopy(s.source.port)).toBeLessThanOrEqual(4);
-    expect(duringCopy(s.target1.port)).toBeLessThanOrEqual(3);
-    expect(duringCopy(s.target2.port)).toBeLessThanOrEqual(3);
+    expect(duringCopy(s.target1.port)).toBeLessThanOrEqual(4);
+    expect(duringCopy(s.target2.port)).toBeLessThanOrEqual(4);
     expect(counting.stillOpen()).toBe(0);
     const expected = await tableDigest(s.source, allRows());
     expect(await tableDigest(s.target1, allRows())).toEqual(expected);
