@@ -30,6 +30,8 @@ const ROUNDS = Number(process.env.PGCOPY_BENCH_ROUNDS ?? 5);
 const MEMORY_ROWS = (process.env.PGCOPY_BENCH_MEMORY_ROWS ?? '1000000,5000000')
   .split(',')
   .map((n) => Math.min(Number(n), ROWS));
+/** `--only RE`: the methods to measure (all by default). */
+const ONLY = new RegExp(process.env.PGCOPY_BENCH_ONLY ?? '');
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const LONG = 6 * 3600_000;
 
@@ -128,8 +130,9 @@ async function measure(
   reset: () => Promise<unknown>,
   check: () => Promise<boolean>,
 ): Promise<void> {
+  const chosen = methods.filter((m) => ONLY.test(m.name));
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? methods : [...methods].reverse();
+    const order = round % 2 === 0 ? chosen : [...chosen].reverse();
     for (const method of order) {
       await reset();
       results.record(section, method.name, await method.go(), method.versus);
@@ -387,7 +390,7 @@ describe('pgcopy against the tools users would pick instead', () => {
         () => sql(s.target1, `TRUNCATE ${small.map((t) => `${q}.${t}`).join(', ')}; CHECKPOINT`),
         async () => equal(await rowsDigest(s.target1, union), expected),
       );
-      for (const m of methods) expect(results.methods.get(m.name)?.checked, m.name).toBe(true);
+      for (const m of results.methods.values()) expect(m.checked, m.name).toBe(true);
     },
     LONG,
   );
@@ -397,6 +400,7 @@ describe('pgcopy against the tools users would pick instead', () => {
     async () => {
       for (const rows of new Set(MEMORY_ROWS)) {
         const name = `pgcopy stream, ${rows} rows`;
+        if (!ONLY.test(name)) continue;
         const where = `id <= ${rows}`;
         const config = await pgcopyConfig(`memory-${rows}`, target([{ name: 'mixed', where }]));
         await sql(s.target1, `TRUNCATE ${q}.mixed; CHECKPOINT`);

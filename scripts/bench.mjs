@@ -9,6 +9,7 @@ const usage = `npm run bench [-- --quick] [-- --rounds N] [-- FILE...]
   --quick     small sizes, one round, the comparison benchmark only: checks that every method
               copies every row (correctness, not speed)
   --rounds N  repetitions of each method (default 5; --quick: 1)
+  --only RE   in the comparison, only the methods whose names match the regular expression RE
   FILE...     benchmark files to run (default: every bench/*.bench.test.ts; --quick: compare)
 Servers: the suite's embedded PostgreSQL 17, or PGCOPY_BENCH_SOURCE_URL and PGCOPY_BENCH_TARGET_URL.`;
 
@@ -18,6 +19,7 @@ try {
     options: {
       quick: { type: 'boolean', default: false },
       rounds: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
@@ -46,6 +48,7 @@ const quick = {
 };
 const env = { ...(values.quick ? quick : {}), ...process.env };
 if (values.rounds !== undefined) env.PGCOPY_BENCH_ROUNDS = values.rounds;
+if (values.only !== undefined) env.PGCOPY_BENCH_ONLY = values.only;
 const files =
   positionals.length > 0 ? positionals : values.quick ? ['bench/compare.bench.test.ts'] : [];
 
