@@ -128,16 +128,15 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       targetSpec: ctx.target.spec,
       snapshotId: ctx.snapshot.snapshotId,
       signal: ctx.signal,
-      onProgress: (counts) => {
-        bytes = counts.bytes;
+      onProgress: (sofar) => {
+        bytes = sofar;
         const now = ctx.now().getTime();
         if (now - lastProgress < ctx.progressIntervalMs) return;
         lastProgress = now;
         ctx.emit({
           type: 'table-progress',
           ref,
-          rows: counts.rows,
-          bytes: counts.bytes,
+          bytes,
           seconds: seconds(),
         });
       },
