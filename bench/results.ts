@@ -120,7 +120,9 @@ export class Results {
       r.method,
       fixed(r.medianSeconds, 2),
       fixed(r.ratio, 2),
-      r.versus === null ? '' : `${fixed(r.ratioVersus, 2)} × ${r.versus}`,
+      r.versus === null || fixed(r.ratioVersus, 2) === ''
+        ? ''
+        : `${fixed(r.ratioVersus, 2)} × ${r.versus}`,
       fixed(r.cpuSeconds, 2),
       fixed(r.cpuSecondsPerGb, 2),
       fixed(r.peakRssMb, 0),
