@@ -161,7 +161,8 @@ describe('atomic per table', () => {
       signal: controller.signal,
       progressIntervalMs: 0,
       onEvent: (e) => {
-        if (e.type === 'table-progress' && e.bytes > 100_000 * MIN_ROW_BYTES) controller.abort(new Error('stop'));
+        if (e.type === 'table-progress' && e.bytes > 100_000 * MIN_ROW_BYTES)
+          controller.abort(new Error('stop'));
       },
     });
     const aborted = result(report, 'big_aborted');
