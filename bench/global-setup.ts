@@ -16,7 +16,9 @@ async function serverAt(name: string, url: string): Promise<ServerInfo> {
   const client = new pg.Client({ ...info, database: 'postgres' });
   await client.connect();
   try {
-    const { rows } = await client.query<{ v: string }>('SHOW server_version_num');
+    const { rows } = await client.query<{ v: string }>(
+      "SELECT current_setting('server_version_num') AS v",
+    );
     return { ...info, majorVersion: Math.floor(Number(rows[0]?.v) / 10_000) };
   } finally {
     await client.end();
