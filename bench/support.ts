@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { sql } from '../test/support/db.js';
+import type { ServerInfo } from '../test/support/server-info.js';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../bin/pgcopy.js', import.meta.url));
@@ -8,6 +10,8 @@ export interface ProcessRun {
   readonly code: number | null;
   readonly seconds: number;
   readonly maxRssMb: number;
+  /** User + system CPU seconds of the pgcopy process itself. */
+  readonly cpuSeconds: number;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -27,18 +31,35 @@ export function runPgcopy(args: string[], cwd: string): Promise<ProcessRun> {
     child.once('exit', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const kb = Number(/PGCOPY_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0);
-      resolve({ code, seconds, maxRssMb: kb / 1024, stdout, stderr });
+      const cpuUs = Number(/PGCOPY_CPU_US=(\d+)/.exec(stderr)?.[1] ?? NaN);
+      resolve({ code, seconds, maxRssMb: kb / 1024, cpuSeconds: cpuUs / 1e6, stdout, stderr });
     });
   });
 }
 
-/** Runs a shell pipeline (the `psql | psql` baseline) and times it. */
-export function timeShell(
-  command: string,
-  env: Record<string, string>,
-): Promise<{ code: number | null; seconds: number; stderr: string }> {
+export interface ShellRun {
+  readonly code: number | null;
+  readonly seconds: number;
+  /** User + system CPU seconds of the processes the command ran (bash's `times`), NaN if it exited early. */
+  readonly cpuSeconds: number;
+  readonly stderr: string;
+}
+
+const TIMES_LINE = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/;
+
+/** Seconds of the last line `times` printed (its children's user and system time). */
+function childCpuSeconds(stderr: string): number {
+  const m = TIMES_LINE.exec(stderr);
+  if (!m) return NaN;
+  const [, um, us, sm, ss] = m.map(Number) as [number, number, number, number, number];
+  return um * 60 + us + sm * 60 + ss;
+}
+
+/** Runs a shell pipeline (the `psql | psql` baseline) and times it, wall and CPU. */
+export function timeShell(command: string, env: Record<string, string>): Promise<ShellRun> {
   const started = process.hrtime.bigint();
-  const child = spawn('bash', ['-o', 'pipefail', '-c', command], {
+  const timed = `${command}\nrc=$?; times >&2; exit $rc`;
+  const child = spawn('bash', ['-o', 'pipefail', '-c', timed], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -46,7 +67,12 @@ export function timeShell(
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => {
     child.once('exit', (code) =>
-      resolve({ code, seconds: Number(process.hrtime.bigint() - started) / 1e9, stderr }),
+      resolve({
+        code,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        cpuSeconds: childCpuSeconds(stderr),
+        stderr,
+      }),
     );
   });
 }
@@ -54,4 +80,22 @@ export function timeShell(
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/**
+ * Row count and an order-independent digest of a query's rows, computed by PostgreSQL: the sum of
+ * a 60-bit slice of each row's md5. Unlike tableDigest (one string of every row), it stays
+ * within PostgreSQL's 1 GB value limit on tables of millions of rows and sorts nothing.
+ */
+export async function rowsDigest(
+  server: ServerInfo,
+  query: string,
+): Promise<{ count: number; digest: string }> {
+  const result = await sql(
+    server,
+    `SELECT count(*)::int AS count,
+            coalesce(sum(('x' || substr(md5(r::text), 1, 15))::bit(60)::bigint::numeric), 0)::text AS digest
+       FROM (${query}) r`,
+  );
+  return result.rows[0] as { count: number; digest: string };
 }

@@ -7,13 +7,13 @@ import {
   snapshotLostLine,
   waitingLine,
 } from '../report/audit-lines.js';
-import { formatCount, formatDuration, formatMegabytes, formatRate } from '../report/format.js';
+import { formatDuration, formatMegabytes, formatRate } from '../report/format.js';
 import { printable, printed } from '../report/printable.js';
 
 interface Running {
   readonly ref: TableRef;
-  readonly estimatedRows: number;
-  rows: number;
+  /** The plan's size of the source table: progress is bytes against it (rows are counted at the end). */
+  readonly estimatedBytes: number;
   bytes: number;
   seconds: number;
 }
@@ -58,8 +58,7 @@ export class ProgressRenderer {
       case 'table-start':
         this.running.set(key(event.ref), {
           ref: event.ref,
-          estimatedRows: event.estimatedRows,
-          rows: 0,
+          estimatedBytes: event.estimatedBytes,
           bytes: 0,
           seconds: 0,
         });
@@ -70,7 +69,7 @@ export class ProgressRenderer {
         break;
       case 'table-progress': {
         const r = this.running.get(key(event.ref));
-        if (r) Object.assign(r, { rows: event.rows, bytes: event.bytes, seconds: event.seconds });
+        if (r) Object.assign(r, { bytes: event.bytes, seconds: event.seconds });
         break;
       }
       case 'table-retry':
@@ -121,15 +120,17 @@ export class ProgressRenderer {
     const lines: string[] = [];
     let partial = 0;
     for (const r of this.running.values()) {
-      const rate = r.seconds > 0 ? r.rows / r.seconds : 0;
-      const fraction = r.estimatedRows > 0 ? Math.min(r.rows / r.estimatedRows, 1) : 0;
+      // The estimate is the table's size on disk, not its COPY data: a guide, capped below 100%.
+      const rate = r.seconds > 0 ? r.bytes / r.seconds : 0;
+      const fraction = r.estimatedBytes > 0 ? Math.min(r.bytes / r.estimatedBytes, 0.99) : 0;
       partial += fraction;
       const eta =
-        rate > 0 && r.estimatedRows > r.rows
-          ? formatDuration((r.estimatedRows - r.rows) / rate)
+        rate > 0 && r.estimatedBytes > r.bytes
+          ? formatDuration((r.estimatedBytes - r.bytes) / rate)
           : '-';
+      const percent = r.estimatedBytes > 0 ? `~${Math.round(fraction * 100)}%  ` : '';
       lines.push(
-        `  ${printable(`${r.ref.target}.${r.ref.table}`)}  ${formatCount(r.rows)} rows  ${formatMegabytes(r.bytes)} MB  ${formatRate(r.bytes, r.seconds)} MB/s  ETA ${eta}`,
+        `  ${printable(`${r.ref.target}.${r.ref.table}`)}  ${percent}${formatMegabytes(r.bytes)} MB  ${formatRate(r.bytes, r.seconds)} MB/s  ETA ${eta}`,
       );
     }
     const done = this.total > 0 ? (this.finished + partial) / this.total : 0;

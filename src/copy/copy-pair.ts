@@ -106,18 +106,12 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   const watches: { source?: ConnectionWatch; target?: ConnectionWatch } = {};
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   const shared = ctx.sharedRead;
-  const onProgress = (counts: { rows: number; bytes: number }): void => {
-    bytes = counts.bytes;
+  const onProgress = (sofar: number): void => {
+    bytes = sofar;
     const now = ctx.now().getTime();
     if (now - lastProgress < ctx.progressIntervalMs) return;
     lastProgress = now;
-    ctx.emit({
-      type: 'table-progress',
-      ref,
-      rows: counts.rows,
-      bytes: counts.bytes,
-      seconds: seconds(),
-    });
+    ctx.emit({ type: 'table-progress', ref, bytes, seconds: seconds() });
   };
   try {
     ctx.signal?.throwIfAborted();

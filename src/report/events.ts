@@ -101,7 +101,7 @@ export type RunEvent =
   | {
       readonly type: 'table-progress';
       readonly ref: TableRef;
-      readonly rows: number;
+      /** COPY data passed through so far; rows are known at the end (table-done), from PostgreSQL. */
       readonly bytes: number;
       readonly seconds: number;
     }

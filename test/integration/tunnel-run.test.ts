@@ -178,7 +178,7 @@ describe('pgcopy run through SSH tunnels and TLS', () => {
         deps: { openTunnel: openSshTunnel },
         progressIntervalMs: 20,
         onEvent: (event) => {
-          if (event.type === 'table-progress' && event.rows > 0 && !killed) {
+          if (event.type === 'table-progress' && event.bytes > 0 && !killed) {
             killed = true;
             server.killConnections();
           }
@@ -224,7 +224,7 @@ describe('pgcopy run through SSH tunnels and TLS', () => {
         retryDelays: { baseDelayMs: 50, maxDelayMs: 100 },
         onEvent: (event) => {
           if (event.type === 'table-retry') retries.push(event.error.code);
-          if (event.type === 'table-progress' && event.rows > 0 && !killed) {
+          if (event.type === 'table-progress' && event.bytes > 0 && !killed) {
             killed = true;
             server.killConnections();
           }

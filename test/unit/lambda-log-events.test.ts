@@ -51,7 +51,7 @@ describe('logRunEvent: the reliability events as Lambda log lines', () => {
 
   it('keeps no line for progress', () => {
     const log = sink();
-    logRunEvent(log, { type: 'table-progress', ref, rows: 1, bytes: 1, seconds: 1 });
+    logRunEvent(log, { type: 'table-progress', ref, bytes: 1, seconds: 1 });
     expect(log.lines).toEqual([]);
   });
 });

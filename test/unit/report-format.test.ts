@@ -97,7 +97,7 @@ describe('summary and audit lines', () => {
       auditLine({ type: 'run-start', at: '', snapshot: null, pairs: 2, estimatedBytes: 0 }),
     ).toBe('Run started: 2 table(s), snapshot none');
     expect(
-      auditLine({ type: 'table-progress', ref: result, rows: 1, bytes: 1, seconds: 1 }),
+      auditLine({ type: 'table-progress', ref: result, bytes: 1, seconds: 1 }),
     ).toBeUndefined();
   });
 });
@@ -123,7 +123,7 @@ describe('progress on a TTY', () => {
       estimatedRows: 1000,
       estimatedBytes: 0,
     });
-    progress.onEvent({ type: 'table-progress', ref, rows: 250, bytes: 5_000_000, seconds: 1 });
+    progress.onEvent({ type: 'table-progress', ref, bytes: 5_000_000, seconds: 1 });
     progress.onEvent({
       type: 'table-done',
       at: '',
@@ -132,7 +132,6 @@ describe('progress on a TTY', () => {
     progress.onEvent({
       type: 'table-progress',
       ref: { ...ref, table: 'unknown' },
-      rows: 1,
       bytes: 1,
       seconds: 1,
     });
@@ -146,7 +145,33 @@ describe('progress on a TTY', () => {
     progress.stop();
   });
 
-  it('shows ETA for a running table', () => {
+  it('shows progress and ETA on bytes against the estimate, and neither without one', () => {
+    const { progress, text } = ttyProgress();
+    const ref = { target: 'db_1', source: 't', table: 't' };
+    const unsized = { ...ref, table: 'unsized' };
+    progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 2, estimatedBytes: 0 });
+    for (const [r, estimatedBytes] of [
+      [ref, 20_000_000],
+      [unsized, 0],
+    ] as const) {
+      progress.onEvent({
+        type: 'table-start',
+        at: '',
+        ref: r,
+        format: 'binary',
+        mode: 'append',
+        estimatedRows: 1000,
+        estimatedBytes,
+      });
+      progress.onEvent({ type: 'table-progress', ref: r, bytes: 5_000_000, seconds: 1 });
+    }
+    (progress as unknown as { draw(): void }).draw();
+    progress.stop();
+    expect(text()).toContain('db_1.t  ~25%  5.0 MB  5.0 MB/s  ETA 0:03');
+    expect(text()).toContain('db_1.unsized  5.0 MB  5.0 MB/s  ETA -');
+  });
+
+  it('caps progress below 100% while a table runs past its estimate', () => {
     const { progress, text } = ttyProgress();
     const ref = { target: 'db_1', source: 't', table: 't' };
     progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 1, estimatedBytes: 0 });
@@ -157,11 +182,11 @@ describe('progress on a TTY', () => {
       format: 'binary',
       mode: 'append',
       estimatedRows: 1000,
-      estimatedBytes: 0,
+      estimatedBytes: 1_000_000,
     });
-    progress.onEvent({ type: 'table-progress', ref, rows: 250, bytes: 5_000_000, seconds: 1 });
+    progress.onEvent({ type: 'table-progress', ref, bytes: 5_000_000, seconds: 1 });
     (progress as unknown as { draw(): void }).draw();
     progress.stop();
-    expect(text()).toContain('db_1.t  250 rows  5.0 MB  5.0 MB/s  ETA 0:03');
+    expect(text()).toContain('db_1.t  ~99%  5.0 MB  5.0 MB/s  ETA -');
   });
 });

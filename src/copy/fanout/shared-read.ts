@@ -10,7 +10,6 @@ import type { Loaded } from '../strategies/types.js';
 import type { WorkerConnections } from '../worker-connections.js';
 import { CopyTee } from './copy-tee.js';
 import { projectionFor } from './projection-for.js';
-import type { ProjectedCounts } from './row-projection.js';
 
 /** One target's load from a shared read: copy-pair's transaction around it, as for its own read. */
 export interface SharedLoad {
@@ -18,7 +17,7 @@ export interface SharedLoad {
   readonly target: pg.ClientBase;
   readonly destination: string;
   readonly signal?: AbortSignal | undefined;
-  readonly onProgress?: ((counts: ProjectedCounts) => void) | undefined;
+  readonly onProgress?: ((bytes: number) => void) | undefined;
 }
 
 /**
@@ -94,7 +93,9 @@ export class SharedRead {
 
   /** Streams the member's columns into its target's COPY FROM; done when the whole read is. */
   async load({ plan, target, destination, signal, onProgress }: SharedLoad): Promise<Loaded> {
-    const projection = projectionFor(plan.format, this.columns, plan.columns, onProgress);
+    const projection = projectionFor(plan.format, this.columns, plan.columns, (counts) =>
+      onProgress?.(counts.bytes),
+    );
     const input = target.query(copyFrom(copyInSql(plan, destination)));
     this.attached.add(plan);
     this.tee.attach(projection);

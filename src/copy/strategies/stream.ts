@@ -1,7 +1,7 @@
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { closeDestination } from '../destination.js';
-import { CopyRowCounter } from '../row-counter.js';
+import { CopyByteCounter } from '../byte-counter.js';
 import { copyInSql, copyOutSql } from '../sql.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
 
@@ -19,11 +19,12 @@ export const streamStrategy: CopyStrategy = {
     signal,
     onProgress,
   }: LoadContext): Promise<Loaded> {
-    const counter = new CopyRowCounter(plan.format, onProgress);
+    const counter = new CopyByteCounter(onProgress);
     const output = source.query(copyTo(copyOutSql(plan)));
     const input = target.query(copyFrom(copyInSql(plan, destination)));
     await pipeline(output, counter, input, signal ? { signal } : {});
+    // The target's `COPY n`: the rows it took, counted by PostgreSQL rather than in this process.
     const rows = input.rowCount;
-    return { rows, ...(await closeDestination(target, plan, rows)), bytes: counter.counts.bytes };
+    return { rows, ...(await closeDestination(target, plan, rows)), bytes: counter.bytes };
   },
 };

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type { ConnectionSpec } from '../../db/connection-spec.js';
 import type { TablePlan } from '../../plan/types.js';
-import type { CopyCounts } from '../row-counter.js';
 import type { RowChanges } from '../../report/events.js';
 
 /** What one table's load gets from copy-pair, which owns the transactions, the result and the events. */
@@ -21,7 +20,8 @@ export interface LoadContext {
   /** The run's exported snapshot, for a remote session to read the same instant. */
   readonly snapshotId: string;
   readonly signal?: AbortSignal | undefined;
-  readonly onProgress?: ((counts: CopyCounts) => void) | undefined;
+  /** Bytes of COPY data passed through so far (a strategy that moves no data never calls it). */
+  readonly onProgress?: ((bytes: number) => void) | undefined;
 }
 
 export interface Loaded {

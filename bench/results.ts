@@ -1,0 +1,165 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { median } from './support.js';
+
+/** One run of one method: what it cost and whether the target then held the source's rows. */
+export interface Sample {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly maxRssMb?: number;
+}
+
+export interface MethodFigures {
+  readonly section: string;
+  readonly name: string;
+  /** Another method this one is compared with (its ratio is printed beside the baseline's). */
+  readonly versus?: string;
+  readonly samples: Sample[];
+  /** Row count and digest on the target matched the source's, each time they were checked. */
+  checked: boolean | undefined;
+}
+
+export interface Goal {
+  readonly text: string;
+  readonly method: string;
+  readonly versus: string;
+  readonly atMost: number;
+}
+
+/** One method's line of the table and of the JSON file. */
+export interface ResultRow {
+  readonly section: string;
+  readonly method: string;
+  readonly medianSeconds: number;
+  readonly seconds: string;
+  readonly ratio: number | null;
+  readonly versus: string | null;
+  readonly ratioVersus: number | null;
+  readonly cpuSeconds: number;
+  readonly cpuSecondsPerGb: number | null;
+  readonly peakRssMb: number;
+  readonly checked: boolean | null;
+}
+
+/** Figures of one benchmark run, by section, in the order methods were first measured. */
+export class Results {
+  readonly methods = new Map<string, MethodFigures>();
+
+  constructor(
+    /** The method each section's ratios are taken against. */
+    private readonly baselines: Readonly<Record<string, string>>,
+    /** Bytes of the big table as COPY text, for CPU seconds per GB. */
+    public textBytes = 0,
+  ) {}
+
+  record(section: string, name: string, sample: Sample, versus?: string): void {
+    const figures = this.methods.get(name) ?? {
+      section,
+      name,
+      ...(versus ? { versus } : {}),
+      samples: [],
+      checked: undefined,
+    };
+    figures.samples.push(sample);
+    this.methods.set(name, figures);
+  }
+
+  check(name: string, ok: boolean): void {
+    const figures = this.methods.get(name);
+    if (figures) figures.checked = (figures.checked ?? true) && ok;
+  }
+
+  median(name: string, of: (s: Sample) => number | undefined = (s) => s.seconds): number {
+    const values = (this.methods.get(name)?.samples ?? []).flatMap((s) => of(s) ?? []);
+    return values.length > 0 ? median(values) : NaN;
+  }
+
+  ratio(name: string, versus: string): number {
+    return this.median(name) / this.median(versus);
+  }
+
+  rows(): ResultRow[] {
+    return [...this.methods.values()].map((m) => {
+      const baseline = this.baselines[m.section];
+      const cpu = this.median(m.name, (s) => s.cpuSeconds);
+      const rss = this.median(m.name, (s) => s.maxRssMb);
+      return {
+        section: m.section,
+        method: m.name,
+        medianSeconds: round(this.median(m.name), 3),
+        seconds: m.samples.map((s) => round(s.seconds, 3)).join(' '),
+        ratio: baseline && baseline !== m.name ? round(this.ratio(m.name, baseline), 2) : null,
+        versus: m.versus ?? null,
+        ratioVersus: m.versus ? round(this.ratio(m.name, m.versus), 2) : null,
+        cpuSeconds: round(cpu, 2),
+        cpuSecondsPerGb:
+          m.section === 'one big table' && this.textBytes > 0
+            ? round(cpu / (this.textBytes / 1e9), 2)
+            : null,
+        peakRssMb: round(rss, 0),
+        checked: m.checked ?? null,
+      };
+    });
+  }
+
+  /** The table printed on stdout (and pasted into the README). */
+  table(): string {
+    const header = [
+      'section',
+      'method',
+      'median s',
+      'ratio',
+      'vs',
+      'CPU s',
+      'CPU s/GB',
+      'RSS MB',
+      'rows ok',
+    ];
+    const cells = this.rows().map((r) => [
+      r.section,
+      r.method,
+      fixed(r.medianSeconds, 2),
+      fixed(r.ratio, 2),
+      r.versus === null || fixed(r.ratioVersus, 2) === ''
+        ? ''
+        : `${fixed(r.ratioVersus, 2)} × ${r.versus}`,
+      fixed(r.cpuSeconds, 2),
+      fixed(r.cpuSecondsPerGb, 2),
+      fixed(r.peakRssMb, 0),
+      r.checked === null ? '' : r.checked ? 'yes' : 'NO',
+    ]);
+    const line = (c: readonly string[]): string => `| ${c.join(' | ')} |`;
+    return [line(header), line(header.map(() => '---')), ...cells.map(line)].join('\n');
+  }
+
+  goals(goals: readonly Goal[]): string[] {
+    return goals.map((g) => {
+      const ratio = this.ratio(g.method, g.versus);
+      const verdict = Number.isNaN(ratio) ? 'not measured' : ratio <= g.atMost ? 'met' : 'not met';
+      return `${g.text}: ${fixed(round(ratio, 2), 2)} (goal ≤ ${g.atMost}) ${verdict}`;
+    });
+  }
+
+  async write(file: string, extra: Record<string, unknown>): Promise<void> {
+    await mkdir(new URL('.', `file://${file}`).pathname, { recursive: true });
+    const machine = {
+      nproc: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGb: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+    };
+    await writeFile(
+      file,
+      `${JSON.stringify({ ...extra, machine, methods: this.rows() }, null, 2)}\n`,
+    );
+  }
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+function fixed(value: number | null, digits: number): string {
+  return value !== null && !Number.isNaN(value) ? value.toFixed(digits) : '';
+}
