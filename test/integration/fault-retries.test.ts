@@ -9,9 +9,9 @@ import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
 import { result } from '../support/report.js';
 
 // Lean on purpose (the whole suite shares two cores): 150,000 rows take long enough to be
-// interrupted mid-COPY, and a unique violation half-way (row 75,000) stands for the issue's
-// row 500,000 of 1,000,000.
+// interrupted mid-COPY. The unique violation has a narrow table of its own, of 1,000,000 rows.
 const ROWS = 150_000;
+const MILLION = 1_000_000;
 /**
  * Every row still passes, but the source pauses 5 ms every 1,000 rows (about 0.75 s in all), so
  * that the COPY is still running when the test looks for it, however loaded the machine is.
@@ -30,7 +30,9 @@ beforeAll(async () => {
      CREATE TABLE ${q}.big (id int PRIMARY KEY, payload text);
      INSERT INTO ${q}.big SELECT g, repeat('x', 200) FROM generate_series(1, ${ROWS}) g;
      CREATE TABLE ${q}.small (id int PRIMARY KEY);
-     INSERT INTO ${q}.small SELECT generate_series(1, 10);`,
+     INSERT INTO ${q}.small SELECT generate_series(1, 10);
+     CREATE TABLE ${q}.million (id int PRIMARY KEY);
+     INSERT INTO ${q}.million SELECT generate_series(1, ${MILLION});`,
   );
   sourceDigest = await tableDigest(s.source, `SELECT * FROM ${q}.big`);
 });
@@ -46,7 +48,9 @@ async function scenario(options: Record<string, unknown>, targetRow = -1, tables
     `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q};
      CREATE TABLE ${q}.big (id int PRIMARY KEY, payload text);
      CREATE TABLE ${q}.small (id int PRIMARY KEY);
-     INSERT INTO ${q}.big VALUES (${targetRow}, 'kept');`,
+     CREATE TABLE ${q}.million (id int PRIMARY KEY);
+     INSERT INTO ${q}.big VALUES (${targetRow}, 'kept');
+     INSERT INTO ${q}.million VALUES (${targetRow});`,
   );
   Object.assign(before, await tableDigest(s.target1, `SELECT * FROM ${q}.big`));
   return workDir({
@@ -130,18 +134,22 @@ describe('fault suite: transient failures are retried, permanent ones are not', 
     }
   });
 
-  it('a unique violation half-way through the table is permanent: one attempt, nothing kept', async () => {
-    const work = await scenario({ mode: 'append' }, ROWS / 2);
+  it('a unique violation at row 500,000 of 1,000,000 is permanent: one attempt, nothing kept', async () => {
+    const work = await scenario({ mode: 'append' }, MILLION / 2, ['million']);
+    const million = `SELECT * FROM ${q}.million`;
+    const kept = await tableDigest(s.target1, million);
     try {
       const run = await cli(['run', '-c', work.file, '--quiet', '--report', 'report.json'], {
         cwd: work.dir,
       });
       expect(run.code).toBe(1);
-      const table = result(await readReport(work.dir), 'big');
+      const table = result(await readReport(work.dir), 'million');
       expect(table).toMatchObject({ status: 'error', rows: 0, attempts: 1 });
       expect(table.error).toMatchObject({ sqlstate: '23505' });
+      expect(table.error?.message).toMatch(/\(id\)=\(500000\)/);
       expect(table.error?.transient).toBeUndefined();
-      expect(await tableDigest(s.target1, `SELECT * FROM ${q}.big`)).toEqual(before);
+      expect(await tableDigest(s.target1, million)).toEqual(kept);
+      expect(kept.count).toBe(1);
       expect(await readAudit(work.dir)).not.toMatch(/Retrying/);
       await expectNoLeftovers();
     } finally {
