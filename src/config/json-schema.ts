@@ -32,6 +32,10 @@ const closed = (properties: Record<string, object>, required: string[] = []): ob
   ...(required.length > 0 ? { required } : {}),
 });
 const ref = (name: string): object => ({ $ref: `#/$defs/${name}` });
+const split = (description: string): object => ({
+  description,
+  oneOf: [{ const: false }, ref('split')],
+});
 
 const ENDPOINT = {
   url: text('postgres://user:password@host:port/database?sslmode=...&sslrootcert=...'),
@@ -62,6 +66,7 @@ const TABLE = closed(
     strategy: choice(STRATEGIES, 'How this table is copied.'),
     disableTriggers: boolean("Load with the target's user triggers off."),
     rowSecurity: choice(['apply'], "Copy only the rows the source's policies let the role see."),
+    split: split('Split this table (false: never).'),
   },
   ['name'],
 );
@@ -97,6 +102,7 @@ export const CONFIG_JSON_SCHEMA = {
         statementTimeout: duration('statement_timeout of the target sessions.'),
         protected: boolean('truncate mode here needs --allow-truncate NAME.'),
         exclude: { type: 'array', items: text('A table name or pattern patterns never select.') },
+        split: split("Split this target's big tables (false: never)."),
       },
       ['name', 'tables'],
     ),
@@ -149,6 +155,17 @@ export const CONFIG_JSON_SCHEMA = {
       onSnapshotLoss: choice(SNAPSHOT_LOSS_POLICIES, 'When the snapshot connection is lost.'),
       lockTimeout: duration('lock_timeout of the target sessions.'),
       statementTimeout: duration('statement_timeout of the target sessions.'),
+      split: split('Copy big tables in parts, committed together.'),
+    }),
+    split: closed({
+      minBytes: {
+        description: 'Split tables of at least this size (default 1GB).',
+        oneOf: [
+          { type: 'integer', minimum: 0 },
+          { type: 'string', pattern: '^\\s*\\d+\\s*(B|kB|MB|GB|TB)?\\s*$' },
+        ],
+      },
+      parts: integer(2, 64, 'Parts of a split table (default 2).'),
     }),
   },
 } as const;

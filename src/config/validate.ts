@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
 import { parsePostgresUrl, type UrlParts } from './parse-url.js';
 import { collect, optional, Reader } from './reader.js';
+import { readSplit } from './split.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
@@ -227,7 +228,7 @@ function readTable(r: Reader): TableSpec {
     return { source: name, target: name };
   }
   const keys = r.object(
-    ['name', 'target', 'mode', 'where', 'strategy', 'disableTriggers', 'rowSecurity'],
+    ['name', 'target', 'mode', 'where', 'strategy', 'disableTriggers', 'rowSecurity', 'split'],
     'a table name',
   );
   const nameReader = keys.get('name');
@@ -251,6 +252,8 @@ function readTable(r: Reader): TableSpec {
   if (disableTriggers !== undefined) spec.disableTriggers = disableTriggers;
   const rowSecurity = optional(keys.get('rowSecurity'), (k) => k.oneOf(['apply'] as const));
   if (rowSecurity !== undefined) spec.rowSecurity = rowSecurity;
+  const split = optional(keys.get('split'), readSplit);
+  if (split !== undefined) spec.split = split;
   return spec;
 }
 
@@ -265,6 +268,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
     'statementTimeout',
     'protected',
     'exclude',
+    'split',
   ]);
   const nameReader = keys.get('name');
   if (!nameReader?.present) throw new ConfigError(`${r.path}.name: is required`);
@@ -297,6 +301,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
   const lockTimeoutMs = optional(keys.get('lockTimeout'), (k) => k.duration());
   const statementTimeoutMs = optional(keys.get('statementTimeout'), (k) => k.duration());
   const isProtected = optional(keys.get('protected'), (k) => k.boolean());
+  const split = optional(keys.get('split'), readSplit);
   return {
     ...readEndpoint(r, name, keys, warnings),
     tables,
@@ -307,6 +312,7 @@ function readTarget(r: Reader, warnings: string[]): TargetConfig {
     ...(isProtected === undefined ? {} : { protected: isProtected }),
     ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
     ...(exclude === undefined ? {} : { exclude }),
+    ...(split === undefined ? {} : { split }),
   };
 }
 
@@ -323,7 +329,9 @@ function readOptions(r: Reader | undefined): RunOptions {
     'onSnapshotLoss',
     'lockTimeout',
     'statementTimeout',
+    'split',
   ]);
+  const split = optional(keys.get('split'), readSplit);
   const lockTimeoutMs = optional(keys.get('lockTimeout'), (k) => k.duration());
   const statementTimeoutMs = optional(keys.get('statementTimeout'), (k) => k.duration());
   return {
@@ -345,6 +353,7 @@ function readOptions(r: Reader | undefined): RunOptions {
       DEFAULT_OPTIONS.onSnapshotLoss,
     ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
     ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
+    ...(split === undefined ? {} : { split }),
   };
 }
 

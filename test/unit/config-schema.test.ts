@@ -51,6 +51,7 @@ describe('pgcopy.schema.json (bug: nothing helped write the YAML)', () => {
       ],
       ['secrets', defs.secrets, (k) => ({ ...base, secrets: { provider: 'env', [k]: 1 } })],
       ['options', defs.options, (k) => ({ ...base, options: { [k]: 1 } })],
+      ['split', defs.split, (k) => ({ ...base, options: { split: { [k]: 1 } } })],
     ];
     for (const [level, def, place] of levels) {
       expect([level, schemaKeys(def)]).toEqual([level, acceptedKeys(place)]);
