@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import type { Connectors } from '../db/connectors.js';
@@ -27,6 +28,9 @@ import { SnapshotHolder } from './snapshot-holder.js';
 import { configIdentity, pairPlanHash } from '../resume/plan-hash.js';
 import type { ResumeReport } from '../resume/resume-report.js';
 import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
+import { limitSplit } from '../plan/split-rules.js';
+import { copySplit } from './split/copy-split.js';
+import { settleLeftovers } from './split/leftovers.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -76,9 +80,13 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
     ...(signal ? { signal } : {}),
   });
   try {
-    const plan = await sourceStep('reading the catalogs', () =>
+    const made = await sourceStep('reading the catalogs', () =>
       makePlan(config, connectors, options.filters, signal ? { signal } : {}),
     );
+    const plan = withRunLimits(made, {
+      concurrency: options.concurrency ?? config.options.concurrency,
+      verify: options.verify === true,
+    });
     emit({ type: 'plan', plan });
     if (options.dryRun) return { plan, report: undefined };
     const report = await copyAll(config, plan, connectors, { ...options, emit, now });
@@ -87,6 +95,17 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
   } finally {
     await connectors.close();
   }
+}
+
+/** The plan's splits within this run's concurrency, and none under --verify. */
+function withRunLimits(plan: Plan, run: Parameters<typeof limitSplit>[1]): Plan {
+  return {
+    ...plan,
+    targets: plan.targets.map((t) => ({
+      ...t,
+      tables: t.tables.map((table) => limitSplit(table, run)),
+    })),
+  };
 }
 
 async function copyAll(
@@ -157,6 +176,11 @@ async function copyAll(
     lockWaits,
     options.verify ? verifyBeforeCommit((t, v) => verified.set(t, v)) : undefined,
   );
+  // Names this run's prepared transactions (split tables).
+  const runId = randomBytes(6).toString('hex');
+  if (copyable.length > 0) {
+    await settleLeftovers(plan, connectors, emit, now, signal ? { signal } : {});
+  }
   const policy: RetryPolicy = {
     retries: config.options.retries,
     ...(options.retryDelays ?? DEFAULT_RETRY_DELAYS),
@@ -183,7 +207,7 @@ async function copyAll(
     await runPool(
       copyable,
       concurrency,
-      async (table, worker) => {
+      async (table, worker, others) => {
         if (signal?.aborted || !snapshot) {
           const result = uncopied(table, abortedTableError(signal, false));
           results.set(table, result);
@@ -201,20 +225,26 @@ async function copyAll(
         });
         using pairScope = new AbortScope(signal);
         const pairSignal = signal ? pairScope.signal : undefined;
+        const pair = (current: SnapshotCoordinator) => ({
+          source: connectors.source,
+          target: connectors.target(table.targetName),
+          snapshot: current,
+          signal: pairSignal,
+          emit,
+          now,
+          progressIntervalMs: options.progressIntervalMs ?? 250,
+          hooks,
+        });
         const result = await copyWithRetries(
           table,
           (current) =>
-            copyPair(table, {
-              source: connectors.source,
-              target: connectors.target(table.targetName),
-              connections: connectionsOf(worker),
-              snapshot: current,
-              signal: pairSignal,
-              emit,
-              now,
-              progressIntervalMs: options.progressIntervalMs ?? 250,
-              hooks,
-            }),
+            others.length > 0
+              ? copySplit(table, {
+                  ...pair(current),
+                  connections: [worker, ...others].map(connectionsOf),
+                  runId,
+                })
+              : copyPair(table, { ...pair(current), connections: connectionsOf(worker) }),
           { snapshots: snapshot, policy, signal: pairSignal, emit, now },
         );
         const check = result.error ? undefined : verified.get(table);
@@ -227,6 +257,7 @@ async function copyAll(
         });
       },
       parentsOf,
+      (table) => table.split?.parts ?? 1,
     ).finally(() => Promise.all([...workers.values()].map((w) => w.close())));
   } finally {
     await lockWaits.close();

@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/copy/run.js';
+import { embeddedBinDir } from '../../src/demo/binaries.js';
+import { startLocalPostgres, type LocalPostgres } from '../../src/demo/local-postgres.js';
+import type { RunEvent, RunReport, TableResult } from '../../src/report/events.js';
+import { testConfig } from '../support/config.js';
+import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { terminateCopyBackend } from '../support/faults.js';
+import type { ServerInfo } from '../support/server-info.js';
+
+// Split tables commit their parts together through prepared transactions: the suite's targets
+// have none (max_prepared_transactions = 0), so this file starts a target of its own that has.
+const ROWS = 60_000;
+/** Every row passes, but the source pauses now and then, so that a test can catch a part's COPY. */
+const PACED = 'CASE WHEN id % 1000 = 0 THEN pg_catalog.pg_sleep(0.01) IS NOT NULL ELSE true END';
+const schema = uniqueName('Split');
+const q = `"${schema}"`;
+const s = servers();
+let own: LocalPostgres;
+let target: ServerInfo;
+let sourceDigest = { count: 0, md5: '' };
+
+beforeAll(async () => {
+  own = await startLocalPostgres({
+    binDir: embeddedBinDir(),
+    name: 'split-target',
+    settings: { max_prepared_transactions: '4' },
+  });
+  target = { ...own, name: own.name };
+  await sql(
+    s.source,
+    `CREATE SCHEMA ${q};
+     CREATE TABLE ${q}.big (id int PRIMARY KEY, payload text);
+     INSERT INTO ${q}.big SELECT g, repeat('x', 100) || g FROM generate_series(1, ${ROWS}) g;
+     CREATE TABLE ${q}.small (id int);
+     INSERT INTO ${q}.small SELECT generate_series(1, 10);
+     ANALYZE ${q}.big;`,
+  );
+  sourceDigest = await tableDigest(s.source, `SELECT * FROM ${q}.big`);
+}, 60_000);
+
+afterAll(async () => {
+  await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
+  await sql(s.target1, `DROP SCHEMA IF EXISTS ${q} CASCADE`);
+  await own.stop();
+});
+
+/** A fresh target schema: `big` with a sequence-backed key and `before` rows of its own. */
+async function fresh(server: ServerInfo, before: string[] = []): Promise<void> {
+  await sql(
+    server,
+    `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q};
+     CREATE TABLE ${q}.big (id serial PRIMARY KEY, payload text);
+     CREATE TABLE ${q}.small (id int);
+     ${before.map((row) => `INSERT INTO ${q}.big VALUES ${row};`).join('\n')}`,
+  );
+}
+
+function config(
+  server: ServerInfo,
+  options: Record<string, unknown> = {},
+  table: Record<string, unknown> = {},
+) {
+  return testConfig(
+    { server: s.source, schema },
+    [{ name: 'db_1', server, schema, tables: [{ name: 'big', ...table }, 'small'] }],
+    { split: { minBytes: '1MB', parts: 2 }, concurrency: 2, retries: 0, ...options },
+  );
+}
+
+async function copy(
+  server: ServerInfo,
+  options: Record<string, unknown> = {},
+  table: Record<string, unknown> = {},
+): Promise<{ report: RunReport; big: TableResult; events: RunEvent[] }> {
+  const events: RunEvent[] = [];
+  const outcome = await run(config(server, options, table), {
+    onEvent: (e) => events.push(e),
+    retryDelays: { baseDelayMs: 10, maxDelayMs: 10 },
+    progressIntervalMs: 0,
+  });
+  const report = outcome.report as RunReport;
+  const big = report.tables.find((t) => t.table === 'big') as TableResult;
+  return { report, big, events };
+}
+
+async function prepared(server: ServerInfo): Promise<string[]> {
+  const { rows } = await sql(server, `SELECT gid FROM pg_prepared_xacts ORDER BY gid`);
+  return (rows as { gid: string }[]).map((r) => r.gid);
+}
+
+const digestOf = (server: ServerInfo) => tableDigest(server, `SELECT * FROM ${q}.big`);
+
+describe('options.split: a big table in parts, committed together', () => {
+  it('copies a split table exactly, in two parts, and moves its sequence past the copied keys', async () => {
+    await fresh(target);
+    const { big, events } = await copy(target);
+    expect(big.error).toBeNull();
+    expect(big.rows).toBe(ROWS);
+    expect(await digestOf(target)).toEqual(sourceDigest);
+    const plan = events.find((e) => e.type === 'plan');
+    const planned = plan?.plan.targets[0]?.tables.find((t) => t.targetTable === 'big');
+    expect(planned?.split).toEqual({ parts: 2 });
+    expect(planned?.notes).toContain('split into 2 parts by block ranges, committed together');
+    expect(events.some((e) => e.type === 'table-progress' && e.ref.table === 'big')).toBe(true);
+    const { rows } = await sql(target, `SELECT nextval('${q}.big_id_seq')::int AS next`);
+    expect(rows[0]).toEqual({ next: ROWS + 1 });
+    expect(await prepared(target)).toEqual([]);
+  });
+
+  it('keeps the where filter of the table on every part', async () => {
+    await fresh(target);
+    const { big } = await copy(target, {}, { where: 'id % 7 = 0 -- a comment' });
+    expect(big.rows).toBe(Math.floor(ROWS / 7));
+    expect(await digestOf(target)).toEqual(
+      await tableDigest(s.source, `SELECT * FROM ${q}.big WHERE id % 7 = 0`),
+    );
+  });
+
+  it('bug: a unique violation in the second part must leave the target table exactly as before', async () => {
+    await fresh(target, [`(${ROWS}, 'already here')`]);
+    const before = await digestOf(target);
+    const { big } = await copy(target);
+    expect(big.error?.sqlstate).toBe('23505');
+    expect(big.rows).toBe(0);
+    expect(await digestOf(target)).toEqual(before);
+    expect(await prepared(target)).toEqual([]);
+  });
+
+  it('bug: a terminated part backend must roll every part back, and a retry copies the table once', async () => {
+    await fresh(target);
+    const before = await digestOf(target);
+    const terminated = new Set<number>();
+    const killed = terminateCopyBackend(target, schema, 20_000, terminated);
+    const failed = await copy(target, {}, { where: PACED });
+    expect(await killed).toBe(true);
+    expect(failed.big.error?.code).toBe('CONNECTION_LOST');
+    expect(await digestOf(target)).toEqual(before);
+    expect(await prepared(target)).toEqual([]);
+
+    const killedAgain = terminateCopyBackend(target, schema, 20_000, terminated);
+    const retried = await copy(target, { retries: 1 }, { where: PACED });
+    expect(await killedAgain).toBe(true);
+    expect(retried.big.error).toBeNull();
+    expect(retried.big.attempts).toBe(2);
+    expect(await digestOf(target)).toEqual(sourceDigest);
+    expect(await prepared(target)).toEqual([]);
+  });
+
+  it('bug: a part that cannot be prepared (no free slot) must roll every part back', async () => {
+    await fresh(target);
+    const before = await digestOf(target);
+    // Another application holds every prepared-transaction slot of the target.
+    const holders = ['a', 'b', 'c', 'd'].map((n) => `other_app_${schema}_${n}`);
+    for (const gid of holders) await sql(target, `BEGIN; PREPARE TRANSACTION '${gid}'`);
+    try {
+      const { big } = await copy(target);
+      expect(big.error?.message).toContain('prepared transactions');
+      expect(await digestOf(target)).toEqual(before);
+      expect(await prepared(target)).toEqual(holders.sort());
+    } finally {
+      for (const gid of holders) await sql(target, `ROLLBACK PREPARED '${gid}'`);
+    }
+  });
+
+  it('falls back to one stream on a target without prepared transactions, and the plan says why', async () => {
+    await fresh(s.target1);
+    const { big, events } = await copy(s.target1);
+    expect(big.error).toBeNull();
+    expect(await digestOf(s.target1)).toEqual(sourceDigest);
+    const plan = events.find((e) => e.type === 'plan');
+    const planned = plan?.plan.targets[0]?.tables.find((t) => t.targetTable === 'big');
+    expect(planned?.split?.parts).toBe(1);
+    expect(planned?.notes).toContain(
+      "not split: the target's max_prepared_transactions is 0; committing the parts together needs at least 1",
+    );
+  });
+
+  it("holds at most concurrency + 1 connections per server: the parts take the run's slots", async () => {
+    await fresh(target);
+    let peak = { source: 0, target: 0 };
+    const count = async (server: ServerInfo): Promise<number> => {
+      const { rows } = await sql(
+        server,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pgcopy'`,
+      );
+      return (rows[0] as { n: number }).n;
+    };
+    const watch = { done: false };
+    const watching = (async () => {
+      while (!watch.done) {
+        const [src, tgt] = await Promise.all([count(s.source), count(target)]);
+        peak = { source: Math.max(peak.source, src), target: Math.max(peak.target, tgt) };
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    try {
+      const { report } = await copy(target, {}, { where: PACED });
+      expect(report.status).not.toBe('error');
+    } finally {
+      watch.done = true;
+      await watching;
+    }
+    expect(peak.source).toBeGreaterThanOrEqual(2);
+    expect(peak.source).toBeLessThanOrEqual(3);
+    expect(peak.target).toBeLessThanOrEqual(3);
+  });
+});
