@@ -3,8 +3,9 @@ import { run } from '../../src/copy/run.js';
 import { embeddedBinDir } from '../../src/demo/binaries.js';
 import { startLocalPostgres, type LocalPostgres } from '../../src/demo/local-postgres.js';
 import type { RunEvent, RunReport, TableResult } from '../../src/report/events.js';
+import { preparedSettledLine } from '../../src/report/audit-lines.js';
 import { testConfig } from '../support/config.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { terminateCopyBackend } from '../support/faults.js';
 import type { ServerInfo } from '../support/server-info.js';
 
@@ -204,5 +205,47 @@ describe('options.split: a big table in parts, committed together', () => {
     expect(peak.source).toBeGreaterThanOrEqual(2);
     expect(peak.source).toBeLessThanOrEqual(3);
     expect(peak.target).toBeLessThanOrEqual(3);
+  });
+
+  it('settles the prepared parts a crashed run left, each as its first part ended', async () => {
+    await fresh(target);
+    const decider = await connect(target);
+    const xid = async (end: 'COMMIT' | 'ROLLBACK' | undefined): Promise<string> => {
+      await decider.query('BEGIN');
+      const { rows } = await decider.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+      if (end) await decider.query(end);
+      return rows[0]?.xid ?? '';
+    };
+    const leave = (gid: string, table: string, id: number): Promise<unknown> =>
+      sql(target, `BEGIN; INSERT INTO ${q}.${table} VALUES (${id}); PREPARE TRANSACTION '${gid}'`);
+    const committed = `pgcopy_0123456789ab_x${await xid('COMMIT')}_big_2`;
+    const rolledBack = `pgcopy_0123456789ab_x${await xid('ROLLBACK')}_big_2`;
+    const pending = `pgcopy_0123456789ab_x${await xid(undefined)}_small_2`;
+    try {
+      await leave(committed, 'big', -1);
+      await leave(rolledBack, 'big', -2);
+      await leave(pending, 'small', -3);
+      const { big, events } = await copy(target);
+      expect(big.error).toBeNull();
+      const settled = events.find(
+        (e): e is Extract<RunEvent, { type: 'prepared-settled' }> => e.type === 'prepared-settled',
+      );
+      expect(settled).toMatchObject({
+        target: 'db_1',
+        committed: [committed],
+        rolledBack: [rolledBack],
+        pending: [pending],
+      });
+      expect(settled && preparedSettledLine(settled)).toBe(
+        `Target db_1: prepared transactions left by an earlier run: committed (their table had committed) ${committed}; rolled back (their table had failed) ${rolledBack}; left alone (their table is still being copied) ${pending}`,
+      );
+      const { rows } = await sql(target, `SELECT id FROM ${q}.big WHERE id < 0`);
+      expect(rows).toEqual([{ id: -1 }]);
+      expect(await prepared(target)).toEqual([pending]);
+    } finally {
+      await decider.query('ROLLBACK');
+      await decider.end();
+      for (const gid of await prepared(target)) await sql(target, `ROLLBACK PREPARED '${gid}'`);
+    }
   });
 });
