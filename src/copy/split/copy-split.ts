@@ -72,6 +72,9 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
   let lastProgress = 0;
   let rows = 0;
   let error: TableError | null = null;
+  // Set once the first part's COMMIT is sent: from then on the table may be committed, and a
+  // new attempt could copy its rows twice.
+  let decided = false;
   const warnings = new Set(plan.warnings);
   const bytes = (): number => parts.reduce((sum, p) => sum + p.counts.bytes, 0);
   try {
@@ -156,9 +159,15 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     const refused = prepared.find((p) => p.status === 'rejected');
     step.at('committing');
     // The first part's COMMIT is the table's: the prepared parts follow its outcome.
-    const committed = refused
-      ? first.target.query('ROLLBACK').then(() => Promise.reject(refused.reason as Error))
-      : first.target.query('COMMIT');
+    let committed: Promise<unknown>;
+    if (refused) {
+      committed = first.target
+        .query('ROLLBACK')
+        .then(() => Promise.reject(refused.reason as Error));
+    } else {
+      decided = true;
+      committed = first.target.query('COMMIT');
+    }
     const outcome = await committed.then(
       () => undefined,
       (thrown: unknown) => ({ thrown }),
@@ -179,6 +188,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
       step,
       watches: (failedPart ?? parts[0])?.watches ?? {},
     });
+    if (decided) error = { ...error, transient: false };
   } finally {
     await Promise.all(
       parts.map(async (part) => {
