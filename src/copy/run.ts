@@ -178,9 +178,6 @@ async function copyAll(
   );
   // Names this run's prepared transactions (split tables).
   const runId = randomBytes(6).toString('hex');
-  if (copyable.length > 0) {
-    await settleLeftovers(plan, connectors, emit, now, signal ? { signal } : {});
-  }
   const policy: RetryPolicy = {
     retries: config.options.retries,
     ...(options.retryDelays ?? DEFAULT_RETRY_DELAYS),
@@ -200,6 +197,7 @@ async function copyAll(
       if (!held) workers.set(worker, (held = new WorkerConnections(connectors)));
       return held;
     };
+    await settleLeftovers(plan, connectionsOf(0), emit, now, signal ? { signal } : {});
     const parentsOf = (table: TablePlan): TablePlan[] =>
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),

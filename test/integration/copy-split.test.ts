@@ -248,4 +248,29 @@ describe('options.split: a big table in parts, committed together', () => {
       for (const gid of await prepared(target)) await sql(target, `ROLLBACK PREPARED '${gid}'`);
     }
   });
+
+  it("bug: another role's leftover prepared part must not stop the run from copying", async () => {
+    await fresh(target);
+    const role = `split_user_${schema.slice(-8)}`;
+    await sql(
+      target,
+      `CREATE ROLE ${role} LOGIN PASSWORD 'pw';
+       GRANT USAGE ON SCHEMA ${q} TO ${role};
+       GRANT ALL ON ALL TABLES IN SCHEMA ${q} TO ${role};
+       GRANT ALL ON ALL SEQUENCES IN SCHEMA ${q} TO ${role};`,
+    );
+    // Left by a run as the superuser: this run's role may not finish it.
+    const gid = `pgcopy_0123456789ab_x1_small_2`;
+    await sql(target, `BEGIN; INSERT INTO ${q}.small VALUES (-1); PREPARE TRANSACTION '${gid}'`);
+    try {
+      const { big, events } = await copy({ ...target, user: role, password: 'pw' });
+      expect(big.error).toBeNull();
+      expect(await digestOf(target)).toEqual(sourceDigest);
+      expect(events.some((e) => e.type === 'prepared-settled')).toBe(false);
+      expect(await prepared(target)).toEqual([gid]);
+    } finally {
+      await sql(target, `ROLLBACK PREPARED '${gid}'`);
+      await sql(target, `DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
+  });
 });
