@@ -6,7 +6,7 @@ import type { RunEvent, RunReport, TableResult } from '../../src/report/events.j
 import { preparedSettledLine } from '../../src/report/audit-lines.js';
 import { testConfig } from '../support/config.js';
 import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
-import { terminateCopyBackend } from '../support/faults.js';
+import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
 import type { ServerInfo } from '../support/server-info.js';
 
 // Split tables commit their parts together through prepared transactions: the suite's targets
@@ -73,9 +73,11 @@ async function copy(
   server: ServerInfo,
   options: Record<string, unknown> = {},
   table: Record<string, unknown> = {},
+  signal?: AbortSignal,
 ): Promise<{ report: RunReport; big: TableResult; events: RunEvent[] }> {
   const events: RunEvent[] = [];
   const outcome = await run(config(server, options, table), {
+    signal,
     onEvent: (e) => events.push(e),
     retryDelays: { baseDelayMs: 10, maxDelayMs: 10 },
     progressIntervalMs: 0,
@@ -162,6 +164,41 @@ describe('options.split: a big table in parts, committed together', () => {
     } finally {
       for (const gid of holders) await sql(target, `ROLLBACK PREPARED '${gid}'`);
     }
+  });
+
+  it('bug: an interrupt mid-copy must roll every part back and end every session', async () => {
+    await fresh(target);
+    const before = await digestOf(target);
+    const controller = new AbortController();
+    const copying = (async () => {
+      for (let i = 0; i < 2000; i++) {
+        const { rows } = await sql(
+          target,
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE application_name = 'pgcopy' AND state = 'active' AND query LIKE $1`,
+          [`COPY %${schema}%`],
+        );
+        if ((rows[0] as { n: number }).n >= 2) return true;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return false;
+    })().then((seen) => {
+      controller.abort();
+      return seen;
+    });
+    const { big } = await copy(target, {}, { where: PACED }, controller.signal);
+    expect(await copying).toBe(true);
+    expect(big.error?.code).toBe('ABORTED');
+    expect(await digestOf(target)).toEqual(before);
+    expect(await prepared(target)).toEqual([]);
+    expect(await leftoverSessions(target, schema)).toBe(0);
+  });
+
+  it('warns of a split table that copied zero rows', async () => {
+    await fresh(target);
+    const { big } = await copy(target, {}, { where: 'false' });
+    expect(big.status).toBe('warnings');
+    expect(big.warnings).toContain('zero rows copied');
   });
 
   it('falls back to one stream on a target without prepared transactions, and the plan says why', async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type pg from 'pg';
 import { CopyError } from '../../errors.js';
 import { pairName, type TablePlan } from '../../plan/types.js';
@@ -68,6 +69,8 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
   // The first part that fails stops the others: its error is the table's.
   const stop = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
+  // Each part hangs its connects and its pipeline on it at once.
+  setMaxListeners(4 * ctx.connections.length + 2, signal);
   let failedPart: Part | undefined;
   let lastProgress = 0;
   let rows = 0;
