@@ -19,7 +19,7 @@ function readSize(r: Reader): number {
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
   const match = typeof v === 'string' ? /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/.exec(v) : null;
   if (!match) return r.fail('a size such as 512MB, 1GB, or a number of bytes');
-  return Number(match[1]) * (UNITS[match[2] ?? 'B'] ?? 1);
+  return Number(match[1]) * (UNITS[match[2] ?? 'B'] as number);
 }
 
 /**

@@ -194,6 +194,26 @@ describe('options.split: a big table in parts, committed together', () => {
     expect(await leftoverSessions(target, schema)).toBe(0);
   });
 
+  it('bug: a part that times out on a lock must name the holder, as one stream does', async () => {
+    await fresh(target);
+    const locker = await connect(target);
+    try {
+      await locker.query(`SET application_name = 'locker'`);
+      await locker.query(`BEGIN; LOCK TABLE ${q}.big IN ACCESS EXCLUSIVE MODE`);
+      const pid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]
+        ?.pid;
+      const { big } = await copy(target, { lockTimeout: '300ms' });
+      expect(big.error?.sqlstate).toBe('55P03');
+      expect(big.error?.message).toBe(
+        `lock timeout: db_1.big could not be locked within lock_timeout 300 ms: held by pid ${pid} (AccessExclusiveLock, user ${target.user}, application "locker", idle in transaction)`,
+      );
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+    expect(await prepared(target)).toEqual([]);
+  });
+
   it('warns of a split table that copied zero rows', async () => {
     await fresh(target);
     const { big } = await copy(target, {}, { where: 'false' });

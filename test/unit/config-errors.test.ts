@@ -364,18 +364,25 @@ describe('options.split', () => {
           name: 't',
           ...endpoint,
           split: { minBytes: '512MB' },
-          tables: ['a', { name: 'b', split: false }, { name: 'c', split: { parts: 3 } }],
+          tables: [
+            'a',
+            { name: 'b', split: false },
+            { name: 'c', split: { parts: 3 } },
+            { name: 'd', split: { minBytes: 7 } },
+          ],
         },
         { name: 'u', ...endpoint, split: false, tables: ['a'] },
       ],
-      options: { split: { minBytes: 1000, parts: 4 } },
+      options: { split: { minBytes: '1000', parts: 4 } },
     });
     expect(config.options.split).toEqual({ minBytes: 1000, parts: 4 });
+
     expect(config.targets[0]?.split).toEqual({ minBytes: 512 * 1024 ** 2, parts: 2 });
     expect(config.targets[0]?.tables.map((t) => t.split)).toEqual([
       undefined,
       false,
       { minBytes: 1024 ** 3, parts: 3 },
+      { minBytes: 7, parts: 2 },
     ]);
     expect(config.targets[1]?.split).toBe(false);
     const rejected = (split: unknown): unknown =>

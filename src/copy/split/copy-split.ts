@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type pg from 'pg';
-import { CopyError } from '../../errors.js';
+import { CopyError, sqlstateOf } from '../../errors.js';
 import { pairName, type TablePlan } from '../../plan/types.js';
 import type { TableError, TableResult } from '../../report/events.js';
 import { ConnectionWatch, PairStep } from '../connection-watch.js';
@@ -19,7 +19,7 @@ import {
   settlePrepared,
   type Settled,
 } from './prepared.js';
-import { blockCount, blockRanges, partPlan } from './ranges.js';
+import { blockCount, blockRanges, partPlan, type BlockRange } from './ranges.js';
 
 export interface SplitContext extends Omit<PairContext, 'connections'> {
   /** One worker's connections per part: a split table takes that many of the run's slots. */
@@ -66,6 +66,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     watches: {},
     counts: { rows: 0, bytes: 0 },
   }));
+  const [firstPart] = parts as [Part, ...Part[]];
   // The first part that fails stops the others: its error is the table's.
   const stop = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
@@ -114,7 +115,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
       ready.map((part, i) =>
         streamStrategy
           .load({
-            plan: partPlan(plan, ranges[i] ?? {}),
+            plan: partPlan(plan, ranges[i] as BlockRange),
             source: part.source,
             target: part.target,
             destination: destination.table,
@@ -137,17 +138,20 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
               });
             },
           })
-          .catch((thrown: unknown) => {
-            failedPart ??= part;
-            stop.abort(thrown);
-            throw thrown;
-          }),
+          .then(
+            (loaded) => {
+              part.counts = { rows: loaded.rows, bytes: loaded.bytes };
+              return loaded;
+            },
+            (thrown: unknown) => {
+              failedPart ??= part;
+              stop.abort(thrown);
+              throw thrown;
+            },
+          ),
       ),
     );
     rows = loads.reduce((sum, l) => sum + l.rows, 0);
-    parts.forEach(
-      (part, i) => (part.counts = { rows: loads[i]?.rows ?? 0, bytes: loads[i]?.bytes ?? 0 }),
-    );
     ctx.signal?.throwIfAborted();
     // Each part sees its own rows only; sequences never move back, so the last one to move a
     // sequence leaves it past the highest value of all the parts.
@@ -175,7 +179,10 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
       () => undefined,
       (thrown: unknown) => ({ thrown }),
     );
-    const settler = ready[prepared.findIndex((p) => p.status === 'fulfilled') + 1] ?? first;
+    // A part that prepared is idle, outside any transaction; else the first, rolled back by now.
+    const settler = ready[prepared.findIndex((p) => p.status === 'fulfilled') + 1] as Part & {
+      target: pg.Client;
+    };
     const settled = await settlePrepared(settler.target, prefix);
     // A prepared part commits only after the first part did: all committed means the table did,
     // whatever the first COMMIT answered (its connection may have dropped after the commit).
@@ -184,12 +191,19 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     }
     for (const part of ready) part.targetUsable = true;
   } catch (thrown) {
-    error = await toTableError(thrown, {
+    let explained = thrown;
+    const failedTarget = (failedPart ?? firstPart).target;
+    if (sqlstateOf(thrown) === '55P03' && failedTarget) {
+      // Every part rolled back first: the parts' own locks on the table are not the holder.
+      await Promise.all(parts.map((part) => rollback(part.target)));
+      explained = (await ctx.hooks?.explainFailure?.(thrown, failedTarget, plan)) ?? thrown;
+    }
+    error = await toTableError(explained, {
       signal: ctx.signal,
       source: ctx.source,
       target: ctx.target,
       step,
-      watches: (failedPart ?? parts[0])?.watches ?? {},
+      watches: (failedPart ?? firstPart).watches,
     });
     if (decided) error = { ...error, transient: false };
   } finally {
@@ -220,6 +234,10 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     error,
   });
   return error && read.rows + read.bytes > 0 ? { ...result, rolledBack: read } : result;
+}
+
+async function rollback(client: pg.Client | undefined): Promise<void> {
+  await client?.query('ROLLBACK').catch(() => undefined);
 }
 
 /**
