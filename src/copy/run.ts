@@ -15,7 +15,7 @@ import {
 import { openConnectors, type SessionDeps } from '../session.js';
 import { AbortScope } from './abort-scope.js';
 import { createMissingExtensions } from './create-extensions.js';
-import { copyPair, resultOf, refOf } from './copy-pair.js';
+import { resultOf, refOf } from './copy-pair.js';
 import { abortedTableError } from './table-error.js';
 import { LockWaits, type LockWaitTiming } from './lock-waits.js';
 import { runPool } from './pool.js';
@@ -29,7 +29,7 @@ import { configIdentity, pairPlanHash } from '../resume/plan-hash.js';
 import type { ResumeReport } from '../resume/resume-report.js';
 import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
 import { limitSplit } from '../plan/split-rules.js';
-import { copySplit } from './split/copy-split.js';
+import { copierOf } from './split/copy-split.js';
 import { settleLeftovers } from './split/leftovers.js';
 
 export interface RunOptions {
@@ -223,26 +223,20 @@ async function copyAll(
         });
         using pairScope = new AbortScope(signal);
         const pairSignal = signal ? pairScope.signal : undefined;
-        const pair = (current: SnapshotCoordinator) => ({
-          source: connectors.source,
-          target: connectors.target(table.targetName),
-          snapshot: current,
-          signal: pairSignal,
-          emit,
-          now,
-          progressIntervalMs: options.progressIntervalMs ?? 250,
-          hooks,
-        });
         const result = await copyWithRetries(
           table,
           (current) =>
-            others.length > 0
-              ? copySplit(table, {
-                  ...pair(current),
-                  connections: [worker, ...others].map(connectionsOf),
-                  runId,
-                })
-              : copyPair(table, { ...pair(current), connections: connectionsOf(worker) }),
+            copierOf(others.map(connectionsOf), runId)(table, {
+              source: connectors.source,
+              target: connectors.target(table.targetName),
+              connections: connectionsOf(worker),
+              snapshot: current,
+              signal: pairSignal,
+              emit,
+              now,
+              progressIntervalMs: options.progressIntervalMs ?? 250,
+              hooks,
+            }),
           { snapshots: snapshot, policy, signal: pairSignal, emit, now },
         );
         const check = result.error ? undefined : verified.get(table);

@@ -4,7 +4,7 @@ import { CopyError, sqlstateOf } from '../../errors.js';
 import { pairName, type TablePlan } from '../../plan/types.js';
 import type { TableError, TableResult } from '../../report/events.js';
 import { ConnectionWatch, PairStep } from '../connection-watch.js';
-import { refOf, resultOf, type PairContext } from '../copy-pair.js';
+import { copyPair, refOf, resultOf, type PairContext } from '../copy-pair.js';
 import { destinationSetup } from '../destination.js';
 import type { CopyCounts } from '../row-counter.js';
 import { advanceSequences } from '../sequences.js';
@@ -238,6 +238,18 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
 
 async function rollback(client: pg.Client | undefined): Promise<void> {
   await client?.query('ROLLBACK').catch(() => undefined);
+}
+
+/**
+ * How a table is copied: in parts when the pool gave it other workers' connections (`more`)
+ * besides its own, else as one stream.
+ */
+export function copierOf(
+  more: readonly WorkerConnections[],
+  runId: string,
+): (plan: TablePlan, ctx: PairContext) => Promise<TableResult> {
+  if (more.length === 0) return copyPair;
+  return (plan, ctx) => copySplit(plan, { ...ctx, connections: [ctx.connections, ...more], runId });
 }
 
 /**
