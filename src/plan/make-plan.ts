@@ -19,6 +19,7 @@ import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { applySplitRules, splitSettingOf } from './split-rules.js';
+import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
 import type { Plan, TargetPlan } from './types.js';
@@ -151,6 +152,7 @@ async function planTarget(
   let catalog: SchemaCatalog | undefined;
   let mayDisable: boolean | undefined;
   let maxPrepared: number | undefined;
+  let conflicts: Map<string, ConflictIndex[]> | undefined;
   let targetError: string | undefined;
   let facts: EndpointFacts = {
     sourceRowSecurity: context.sourceRowSecurity,
@@ -167,11 +169,15 @@ async function planTarget(
       tables.map((s) => s.target),
     );
     mayDisable = await mayDisableTriggers(client);
+    const names = tables.map((s) => s.target);
     const splitOf = (spec: TableSpec): SplitConfig | undefined =>
       splitSettingOf(spec.split, target.split, config.options.split);
-    // Asked only when a table may be split: committing its parts together prepares transactions.
-    if (tables.some(splitOf)) maxPrepared = await maxPreparedTransactions(client);
-    const names = tables.map((s) => s.target);
+    // Asked only when a table may be split: its parts commit together through prepared
+    // transactions, and must never wait on each other's rows.
+    if (tables.some(splitOf)) {
+      maxPrepared = await maxPreparedTransactions(client);
+      conflicts = await readConflictIndexes(client, target.schema, names);
+    }
     facts = {
       ...facts,
       targetRowSecurity: await readRowSecurity(client, target.schema, names),
@@ -232,6 +238,11 @@ async function planTarget(
         sourceVersion: sourceCatalog.serverVersion,
         maxPreparedTransactions: maxPrepared,
         concurrency: config.options.concurrency,
+        waitRisk: partsMayWait(
+          t,
+          conflicts?.get(t.targetTable) ?? [],
+          sourceCatalog.tables.get(t.sourceTable)?.keys ?? [],
+        ),
       });
     });
     const probed =

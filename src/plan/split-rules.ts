@@ -22,6 +22,8 @@ export interface SplitFacts {
   readonly maxPreparedTransactions: number | undefined;
   /** The run's concurrency: a split table takes one slot per part. */
   readonly concurrency: number;
+  /** Why rows of two parts could wait on each other (see partsMayWait), if they could. */
+  readonly waitRisk?: string | undefined;
 }
 
 /**
@@ -44,6 +46,7 @@ function refusal(table: TablePlan, facts: SplitFacts, setting: SplitConfig): str
     return `the source is PostgreSQL ${Math.floor(facts.sourceVersion / 10000)}: block ranges need 14 or later`;
   }
   if (facts.concurrency < 2) return 'concurrency 1 leaves no slot for a second part';
+  if (facts.waitRisk !== undefined) return facts.waitRisk;
   const needed = Math.min(setting.parts, facts.concurrency) - 1;
   const allowed = facts.maxPreparedTransactions ?? 0;
   if (allowed < needed) {

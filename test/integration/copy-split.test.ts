@@ -214,6 +214,40 @@ describe('options.split: a big table in parts, committed together', () => {
     expect(await prepared(target)).toEqual([]);
   });
 
+  it('bug: rows of two parts that conflict on a unique key only the target has must not wait on each other for ever', async () => {
+    await sql(
+      s.source,
+      `CREATE TABLE ${q}.dup (id int PRIMARY KEY, k int);
+       -- Unique within either half of the table, repeated across the halves.
+       INSERT INTO ${q}.dup SELECT g, (g - 1) % ${(ROWS * 2) / 3} FROM generate_series(1, ${ROWS}) g;
+       ANALYZE ${q}.dup;`,
+    );
+    await fresh(target);
+    await sql(target, `CREATE TABLE ${q}.dup (id int PRIMARY KEY, k int UNIQUE)`);
+    const events: RunEvent[] = [];
+    const outcome = await run(
+      testConfig(
+        { server: s.source, schema },
+        [{ name: 'db_1', server: target, schema, tables: ['dup'] }],
+        {
+          split: { minBytes: '1MB', parts: 2 },
+          concurrency: 2,
+          retries: 0,
+          // Without the plan's refusal, the parts would wait on each other until this ends them.
+          lockTimeout: '5s',
+        },
+      ),
+      { onEvent: (e) => events.push(e) },
+    );
+    expect(outcome.report?.tables[0]?.error?.sqlstate).toBe('23505');
+    const plan = events.find((e) => e.type === 'plan');
+    expect(plan?.plan.targets[0]?.tables[0]?.split?.reason).toBe(
+      "the target's index dup_k_key is not a unique key of the source with the same types: rows of two parts could wait on each other",
+    );
+    expect(await prepared(target)).toEqual([]);
+    await sql(s.source, `DROP TABLE ${q}.dup`);
+  });
+
   it('warns of a split table that copied zero rows', async () => {
     await fresh(target);
     const { big } = await copy(target, {}, { where: 'false' });

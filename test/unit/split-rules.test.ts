@@ -8,6 +8,7 @@ import {
 } from '../../src/plan/split-rules.js';
 import type { TablePlan } from '../../src/plan/types.js';
 import { planToJson, renderPlan } from '../../src/plan/render-plan.js';
+import { partsMayWait } from '../../src/plan/split-conflicts.js';
 import { tablePlan } from '../support/table-plan.js';
 
 const GB = 1024 ** 3;
@@ -99,5 +100,39 @@ describe('block ranges', () => {
       "(a -- note\n) AND ctid < '(3,0)'::tid",
     );
     expect(partPlan(big, {}).where).toBeUndefined();
+  });
+});
+
+describe('parts that could wait on each other', () => {
+  const pairs = ['id', 'k'].map((name) => ({
+    name,
+    sourceType: 'integer',
+    targetType: name === 'k' ? 'bigint' : 'integer',
+    conversion: 'same' as const,
+  }));
+  const table = tablePlan({ pairs, columns: ['id', 'k'] });
+  const key = (columns: string[]) => ({
+    name: 'k',
+    primary: false,
+    columns,
+    notNull: true,
+    nullsNotDistinct: false,
+    deferrable: false,
+  });
+
+  it('allows unique keys the source has too, on columns of the same types', () => {
+    expect(partsMayWait(table, [{ name: 'pk', columns: ['id'] }], [key(['id'])])).toBeUndefined();
+    expect(partsMayWait(table, [], [])).toBeUndefined();
+  });
+
+  it('refuses target-only keys, keys whose types differ, opaque indexes and triggers', () => {
+    const refused = (index: { name: string; columns: string[] | null }, source: string[][]) =>
+      partsMayWait(table, [index], source.map(key));
+    expect(refused({ name: 'only_target', columns: ['id'] }, [])).toContain('only_target');
+    expect(refused({ name: 'retyped', columns: ['k'] }, [['k']])).toContain('retyped');
+    expect(refused({ name: 'missing', columns: ['gone'] }, [['gone']])).toContain('missing');
+    expect(refused({ name: 'expression', columns: null }, [])).toContain('expression');
+    const triggered = tablePlan({ ...table, triggers: [{ name: 't' } as never] });
+    expect(partsMayWait(triggered, [], [])).toContain('triggers');
   });
 });
