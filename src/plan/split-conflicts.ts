@@ -10,10 +10,12 @@ import type { TablePlan } from './types.js';
 export interface ConflictIndex {
   readonly name: string;
   readonly columns: readonly string[] | null;
+  /** A foreign key of the table to itself: a row's parent may be another part's, not yet committed. */
+  readonly selfReference?: boolean;
 }
 
 const CONFLICT_INDEXES_SQL = `
-SELECT c.relname AS table_name, ic.relname AS index_name,
+SELECT c.relname AS table_name, ic.relname AS index_name, false AS self_reference,
        CASE WHEN i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
             THEN array(SELECT a.attname FROM unnest(i.indkey) k(attnum)
                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)::text[]
@@ -24,7 +26,13 @@ JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = ANY($2::text[])
   AND (i.indisunique OR EXISTS (SELECT FROM pg_constraint x WHERE x.conindid = i.indexrelid AND x.contype = 'x'))
-ORDER BY c.relname, ic.relname`;
+UNION ALL
+SELECT c.relname, f.conname, true, NULL
+FROM pg_constraint f
+JOIN pg_class c ON c.oid = f.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND f.contype = 'f' AND f.confrelid = f.conrelid
+ORDER BY 1, 2`;
 
 /** The conflict indexes of the named target tables, by table. */
 export async function readConflictIndexes(
@@ -36,11 +44,12 @@ export async function readConflictIndexes(
     table_name: string;
     index_name: string;
     columns: string[] | null;
+    self_reference: boolean;
   }>(CONFLICT_INDEXES_SQL, [schema, tables]);
   const byTable = new Map<string, ConflictIndex[]>();
   for (const row of result.rows) {
     const list = byTable.get(row.table_name) ?? [];
-    list.push({ name: row.index_name, columns: row.columns });
+    list.push({ name: row.index_name, columns: row.columns, selfReference: row.self_reference });
     byTable.set(row.table_name, list);
   }
   return byTable;
@@ -71,8 +80,12 @@ export function partsMayWait(
     sourceKeys.some(
       (k) => k.columns.length === columns.length && k.columns.every((c) => columns.includes(c)),
     );
-  const risky = target.find((index) => index.columns === null || !unique(index.columns));
+  // With triggers off (session_replication_role = replica), foreign keys are not checked.
+  const checked = target.filter((index) => !(index.selfReference && table.disableTriggers));
+  const risky = checked.find((index) => index.columns === null || !unique(index.columns));
   return risky === undefined
     ? undefined
-    : `the target's index ${risky.name} is not a unique key of the source with the same types: rows of two parts could wait on each other`;
+    : risky.selfReference
+      ? `the target's foreign key ${risky.name} references its own table: a row's parent may be in another part, not yet committed`
+      : `the target's index ${risky.name} is not a unique key of the source with the same types: rows of two parts could wait on each other`;
 }

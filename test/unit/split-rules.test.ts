@@ -132,6 +132,9 @@ describe('parts that could wait on each other', () => {
     expect(refused({ name: 'retyped', columns: ['k'] }, [['k']])).toContain('retyped');
     expect(refused({ name: 'missing', columns: ['gone'] }, [['gone']])).toContain('missing');
     expect(refused({ name: 'expression', columns: null }, [])).toContain('expression');
+    const parent = { name: 'parent_fk', columns: null, selfReference: true };
+    expect(partsMayWait(table, [parent], [])).toContain('references its own table');
+    expect(partsMayWait({ ...table, disableTriggers: true }, [parent], [])).toBeUndefined();
     const triggered = tablePlan({ ...table, triggers: [{ name: 't' } as never] });
     expect(partsMayWait(triggered, [], [])).toContain('triggers');
   });
