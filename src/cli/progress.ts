@@ -5,6 +5,7 @@ import {
   resumeLine,
   retryLine,
   snapshotLostLine,
+  preparedSettledLine,
   waitingLine,
 } from '../report/audit-lines.js';
 import { formatDuration, formatMegabytes, formatRate } from '../report/format.js';
@@ -77,6 +78,9 @@ export class ProgressRenderer {
         break;
       case 'snapshot-lost':
         this.print(printable(snapshotLostLine(event)));
+        break;
+      case 'prepared-settled':
+        this.print(printable(preparedSettledLine(event)));
         break;
       case 'table-resume':
         this.print(printable(resumeLine(event)));

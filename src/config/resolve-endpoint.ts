@@ -71,6 +71,7 @@ export function resolveTarget(path: string, fields: TargetFields): Resolved<Targ
       disableTriggers: fields.disableTriggers,
       protected: fields.protected,
       exclude: fields.exclude,
+      split: fields.split,
     }),
     ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
   };

@@ -20,6 +20,7 @@ import {
   tooLong,
   tooLongMessage,
 } from './schema-kit.js';
+import { SPLIT_SETTING } from './split.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
@@ -219,6 +220,7 @@ const tableObject = closed(
       .nullish()
       .describe("Copy only the rows the source's policies let the role see."),
     columns: columns.nullish(),
+    split: SPLIT_SETTING.nullish(),
   },
   'a table name',
 )
@@ -232,6 +234,7 @@ const tableObject = closed(
       disableTriggers: v.disableTriggers,
       rowSecurity: v.rowSecurity,
       columns: v.columns,
+      split: v.split,
     }),
   }))
   .meta({ id: 'table', title: 'Table' });
@@ -283,6 +286,7 @@ const target = closed({
   exclude: list(text('a table name or pattern'), 'a list of table names or patterns')
     .nullish()
     .describe('Table names or patterns that patterns never select.'),
+  split: SPLIT_SETTING.nullish(),
 })
   .superRefine((v, ctx) => checkEndpoint(v, ctx, true), always)
   .meta({ id: 'target', title: 'Target database' });
@@ -354,6 +358,7 @@ const options = closed({
     .describe('When the snapshot connection is lost (default fail).'),
   lockTimeout: duration().nullish().describe('lock_timeout of the target sessions.'),
   statementTimeout: duration().nullish().describe('statement_timeout of the target sessions.'),
+  split: SPLIT_SETTING.nullish(),
   readOnce: flag()
     .nullish()
     .describe('Read a table several targets take once for all of them (default true).'),
@@ -368,7 +373,11 @@ const options = closed({
     retries: v.retries ?? DEFAULT_OPTIONS.retries,
     onSnapshotLoss: v.onSnapshotLoss ?? DEFAULT_OPTIONS.onSnapshotLoss,
     readOnce: v.readOnce ?? DEFAULT_OPTIONS.readOnce,
-    ...present({ lockTimeoutMs: v.lockTimeout, statementTimeoutMs: v.statementTimeout }),
+    ...present({
+      lockTimeoutMs: v.lockTimeout,
+      statementTimeoutMs: v.statementTimeout,
+      split: v.split,
+    }),
   }))
   .meta({ id: 'options', title: 'Run options' });
 

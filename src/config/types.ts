@@ -98,6 +98,8 @@ export interface TableSpec {
   readonly rowSecurity?: 'apply';
   /** Source columns left out or copied under another name. */
   readonly columns?: ColumnsSpec;
+  /** Per-table options.split (`false`: never split this table). */
+  readonly split?: SplitSetting;
 }
 
 export interface ColumnsSpec {
@@ -122,7 +124,20 @@ export interface TargetConfig extends EndpointConfig {
   readonly disableTriggers?: boolean;
   /** `truncate` mode here needs `--allow-truncate NAME` on the command line. */
   readonly protected?: boolean;
+  /** Per-target options.split (`false`: never split this target's tables). */
+  readonly split?: SplitSetting;
 }
+
+/** Copy a big table in parts, each on its own connection, committed together. */
+export interface SplitConfig {
+  /** Tables whose estimated size is at least this many bytes are split. */
+  readonly minBytes: number;
+  /** Parts of a split table (each takes one of the run's concurrency slots). */
+  readonly parts: number;
+}
+
+/** A level's split setting: `false` turns off what a level above set. */
+export type SplitSetting = SplitConfig | false;
 
 export interface RunOptions {
   readonly mode: Mode;
@@ -146,6 +161,8 @@ export interface RunOptions {
   readonly lockTimeoutMs?: number;
   /** statement_timeout of the target sessions, in milliseconds (absent: none). */
   readonly statementTimeoutMs?: number;
+  /** Same-table parallelism for big tables (absent: every table in one stream). */
+  readonly split?: SplitSetting;
 }
 
 export const SNAPSHOT_LOSS_POLICIES = ['fail', 'reexport'] as const;

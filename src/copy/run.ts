@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import type { Connectors } from '../db/connectors.js';
@@ -29,6 +30,9 @@ import type { ResumeReport } from '../resume/resume-report.js';
 import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
 import { SharedRead } from './fanout/shared-read.js';
 import { readUnits, unitBlockers } from './fanout/read-units.js';
+import { limitSplit } from '../plan/split-rules.js';
+import { copierOf } from './split/copy-split.js';
+import { settleLeftovers } from './split/leftovers.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -78,9 +82,13 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
     ...(signal ? { signal } : {}),
   });
   try {
-    const plan = await sourceStep('reading the catalogs', () =>
+    const made = await sourceStep('reading the catalogs', () =>
       makePlan(config, connectors, options.filters, signal ? { signal } : {}),
     );
+    const plan = withRunLimits(made, {
+      concurrency: options.concurrency ?? config.options.concurrency,
+      verify: options.verify === true,
+    });
     emit({ type: 'plan', plan });
     if (options.dryRun) return { plan, report: undefined };
     const report = await copyAll(config, plan, connectors, { ...options, emit, now });
@@ -89,6 +97,17 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
   } finally {
     await connectors.close();
   }
+}
+
+/** The plan's splits within this run's concurrency, and none under --verify. */
+function withRunLimits(plan: Plan, run: Parameters<typeof limitSplit>[1]): Plan {
+  return {
+    ...plan,
+    targets: plan.targets.map((t) => ({
+      ...t,
+      tables: t.tables.map((table) => limitSplit(table, run)),
+    })),
+  };
 }
 
 async function copyAll(
@@ -160,6 +179,8 @@ async function copyAll(
     lockWaits,
     options.verify ? verifyBeforeCommit((t, v) => verified.set(t, v)) : undefined,
   );
+  // Names this run's prepared transactions (split tables).
+  const runId = randomBytes(6).toString('hex');
   const policy: RetryPolicy = {
     retries: config.options.retries,
     ...(options.retryDelays ?? DEFAULT_RETRY_DELAYS),
@@ -179,6 +200,7 @@ async function copyAll(
       if (!held) workers.set(worker, (held = new WorkerConnections(connectors)));
       return held;
     };
+    await settleLeftovers(plan, connectionsOf(0), emit, now, signal ? { signal } : {});
     const parentsOf = (table: TablePlan): TablePlan[] =>
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
@@ -186,6 +208,7 @@ async function copyAll(
     const copyTable = async (
       table: TablePlan,
       worker: number,
+      others: readonly number[],
       shared: SharedRead | undefined,
     ): Promise<void> => {
       if (signal?.aborted || !snapshot) {
@@ -224,7 +247,8 @@ async function copyAll(
           const turn = sharedTurn;
           sharedTurn = undefined;
           if (turn) return copyPair(table, { ...context, sharedRead: turn });
-          return shared ? shared.alone(() => copyPair(table, context)) : copyPair(table, context);
+          const copy = copierOf(others.map(connectionsOf), runId);
+          return shared ? shared.alone(() => copy(table, context)) : copy(table, context);
         },
         { snapshots: snapshot, policy, signal: pairSignal, emit, now },
       );
@@ -247,7 +271,7 @@ async function copyAll(
     await runPool(
       units,
       concurrency,
-      async (unit, worker) => {
+      async (unit, worker, others) => {
         using readScope = new AbortScope(signal);
         const shared = unit.columns
           ? new SharedRead(
@@ -257,9 +281,11 @@ async function copyAll(
               signal ? readScope.signal : undefined,
             )
           : undefined;
-        await Promise.all(unit.tables.map((table) => copyTable(table, worker, shared)));
+        await Promise.all(unit.tables.map((table) => copyTable(table, worker, others, shared)));
       },
       unitBlockers(units, parentsOf),
+      // A split table (always a unit of its own) takes a slot, and a worker's connections, per part.
+      (unit) => (unit.tables.length === 1 ? (unit.tables[0]?.split?.parts ?? 1) : 1),
     ).finally(() => Promise.all([...workers.values()].map((w) => w.close())));
   } finally {
     await lockWaits.close();

@@ -98,6 +98,15 @@ export function logRunEvent(log: LogSink, event: RunEvent): void {
         holders: event.holders,
       });
       return;
+    case 'prepared-settled':
+      log.warn(message, {
+        event: event.type,
+        target: event.target,
+        committed: event.committed,
+        rolledBack: event.rolledBack,
+        pending: event.pending,
+      });
+      return;
     case 'snapshot-lost':
       log.warn(message, {
         event: event.type,

@@ -1,5 +1,12 @@
 import type pg from 'pg';
-import type { Config, Mode, Strategy, TableSpec, TargetConfig } from '../config/types.js';
+import type {
+  Config,
+  Mode,
+  SplitConfig,
+  Strategy,
+  TableSpec,
+  TargetConfig,
+} from '../config/types.js';
 import { readSchemaCatalog, type ExtensionState, type SchemaCatalog } from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
 import { relationSql, SESSION_SETTINGS_SQL, whereClause } from '../copy/sql.js';
@@ -11,6 +18,8 @@ import { probeConversions, SourceSampler } from './probe-conversions.js';
 import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
+import { applySplitRules, splitSettingOf } from './split-rules.js';
+import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
 import type { Plan, TargetPlan } from './types.js';
@@ -125,6 +134,13 @@ interface TargetPlanContext {
   readonly signal?: AbortSignal;
 }
 
+async function maxPreparedTransactions(client: pg.ClientBase): Promise<number> {
+  const result = await client.query<{ n: number }>(
+    `SELECT current_setting('max_prepared_transactions')::int AS n`,
+  );
+  return result.rows[0]?.n ?? 0;
+}
+
 /** Reads one target's catalog and plans its tables; an unreachable target fails its own tables only. */
 async function planTarget(
   config: Config,
@@ -137,6 +153,8 @@ async function planTarget(
   let client: pg.Client | undefined;
   let catalog: SchemaCatalog | undefined;
   let mayDisable: boolean | undefined;
+  let maxPrepared: number | undefined;
+  let conflicts: Map<string, ConflictIndex[]> | undefined;
   let targetError: string | undefined;
   let facts: EndpointFacts = {
     sourceRowSecurity: context.sourceRowSecurity,
@@ -154,6 +172,14 @@ async function planTarget(
     );
     mayDisable = await mayDisableTriggers(client);
     const names = tables.map((s) => s.target);
+    const splitOf = (spec: TableSpec): SplitConfig | undefined =>
+      splitSettingOf(spec.split, target.split, config.options.split);
+    // Asked only when a table may be split: its parts commit together through prepared
+    // transactions, and must never wait on each other's rows.
+    if (tables.some(splitOf)) {
+      maxPrepared = await maxPreparedTransactions(client);
+      conflicts = await readConflictIndexes(client, target.schema, names);
+    }
     facts = {
       ...facts,
       targetRowSecurity: await readRowSecurity(client, target.schema, names),
@@ -207,16 +233,30 @@ async function planTarget(
         facts,
       ),
     );
+    const split = checked.map((t) => {
+      const spec = tables.find((s) => s.target === t.targetTable);
+      return applySplitRules(t, {
+        setting: splitSettingOf(spec?.split, target.split, config.options.split),
+        sourceVersion: sourceCatalog.serverVersion,
+        maxPreparedTransactions: maxPrepared,
+        concurrency: config.options.concurrency,
+        waitRisk: partsMayWait(
+          t,
+          conflicts?.get(t.targetTable) ?? [],
+          sourceCatalog.tables.get(t.sourceTable)?.keys ?? [],
+        ),
+      });
+    });
     const probed =
       client && catalog
-        ? await probeConversions(checked, {
+        ? await probeConversions(split, {
             sampler: context.sampler,
             sourceTables: sourceCatalog.tables,
             target: client,
             targetTables: catalog.tables,
             targetVersion: catalog.serverVersion,
           })
-        : checked;
+        : split;
     return {
       name: target.name,
       schema: target.schema,

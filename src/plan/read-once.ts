@@ -72,6 +72,10 @@ export function planReadOnce(targets: readonly TargetPlan[], enabled: boolean): 
         alone(t, `strategy ${t.strategy} moves the rows between the servers`);
         continue;
       }
+      if ((t.split?.parts ?? 1) > 1) {
+        alone(t, `it is split into ${t.split?.parts} parts, each a read of its own`);
+        continue;
+      }
       const group = streamed.find((g) => mismatch(t, g) === undefined);
       if (group) group.push(t);
       else streamed.push([t]);

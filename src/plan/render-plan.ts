@@ -115,6 +115,7 @@ export function planToJson(plan: Plan): unknown {
         sequences: t.sequences ?? [],
         triggers: t.triggers ?? [],
         disableTriggers: t.disableTriggers ?? false,
+        ...(t.split ? { split: t.split } : {}),
         estimatedRows: t.estimatedRows,
         warnings: t.warnings,
         notes: t.notes ?? [],

@@ -88,9 +88,17 @@ export interface TablePlan {
   readonly estimatedRows: number;
   readonly estimatedBytes: number;
   readonly warnings: readonly string[];
+  /** options.split's decision (absent: split is not configured for this table). */
+  readonly split?: SplitPlan;
   /** What the plan decided that is worth knowing but needs no action (inheritance handled, ...). */
   readonly notes?: readonly string[];
   readonly errors: readonly string[];
+}
+
+/** Same-table parallelism: parts > 1 copy by block ranges; 1 with the reason it stays one stream. */
+export interface SplitPlan {
+  readonly parts: number;
+  readonly reason?: string;
 }
 
 export interface TargetPlan {

@@ -42,6 +42,19 @@ export function snapshotLostLine(event: Extract<RunEvent, { type: 'snapshot-lost
     : `Snapshot ${event.snapshot} lost (its coordinator connection ended); options.onSnapshotLoss is fail: the remaining tables fail`;
 }
 
+/** Prepared parts of split tables an earlier run left on a target, and what became of them. */
+export function preparedSettledLine(
+  event: Extract<RunEvent, { type: 'prepared-settled' }>,
+): string {
+  const list = (what: string, gids: readonly string[]): string[] =>
+    gids.length > 0 ? [`${what} ${gids.join(', ')}`] : [];
+  return `Target ${event.target}: prepared transactions left by an earlier run: ${[
+    ...list('committed (their table had committed)', event.committed),
+    ...list('rolled back (their table had failed)', event.rolledBack),
+    ...list('left alone (their table is still being copied)', event.pending),
+  ].join('; ')}`;
+}
+
 /** The audit log's markers, exactly as the ancestor wrote them, followed by the figures. */
 export function resultLine(r: TableResult): string {
   const name = pairName({ targetName: r.target, targetTable: r.table });
@@ -70,6 +83,8 @@ export function auditLine(event: RunEvent): string | undefined {
       return waitingLine(event);
     case 'snapshot-lost':
       return snapshotLostLine(event);
+    case 'prepared-settled':
+      return preparedSettledLine(event);
     case 'table-done':
     case 'table-failed':
       return resultLine(event.result);

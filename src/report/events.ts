@@ -131,6 +131,16 @@ export type RunEvent =
       readonly replacement: string | null;
     }
   | {
+      /** Prepared parts of split tables left by an earlier run, finished as their table ended. */
+      readonly type: 'prepared-settled';
+      readonly at: string;
+      readonly target: string;
+      readonly committed: readonly string[];
+      readonly rolledBack: readonly string[];
+      /** Their first part is still running (another run): left alone. */
+      readonly pending: readonly string[];
+    }
+  | {
       readonly type: 'table-resume';
       readonly ref: TableRef;
       /** True: skipped, the earlier result stands; false: copied again. */

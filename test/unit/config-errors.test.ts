@@ -407,3 +407,50 @@ describe('durations and retry options', () => {
     );
   });
 });
+
+describe('options.split', () => {
+  const endpoint = { host: 'h', database: 'd', user: 'u' };
+  it('reads sizes and parts per run, per target and per table, with defaults and false', () => {
+    const config = validateConfig({
+      source: endpoint,
+      targets: [
+        {
+          name: 't',
+          ...endpoint,
+          split: { minBytes: '512MB' },
+          tables: [
+            'a',
+            { name: 'b', split: false },
+            { name: 'c', split: { parts: 3 } },
+            { name: 'd', split: { minBytes: 7 } },
+          ],
+        },
+        { name: 'u', ...endpoint, split: false, tables: ['a'] },
+      ],
+      options: { split: { minBytes: '1000', parts: 4 } },
+    });
+    expect(config.options.split).toEqual({ minBytes: 1000, parts: 4 });
+
+    expect(config.targets[0]?.split).toEqual({ minBytes: 512 * 1024 ** 2, parts: 2 });
+    expect(config.targets[0]?.tables.map((t) => t.split)).toEqual([
+      undefined,
+      false,
+      { minBytes: 1024 ** 3, parts: 3 },
+      { minBytes: 7, parts: 2 },
+    ]);
+    expect(config.targets[1]?.split).toBe(false);
+    const rejected = (split: unknown): unknown =>
+      validateConfig({
+        source: endpoint,
+        targets: [{ name: 't', ...endpoint, tables: ['a'] }],
+        options: { split },
+      });
+    expect(() => rejected({ minBytes: '1 PB' })).toThrow(
+      'options.split.minBytes: expected a size such as 512MB, 1GB, or a number of bytes, got "1 PB"',
+    );
+    expect(() => rejected({ parts: 1 })).toThrow(
+      'options.split.parts: expected an integer from 2 to 64',
+    );
+    expect(() => rejected(true)).toThrow('options.split: expected { minBytes, parts } or false');
+  });
+});

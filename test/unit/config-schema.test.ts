@@ -57,6 +57,7 @@ describe('pgcopy.schema.json (bug: nothing helped write the YAML)', () => {
         defs.columns,
         (k) => ({ ...base, targets: [{ ...target, tables: [{ ...table, columns: { [k]: 1 } }] }] }),
       ],
+      ['split', defs.split, (k) => ({ ...base, options: { split: { [k]: 1 } } })],
     ];
     for (const [level, def, place] of levels) {
       expect([level, schemaKeys(def)]).toEqual([level, acceptedKeys(place)]);

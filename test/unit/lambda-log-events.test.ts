@@ -36,13 +36,25 @@ describe('logRunEvent: the reliability events as Lambda log lines', () => {
         holders: [{ pid: 42, user: 'app', application: 'psql', state: 'idle in transaction' }],
       },
       { type: 'snapshot-lost', at, snapshot: '00000003-1', replacement: null },
+      {
+        type: 'prepared-settled',
+        at,
+        target: 'db_1',
+        committed: ['pgcopy_ab_x7_orders_2'],
+        rolledBack: [],
+        pending: [],
+      },
     ];
     for (const event of events) logRunEvent(log, event);
     expect(log.lines.map((l) => [l.level, l.fields['event']])).toEqual([
       ['warn', 'table-retry'],
       ['warn', 'table-waiting'],
       ['warn', 'snapshot-lost'],
+      ['warn', 'prepared-settled'],
     ]);
+    expect(log.lines[3]?.message).toBe(
+      'Target db_1: prepared transactions left by an earlier run: committed (their table had committed) pgcopy_ab_x7_orders_2',
+    );
     expect(log.lines[0]?.fields).toMatchObject({ target: 'db_1', table: 'orders', attempt: 2 });
     expect(log.lines[1]?.fields).toMatchObject({ seconds: 4 });
     expect(log.lines[2]?.fields).toMatchObject({ snapshot: '00000003-1', replacement: null });

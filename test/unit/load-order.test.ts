@@ -86,4 +86,42 @@ describe('runPool', () => {
     });
     expect(seen).toEqual([]);
   });
+
+  it('gives a split table as many slots as parts, never more than the concurrency in all', async () => {
+    const busy = new Set<number>();
+    let peak = 0;
+    const held: Record<string, number[]> = {};
+    await runPool(
+      ['split', 'a', 'b', 'huge'],
+      3,
+      async (item, worker, others) => {
+        const slots = [worker, ...others];
+        held[item] = slots;
+        for (const s of slots) {
+          expect(busy.has(s)).toBe(false);
+          busy.add(s);
+        }
+        peak = Math.max(peak, busy.size);
+        await new Promise((r) => setTimeout(r, 5));
+        for (const s of slots) busy.delete(s);
+      },
+      () => [],
+      (item) => ({ split: 2, huge: 9 })[item] ?? 1,
+    );
+    expect(peak).toBe(3);
+    expect(held.split).toHaveLength(2);
+    expect(held.huge).toEqual([0, 1, 2]);
+  });
+
+  it('lets every item run, then rethrows the first failure', async () => {
+    const ran: string[] = [];
+    await expect(
+      runPool(['a', 'b', 'c'], 2, async (item) => {
+        ran.push(item);
+        await Promise.resolve();
+        if (item !== 'c') throw new Error(`failed ${item}`);
+      }),
+    ).rejects.toThrow('failed a');
+    expect(ran).toEqual(['a', 'b', 'c']);
+  });
 });

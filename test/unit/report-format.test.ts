@@ -171,6 +171,22 @@ describe('progress on a TTY', () => {
     expect(text()).toContain('db_1.unsized  5.0 MB  5.0 MB/s  ETA -');
   });
 
+  it('prints the prepared parts an earlier run left and what became of them', () => {
+    const { progress, text } = ttyProgress();
+    progress.onEvent({
+      type: 'prepared-settled',
+      at: '',
+      target: 'db_1',
+      committed: [],
+      rolledBack: ['pgcopy_ab_x7_t_2'],
+      pending: [],
+    });
+    expect(text()).toContain(
+      'Target db_1: prepared transactions left by an earlier run: rolled back (their table had failed) pgcopy_ab_x7_t_2',
+    );
+    progress.stop();
+  });
+
   it('caps progress below 100% while a table runs past its estimate', () => {
     const { progress, text } = ttyProgress();
     const ref = { target: 'db_1', source: 't', table: 't' };

@@ -1,0 +1,64 @@
+import * as z from 'zod';
+import { closed, expected, integer } from './schema-kit.js';
+import type { SplitConfig, SplitSetting } from './types.js';
+
+/** options.split when an object leaves a key out: 1 GB tables and up, in two parts. */
+export const DEFAULT_SPLIT: SplitConfig = Object.freeze({ minBytes: 1024 ** 3, parts: 2 });
+
+const UNITS: Readonly<Record<string, number>> = {
+  B: 1,
+  kB: 1024,
+  MB: 1024 ** 2,
+  GB: 1024 ** 3,
+  TB: 1024 ** 4,
+};
+const SIZE = /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/;
+
+/** A size as PostgreSQL writes one (`512MB`, `1GB`; 1024-based) or a number of bytes. */
+function size() {
+  const error = expected('a size such as 512MB, 1GB, or a number of bytes');
+  const text = z
+    .string({ error })
+    .regex(SIZE, { error })
+    .transform((v) => {
+      // The regex has just matched v.
+      const [, amount, unit] = SIZE.exec(v) as RegExpExecArray;
+      return Number(amount) * (UNITS[unit ?? 'B'] as number);
+    });
+  return z
+    .union([z.int({ error }).min(0, { error }), text], { error })
+    .describe('A size such as 512MB, 1GB, or a number of bytes.');
+}
+
+/**
+ * `split: { minBytes, parts }` (keys left out take DEFAULT_SPLIT's) or, on a target or a table,
+ * `split: false` to copy in one stream whatever the level above says.
+ */
+function splitSetting() {
+  const parts = closed(
+    {
+      minBytes: size().nullish().describe('Tables at least this big are split (default 1GB).'),
+      parts: integer(2, 64).nullish().describe('Parts of a split table (default 2).'),
+    },
+    '{ minBytes, parts } or false',
+  )
+    .meta({ id: 'split', title: 'Split big tables' })
+    .transform((v): SplitConfig => ({
+      minBytes: v.minBytes ?? DEFAULT_SPLIT.minBytes,
+      parts: v.parts ?? DEFAULT_SPLIT.parts,
+    }));
+  const error = expected('{ minBytes, parts } or false');
+  // A boolean branch (not a literal) so that an object meets a type mismatch there, and zod reports
+  // the object branch's own problems (`split.minBytes: ...`) rather than the union's.
+  const off = z
+    .boolean({ error })
+    .refine((v) => !v, { error })
+    .transform((): false => false);
+  return z
+    .union([off, parts], { error })
+    .transform((v): SplitSetting => v)
+    .describe('Copy big tables in parallel parts, committed together (false: never).');
+}
+
+/** One instance, used at every level (run, target, table): the JSON schema names it once. */
+export const SPLIT_SETTING = splitSetting();

@@ -1,0 +1,264 @@
+import { setMaxListeners } from 'node:events';
+import type pg from 'pg';
+import { CopyError, sqlstateOf } from '../../errors.js';
+import { pairName, type TablePlan } from '../../plan/types.js';
+import type { TableError, TableResult } from '../../report/events.js';
+import { ConnectionWatch, PairStep } from '../connection-watch.js';
+import { copyPair, refOf, resultOf, type PairContext } from '../copy-pair.js';
+import { destinationSetup } from '../destination.js';
+import { advanceSequences } from '../sequences.js';
+import { streamStrategy } from '../strategies/stream.js';
+import { toTableError } from '../table-error.js';
+import type { WorkerConnections } from '../worker-connections.js';
+import {
+  attemptPrefix,
+  deciderXid,
+  partGid,
+  prepare,
+  settlePrepared,
+  type Settled,
+} from './prepared.js';
+import { blockCount, blockRanges, partPlan, type BlockRange } from './ranges.js';
+
+export interface SplitContext extends Omit<PairContext, 'connections'> {
+  /** One worker's connections per part: a split table takes that many of the run's slots. */
+  readonly connections: readonly WorkerConnections[];
+  /** Names the run in the parts' prepared transactions. */
+  readonly runId: string;
+}
+
+/** One part's clients, and whether each may go back to its worker. */
+interface Part {
+  readonly connections: WorkerConnections;
+  source?: pg.Client;
+  target?: pg.Client;
+  sourceUsable: boolean;
+  targetUsable: boolean;
+  readonly watches: { source?: ConnectionWatch; target?: ConnectionWatch };
+  /** Rows (known once the part's COPY ends) and bytes so far. */
+  counts: { rows: number; bytes: number };
+}
+
+/** The first part committed but not every prepared one (a connection lost while settling). */
+function notTogether(plan: TablePlan, settled: Settled, expected: number): CopyError {
+  return new CopyError(
+    pairName(plan),
+    `${settled.committed.length} of ${expected} prepared parts committed with the first one; the next run commits the others (${settled.pending.join(', ')})`,
+  );
+}
+
+/**
+ * Copies one big table in parts, each on its own pair of connections and in the run's snapshot,
+ * reading its own block range. All or nothing, as one stream: the parts load in transactions of
+ * their own; every part but the first is then prepared (two-phase commit), the first commits, and
+ * the prepared ones follow its outcome. A failure before that commit rolls every part back.
+ * Never throws; the result is copyPair's.
+ */
+export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<TableResult> {
+  const started = ctx.now().getTime();
+  const seconds = (): number => (ctx.now().getTime() - started) / 1000;
+  const ref = refOf(plan);
+  const step = new PairStep();
+  const parts: Part[] = ctx.connections.map((connections) => ({
+    connections,
+    sourceUsable: false,
+    targetUsable: false,
+    watches: {},
+    counts: { rows: 0, bytes: 0 },
+  }));
+  const [firstPart] = parts as [Part, ...Part[]];
+  // The first part that fails stops the others: its error is the table's.
+  const stop = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
+  // Each part hangs its connects and its pipeline on it at once.
+  setMaxListeners(4 * ctx.connections.length + 2, signal);
+  let failedPart: Part | undefined;
+  let lastProgress = 0;
+  let rows = 0;
+  let error: TableError | null = null;
+  // Set once the first part's COMMIT is sent: from then on the table may be committed, and a
+  // new attempt could copy its rows twice.
+  let decided = false;
+  const warnings = new Set(plan.warnings);
+  const bytes = (): number => parts.reduce((sum, p) => sum + p.counts.bytes, 0);
+  try {
+    ctx.signal?.throwIfAborted();
+    const destination = destinationSetup(plan);
+    step.at('joining the snapshot and starting the target transactions');
+    await allOrFirstError(
+      parts.flatMap((part) => [
+        part.connections.sourceClient({ signal }).then(async (client) => {
+          part.source = client;
+          part.watches.source = new ConnectionWatch(client);
+          await ctx.snapshot.join(client, {
+            readOnly: true,
+            local: plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [],
+          });
+        }),
+        part.connections.targetClient(plan.targetName, { signal }).then(async (client) => {
+          part.target = client;
+          part.watches.target = new ConnectionWatch(client);
+          await ctx.hooks?.prepareTarget?.(client, plan);
+          await client.query(['BEGIN', ...destination.statements].join('; '));
+        }),
+      ]),
+    );
+    const ready = parts as (Part & { source: pg.Client; target: pg.Client })[];
+    const [first, ...others] = ready as [(typeof ready)[number], ...typeof ready];
+    const [blocks, xid] = await Promise.all([
+      blockCount(first.source, plan),
+      deciderXid(first.target),
+    ]);
+    step.at(`copying ${pairName(plan)} from "${plan.sourceTable}" in ${parts.length} parts`);
+    const ranges = blockRanges(blocks, parts.length);
+    const loads = await allOrFirstError(
+      ready.map((part, i) =>
+        streamStrategy
+          .load({
+            plan: partPlan(plan, ranges[i] as BlockRange),
+            source: part.source,
+            target: part.target,
+            destination: destination.table,
+            sourceSpec: ctx.source.spec,
+            targetSpec: ctx.target.spec,
+            snapshotId: ctx.snapshot.snapshotId,
+            signal,
+            onProgress: (sofar) => {
+              part.counts = { ...part.counts, bytes: sofar };
+              const now = ctx.now().getTime();
+              if (now - lastProgress < ctx.progressIntervalMs) return;
+              lastProgress = now;
+              ctx.emit({ type: 'table-progress', ref, bytes: bytes(), seconds: seconds() });
+            },
+          })
+          .then(
+            (loaded) => {
+              part.counts = { rows: loaded.rows, bytes: loaded.bytes };
+              return loaded;
+            },
+            (thrown: unknown) => {
+              failedPart ??= part;
+              stop.abort(thrown);
+              throw thrown;
+            },
+          ),
+      ),
+    );
+    rows = loads.reduce((sum, l) => sum + l.rows, 0);
+    ctx.signal?.throwIfAborted();
+    // Each part sees its own rows only; sequences never move back, so the last one to move a
+    // sequence leaves it past the highest value of all the parts.
+    for (const part of ready) {
+      for (const w of (await advanceSequences(part.target, plan)).warnings) warnings.add(w);
+    }
+    step.at('preparing the parts');
+    const prefix = attemptPrefix(ctx.runId, xid);
+    const prepared = await Promise.allSettled(
+      others.map((part, i) => prepare(part.target, partGid(prefix, plan.targetTable, i + 2))),
+    );
+    const refused = prepared.find((p) => p.status === 'rejected');
+    step.at('committing');
+    // The first part's COMMIT is the table's: the prepared parts follow its outcome.
+    let committed: Promise<unknown>;
+    if (refused) {
+      committed = first.target
+        .query('ROLLBACK')
+        .then(() => Promise.reject(refused.reason as Error));
+    } else {
+      decided = true;
+      committed = first.target.query('COMMIT');
+    }
+    const outcome = await committed.then(
+      () => undefined,
+      (thrown: unknown) => ({ thrown }),
+    );
+    // A part that prepared is idle, outside any transaction; else the first, rolled back by now.
+    const settler = ready[prepared.findIndex((p) => p.status === 'fulfilled') + 1] as Part & {
+      target: pg.Client;
+    };
+    const settled = await settlePrepared(settler.target, prefix);
+    // A prepared part commits only after the first part did: all committed means the table did,
+    // whatever the first COMMIT answered (its connection may have dropped after the commit).
+    if (settled.committed.length < others.length) {
+      throw outcome ? outcome.thrown : notTogether(plan, settled, others.length);
+    }
+    for (const part of ready) part.targetUsable = true;
+  } catch (thrown) {
+    let explained = thrown;
+    const failedTarget = (failedPart ?? firstPart).target;
+    if (sqlstateOf(thrown) === '55P03' && failedTarget) {
+      // Every part rolled back first: the parts' own locks on the table are not the holder.
+      await Promise.all(parts.map((part) => rollback(part.target)));
+      explained = (await ctx.hooks?.explainFailure?.(thrown, failedTarget, plan)) ?? thrown;
+    }
+    error = await toTableError(explained, {
+      signal: ctx.signal,
+      source: ctx.source,
+      target: ctx.target,
+      step,
+      watches: (failedPart ?? firstPart).watches,
+    });
+    if (decided) error = { ...error, transient: false };
+  } finally {
+    await Promise.all(
+      parts.map(async (part) => {
+        part.watches.source?.[Symbol.dispose]();
+        part.watches.target?.[Symbol.dispose]();
+        // The sources only read: a rollback ends their snapshot transaction.
+        if (part.source && !error) {
+          part.sourceUsable = await part.source.query('ROLLBACK').then(
+            () => true,
+            () => false,
+          );
+        }
+        await Promise.all([
+          part.source ? part.connections.release(part.source, part.sourceUsable) : undefined,
+          part.target ? part.connections.release(part.target, part.targetUsable) : undefined,
+        ]);
+      }),
+    );
+  }
+  const read = { rows, bytes: bytes() };
+  const result = resultOf(plan, {
+    rows: error ? 0 : read.rows,
+    bytes: error ? 0 : read.bytes,
+    seconds: seconds(),
+    warnings: [...warnings, ...(!error && rows === 0 ? ['zero rows copied'] : [])],
+    error,
+  });
+  return error && read.rows + read.bytes > 0 ? { ...result, rolledBack: read } : result;
+}
+
+async function rollback(client: pg.Client | undefined): Promise<void> {
+  await client?.query('ROLLBACK').catch(() => undefined);
+}
+
+/**
+ * How a table is copied: in parts when the pool gave it other workers' connections (`more`)
+ * besides its own, else as one stream.
+ */
+export function copierOf(
+  more: readonly WorkerConnections[],
+  runId: string,
+): (plan: TablePlan, ctx: PairContext) => Promise<TableResult> {
+  if (more.length === 0) return copyPair;
+  return (plan, ctx) => copySplit(plan, { ...ctx, connections: [ctx.connections, ...more], runId });
+}
+
+/**
+ * Waits for every promise; rejects with the first rejection in time, once all have settled, so
+ * that no part is still using its clients when they are released.
+ */
+async function allOrFirstError<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  let first: { error: unknown } | undefined;
+  const outcomes = await Promise.all(
+    promises.map((p) =>
+      p.catch((error: unknown) => {
+        first ??= { error };
+        return undefined;
+      }),
+    ),
+  );
+  if (first) throw first.error;
+  return outcomes as T[];
+}

@@ -1,0 +1,96 @@
+import type { SplitConfig, SplitSetting } from '../config/types.js';
+import { formatMegabytes } from '../report/format.js';
+import type { SplitPlan, TablePlan } from './types.js';
+
+/** TID range scans (`WHERE ctid >= ... AND ctid < ...` reading only those blocks) came in 14. */
+export const TID_RANGE_SCAN_VERSION = 140000;
+
+/** The most specific split setting: the table's, else the target's, else the run's. */
+export function splitSettingOf(
+  ...levels: readonly (SplitSetting | undefined)[]
+): SplitConfig | undefined {
+  const setting = levels.find((s) => s !== undefined);
+  return setting === false ? undefined : setting;
+}
+
+/** What the split decision depends on besides the table's own plan. */
+export interface SplitFacts {
+  readonly setting: SplitConfig | undefined;
+  /** server_version_num of the source. */
+  readonly sourceVersion: number;
+  /** The target's max_prepared_transactions (undefined: unknown, the target was not read). */
+  readonly maxPreparedTransactions: number | undefined;
+  /** The run's concurrency: a split table takes one slot per part. */
+  readonly concurrency: number;
+  /** Why rows of two parts could wait on each other (see partsMayWait), if they could. */
+  readonly waitRisk?: string | undefined;
+}
+
+/**
+ * Why a table is copied in one stream although options.split asks for parts, or undefined when it
+ * can be split. Every part is a transaction of its own on the target, committed together (the first
+ * one commits, the others were prepared and follow): that keeps the table all-or-nothing only
+ * where each part can write without waiting on another, and where the target can prepare.
+ */
+function refusal(table: TablePlan, facts: SplitFacts, setting: SplitConfig): string | undefined {
+  if (table.strategy !== 'stream') return `strategy ${table.strategy} is not stream`;
+  if (table.mode === 'truncate') {
+    return "truncate mode: TRUNCATE's lock would hold every other part back until the commit";
+  }
+  if (table.mode === 'upsert') return "upsert merges through one session's staging table";
+  if (table.sourceKind !== 'r') return 'the source is not a plain table (no block ranges)';
+  if (table.estimatedBytes < setting.minBytes) {
+    return `${formatMegabytes(table.estimatedBytes)} MB is under split.minBytes (${formatMegabytes(setting.minBytes)} MB)`;
+  }
+  if (facts.sourceVersion < TID_RANGE_SCAN_VERSION) {
+    return `the source is PostgreSQL ${Math.floor(facts.sourceVersion / 10000)}: block ranges need 14 or later`;
+  }
+  if (facts.concurrency < 2) return 'concurrency 1 leaves no slot for a second part';
+  if (facts.waitRisk !== undefined) return facts.waitRisk;
+  const needed = Math.min(setting.parts, facts.concurrency) - 1;
+  const allowed = facts.maxPreparedTransactions ?? 0;
+  if (allowed < needed) {
+    return `the target's max_prepared_transactions is ${allowed}; committing the parts together needs at least ${needed}`;
+  }
+  return undefined;
+}
+
+/** The plan's split decision for one table: how many parts, or why it stays one stream. */
+export function applySplitRules(table: TablePlan, facts: SplitFacts): TablePlan {
+  const setting = facts.setting;
+  if (!setting || table.errors.length > 0) return table;
+  const reason = refusal(table, facts, setting);
+  const split: SplitPlan =
+    reason === undefined
+      ? { parts: Math.min(setting.parts, facts.concurrency) }
+      : { parts: 1, reason };
+  return { ...table, split, notes: [...(table.notes ?? []), splitNote(split)] };
+}
+
+export function splitNote(split: SplitPlan): string {
+  return split.reason === undefined
+    ? `split into ${split.parts} parts by block ranges, committed together`
+    : `not split: ${split.reason}`;
+}
+
+/**
+ * The run's own limits on a planned split: its concurrency (a command-line override may lower the
+ * config's) and --verify, which checks a table inside its one transaction before the commit.
+ */
+export function limitSplit(
+  table: TablePlan,
+  run: { readonly concurrency: number; readonly verify: boolean },
+): TablePlan {
+  const split = table.split;
+  if (!split || split.parts <= 1) return table;
+  const reason = run.verify
+    ? '--verify checks a table inside one transaction'
+    : run.concurrency < 2
+      ? 'concurrency 1 leaves no slot for a second part'
+      : undefined;
+  const parts = Math.min(split.parts, run.concurrency);
+  if (reason === undefined && parts === split.parts) return table;
+  const limited: SplitPlan = reason === undefined ? { parts } : { parts: 1, reason };
+  const notes = (table.notes ?? []).map((n) => (n === splitNote(split) ? splitNote(limited) : n));
+  return { ...table, split: limited, notes };
+}
