@@ -13,7 +13,7 @@ import type { ServerInfo } from '../test/support/server-info.js';
 import { sshdAvailable, startSshd, type TestSshd } from '../test/support/sshd.js';
 import { Results, type Goal, type Sample } from './results.js';
 import { openSshForward, type SshForward } from './ssh-forward.js';
-import { rowsDigest, runPgcopy, timeShell } from './support.js';
+import { rowsDigest, runPgcopy, timeShell, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
 /**
  * pgcopy against the tools users would pick instead, in one run on the same servers: each method
@@ -38,12 +38,9 @@ const LONG = 6 * 3600_000;
 const schema = uniqueName('bench_compare');
 const q = `"${schema}"`;
 const s = servers();
-const COLUMNS = `id bigint PRIMARY KEY, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
+const COLUMNS = `${MIXED_COLUMNS}, PRIMARY KEY (id)`;
 const COLUMN_NAMES = 'id, sensor, observed_at, reading, amount, label, flags, day';
-const ROW_TYPES = COLUMNS.replace(' PRIMARY KEY', '');
-const rowsSql = (count: number): string =>
-  `SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0, (g % 100000) / 100.0,
-     'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000 FROM generate_series(1, ${count}) g`;
+const ROW_TYPES = MIXED_COLUMNS;
 const small = Array.from({ length: TABLES }, (_, i) => `s${String(i).padStart(3, '0')}`);
 const pgcopydb = spawnSync('pgcopydb', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -148,9 +145,9 @@ beforeAll(async () => {
   await sql(
     s.source,
     `CREATE SCHEMA ${q}; ${all.map(create).join('\n')}
-     INSERT INTO ${q}.mixed ${rowsSql(ROWS)};
-     INSERT INTO ${q}.one ${rowsSql(1)};
-     ${small.map((t) => `INSERT INTO ${q}.${t} ${rowsSql(TABLE_ROWS)};`).join('\n')}`,
+     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};
+     INSERT INTO ${q}.one ${mixedRowsSql(1)};
+     ${small.map((t) => `INSERT INTO ${q}.${t} ${mixedRowsSql(TABLE_ROWS)};`).join('\n')}`,
   );
   await sql(s.source, 'VACUUM (FREEZE, ANALYZE)');
   await sql(

@@ -11,7 +11,7 @@ import { endpointOf } from '../test/support/config.js';
 import { connect as connectDb, servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
 import { startSshServer, type TestSshServer } from '../test/support/ssh-server.js';
-import { median } from './support.js';
+import { median, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
 /**
  * Read once, write many: one source table copied into two targets (each taking its own columns),
@@ -25,7 +25,6 @@ const ROUNDS = Number(process.env.PGCOPY_BENCH_ROUNDS ?? 3);
 const schema = uniqueName('bench_fanout');
 const q = `"${schema}"`;
 const s = servers();
-const COLUMNS = `id bigint, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
 /** `part` on target2 takes some of the columns only: its rows are projected out of the read. */
 const PART_COLUMNS = `id bigint, observed_at timestamptz, label text, day date`;
 const CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -121,17 +120,15 @@ beforeAll(async () => {
   await sql(
     s.source,
     `CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${COLUMNS});
-     INSERT INTO ${q}.mixed SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0,
-       (g % 100000) / 100.0, 'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
-       FROM generate_series(1, ${ROWS}) g;`,
+     CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
+     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};`,
   );
   await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
   await sql(s.source, `CHECKPOINT`);
-  await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${COLUMNS});`);
+  await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});`);
   await sql(
     s.target2,
-    `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${COLUMNS}); CREATE TABLE ${q}.part (${PART_COLUMNS});`,
+    `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${MIXED_COLUMNS}); CREATE TABLE ${q}.part (${PART_COLUMNS});`,
   );
 }, 900_000);
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
 import { servers, sql, uniqueName } from '../test/support/db.js';
-import { median, runPgcopy } from './support.js';
+import { median, runPgcopy, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
 /**
  * What COPY FREEZE buys in truncate mode: the same rows loaded by `truncate` (TRUNCATE and
@@ -14,19 +14,16 @@ const ROUNDS = Number(process.env.PGCOPY_BENCH_ROUNDS ?? 3);
 const schema = uniqueName('bench_freeze');
 const q = `"${schema}"`;
 const s = servers();
-const COLUMNS = `id bigint, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
 
 beforeAll(async () => {
   await sql(
     s.source,
     `CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${COLUMNS});
-     INSERT INTO ${q}.mixed SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0,
-       (g % 100000) / 100.0, 'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
-       FROM generate_series(1, ${ROWS}) g;`,
+     CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
+     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};`,
   );
   await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
-  await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${COLUMNS});`);
+  await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});`);
 }, 900_000);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servers, sql, uniqueName } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
-import { median, timeShell } from './support.js';
+import { median, timeShell, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
 /**
  * Whether dropping a big target's secondary indexes and building them again after the load, in the
@@ -14,7 +14,7 @@ const ROUNDS = Number(process.env.PGCOPY_BENCH_ROUNDS ?? 3);
 const schema = uniqueName('bench_indexes');
 const q = `"${schema}"`;
 const s = servers();
-const COLUMNS = `id bigint PRIMARY KEY, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
+const COLUMNS = `${MIXED_COLUMNS}, PRIMARY KEY (id)`;
 const INDEXES = [
   `CREATE INDEX mixed_sensor ON ${q}.mixed (sensor)`,
   `CREATE INDEX mixed_observed ON ${q}.mixed (observed_at)`,
@@ -25,9 +25,7 @@ beforeAll(async () => {
     s.source,
     `CREATE SCHEMA ${q};
      CREATE TABLE ${q}.mixed (${COLUMNS});
-     INSERT INTO ${q}.mixed SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0,
-       (g % 100000) / 100.0, 'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
-       FROM generate_series(1, ${ROWS}) g;`,
+     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};`,
   );
   await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
   await sql(

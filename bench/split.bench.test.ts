@@ -5,7 +5,7 @@ import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
 import { servers, sql, uniqueName } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
-import { median, runPgcopy, timeShell } from './support.js';
+import { median, runPgcopy, timeShell, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
 /**
  * options.split on two parts against one stream and the psql text pipe, and the other design the
@@ -18,7 +18,6 @@ const ROUNDS = Number(process.env.PGCOPY_BENCH_ROUNDS ?? 3);
 const schema = uniqueName('bench_split');
 const q = `"${schema}"`;
 const s = servers();
-const COLUMNS = `id bigint, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
 let own: LocalPostgres;
 let target: ServerInfo;
 
@@ -32,16 +31,14 @@ beforeAll(async () => {
   await sql(
     s.source,
     `CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${COLUMNS});
-     INSERT INTO ${q}.mixed SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0,
-       (g % 100000) / 100.0, 'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
-       FROM generate_series(1, ${ROWS}) g;`,
+     CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
+     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};`,
   );
   await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
   await sql(
     target,
-    `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${COLUMNS});
-     CREATE UNLOGGED TABLE ${q}.staging (${COLUMNS});`,
+    `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
+     CREATE UNLOGGED TABLE ${q}.staging (${MIXED_COLUMNS});`,
   );
 }, 900_000);
 

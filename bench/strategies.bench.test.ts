@@ -3,7 +3,7 @@ import { servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
 import { endpointOf } from '../test/support/config.js';
 import { workDir } from '../test/support/cli.js';
 import type { ServerInfo } from '../test/support/server-info.js';
-import { median, runPgcopy, timeShell } from './support.js';
+import { median, runPgcopy, timeShell, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
 /**
  * Each strategy against `stream` on the same table, and each server-side strategy against the raw
@@ -16,7 +16,6 @@ const ROUNDS = Number(process.env.PGCOPY_BENCH_ROUNDS ?? 3);
 const schema = uniqueName('bench_strategies');
 const q = `"${schema}"`;
 const s = servers();
-const COLUMNS = `id bigint, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
 const FETCH_SIZE = 10_000;
 const BATCH_SIZE = 1_000;
 
@@ -30,14 +29,12 @@ beforeAll(async () => {
     s.source,
     `CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA public;
      CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${COLUMNS});
-     INSERT INTO ${q}.mixed SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0, (g % 100000) / 100.0,
-       'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
-       FROM generate_series(1, ${ROWS}) g;
+     CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
+     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};
      CREATE SERVER bench_push FOREIGN DATA WRAPPER postgres_fdw
        OPTIONS (host '${s.target1.host}', port '${s.target1.port}', dbname 'postgres', batch_size '${BATCH_SIZE}');
      CREATE USER MAPPING FOR CURRENT_USER SERVER bench_push OPTIONS (user '${s.target1.user}', password '${s.target1.password}');
-     CREATE FOREIGN TABLE ${q}.pushed (${COLUMNS}) SERVER bench_push OPTIONS (schema_name '${schema}', table_name 'mixed');`,
+     CREATE FOREIGN TABLE ${q}.pushed (${MIXED_COLUMNS}) SERVER bench_push OPTIONS (schema_name '${schema}', table_name 'mixed');`,
   );
   await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
   await sql(
@@ -45,11 +42,11 @@ beforeAll(async () => {
     `CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA public;
      CREATE EXTENSION IF NOT EXISTS dblink SCHEMA public;
      CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${COLUMNS});
+     CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
      CREATE SERVER bench_pull FOREIGN DATA WRAPPER postgres_fdw
        OPTIONS (host '${s.source.host}', port '${s.source.port}', dbname 'postgres', fetch_size '${FETCH_SIZE}');
      CREATE USER MAPPING FOR CURRENT_USER SERVER bench_pull OPTIONS (user '${s.source.user}', password '${s.source.password}');
-     CREATE FOREIGN TABLE ${q}.pulled (${COLUMNS}) SERVER bench_pull OPTIONS (schema_name '${schema}', table_name 'mixed');
+     CREATE FOREIGN TABLE ${q}.pulled (${MIXED_COLUMNS}) SERVER bench_pull OPTIONS (schema_name '${schema}', table_name 'mixed');
      CHECKPOINT;`,
   );
 }, 900_000);
@@ -77,13 +74,13 @@ describe('strategies: pgcopy against stream and against the raw SQL of each', ()
         }),
       })),
     );
-    const columns = COLUMNS.split(', ')
+    const columns = MIXED_COLUMNS.split(', ')
       .map((c) => c.split(' ')[0])
       .join(', ');
     const raw: Record<string, string> = {
       'raw dblink': psql(
         s.target1,
-        `INSERT INTO ${q}.mixed SELECT * FROM public.dblink('${libpq(s.source)}', 'SELECT ${columns} FROM ONLY ${q}.mixed') AS r(${COLUMNS})`,
+        `INSERT INTO ${q}.mixed SELECT * FROM public.dblink('${libpq(s.source)}', 'SELECT ${columns} FROM ONLY ${q}.mixed') AS r(${MIXED_COLUMNS})`,
       ),
       'raw fdw': psql(s.target1, `INSERT INTO ${q}.mixed SELECT * FROM ${q}.pulled`),
       'raw fdw-push': psql(s.source, `INSERT INTO ${q}.pushed SELECT * FROM ONLY ${q}.mixed`),

@@ -99,3 +99,13 @@ export async function rowsDigest(
   );
   return result.rows[0] as { count: number; digest: string };
 }
+
+/** The benchmarks' mixed-type table: eight columns of the kinds real tables hold. */
+export const MIXED_COLUMNS = `id bigint, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
+
+/** A SELECT of `count` rows of the mixed table, ids 1 to `count`. */
+export function mixedRowsSql(count: number): string {
+  return `SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0,
+       (g % 100000) / 100.0, 'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
+       FROM generate_series(1, ${count}) g`;
+}

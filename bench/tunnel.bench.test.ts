@@ -9,14 +9,13 @@ import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
 import { sshdAvailable, startSshd, type TestSshd } from '../test/support/sshd.js';
-import { median } from './support.js';
+import { median, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
 const ROWS = Number(process.env.PGCOPY_BENCH_ROWS ?? 1_000_000);
 const ROUNDS = 3;
 const schema = uniqueName('bench_tunnel');
 const q = `"${schema}"`;
 const s = servers();
-const COLUMNS = `id bigint, sensor int, observed_at timestamptz, reading float8, amount numeric(12,2), label text, flags bool, day date`;
 
 describe.skipIf(!sshdAvailable())(
   'a copy through an OpenSSH tunnel against the same copy direct',
@@ -29,13 +28,11 @@ describe.skipIf(!sshdAvailable())(
       await sql(
         s.source,
         `CREATE SCHEMA ${q};
-       CREATE TABLE ${q}.mixed (${COLUMNS});
-       INSERT INTO ${q}.mixed SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0,
-         (g % 100000) / 100.0, 'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
-         FROM generate_series(1, ${ROWS}) g;
+       CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
+       INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};
        ANALYZE ${q}.mixed;`,
       );
-      await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${COLUMNS});`);
+      await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});`);
     }, 900_000);
 
     afterAll(async () => {
