@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { validateConfig } from '../../src/config/validate.js';
+import type { Config } from '../../src/config/types.js';
 import { run } from '../../src/copy/run.js';
 import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import { openSshTunnel } from '../../src/tunnel/ssh-tunnel.js';
@@ -32,6 +33,28 @@ describe('pgcopy run through SSH tunnels and TLS', () => {
     const file = join(dir.dir, name);
     await writeFile(file, key.private, { mode: 0o600 });
     return file;
+  }
+
+  /** A config copying `big` from the source through `server`'s tunnel straight into the target. */
+  async function throughTunnel(
+    server: TestSshServer,
+    keyName: string,
+    options: Record<string, unknown>,
+  ): Promise<Config> {
+    return validateConfig({
+      source: {
+        ...endpointOf(source, schema),
+        ssh: {
+          host: server.host,
+          port: server.port,
+          user: server.user,
+          fingerprint: server.fingerprint,
+          keyFile: await keyFile(keyName, server.clientKey),
+        },
+      },
+      targets: [{ name: 'direct', ...endpointOf(target, schema), tables: ['big'] }],
+      options,
+    });
   }
 
   beforeAll(async () => {
@@ -158,20 +181,10 @@ describe('pgcopy run through SSH tunnels and TLS', () => {
         `TRUNCATE ${q}.big; INSERT INTO ${q}.big VALUES (-1, 'kept'), (-2, 'kept')`,
       );
       const before = await tableDigest(target, `SELECT * FROM ${q}.big`);
-      const config = validateConfig({
-        source: {
-          ...endpointOf(source, schema),
-          ssh: {
-            host: server.host,
-            port: server.port,
-            user: server.user,
-            fingerprint: server.fingerprint,
-            keyFile: await keyFile('drop_key', server.clientKey),
-          },
-        },
-        targets: [{ name: 'direct', ...endpointOf(target, schema), tables: ['big'] }],
+      const config = await throughTunnel(server, 'drop_key', {
         // No retry: this pins the failed attempt (the next test retries through a new tunnel).
-        options: { mode: 'truncate', retries: 0 },
+        mode: 'truncate',
+        retries: 0,
       });
       let killed = false;
       const { report } = await run(config, {
@@ -201,20 +214,10 @@ describe('pgcopy run through SSH tunnels and TLS', () => {
     const server = await startSshServer();
     try {
       await sql(target, `TRUNCATE ${q}.big; INSERT INTO ${q}.big VALUES (-1, 'kept')`);
-      const config = validateConfig({
-        source: {
-          ...endpointOf(source, schema),
-          ssh: {
-            host: server.host,
-            port: server.port,
-            user: server.user,
-            fingerprint: server.fingerprint,
-            keyFile: await keyFile('retry_key', server.clientKey),
-          },
-        },
-        targets: [{ name: 'direct', ...endpointOf(target, schema), tables: ['big'] }],
+      const config = await throughTunnel(server, 'retry_key', {
         // The snapshot's coordinator goes through the tunnel too: it dies with it.
-        options: { mode: 'truncate', onSnapshotLoss: 'reexport' },
+        mode: 'truncate',
+        onSnapshotLoss: 'reexport',
       });
       let killed = false;
       const retries: string[] = [];
