@@ -35,8 +35,8 @@ interface Part {
   sourceUsable: boolean;
   targetUsable: boolean;
   readonly watches: { source?: ConnectionWatch; target?: ConnectionWatch };
-  /** Rows (known once the part's COPY ends) and bytes so far. */
-  counts: { rows: number; bytes: number };
+  /** Bytes of COPY data this part has passed so far. */
+  bytes: number;
 }
 
 /** The first part committed but not every prepared one (a connection lost while settling). */
@@ -64,7 +64,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     sourceUsable: false,
     targetUsable: false,
     watches: {},
-    counts: { rows: 0, bytes: 0 },
+    bytes: 0,
   }));
   const [firstPart] = parts as [Part, ...Part[]];
   // The first part that fails stops the others: its error is the table's.
@@ -80,7 +80,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
   // new attempt could copy its rows twice.
   let decided = false;
   const warnings = new Set(plan.warnings);
-  const bytes = (): number => parts.reduce((sum, p) => sum + p.counts.bytes, 0);
+  const bytes = (): number => parts.reduce((sum, p) => sum + p.bytes, 0);
   try {
     ctx.signal?.throwIfAborted();
     const destination = destinationSetup(plan);
@@ -124,7 +124,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
             snapshotId: ctx.snapshot.snapshotId,
             signal,
             onProgress: (sofar) => {
-              part.counts = { ...part.counts, bytes: sofar };
+              part.bytes = sofar;
               const now = ctx.now().getTime();
               if (now - lastProgress < ctx.progressIntervalMs) return;
               lastProgress = now;
@@ -133,7 +133,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
           })
           .then(
             (loaded) => {
-              part.counts = { rows: loaded.rows, bytes: loaded.bytes };
+              part.bytes = loaded.bytes;
               return loaded;
             },
             (thrown: unknown) => {
