@@ -23,6 +23,14 @@ describe('test harness', () => {
     expect(rows.map((r: { name: string }) => r.name)).toEqual(['dblink', 'postgres_fdw']);
   });
 
+  it('runs a PostgreSQL 13 server (a source older than TID range scans)', async () => {
+    const { rows } = await sql(
+      servers().pg13,
+      `SELECT current_setting('server_version_num')::int AS v`,
+    );
+    expect(Math.floor((rows[0] as { v: number }).v / 10000)).toBe(13);
+  });
+
   it.skipIf(!servers().pg15)('runs a PostgreSQL 15 server for cross-version cases', async () => {
     const pg15 = servers().pg15;
     if (!pg15) return;

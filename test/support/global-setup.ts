@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+import { postgres as pg13Postgres } from 'pg13';
 import type { TestProject } from 'vitest/node';
 import { debianPg15BinDir, embeddedBinDir } from '../../src/demo/binaries.js';
 import { startLocalPostgres, type LocalPostgres } from '../../src/demo/local-postgres.js';
@@ -23,6 +25,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     startLocalPostgres({ binDir: bin, name: 'source' }),
     startLocalPostgres({ binDir: bin, name: 'target1' }),
     startLocalPostgres({ binDir: bin, name: 'target2' }),
+    // PostgreSQL 13 (a dev dependency): a source without TID range scans, for the key split.
+    startLocalPostgres({ binDir: dirname(pg13Postgres), name: 'pg13' }),
     ...(pg15 ? [startLocalPostgres({ binDir: pg15, name: 'pg15' })] : []),
   ]);
   const servers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -34,7 +38,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await stopAll();
     throw failed.reason;
   }
-  const [source, target1, target2, old] = servers as [
+  const [source, target1, target2, pg13, old] = servers as [
+    LocalPostgres,
     LocalPostgres,
     LocalPostgres,
     LocalPostgres,
@@ -45,6 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     source: info(source),
     target1: info(target1),
     target2: info(target2),
+    pg13: info(pg13),
     ...(old ? { pg15: info(old) } : {}),
     startMs,
   });
