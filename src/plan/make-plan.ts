@@ -19,6 +19,7 @@ import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { applySplitRules, splitSettingOf } from './split-rules.js';
+import { integerKeyOf } from './split-key.js';
 import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
@@ -245,6 +246,7 @@ async function planTarget(
           conflicts?.get(t.targetTable) ?? [],
           sourceCatalog.tables.get(t.sourceTable)?.keys ?? [],
         ),
+        integerKey: integerKeyOf(sourceCatalog.tables.get(t.sourceTable)),
       });
     });
     const probed =

@@ -95,9 +95,13 @@ export interface TablePlan {
   readonly errors: readonly string[];
 }
 
-/** Same-table parallelism: parts > 1 copy by block ranges; 1 with the reason it stays one stream. */
+/** Same-table parallelism: parts > 1 and how the rows are divided; 1 with the reason it stays one stream. */
 export interface SplitPlan {
   readonly parts: number;
+  /** parts > 1: by ctid block ranges, or by ranges of an integer key (`key`). */
+  readonly by?: 'blocks' | 'key';
+  /** by key: the source column (single-column, NOT NULL, unique; smallint, integer or bigint). */
+  readonly key?: string;
   readonly reason?: string;
 }
 

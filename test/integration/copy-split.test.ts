@@ -103,7 +103,7 @@ describe('options.split: a big table in parts, committed together', () => {
     expect(await digestOf(target)).toEqual(sourceDigest);
     const plan = events.find((e) => e.type === 'plan');
     const planned = plan?.plan.targets[0]?.tables.find((t) => t.targetTable === 'big');
-    expect(planned?.split).toEqual({ parts: 2 });
+    expect(planned?.split).toEqual({ parts: 2, by: 'blocks' });
     expect(planned?.notes).toContain('split into 2 parts by block ranges, committed together');
     expect(events.some((e) => e.type === 'table-progress' && e.ref.table === 'big')).toBe(true);
     const { rows } = await sql(target, `SELECT nextval('${q}.big_id_seq')::int AS next`);

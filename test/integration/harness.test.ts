@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { servers, sql } from '../support/db.js';
+import { pg13Server, servers, sql } from '../support/db.js';
 
 describe('test harness', () => {
   it('runs three PostgreSQL 17 servers as a non-root user', async () => {
@@ -25,7 +25,7 @@ describe('test harness', () => {
 
   it('runs a PostgreSQL 13 server (a source older than TID range scans)', async () => {
     const { rows } = await sql(
-      servers().pg13,
+      pg13Server(),
       `SELECT current_setting('server_version_num')::int AS v`,
     );
     expect(Math.floor((rows[0] as { v: number }).v / 10000)).toBe(13);

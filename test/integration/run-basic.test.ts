@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
 import type { RunEvent } from '../../src/report/events.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { pg13Server, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { testConfig } from '../support/config.js';
 import type { ServerInfo } from '../support/server-info.js';
 
@@ -11,7 +11,7 @@ const s = servers();
 // the tests cover (its catalog lacks columns newer servers have).
 describe.each([
   ['PostgreSQL 17', s.source],
-  ['PostgreSQL 13', s.pg13],
+  ['PostgreSQL 13', pg13Server()],
 ] as [string, ServerInfo][])('pgcopy run (stream) from a %s source', (_, source) => {
   const schema = uniqueName('run_basic');
   const q = `"${schema}"`;

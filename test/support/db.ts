@@ -7,6 +7,13 @@ export function servers(): SuiteServers {
   return inject('servers');
 }
 
+/** The suite's PostgreSQL 13 server, which the test setup always starts. */
+export function pg13Server(): ServerInfo {
+  const server = servers().pg13;
+  if (!server) throw new Error('no PostgreSQL 13 server: the test setup starts one');
+  return server;
+}
+
 export function urlOf(server: ServerInfo, database = 'postgres'): string {
   return `postgres://${server.user}:${server.password}@${server.host}:${server.port}/${database}`;
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { blockRanges, partPlan } from '../../src/copy/split/ranges.js';
+import { quantiles } from '../../src/copy/split/key-bounds.js';
+import { blockRanges, keyPartPlan, partPlan, rangesBetween } from '../../src/copy/split/ranges.js';
+import type { ColumnInfo, TableInfo, UniqueKey } from '../../src/db/catalog.js';
+import { integerKeyOf } from '../../src/plan/split-key.js';
 import {
   applySplitRules,
   limitSplit,
@@ -25,22 +28,47 @@ const reason = (table: TablePlan, changed: Partial<SplitFacts> = {}): string | u
 
 describe('split rules: where a table can be copied in parts and stay all-or-nothing', () => {
   it('splits a big plain stream table in append mode, within the concurrency', () => {
-    expect(applySplitRules(big, facts).split).toEqual({ parts: 2 });
+    expect(applySplitRules(big, facts).split).toEqual({ parts: 2, by: 'blocks' });
     expect(applySplitRules(big, { ...facts, setting: { minBytes: GB, parts: 8 } }).split).toEqual({
       parts: 4,
+      by: 'blocks',
     });
+  });
+
+  it('splits by an integer key where block ranges cannot be used: PostgreSQL 13, a partitioned source', () => {
+    const keyed = { ...facts, integerKey: 'id' };
+    expect(applySplitRules(big, keyed).split).toEqual({ parts: 2, by: 'blocks' });
+    const old = applySplitRules(big, { ...keyed, sourceVersion: 130023 });
+    expect(old.split).toEqual({ parts: 2, by: 'key', key: 'id' });
+    expect(old.notes).toEqual(['split into 2 parts by key id, committed together']);
+    const partitioned = tablePlan({ ...big, sourceKind: 'p' });
+    expect(applySplitRules(partitioned, keyed).split).toEqual({ parts: 2, by: 'key', key: 'id' });
+    // The other rules still hold for a key split.
+    expect(reason(partitioned, { integerKey: 'id', concurrency: 1 })).toBe(
+      'concurrency 1 leaves no slot for a second part',
+    );
   });
 
   it('says why a table stays one stream', () => {
     expect(reason(tablePlan({ ...big, strategy: 'dblink' }))).toBe('strategy dblink is not stream');
     expect(reason(tablePlan({ ...big, mode: 'truncate' }))).toContain('truncate mode');
     expect(reason(tablePlan({ ...big, mode: 'upsert' }))).toContain('upsert');
-    expect(reason(tablePlan({ ...big, sourceKind: 'p' }))).toContain('not a plain table');
+    const noKey =
+      'and it has no integer key to split by (a single-column NOT NULL unique key of type smallint, integer or bigint)';
+    expect(reason(tablePlan({ ...big, sourceKind: 'p' }))).toBe(
+      `the source is partitioned (no block ranges), ${noKey}`,
+    );
+    expect(reason(tablePlan({ ...big, sourceKind: 'v' }))).toBe(
+      `the source is a view (no block ranges), ${noKey}`,
+    );
+    expect(reason(tablePlan({ ...big, sourceKind: 'x' }))).toBe(
+      `the source is not a plain table (no block ranges), ${noKey}`,
+    );
     expect(reason(tablePlan({ ...big, estimatedBytes: 5_000_000 }))).toBe(
       '5.0 MB is under split.minBytes (1073.7 MB)',
     );
     expect(reason(big, { sourceVersion: 130011 })).toBe(
-      'the source is PostgreSQL 13: block ranges need 14 or later',
+      `the source is PostgreSQL 13: block ranges need 14 or later, ${noKey}`,
     );
     expect(reason(big, { concurrency: 1 })).toBe('concurrency 1 leaves no slot for a second part');
     expect(reason(big, { maxPreparedTransactions: undefined })).toBe(
@@ -63,7 +91,17 @@ describe('split rules: where a table can be copied in parts and stay all-or-noth
     const split = applySplitRules(big, { ...facts, setting: { minBytes: GB, parts: 4 } });
     expect(limitSplit(split, { concurrency: 4, verify: false })).toBe(split);
     const fewer = limitSplit(split, { concurrency: 3, verify: false });
-    expect(fewer.split).toEqual({ parts: 3 });
+    expect(fewer.split).toEqual({ parts: 3, by: 'blocks' });
+    const byKey = applySplitRules(tablePlan({ ...big, sourceKind: 'p' }), {
+      ...facts,
+      setting: { minBytes: GB, parts: 4 },
+      integerKey: 'id',
+    });
+    expect(limitSplit(byKey, { concurrency: 2, verify: false }).split).toEqual({
+      parts: 2,
+      by: 'key',
+      key: 'id',
+    });
     expect(fewer.notes).toEqual(['split into 3 parts by block ranges, committed together']);
     expect(limitSplit(split, { concurrency: 1, verify: false }).split?.reason).toBe(
       'concurrency 1 leaves no slot for a second part',
@@ -82,7 +120,15 @@ describe('split rules: where a table can be copied in parts and stay all-or-noth
     };
     expect(renderPlan(plan)).toContain('split into 2 parts by block ranges, committed together');
     const json = planToJson(plan) as { targets: { tables: Record<string, unknown>[] }[] };
-    expect(json.targets[0]?.tables.map((t) => t.split)).toEqual([{ parts: 2 }, undefined]);
+    expect(json.targets[0]?.tables.map((t) => t.split)).toEqual([
+      { parts: 2, by: 'blocks' },
+      undefined,
+    ]);
+    const byKey = applySplitRules(big, { ...facts, sourceVersion: 130000, integerKey: 'id' });
+    const keyed = { ...plan, targets: [{ name: 'one', schema: 't', tables: [byKey] }] };
+    expect(renderPlan(keyed)).toContain('split into 2 parts by key id, committed together');
+    const keyedJson = planToJson(keyed) as { targets: { tables: Record<string, unknown>[] }[] };
+    expect(keyedJson.targets[0]?.tables[0]?.split).toEqual({ parts: 2, by: 'key', key: 'id' });
   });
 });
 
@@ -100,6 +146,69 @@ describe('block ranges', () => {
       "(a -- note\n) AND ctid < '(3,0)'::tid",
     );
     expect(partPlan(big, {}).where).toBeUndefined();
+  });
+});
+
+describe('key ranges', () => {
+  it('cover every key once, between the bounds, the first and last open-ended', () => {
+    expect(rangesBetween(['-5', '10'])).toEqual([
+      { to: '-5' },
+      { from: '-5', to: '10' },
+      { from: '10' },
+    ]);
+    expect(rangesBetween([])).toEqual([{}]);
+  });
+
+  it('read the key by a quoted name, its bounds as literals, after the where filter', () => {
+    const table = tablePlan({ where: 'a -- note' });
+    expect(keyPartPlan(table, 'Key "id"', { from: '-9223372036854775808', to: '7' }).where).toBe(
+      `(a -- note\n) AND "Key ""id""" >= '-9223372036854775808' AND "Key ""id""" < '7'`,
+    );
+    expect(keyPartPlan(big, 'id', {}).where).toBeUndefined();
+  });
+
+  it('take their bounds at even steps through the histogram, whatever its length', () => {
+    const histogram = ['0', '10', '20', '30', '40', '50', '60', '70', '80', '90', '100'];
+    expect(quantiles(histogram, 2)).toEqual(['50']);
+    expect(quantiles(histogram, 4)).toEqual(['30', '50', '80']);
+    expect(quantiles(['1', '9'], 3)).toEqual(['1', '9']);
+  });
+});
+
+describe('the integer key a table can be split by', () => {
+  const column = (name: string, type: string) => ({ name, type }) as ColumnInfo;
+  const key = (columns: string[], notNull = true, primary = false): UniqueKey => ({
+    name: `k_${columns.join('_')}`,
+    primary,
+    columns,
+    notNull,
+    nullsNotDistinct: false,
+    deferrable: false,
+  });
+  const table = (keys: UniqueKey[]) =>
+    ({
+      columns: [
+        column('id', 'bigint'),
+        column('small', 'smallint'),
+        column('code', 'text'),
+        column('n', 'numeric'),
+        column('other', 'integer'),
+      ],
+      keys,
+    }) as unknown as TableInfo;
+
+  it('is a single-column NOT NULL unique smallint, integer or bigint, the primary key first', () => {
+    expect(integerKeyOf(table([key(['id'], true, true), key(['other'])]))).toBe('id');
+    expect(integerKeyOf(table([key(['small'])]))).toBe('small');
+    expect(integerKeyOf(table([key(['code']), key(['n']), key(['other'])]))).toBe('other');
+  });
+
+  it('is none for text or numeric keys, nullable ones, multi-column ones, or no table', () => {
+    expect(integerKeyOf(table([key(['code']), key(['n'])]))).toBeUndefined();
+    expect(integerKeyOf(table([key(['id'], false)]))).toBeUndefined();
+    expect(integerKeyOf(table([key(['id', 'other'])]))).toBeUndefined();
+    expect(integerKeyOf(table([key(['gone'])]))).toBeUndefined();
+    expect(integerKeyOf(undefined)).toBeUndefined();
   });
 });
 

@@ -18,7 +18,7 @@ import {
   settlePrepared,
   type Settled,
 } from './prepared.js';
-import { blockCount, blockRanges, partPlan, type BlockRange } from './ranges.js';
+import { partPlans } from './part-plans.js';
 
 export interface SplitContext extends Omit<PairContext, 'connections'> {
   /** One worker's connections per part: a split table takes that many of the run's slots. */
@@ -49,7 +49,7 @@ function notTogether(plan: TablePlan, settled: Settled, expected: number): CopyE
 
 /**
  * Copies one big table in parts, each on its own pair of connections and in the run's snapshot,
- * reading its own block range. All or nothing, as one stream: the parts load in transactions of
+ * reading its own block range or key range. All or nothing, as one stream: the parts load in transactions of
  * their own; every part but the first is then prepared (two-phase commit), the first commits, and
  * the prepared ones follow its outcome. A failure before that commit rolls every part back.
  * Never throws; the result is copyPair's.
@@ -105,17 +105,16 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     );
     const ready = parts as (Part & { source: pg.Client; target: pg.Client })[];
     const [first, ...others] = ready as [(typeof ready)[number], ...typeof ready];
-    const [blocks, xid] = await Promise.all([
-      blockCount(first.source, plan),
+    const [plans, xid] = await Promise.all([
+      partPlans(first.source, plan, parts.length),
       deciderXid(first.target),
     ]);
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}" in ${parts.length} parts`);
-    const ranges = blockRanges(blocks, parts.length);
     const loads = await allOrFirstError(
       ready.map((part, i) =>
         streamStrategy
           .load({
-            plan: partPlan(plan, ranges[i] as BlockRange),
+            plan: plans[i] as TablePlan,
             source: part.source,
             target: part.target,
             destination: destination.table,
