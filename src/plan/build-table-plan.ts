@@ -24,6 +24,8 @@ export interface TablePlanInput {
   /** The server-side extensions on each side (absent: the strategy's needs are not checked). */
   readonly extensions?: { readonly source: ExtensionState; readonly target: ExtensionState };
   readonly createExtensions?: boolean;
+  /** server_version_num of the source: what its postgres_fdw can do (fdw-push). */
+  readonly sourceVersion?: number;
   readonly source: TableInfo | undefined;
   readonly target: TableInfo | undefined;
   /** The source rejected the `where` filter (EXPLAIN failed): PostgreSQL's message. */
@@ -233,6 +235,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     disableTriggers,
     extensions: input.extensions ?? { source: 'installed', target: 'installed' },
     createExtensions: input.createExtensions ?? false,
+    sourceVersion: input.sourceVersion,
   });
   errors.push(...server.errors);
   notes.push(...server.notes);

@@ -216,6 +216,7 @@ async function planTarget(
           strategy: strategyOf(spec),
           extensions: extensionStates(strategyOf(spec), sourceCatalog, catalog),
           createExtensions: config.options.createExtensions,
+          sourceVersion: sourceCatalog.serverVersion,
           disableTriggers:
             spec.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,
           mayDisableTriggers: mayDisable,

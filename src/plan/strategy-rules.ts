@@ -14,6 +14,9 @@ const NEEDS: Readonly<Record<Strategy, ExtensionNeed | undefined>> = {
   'fdw-push': { side: 'source', extension: 'postgres_fdw' },
 };
 
+/** postgres_fdw sends TRUNCATE on to the remote table from PostgreSQL 14 (fdw-push: the source's). */
+const FOREIGN_TRUNCATE_VERSION = 140_000;
+
 export function extensionNeed(strategy: Strategy): ExtensionNeed | undefined {
   return NEEDS[strategy];
 }
@@ -29,6 +32,8 @@ export interface StrategyInput {
   readonly disableTriggers: boolean;
   readonly extensions: { readonly source: ExtensionState; readonly target: ExtensionState };
   readonly createExtensions: boolean;
+  /** server_version_num of the source (undefined: not known, nothing refused on it). */
+  readonly sourceVersion?: number | undefined;
 }
 
 export interface StrategyRules {
@@ -93,6 +98,12 @@ export function strategyRules(input: StrategyInput): StrategyRules {
     if (input.mode === 'insert-new') {
       fail(
         'postgres_fdw cannot INSERT ... ON CONFLICT (key) DO NOTHING (it sends no conflict key, nor says which rows were new); use stream, dblink or fdw',
+      );
+    }
+    const version = input.sourceVersion;
+    if (input.mode === 'truncate' && version !== undefined && version < FOREIGN_TRUNCATE_VERSION) {
+      fail(
+        `postgres_fdw TRUNCATEs a foreign table from PostgreSQL 14 on, and the source is ${Math.floor(version / 10000)}; use stream, dblink or fdw, or append into an emptied table`,
       );
     }
     if (input.identityAlways.length > 0) {

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { pairName } from '../../plan/types.js';
 import { columnDefinitions, insertSelectSql, selectSourceSql } from '../sql.js';
 import {
@@ -10,6 +11,19 @@ import type { CopyStrategy, LoadContext, Loaded } from './types.js';
 
 /** Rows per remote INSERT postgres_fdw sends (batch_size; one row at a time otherwise). */
 export const FDW_BATCH_SIZE = 1_000;
+
+/** postgres_fdw took `batch_size` in PostgreSQL 14; an older one refuses the option (HV00D). */
+const BATCH_SIZE_VERSION = 140_000;
+
+/** The foreign server's batch_size where the source's postgres_fdw knows it. */
+async function batchOptions(source: pg.ClientBase): Promise<Record<string, string>> {
+  const { rows } = await source.query<{ version: number }>(
+    `SELECT current_setting('server_version_num')::int AS version`,
+  );
+  return (rows[0]?.version ?? 0) >= BATCH_SIZE_VERSION
+    ? { batch_size: String(FDW_BATCH_SIZE) }
+    : {};
+}
 
 /**
  * Pushes from the source through postgres_fdw, for topologies where only the source's server can
@@ -25,7 +39,7 @@ export const fdwPushStrategy: CopyStrategy = {
     const { server, foreign } = await createForeignTable(
       source,
       serverLink(targetSpec),
-      { batch_size: String(FDW_BATCH_SIZE) },
+      await batchOptions(source),
       {
         columns: columnDefinitions(plan, 'source'),
         remoteSchema: plan.targetSchema,
