@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { embeddedBinDir } from '../src/demo/binaries.js';
-import { startLocalPostgres, type LocalPostgres } from '../src/demo/local-postgres.js';
+import type { LocalPostgres } from '../src/demo/local-postgres.js';
 import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
 import { servers, sql, uniqueName } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
+import { startPreparingTarget } from '../test/support/prepared-target.js';
 import { median, runPgcopy, timeShell, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
 /**
@@ -22,12 +22,7 @@ let own: LocalPostgres;
 let target: ServerInfo;
 
 beforeAll(async () => {
-  own = await startLocalPostgres({
-    binDir: embeddedBinDir(),
-    name: 'bench-split-target',
-    settings: { max_prepared_transactions: '4' },
-  });
-  target = { ...own, name: own.name };
+  ({ server: own, info: target } = await startPreparingTarget('bench-split-target'));
   await sql(
     s.source,
     `CREATE SCHEMA ${q};

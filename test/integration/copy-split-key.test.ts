@@ -2,13 +2,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
 import { keyBounds } from '../../src/copy/split/key-bounds.js';
-import { embeddedBinDir } from '../../src/demo/binaries.js';
-import { startLocalPostgres, type LocalPostgres } from '../../src/demo/local-postgres.js';
+import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import type { TablePlan } from '../../src/plan/types.js';
 import type { RunEvent, RunReport, TableResult } from '../../src/report/events.js';
 import { testConfig } from '../support/config.js';
 import { connect, pg13Server, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import type { ServerInfo } from '../support/server-info.js';
+import { startPreparingTarget } from '../support/prepared-target.js';
 import { tablePlan } from '../support/table-plan.js';
 
 // Where block ranges cannot be used (a PostgreSQL 13 source; a partitioned table), a big table is
@@ -36,12 +36,7 @@ const tableSql = (table: string, keyType = 'bigint'): string =>
   `CREATE TABLE ${q}.${table} (id ${keyType} PRIMARY KEY, payload text NOT NULL, note text)`;
 
 beforeAll(async () => {
-  own = await startLocalPostgres({
-    binDir: embeddedBinDir(),
-    name: 'key-split-target',
-    settings: { max_prepared_transactions: '4' },
-  });
-  target = { ...own, name: own.name };
+  ({ server: own, info: target } = await startPreparingTarget('key-split-target'));
   await sql(
     pg13,
     `CREATE SCHEMA ${q};

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
-import { embeddedBinDir } from '../../src/demo/binaries.js';
-import { startLocalPostgres, type LocalPostgres } from '../../src/demo/local-postgres.js';
+import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import type { RunEvent, RunReport, TableResult } from '../../src/report/events.js';
 import { preparedSettledLine } from '../../src/report/audit-lines.js';
 import { testConfig } from '../support/config.js';
 import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
 import type { ServerInfo } from '../support/server-info.js';
+import { startPreparingTarget } from '../support/prepared-target.js';
 
 // Split tables commit their parts together through prepared transactions: the suite's targets
 // have none (max_prepared_transactions = 0), so this file starts a target of its own that has.
@@ -22,12 +22,7 @@ let target: ServerInfo;
 let sourceDigest = { count: 0, md5: '' };
 
 beforeAll(async () => {
-  own = await startLocalPostgres({
-    binDir: embeddedBinDir(),
-    name: 'split-target',
-    settings: { max_prepared_transactions: '4' },
-  });
-  target = { ...own, name: own.name };
+  ({ server: own, info: target } = await startPreparingTarget('split-target'));
   await sql(
     s.source,
     `CREATE SCHEMA ${q};
