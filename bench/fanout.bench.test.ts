@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +8,9 @@ import { run } from '../src/copy/run.js';
 import { openSshTunnel } from '../src/tunnel/ssh-tunnel.js';
 import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
-import { connect as connectDb, servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
-import type { ServerInfo } from '../test/support/server-info.js';
+import { servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
 import { startSshServer, type TestSshServer } from '../test/support/ssh-server.js';
-import { median, MIXED_COLUMNS, mixedRowsSql } from './support.js';
+import { median, MIXED_COLUMNS, mixedRowsSql, postmasterOf, serverCpuSeconds } from './support.js';
 
 /**
  * Read once, write many: one source table copied into two targets (each taking its own columns),
@@ -27,7 +26,6 @@ const q = `"${schema}"`;
 const s = servers();
 /** `part` on target2 takes some of the columns only: its rows are projected out of the read. */
 const PART_COLUMNS = `id bigint, observed_at timestamptz, label text, day date`;
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** Counts the bytes each way through a loopback TCP relay (in front of a server or a bastion). */
 class CountingProxy {
@@ -73,40 +71,6 @@ class CountingProxy {
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/** CPU seconds a server's processes have used so far, exited backends included. */
-async function serverCpuSeconds(postmaster: number): Promise<number> {
-  const fields = async (pid: number | string): Promise<string[]> => {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  };
-  // After the command name: state ppid ... utime(11) stime(12) cutime(13) cstime(14), 0-based.
-  const own = await fields(postmaster);
-  let ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(own[i]), 0);
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const f = await fields(entry);
-      if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // The process ended while being read: its time is in the postmaster's cutime now.
-    }
-  }
-  return ticks / CLOCK_TICKS;
-}
-
-async function postmasterOf(server: ServerInfo): Promise<number> {
-  const client = await connectDb(server);
-  try {
-    const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
-    const pid = (rows[0] as { pid: number }).pid;
-    // Read while the backend lives: its parent is the postmaster.
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } finally {
-    await client.end();
   }
 }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { sql } from '../test/support/db.js';
+import { readdir, readFile } from 'node:fs/promises';
+import { connect, sql } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
 import { fileURLToPath } from 'node:url';
 
@@ -108,4 +109,40 @@ export function mixedRowsSql(count: number): string {
   return `SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0,
        (g % 100000) / 100.0, 'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
        FROM generate_series(1, ${count}) g`;
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds a server's processes have used so far, exited backends included. */
+export async function serverCpuSeconds(postmaster: number): Promise<number> {
+  const fields = async (pid: number | string): Promise<string[]> => {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  // After the command name: state ppid ... utime(11) stime(12) cutime(13) cstime(14), 0-based.
+  const own = await fields(postmaster);
+  let ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(own[i]), 0);
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = await fields(entry);
+      if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // The process ended while being read: its time is in the postmaster's cutime now.
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+export async function postmasterOf(server: ServerInfo): Promise<number> {
+  const client = await connect(server);
+  try {
+    const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
+    const pid = (rows[0] as { pid: number }).pid;
+    // Read while the backend lives: its parent is the postmaster.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } finally {
+    await client.end();
+  }
 }
