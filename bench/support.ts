@@ -120,18 +120,26 @@ export async function serverCpuSeconds(postmaster: number): Promise<number> {
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   };
   // After the command name: state ppid ... utime(11) stime(12) cutime(13) cstime(14), 0-based.
-  const own = await fields(postmaster);
-  let ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(own[i]), 0);
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const f = await fields(entry);
-      if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // The process ended while being read: its time is in the postmaster's cutime now.
+  const ownTicks = async (): Promise<number> => {
+    const own = await fields(postmaster);
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(own[i]), 0);
+  };
+  for (;;) {
+    const before = await ownTicks();
+    let children = 0;
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const f = await fields(entry);
+        if (Number(f[1]) === postmaster) children += Number(f[11]) + Number(f[12]);
+      } catch {
+        // The process ended while being read: its time moves into the postmaster's cutime.
+      }
     }
+    // A backend reaped while the children were read would be counted in neither (an exiting
+    // backend's seconds lost): read again until no reaping came in between.
+    if ((await ownTicks()) === before) return (before + children) / CLOCK_TICKS;
   }
-  return ticks / CLOCK_TICKS;
 }
 
 export async function postmasterOf(server: ServerInfo): Promise<number> {
