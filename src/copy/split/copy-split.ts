@@ -49,10 +49,10 @@ function notTogether(plan: TablePlan, settled: Settled, expected: number): CopyE
 
 /**
  * Copies one big table in parts, each on its own pair of connections and in the run's snapshot,
- * reading its own block range or key range. All or nothing, as one stream: the parts load in transactions of
- * their own; every part but the first is then prepared (two-phase commit), the first commits, and
- * the prepared ones follow its outcome. A failure before that commit rolls every part back.
- * Never throws; the result is copyPair's.
+ * reading its own block range or key range. All or nothing, as one stream: the parts load in
+ * transactions of their own; every part but the first is then prepared (two-phase commit), the
+ * first commits, and the prepared ones follow its outcome. A failure before that commit rolls
+ * every part back. Never throws; the result is copyPair's.
  */
 export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<TableResult> {
   const started = ctx.now().getTime();

@@ -59,8 +59,8 @@ export function partPlan(plan: TablePlan, range: BlockRange): TablePlan {
 
 /**
  * A part by a range of the integer key `key` (a source column, read by the filter whether or not
- * it is copied). The bounds are integers as PostgreSQL printed them, given as untyped literals: they
- * take the key's own type, so its index can serve the range.
+ * it is copied). The bounds are integers as PostgreSQL printed them, given as untyped literals:
+ * they take the key's own type, so its index can serve the range.
  */
 export function keyPartPlan(plan: TablePlan, key: string, range: Range<string>): TablePlan {
   return withRange(plan, quoteIdent(key), {
