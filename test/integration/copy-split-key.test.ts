@@ -292,6 +292,17 @@ describe('split by an integer key: a partitioned PostgreSQL 17 source', () => {
       await client.end();
     }
   });
+
+  it('bug: a unique violation in the second key range of a partitioned source must leave the target table exactly as before', async () => {
+    await fresh(["(9223372036854775807, 'already here', NULL)"]);
+    const before = await digest(target);
+    const { results, events } = await copy(s.source, ['big']);
+    expect(planned(events, 'big')?.split?.by).toBe('key');
+    expect(results[0]?.error?.sqlstate).toBe('23505');
+    expect(results[0]?.rows).toBe(0);
+    expect(await digest(target)).toEqual(before);
+    expect(await prepared()).toEqual([]);
+  });
 });
 
 /** Resolves when `count` pgcopy COPY statements of this file's schema wait for a lock on `server`. */
