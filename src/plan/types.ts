@@ -90,6 +90,8 @@ export interface TablePlan {
   readonly warnings: readonly string[];
   /** options.split's decision (absent: split is not configured for this table). */
   readonly split?: SplitPlan;
+  /** options.rebuildIndexes' decision (absent: the table is under minBytes, or the setting is false). */
+  readonly rebuildIndexes?: IndexRebuildPlan;
   /** What the plan decided that is worth knowing but needs no action (inheritance handled, ...). */
   readonly notes?: readonly string[];
   readonly errors: readonly string[];
@@ -98,6 +100,13 @@ export interface TablePlan {
 /** Same-table parallelism: parts > 1 copy by block ranges; 1 with the reason it stays one stream. */
 export interface SplitPlan {
   readonly parts: number;
+  readonly reason?: string;
+}
+
+/** A big table's secondary indexes: dropped for the load and created again before COMMIT, or kept. */
+export interface IndexRebuildPlan {
+  /** The indexes the plan found to rebuild (empty: none, see reason). The load reads them again. */
+  readonly indexes: readonly string[];
   readonly reason?: string;
 }
 
