@@ -1,6 +1,11 @@
 import * as z from 'zod';
 import { closed, expected, integer } from './schema-kit.js';
-import type { RebuildIndexesConfig, RebuildIndexesSetting, SplitConfig, SplitSetting } from './types.js';
+import type {
+  RebuildIndexesConfig,
+  RebuildIndexesSetting,
+  SplitConfig,
+  SplitSetting,
+} from './types.js';
 
 /** options.split when an object leaves a key out: 1 GB tables and up, in two parts. */
 export const DEFAULT_SPLIT: SplitConfig = Object.freeze({ minBytes: 1024 ** 3, parts: 2 });
@@ -15,7 +20,9 @@ const UNITS: Readonly<Record<string, number>> = {
 const SIZE = /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/;
 
 /** options.rebuildIndexes when an object leaves minBytes out, and the truncate-mode default. */
-export const DEFAULT_REBUILD_INDEXES: RebuildIndexesConfig = Object.freeze({ minBytes: 256 * 1024 ** 2 });
+export const DEFAULT_REBUILD_INDEXES: RebuildIndexesConfig = Object.freeze({
+  minBytes: 256 * 1024 ** 2,
+});
 
 /** A size as PostgreSQL writes one (`512MB`, `1GB`; 1024-based) or a number of bytes. */
 function size() {
@@ -87,9 +94,9 @@ function rebuildIndexesSetting() {
     '{ minBytes } or false',
   )
     .meta({ id: 'rebuildIndexes', title: 'Rebuild secondary indexes of big tables' })
-    .transform(
-      (v): RebuildIndexesConfig => ({ minBytes: v.minBytes ?? DEFAULT_REBUILD_INDEXES.minBytes }),
-    );
+    .transform((v): RebuildIndexesConfig => ({
+      minBytes: v.minBytes ?? DEFAULT_REBUILD_INDEXES.minBytes,
+    }));
   return objectOrFalse(on, '{ minBytes } or false')
     .transform((v): RebuildIndexesSetting => v)
     .describe(

@@ -85,7 +85,10 @@ export async function readTableIndexes(
   tables: readonly string[],
 ): Promise<Map<string, TableIndexes>> {
   const result = await client.query<IndexRow>(TABLE_INDEXES_SQL, [schema, tables]);
-  const byTable = new Map<string, { owned: boolean; rebuildable: RebuildableIndex[]; kept: string[] }>();
+  const byTable = new Map<
+    string,
+    { owned: boolean; rebuildable: RebuildableIndex[]; kept: string[] }
+  >();
   for (const row of result.rows) {
     const entry = byTable.get(row.table_name) ?? { owned: row.owned, rebuildable: [], kept: [] };
     byTable.set(row.table_name, entry);

@@ -41,7 +41,8 @@ function refusal(table: TablePlan, choice: RebuildIndexesChoice): string | undef
   if ((table.split?.parts ?? 1) > 1) {
     return "the table is split into parts (the drop's lock would hold every other part back)";
   }
-  if (table.targetKind === 'p') return 'the target is partitioned (its indexes are partitioned indexes)';
+  if (table.targetKind === 'p')
+    return 'the target is partitioned (its indexes are partitioned indexes)';
   if (table.targetKind !== 'r') return 'the target is not a plain table';
   return undefined;
 }
@@ -82,7 +83,9 @@ export function applyIndexRules(
   const note =
     reason === undefined
       ? `${size}: indexes ${plan.indexes.join(', ')} dropped for the load and created again before COMMIT${kept(indexes)}${
-          table.mode === 'append' ? '; append mode: the table is locked ACCESS EXCLUSIVE for the whole load' : ''
+          table.mode === 'append'
+            ? '; append mode: the table is locked ACCESS EXCLUSIVE for the whole load'
+            : ''
         }`
       : `${size}: indexes kept during the load: ${reason}`;
   return { ...table, rebuildIndexes: plan, notes: [...(table.notes ?? []), note] };

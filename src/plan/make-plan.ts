@@ -258,7 +258,9 @@ async function planTarget(
     const asked = split.filter((t) => needsIndexes(t, rebuildOf(t))).map((t) => t.targetTable);
     // Read only for big tables that may have their indexes rebuilt (none: no round trip).
     const indexes: Map<string, TableIndexes> =
-      client && asked.length > 0 ? await readTableIndexes(client, target.schema, asked) : new Map();
+      client && asked.length > 0
+        ? await readTableIndexes(client, target.schema, asked)
+        : new Map<string, TableIndexes>();
     const rebuilt = split.map((t) => applyIndexRules(t, rebuildOf(t), indexes.get(t.targetTable)));
     const probed =
       client && catalog
