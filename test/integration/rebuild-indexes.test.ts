@@ -340,3 +340,82 @@ describe('rebuildIndexes: a failure leaves every index and every row as it was',
     );
   });
 });
+
+describe('rebuildIndexes: a role that does not own the target table keeps its indexes', () => {
+  const role = uniqueName('pgcopy_indexes').toLowerCase();
+  const password = `pw_${role}`;
+  const asRole = (): TestTarget => ({
+    ...target(s.target1, ['big']),
+    extra: { user: role, password },
+  });
+
+  beforeAll(async () => {
+    await sql(s.target1, `CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+  });
+
+  afterAll(async () => {
+    await sql(
+      s.target1,
+      `DROP SCHEMA IF EXISTS ${q} CASCADE; DROP OWNED BY ${role}; DROP ROLE ${role}`,
+    );
+  });
+
+  it('the plan says so, and the copy goes on with the indexes in place', async () => {
+    await fresh(s.target1);
+    await sql(
+      s.target1,
+      `GRANT USAGE ON SCHEMA ${q} TO ${role}; GRANT SELECT, INSERT, TRUNCATE ON ${q}.big TO ${role}`,
+    );
+    const before = await indexCatalog(s.target1, 'big');
+    const copied = await copy([asRole()], TRUNCATE);
+    expect(copied.planned('big')?.rebuildIndexes).toEqual({
+      indexes: [],
+      reason: 'the role does not own the target table',
+    });
+    expect(copied.result('big').error).toBeNull();
+    expect(copied.result('big').rows).toBe(ROWS);
+    expect(copied.result('big').indexes).toBeUndefined();
+    expect(await indexCatalog(s.target1, 'big')).toEqual(before);
+  });
+
+  it('ownership lost between the plan and the load: a warning, and the indexes kept', async () => {
+    await fresh(s.target1);
+    await sql(
+      s.target1,
+      `GRANT USAGE ON SCHEMA ${q} TO ${role}; ALTER TABLE ${q}.big OWNER TO ${role}`,
+    );
+    const before = await indexCatalog(s.target1, 'big');
+    // The load's TRUNCATE waits behind this lock while the table changes hands.
+    const locker = await connect(s.target1);
+    try {
+      await locker.query(`BEGIN; LOCK TABLE ${q}.big IN ACCESS SHARE MODE`);
+      const running = copy([asRole()], TRUNCATE);
+      for (;;) {
+        const { rows } = await locker.query(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE relation = '${q}.big'::regclass AND NOT granted`,
+        );
+        if ((rows[0] as { n: number }).n > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await locker.query(
+        `ALTER TABLE ${q}.big OWNER TO "${s.target1.user}";
+         GRANT SELECT, INSERT, TRUNCATE ON ${q}.big TO ${role}; COMMIT`,
+      );
+      const copied = await running;
+      expect(copied.planned('big')?.rebuildIndexes).toEqual({ indexes: REBUILT });
+      const big = copied.result('big');
+      expect(big.error).toBeNull();
+      expect(big.rows).toBe(ROWS);
+      expect(big.warnings).toContain(
+        'indexes kept during the load: the role does not own the target table',
+      );
+      expect(big.indexes).toBeUndefined();
+      expect(withoutOids(await indexCatalog(s.target1, 'big'))).toEqual(withoutOids(before));
+      expect(oidsOf(await indexCatalog(s.target1, 'big'), REBUILT)).toEqual(
+        oidsOf(before, REBUILT),
+      );
+    } finally {
+      await locker.end();
+    }
+  });
+});
