@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { sql } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
 import { fileURLToPath } from 'node:url';
+import { readFile, readdir } from 'node:fs/promises';
 
 const bin = fileURLToPath(new URL('../bin/pgcopy.js', import.meta.url));
 const preload = fileURLToPath(new URL('./max-rss.cjs', import.meta.url));
@@ -108,4 +109,44 @@ export function mixedRowsSql(count: number): string {
   return `SELECT g, g % 1000, '2026-01-01'::timestamptz + g * interval '1 second', g / 7.0,
        (g % 100000) / 100.0, 'label ' || md5(g::text), g % 2 = 0, '2020-01-01'::date + g % 2000
        FROM generate_series(1, ${count}) g`;
+}
+
+/** utime, stime, cutime, cstime of /proc/PID/stat, in clock ticks (fields 14-17; the name may hold spaces). */
+async function procTimes(pid: number): Promise<{ own: number; children: number; ppid: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  // fields[0] is field 3 (state): field n is fields[n - 3].
+  const at = (n: number): number => fields[n - 3] ?? 0;
+  return { own: at(14) + at(15), children: at(16) + at(17), ppid: at(4) };
+}
+
+/** Linux's USER_HZ: /proc times are in hundredths of a second. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds a PostgreSQL server has used so far, all its processes together: the postmaster's
+ * own and its reaped children's (every backend that has ended), plus each live child's. The
+ * difference over a run is the server's work for it, whatever else loads the machine. Needs the
+ * server on this machine and /proc (Linux); NaN otherwise.
+ */
+export async function serverCpuSeconds(server: ServerInfo): Promise<number> {
+  try {
+    // The first line of postmaster.pid, in the data directory, is the postmaster's pid.
+    const { rows } = await sql(server, `SELECT current_setting('data_directory') AS dir`);
+    const dir = (rows[0] as { dir: string }).dir;
+    const postmaster = Number((await readFile(`${dir}/postmaster.pid`, 'utf8')).split('\n')[0]);
+    const top = await procTimes(postmaster);
+    let ticks = top.own + top.children;
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const child = await procTimes(Number(entry)).catch(() => undefined);
+      if (child?.ppid === postmaster) ticks += child.own;
+    }
+    return ticks / TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
 }
