@@ -492,7 +492,9 @@ describe('options.rebuildIndexes', () => {
     expect(() => rejected({ minBytes: '1 PB' })).toThrow(
       'options.rebuildIndexes.minBytes: expected a size such as 512MB, 1GB, or a number of bytes, got "1 PB"',
     );
-    expect(() => rejected({ parts: 2 })).toThrow('options.rebuildIndexes.parts: unknown key (expected one of minBytes)');
+    expect(() => rejected({ parts: 2 })).toThrow(
+      'options.rebuildIndexes.parts: unknown key (expected one of minBytes)',
+    );
     expect(() => rejected(true)).toThrow('options.rebuildIndexes: expected { minBytes } or false');
   });
 });
