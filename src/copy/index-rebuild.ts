@@ -71,10 +71,11 @@ export async function createIndexes(
   plan: TablePlan,
   dropped: DroppedIndexes,
 ): Promise<void> {
-  if (dropped.indexes.length === 0) return;
   const before = await target.query<{ value: string }>(
     `SELECT pg_catalog.current_setting('default_tablespace') AS value`,
   );
+  // current_setting returns one row.
+  const [{ value: defaultTablespace }] = before.rows as [{ value: string }];
   for (const index of dropped.indexes) {
     try {
       await target.query(createIndexStatements(plan, index).join('; '));
@@ -87,6 +88,6 @@ export async function createIndexes(
     }
   }
   await target.query(`SELECT pg_catalog.set_config('default_tablespace', $1, true)`, [
-    before.rows[0]?.value ?? '',
+    defaultTablespace,
   ]);
 }

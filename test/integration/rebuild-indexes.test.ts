@@ -6,6 +6,8 @@ import type { TablePlan } from '../../src/plan/types.js';
 import { testConfig, type TestTarget } from '../support/config.js';
 import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { terminateCopyBackend } from '../support/faults.js';
+import { tablePlan } from '../support/table-plan.js';
+import { dropIndexes } from '../../src/copy/index-rebuild.js';
 import type { ServerInfo } from '../support/server-info.js';
 
 // options.rebuildIndexes: a big table's secondary indexes are dropped for its load and created
@@ -272,6 +274,26 @@ describe('rebuildIndexes: which tables and modes', () => {
     expect(off.planned('big')?.rebuildIndexes).toBeUndefined();
     expect(off.result('big').rows).toBe(ROWS);
     expect(await indexCatalog(s.target1, 'big')).toEqual(before);
+  });
+
+  it('drops nothing when the indexes the plan found are gone by the load', async () => {
+    await fresh(s.target1);
+    const client = await connect(s.target1);
+    try {
+      await client.query(`BEGIN; DROP INDEX ${q}.checked_v`);
+      const plan = tablePlan({
+        targetSchema: schema,
+        targetTable: 'checked',
+        rebuildIndexes: { indexes: ['checked_v'] },
+      });
+      expect(await dropIndexes(client, plan)).toEqual({ indexes: [] });
+      expect(await dropIndexes(client, { ...plan, targetTable: 'no such table' })).toEqual({
+        indexes: [],
+      });
+    } finally {
+      await client.query('ROLLBACK');
+      await client.end();
+    }
   });
 
   it('a partitioned target, and a partition whose indexes are attached to its parent, keep them', async () => {

@@ -8,6 +8,7 @@ import {
   type RebuildIndexesChoice,
 } from '../../src/plan/index-rules.js';
 import type { TablePlan } from '../../src/plan/types.js';
+import { planToJson, renderPlan } from '../../src/plan/render-plan.js';
 import { tablePlan } from '../support/table-plan.js';
 
 const MB = 1024 ** 2;
@@ -85,6 +86,22 @@ describe('rebuildIndexes rules: which big tables have their indexes dropped and 
     );
     expect(applyIndexRules(big, given, undefined).notes).toEqual([
       '314.6 MB: indexes kept during the load: no secondary index can be dropped and created again',
+    ]);
+  });
+
+  it('shows the decision in the plan, as text and JSON', () => {
+    const rebuilt = applyIndexRules(big, byDefault, indexes);
+    const plan = {
+      sourceSchema: 's',
+      targets: [{ name: 'one', schema: 't', tables: [rebuilt, big] }],
+    };
+    expect(renderPlan(plan)).toContain(
+      'ℹ select: 314.6 MB: indexes Big "A" dropped for the load and created again before COMMIT',
+    );
+    const json = planToJson(plan) as { targets: { tables: Record<string, unknown>[] }[] };
+    expect(json.targets[0]?.tables.map((t) => t.rebuildIndexes)).toEqual([
+      { indexes: ['Big "A"'] },
+      undefined,
     ]);
   });
 
