@@ -1,6 +1,10 @@
 import type pg from 'pg';
 import { quoteIdent, qualifiedName, quoteLiteral } from '../db/quote.js';
-import { readTableIndexes, type RebuildableIndex } from '../db/target-indexes.js';
+import {
+  readTableIndexes,
+  rebuildRefusedFor,
+  type RebuildableIndex,
+} from '../db/target-indexes.js';
 import { CopyError, sqlstateOf } from '../errors.js';
 import { pairName, type TablePlan } from '../plan/types.js';
 import { pgMessage } from './table-error.js';
@@ -8,7 +12,7 @@ import { pgMessage } from './table-error.js';
 /** The indexes a load dropped, to create again before COMMIT, or why it kept them. */
 export interface DroppedIndexes {
   readonly indexes: readonly RebuildableIndex[];
-  /** The plan found indexes to rebuild but the load keeps them (the role no longer owns the table). */
+  /** The plan found indexes to rebuild but the load keeps them (the role lost the right to). */
   readonly keptBecause?: string;
 }
 
@@ -25,9 +29,8 @@ export async function dropIndexes(target: pg.ClientBase, plan: TablePlan): Promi
     plan.targetTable,
   );
   if (!found || found.rebuildable.length === 0) return NONE;
-  if (!found.owned) {
-    return { indexes: [], keptBecause: 'the role does not own the target table' };
-  }
+  const refused = rebuildRefusedFor(found);
+  if (refused !== undefined) return { indexes: [], keptBecause: refused };
   const names = found.rebuildable.map((i) => qualifiedName(plan.targetSchema, i.name));
   await target.query(`DROP INDEX ${names.join(', ')}`);
   return { indexes: found.rebuildable };

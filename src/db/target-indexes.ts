@@ -26,6 +26,8 @@ export interface RebuildableIndex {
 export interface TableIndexes {
   /** The role may drop the table's indexes (it owns the table, or is a member of its owner). */
   readonly owned: boolean;
+  /** The role may create indexes in the table's schema (CREATE on it). */
+  readonly creatable: boolean;
   /** Indexes to drop and create again, by name. */
   readonly rebuildable: readonly RebuildableIndex[];
   /** Indexes kept as they are: they back a constraint, the replica identity, a partitioned index... */
@@ -37,10 +39,12 @@ export interface TableIndexes {
  * cannot when it is not valid and ready, backs a constraint (primary key, unique, exclusion, or a
  * unique index a foreign key of any table references: conindid), is the replica identity, is part
  * of a partitioned index (the table's own index, or a partition's attached to a parent's), belongs
- * to an extension, or anything else depends on it.
+ * to an extension, anything else depends on it, or it lives in a tablespace the role may not create
+ * in.
  */
 const TABLE_INDEXES_SQL = `
 SELECT t.relname AS table_name, pg_catalog.pg_has_role(t.relowner, 'USAGE') AS owned,
+       pg_catalog.has_schema_privilege(n.oid, 'CREATE') AS creatable,
        i.relname AS name, pg_catalog.pg_get_indexdef(i.oid) AS definition,
        s.spcname AS tablespace, x.indisclustered AS clustered,
        pg_catalog.obj_description(i.oid, 'pg_class') AS comment,
@@ -50,6 +54,8 @@ SELECT t.relname AS table_name, pg_catalog.pg_has_role(t.relowner, 'USAGE') AS o
                  WHERE a.attrelid = i.oid AND a.attnum > 0 AND a.attstattarget >= 0), '[]') AS statistics,
        (x.indisvalid AND x.indisready AND x.indislive AND NOT x.indisreplident
         AND t.relkind = 'r' AND i.relkind = 'i'
+        -- Created again in its tablespace: the role must be allowed to (the default needs nothing).
+        AND (i.reltablespace = 0 OR pg_catalog.has_tablespace_privilege(i.reltablespace, 'CREATE'))
         AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c WHERE c.conindid = i.oid)
         AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.oid)
         AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
@@ -69,6 +75,7 @@ ORDER BY t.relname, i.relname`;
 interface IndexRow {
   table_name: string;
   owned: boolean;
+  creatable: boolean;
   name: string;
   definition: string;
   tablespace: string | null;
@@ -87,10 +94,15 @@ export async function readTableIndexes(
   const result = await client.query<IndexRow>(TABLE_INDEXES_SQL, [schema, tables]);
   const byTable = new Map<
     string,
-    { owned: boolean; rebuildable: RebuildableIndex[]; kept: string[] }
+    { owned: boolean; creatable: boolean; rebuildable: RebuildableIndex[]; kept: string[] }
   >();
   for (const row of result.rows) {
-    const entry = byTable.get(row.table_name) ?? { owned: row.owned, rebuildable: [], kept: [] };
+    const entry = byTable.get(row.table_name) ?? {
+      owned: row.owned,
+      creatable: row.creatable,
+      rebuildable: [],
+      kept: [],
+    };
     byTable.set(row.table_name, entry);
     if (!row.rebuildable) {
       entry.kept.push(row.name);
@@ -106,4 +118,12 @@ export async function readTableIndexes(
     });
   }
   return byTable;
+}
+
+/** Why the role may not drop and create the table's indexes, or undefined when it may. */
+export function rebuildRefusedFor(indexes: TableIndexes): string | undefined {
+  if (!indexes.owned) return 'the role does not own the target table';
+  if (!indexes.creatable)
+    return 'the role may not create indexes in the target schema (no CREATE on it)';
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { RebuildIndexesConfig, RebuildIndexesSetting } from '../config/types.js';
 import { DEFAULT_REBUILD_INDEXES } from '../config/split.js';
-import type { TableIndexes } from '../db/target-indexes.js';
+import { rebuildRefusedFor, type TableIndexes } from '../db/target-indexes.js';
 import { formatMegabytes } from '../report/format.js';
 import { isKeyedMode, type IndexRebuildPlan, type TablePlan } from './types.js';
 
@@ -73,9 +73,7 @@ export function applyIndexRules(
   if (reason === undefined && (indexes?.rebuildable.length ?? 0) === 0) {
     reason = `no secondary index can be dropped and created again${kept(indexes)}`;
   }
-  if (reason === undefined && indexes?.owned === false) {
-    reason = 'the role does not own the target table';
-  }
+  if (reason === undefined && indexes) reason = rebuildRefusedFor(indexes);
   const plan: IndexRebuildPlan =
     reason === undefined
       ? { indexes: indexes?.rebuildable.map((i) => i.name) ?? [] }

@@ -32,8 +32,8 @@ const STRATEGIES: readonly Strategy[] = ['stream', 'dblink', 'fdw'];
 const BIG = `(id int PRIMARY KEY, a int NOT NULL, b text, c int, parent_b text, payload text)`;
 /** Indexes pgcopy drops and creates again (names sort as PostgreSQL's "C" order does). */
 const REBUILT = ['Big Lower B', 'big_a', 'big_b_pattern', 'big_hash', 'big_partial', 'big_u'];
-/** Indexes it keeps: constraints, a foreign key's referenced index, the replica identity, invalid. */
-const KEPT = ['big_a_id_key', 'big_b_ref', 'big_invalid', 'big_pkey', 'big_ri'];
+/** Indexes it keeps: constraints (unique, exclusion), a foreign key's referenced index, the replica identity, invalid. */
+const KEPT = ['big_a_id_key', 'big_b_ref', 'big_excl', 'big_invalid', 'big_pkey', 'big_ri'];
 
 beforeAll(async () => {
   await sql(
@@ -93,6 +93,7 @@ async function fresh(server: ServerInfo): Promise<void> {
      CREATE INDEX big_hash ON ${q}.big USING hash (b);
      CREATE UNIQUE INDEX big_u ON ${q}.big (c, id) NULLS NOT DISTINCT;
      ALTER TABLE ${q}.big ADD UNIQUE (a, id);
+     ALTER TABLE ${q}.big ADD CONSTRAINT big_excl EXCLUDE USING btree (id WITH =);
      CREATE UNIQUE INDEX big_b_ref ON ${q}.big (b);
      ALTER TABLE ${q}.big ADD FOREIGN KEY (parent_b) REFERENCES ${q}.big (b);
      CREATE UNIQUE INDEX big_ri ON ${q}.big (id, a);
@@ -236,6 +237,25 @@ describe('rebuildIndexes: which tables and modes', () => {
     }
   });
 
+  it("read once: a duplicate key failing one target's rebuild leaves the other target's commit alone", async () => {
+    await Promise.all([fresh(s.target1), fresh(second)]);
+    // Only the first target's k index is unique.
+    await sql(second, `DROP INDEX ${q}.dup_k; CREATE INDEX dup_k ON ${q}.dup (k)`);
+    const before = await indexCatalog(s.target1, 'dup');
+    const copied = await copy(
+      [target(s.target1, ['dup'], 'db_1'), target(second, ['dup'], 'db_2')],
+      TRUNCATE,
+    );
+    expect(copied.result('dup', 'db_1').error?.message).toContain('Key (k)=(7) is duplicated');
+    expect(await indexCatalog(s.target1, 'dup')).toEqual(before);
+    expect((await sql(s.target1, `SELECT id FROM ${q}.dup`)).rows).toEqual([{ id: -1 }]);
+    expect(copied.result('dup', 'db_2').error).toBeNull();
+    expect(copied.result('dup', 'db_2').indexes?.rebuilt).toEqual(['dup_k', 'dup_v']);
+    expect(await tableDigest(second, `SELECT * FROM ${q}.dup`)).toEqual(
+      await tableDigest(s.source, `SELECT * FROM ${q}.dup`),
+    );
+  });
+
   it('append mode rebuilds when the setting is given, and says that the table is locked', async () => {
     await fresh(s.target1);
     const before = await indexCatalog(s.target1, 'big');
@@ -366,6 +386,8 @@ describe('rebuildIndexes: a failure leaves every index and every row as it was',
 describe('rebuildIndexes: a role that does not own the target table keeps its indexes', () => {
   const role = uniqueName('pgcopy_indexes').toLowerCase();
   const password = `pw_${role}`;
+  /** The role has no CREATE on the test tablespace: the index there stays. */
+  const WITHOUT_TABLESPACE = REBUILT.filter((name) => name !== 'big_b_pattern');
   const asRole = (): TestTarget => ({
     ...target(s.target1, ['big']),
     extra: { user: role, password },
@@ -400,11 +422,44 @@ describe('rebuildIndexes: a role that does not own the target table keeps its in
     expect(await indexCatalog(s.target1, 'big')).toEqual(before);
   });
 
-  it('ownership lost between the plan and the load: a warning, and the indexes kept', async () => {
+  it('the owner without CREATE on the schema keeps them: the plan says why', async () => {
     await fresh(s.target1);
     await sql(
       s.target1,
       `GRANT USAGE ON SCHEMA ${q} TO ${role}; ALTER TABLE ${q}.big OWNER TO ${role}`,
+    );
+    const before = await indexCatalog(s.target1, 'big');
+    const copied = await copy([asRole()], TRUNCATE);
+    expect(copied.planned('big')?.rebuildIndexes).toEqual({
+      indexes: [],
+      reason: 'the role may not create indexes in the target schema (no CREATE on it)',
+    });
+    expect(copied.result('big').error).toBeNull();
+    expect(await indexCatalog(s.target1, 'big')).toEqual(before);
+  });
+
+  it('an index in a tablespace the role may not create in is kept; the others are rebuilt', async () => {
+    await fresh(s.target1);
+    await sql(
+      s.target1,
+      `GRANT USAGE, CREATE ON SCHEMA ${q} TO ${role}; ALTER TABLE ${q}.big OWNER TO ${role}`,
+    );
+    const before = await indexCatalog(s.target1, 'big');
+    const copied = await copy([asRole()], TRUNCATE);
+    expect(copied.planned('big')?.rebuildIndexes).toEqual({ indexes: WITHOUT_TABLESPACE });
+    expect(copied.result('big').error).toBeNull();
+    expect(copied.result('big').indexes?.rebuilt).toEqual(WITHOUT_TABLESPACE);
+    expect(withoutOids(await indexCatalog(s.target1, 'big'))).toEqual(withoutOids(before));
+    expect(oidsOf(await indexCatalog(s.target1, 'big'), ['big_b_pattern'])).toEqual(
+      oidsOf(before, ['big_b_pattern']),
+    );
+  });
+
+  it('ownership lost between the plan and the load: a warning, and the indexes kept', async () => {
+    await fresh(s.target1);
+    await sql(
+      s.target1,
+      `GRANT USAGE, CREATE ON SCHEMA ${q} TO ${role}; ALTER TABLE ${q}.big OWNER TO ${role}`,
     );
     const before = await indexCatalog(s.target1, 'big');
     // The load's TRUNCATE waits behind this lock while the table changes hands.
@@ -424,7 +479,7 @@ describe('rebuildIndexes: a role that does not own the target table keeps its in
          GRANT SELECT, INSERT, TRUNCATE ON ${q}.big TO ${role}; COMMIT`,
       );
       const copied = await running;
-      expect(copied.planned('big')?.rebuildIndexes).toEqual({ indexes: REBUILT });
+      expect(copied.planned('big')?.rebuildIndexes).toEqual({ indexes: WITHOUT_TABLESPACE });
       const big = copied.result('big');
       expect(big.error).toBeNull();
       expect(big.rows).toBe(ROWS);

@@ -23,7 +23,12 @@ const index: RebuildableIndex = {
   statistics: [],
   comment: null,
 };
-const indexes: TableIndexes = { owned: true, rebuildable: [index], kept: ['select_pkey'] };
+const indexes: TableIndexes = {
+  owned: true,
+  creatable: true,
+  rebuildable: [index],
+  kept: ['select_pkey'],
+};
 
 const reason = (table: TablePlan, choice = given, found: TableIndexes | undefined = indexes) =>
   applyIndexRules(table, choice, found).rebuildIndexes?.reason;
@@ -81,7 +86,10 @@ describe('rebuildIndexes rules: which big tables have their indexes dropped and 
     expect(reason(big, given, { ...indexes, owned: false })).toBe(
       'the role does not own the target table',
     );
-    expect(reason(big, given, { owned: true, rebuildable: [], kept: ['a', 'b'] })).toBe(
+    expect(reason(big, given, { ...indexes, creatable: false })).toBe(
+      'the role may not create indexes in the target schema (no CREATE on it)',
+    );
+    expect(reason(big, given, { ...indexes, rebuildable: [], kept: ['a', 'b'] })).toBe(
       'no secondary index can be dropped and created again (kept: a, b)',
     );
     expect(applyIndexRules(big, given, undefined).notes).toEqual([
