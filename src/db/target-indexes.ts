@@ -123,7 +123,8 @@ export async function readTableIndexes(
 /** Why the role may not drop and create the table's indexes, or undefined when it may. */
 export function rebuildRefusedFor(indexes: TableIndexes): string | undefined {
   if (!indexes.owned) return 'the role does not own the target table';
-  if (!indexes.creatable)
+  if (!indexes.creatable) {
     return 'the role may not create indexes in the target schema (no CREATE on it)';
+  }
   return undefined;
 }

@@ -41,8 +41,9 @@ function refusal(table: TablePlan, choice: RebuildIndexesChoice): string | undef
   if ((table.split?.parts ?? 1) > 1) {
     return "the table is split into parts (the drop's lock would hold every other part back)";
   }
-  if (table.targetKind === 'p')
+  if (table.targetKind === 'p') {
     return 'the target is partitioned (its indexes are partitioned indexes)';
+  }
   if (table.targetKind !== 'r') return 'the target is not a plain table';
   return undefined;
 }
