@@ -70,15 +70,14 @@ export function applyIndexRules(
 ): TablePlan {
   if (!choice || !concerned(table, choice)) return table;
   const size = `${formatMegabytes(table.estimatedBytes)} MB`;
+  const rebuildable = indexes?.rebuildable ?? [];
   let reason = refusal(table, choice);
-  if (reason === undefined && (indexes?.rebuildable.length ?? 0) === 0) {
+  if (reason === undefined && rebuildable.length === 0) {
     reason = `no secondary index can be dropped and created again${kept(indexes)}`;
   }
   if (reason === undefined && indexes) reason = rebuildRefusedFor(indexes);
   const plan: IndexRebuildPlan =
-    reason === undefined
-      ? { indexes: indexes?.rebuildable.map((i) => i.name) ?? [] }
-      : { indexes: [], reason };
+    reason === undefined ? { indexes: rebuildable.map((i) => i.name) } : { indexes: [], reason };
   const note =
     reason === undefined
       ? `${size}: indexes ${plan.indexes.join(', ')} dropped for the load and created again before COMMIT${kept(indexes)}${
