@@ -47,6 +47,8 @@ beforeAll(async () => {
        FROM generate_series(1, ${ROWS}) g;
      CREATE TABLE ${q}.checked (id int PRIMARY KEY, k int, v text);
      INSERT INTO ${q}.checked SELECT g, g, 'v' || g FROM generate_series(1, ${ROWS}) g;
+     CREATE TABLE ${q}.slow (id int PRIMARY KEY, a int);
+     INSERT INTO ${q}.slow SELECT g, g FROM generate_series(1, 2000) g;
      CREATE TABLE ${q}.parted (id int, at date, v text);
      INSERT INTO ${q}.parted SELECT g, DATE '2020-01-01' + g, 'v' FROM generate_series(1, ${ROWS}) g;`,
   );
@@ -105,6 +107,10 @@ async function fresh(server: ServerInfo): Promise<void> {
      CREATE TABLE ${q}.checked (id int PRIMARY KEY, k int CHECK (k <> 2500), v text);
      INSERT INTO ${q}.checked VALUES (-1, -1, 'old');
      CREATE INDEX checked_v ON ${q}.checked (v);
+     CREATE FUNCTION ${q}.slowly(int) RETURNS int IMMUTABLE LANGUAGE plpgsql
+       AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.0005); RETURN $1; END $$;
+     CREATE TABLE ${q}.slow (id int PRIMARY KEY, a int);
+     CREATE INDEX slow_a ON ${q}.slow (${q}.slowly(a));
      CREATE TABLE ${q}.parted (id int, at date, v text) PARTITION BY RANGE (at);
      CREATE TABLE ${q}.parted_all PARTITION OF ${q}.parted FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');
      CREATE INDEX parted_v ON ${q}.parted (v);`,
@@ -153,13 +159,13 @@ interface Copied {
 async function copy(
   targets: readonly TestTarget[],
   options: Record<string, unknown>,
-  signal?: AbortSignal,
+  more: { verify?: boolean } = {},
 ): Promise<Copied> {
   const events: RunEvent[] = [];
   const outcome = await run(testConfig({ server: s.source, schema }, targets, options), {
     onEvent: (e) => events.push(e),
     retryDelays: { baseDelayMs: 10, maxDelayMs: 10 },
-    signal,
+    ...more,
   });
   const report = outcome.report as RunReport;
   const name = targets[0]?.name;
@@ -256,14 +262,16 @@ describe('rebuildIndexes: which tables and modes', () => {
     );
   });
 
-  it('append mode rebuilds when the setting is given, and says that the table is locked', async () => {
+  it('append mode rebuilds when the setting is given, and says that the table is locked; --verify checks after the rebuild', async () => {
     await fresh(s.target1);
     const before = await indexCatalog(s.target1, 'big');
-    const copied = await copy([target(s.target1, ['big'])], {
-      ...TRUNCATE,
-      mode: 'append',
-    });
+    const copied = await copy(
+      [target(s.target1, [{ name: 'big', where: 'id > 0' }])],
+      { ...TRUNCATE, mode: 'append' },
+      { verify: true },
+    );
     expect(copied.result('big').indexes?.rebuilt).toEqual(REBUILT);
+    expect(copied.result('big').verified?.rows).toBe(ROWS);
     expect(copied.result('big').rows).toBe(ROWS);
     expect(withoutOids(await indexCatalog(s.target1, 'big'))).toEqual(withoutOids(before));
     expect(copied.planned('big')?.notes?.join('\n')).toContain(
@@ -361,6 +369,39 @@ describe('rebuildIndexes: a failure leaves every index and every row as it was',
     expect(copied.result('checked').error?.sqlstate).toBe('23514');
     expect(await indexCatalog(s.target1, 'checked')).toEqual(before);
     expect((await sql(s.target1, `SELECT id FROM ${q}.checked`)).rows).toEqual([{ id: -1 }]);
+  });
+
+  it('a target connection killed during CREATE INDEX is retried, and the retry rebuilds', async () => {
+    await fresh(s.target1);
+    const before = await indexCatalog(s.target1, 'slow');
+    const running = copy([target(s.target1, ['slow'])], { ...TRUNCATE, retries: 1 });
+    // The index's function sleeps: its build takes about a second.
+    let killed = 0;
+    for (const until = Date.now() + 20_000; killed === 0 && Date.now() < until;) {
+      const { rows } = await sql(
+        s.target1,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'pgcopy' AND state = 'active'
+            AND query LIKE '%CREATE INDEX slow_a%' AND strpos(query, $1) > 0`,
+        [schema],
+      );
+      killed = rows.length;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(killed).toBe(1);
+    const copied = await running;
+    const slow = copied.result('slow');
+    expect(slow.error).toBeNull();
+    expect(slow.attempts).toBe(2);
+    expect(slow.indexes?.rebuilt).toEqual(['slow_a']);
+    expect(withoutOids(await indexCatalog(s.target1, 'slow'))).toEqual(withoutOids(before));
+    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.slow`)).toEqual(
+      await tableDigest(s.source, `SELECT * FROM ${q}.slow`),
+    );
+    const retried = copied.events.find((e) => e.type === 'table-retry');
+    expect(retried?.type === 'table-retry' && retried.error.message).toContain(
+      'connection lost while creating the dropped indexes again',
+    );
   });
 
   it('a target connection killed during the load is retried, and the retry rebuilds', async () => {
