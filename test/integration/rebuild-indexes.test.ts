@@ -508,13 +508,15 @@ describe('rebuildIndexes: a role that does not own the target table keeps its in
     try {
       await locker.query(`BEGIN; LOCK TABLE ${q}.big IN ACCESS SHARE MODE`);
       const running = copy([asRole()], TRUNCATE);
-      for (;;) {
+      let waiting = 0;
+      for (const until = Date.now() + 20_000; waiting === 0 && Date.now() < until;) {
         const { rows } = await locker.query(
           `SELECT count(*)::int AS n FROM pg_locks WHERE relation = '${q}.big'::regclass AND NOT granted`,
         );
-        if ((rows[0] as { n: number }).n > 0) break;
-        await new Promise((r) => setTimeout(r, 10));
+        waiting = (rows[0] as { n: number }).n;
+        if (waiting === 0) await new Promise((r) => setTimeout(r, 10));
       }
+      expect(waiting).toBe(1);
       await locker.query(
         `ALTER TABLE ${q}.big OWNER TO "${s.target1.user}";
          GRANT SELECT, INSERT, TRUNCATE ON ${q}.big TO ${role}; COMMIT`,
