@@ -326,16 +326,18 @@ describe('rebuildIndexes: which tables and modes', () => {
 
   it('a partitioned target, and a partition whose indexes are attached to its parent, keep them', async () => {
     await fresh(s.target1);
-    const copied = await copy(
-      [target(s.target1, ['parted', { name: 'parted', target: 'parted_all' }])],
-      TRUNCATE,
-    );
-    expect(copied.result('parted').error).toBeNull();
-    expect(copied.planned('parted')?.notes?.join('\n')).toContain(
+    // One run each: two truncates of the same partition at once would wait on each other.
+    const parent = await copy([target(s.target1, ['parted'])], TRUNCATE);
+    expect(parent.result('parted').error).toBeNull();
+    expect(parent.planned('parted')?.notes?.join('\n')).toContain(
       'indexes kept during the load: the target is partitioned (its indexes are partitioned indexes)',
     );
-    expect(copied.result('parted_all').error).toBeNull();
-    expect(copied.planned('parted_all')?.rebuildIndexes?.reason).toBe(
+    const partition = await copy(
+      [target(s.target1, [{ name: 'parted', target: 'parted_all' }])],
+      TRUNCATE,
+    );
+    expect(partition.result('parted_all').error).toBeNull();
+    expect(partition.planned('parted_all')?.rebuildIndexes?.reason).toBe(
       'no secondary index can be dropped and created again (kept: parted_all_v_idx)',
     );
   });
