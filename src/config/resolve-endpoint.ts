@@ -72,6 +72,7 @@ export function resolveTarget(path: string, fields: TargetFields): Resolved<Targ
       protected: fields.protected,
       exclude: fields.exclude,
       split: fields.split,
+      rebuildIndexes: fields.rebuildIndexes,
     }),
     ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
   };

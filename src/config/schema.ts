@@ -20,7 +20,7 @@ import {
   tooLong,
   tooLongMessage,
 } from './schema-kit.js';
-import { SPLIT_SETTING } from './split.js';
+import { REBUILD_INDEXES_SETTING, SPLIT_SETTING } from './split.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
@@ -221,6 +221,7 @@ const tableObject = closed(
       .describe("Copy only the rows the source's policies let the role see."),
     columns: columns.nullish(),
     split: SPLIT_SETTING.nullish(),
+    rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
   },
   'a table name',
 )
@@ -235,6 +236,7 @@ const tableObject = closed(
       rowSecurity: v.rowSecurity,
       columns: v.columns,
       split: v.split,
+      rebuildIndexes: v.rebuildIndexes,
     }),
   }))
   .meta({ id: 'table', title: 'Table' });
@@ -287,6 +289,7 @@ const target = closed({
     .nullish()
     .describe('Table names or patterns that patterns never select.'),
   split: SPLIT_SETTING.nullish(),
+  rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
 })
   .superRefine((v, ctx) => checkEndpoint(v, ctx, true), always)
   .meta({ id: 'target', title: 'Target database' });
@@ -359,6 +362,7 @@ const options = closed({
   lockTimeout: duration().nullish().describe('lock_timeout of the target sessions.'),
   statementTimeout: duration().nullish().describe('statement_timeout of the target sessions.'),
   split: SPLIT_SETTING.nullish(),
+  rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
   readOnce: flag()
     .nullish()
     .describe('Read a table several targets take once for all of them (default true).'),
@@ -377,6 +381,7 @@ const options = closed({
       lockTimeoutMs: v.lockTimeout,
       statementTimeoutMs: v.statementTimeout,
       split: v.split,
+      rebuildIndexes: v.rebuildIndexes,
     }),
   }))
   .meta({ id: 'options', title: 'Run options' });

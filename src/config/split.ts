@@ -1,6 +1,11 @@
 import * as z from 'zod';
 import { closed, expected, integer } from './schema-kit.js';
-import type { SplitConfig, SplitSetting } from './types.js';
+import type {
+  RebuildIndexesConfig,
+  RebuildIndexesSetting,
+  SplitConfig,
+  SplitSetting,
+} from './types.js';
 
 /** options.split when an object leaves a key out: 1 GB tables and up, in two parts. */
 export const DEFAULT_SPLIT: SplitConfig = Object.freeze({ minBytes: 1024 ** 3, parts: 2 });
@@ -13,6 +18,11 @@ const UNITS: Readonly<Record<string, number>> = {
   TB: 1024 ** 4,
 };
 const SIZE = /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/;
+
+/** options.rebuildIndexes when an object leaves minBytes out, and the truncate-mode default. */
+export const DEFAULT_REBUILD_INDEXES: RebuildIndexesConfig = Object.freeze({
+  minBytes: 256 * 1024 ** 2,
+});
 
 /** A size as PostgreSQL writes one (`512MB`, `1GB`; 1024-based) or a number of bytes. */
 function size() {
@@ -28,6 +38,21 @@ function size() {
   return z
     .union([z.int({ error }).min(0, { error }), text], { error })
     .describe('A size such as 512MB, 1GB, or a number of bytes.');
+}
+
+/**
+ * `setting: { ... }` or, to turn off what a level above set, `setting: false`. `on` is the object
+ * branch, already resolved; `what` words both branches for an error.
+ */
+function objectOrFalse<T extends object>(on: z.ZodType<T>, what: string) {
+  const error = expected(what);
+  // A boolean branch (not a literal) so that an object meets a type mismatch there, and zod reports
+  // the object branch's own problems (`split.minBytes: ...`) rather than the union's.
+  const off = z
+    .boolean({ error })
+    .refine((v) => !v, { error })
+    .transform((): false => false);
+  return z.union([off, on], { error }).transform((v): T | false => v);
 }
 
 /**
@@ -47,18 +72,37 @@ function splitSetting() {
       minBytes: v.minBytes ?? DEFAULT_SPLIT.minBytes,
       parts: v.parts ?? DEFAULT_SPLIT.parts,
     }));
-  const error = expected('{ minBytes, parts } or false');
-  // A boolean branch (not a literal) so that an object meets a type mismatch there, and zod reports
-  // the object branch's own problems (`split.minBytes: ...`) rather than the union's.
-  const off = z
-    .boolean({ error })
-    .refine((v) => !v, { error })
-    .transform((): false => false);
-  return z
-    .union([off, parts], { error })
+  return objectOrFalse(parts, '{ minBytes, parts } or false')
     .transform((v): SplitSetting => v)
     .describe('Copy big tables in parallel parts, committed together (false: never).');
 }
 
 /** One instance, used at every level (run, target, table): the JSON schema names it once. */
 export const SPLIT_SETTING = splitSetting();
+
+/**
+ * `rebuildIndexes: { minBytes }` (default 256MB) or `false`: drop a big table's secondary indexes
+ * before its load and create them again before its COMMIT, in the same transaction.
+ */
+function rebuildIndexesSetting() {
+  const on = closed(
+    {
+      minBytes: size()
+        .nullish()
+        .describe('Tables at least this big have their indexes rebuilt (default 256MB).'),
+    },
+    '{ minBytes } or false',
+  )
+    .meta({ id: 'rebuildIndexes', title: 'Rebuild secondary indexes of big tables' })
+    .transform((v): RebuildIndexesConfig => ({
+      minBytes: v.minBytes ?? DEFAULT_REBUILD_INDEXES.minBytes,
+    }));
+  return objectOrFalse(on, '{ minBytes } or false')
+    .transform((v): RebuildIndexesSetting => v)
+    .describe(
+      "Drop a big table's secondary indexes for its load and build them again before COMMIT (false: never; default: 256MB tables and up in truncate mode).",
+    );
+}
+
+/** One instance, used at every level (run, target, table). */
+export const REBUILD_INDEXES_SETTING = rebuildIndexesSetting();

@@ -100,6 +100,8 @@ export interface TableSpec {
   readonly columns?: ColumnsSpec;
   /** Per-table options.split (`false`: never split this table). */
   readonly split?: SplitSetting;
+  /** Per-table options.rebuildIndexes (`false`: keep this table's indexes during its load). */
+  readonly rebuildIndexes?: RebuildIndexesSetting;
 }
 
 export interface ColumnsSpec {
@@ -126,6 +128,8 @@ export interface TargetConfig extends EndpointConfig {
   readonly protected?: boolean;
   /** Per-target options.split (`false`: never split this target's tables). */
   readonly split?: SplitSetting;
+  /** Per-target options.rebuildIndexes (`false`: keep this target's indexes during loads). */
+  readonly rebuildIndexes?: RebuildIndexesSetting;
 }
 
 /** Copy a big table in parts, each on its own connection, committed together. */
@@ -138,6 +142,15 @@ export interface SplitConfig {
 
 /** A level's split setting: `false` turns off what a level above set. */
 export type SplitSetting = SplitConfig | false;
+
+/** Drop a big table's secondary indexes for its load and create them again before its COMMIT. */
+export interface RebuildIndexesConfig {
+  /** Tables whose estimated size is at least this many bytes have their indexes rebuilt. */
+  readonly minBytes: number;
+}
+
+/** A level's rebuildIndexes setting: `false` turns off what a level above set (or the default). */
+export type RebuildIndexesSetting = RebuildIndexesConfig | false;
 
 export interface RunOptions {
   readonly mode: Mode;
@@ -163,6 +176,8 @@ export interface RunOptions {
   readonly statementTimeoutMs?: number;
   /** Same-table parallelism for big tables (absent: every table in one stream). */
   readonly split?: SplitSetting;
+  /** Index rebuild for big tables (absent: 256MB tables and up, in truncate mode only). */
+  readonly rebuildIndexes?: RebuildIndexesSetting;
 }
 
 export const SNAPSHOT_LOSS_POLICIES = ['fail', 'reexport'] as const;

@@ -19,6 +19,7 @@ import { sqlstateOf } from '../errors.js';
 import type { WorkerConnections } from './worker-connections.js';
 import type { PairHooks } from './pair-hooks.js';
 import type { SharedRead } from './fanout/shared-read.js';
+import { createIndexes, dropIndexes, type DroppedIndexes } from './index-rebuild.js';
 
 export interface PairContext {
   readonly source: Connector;
@@ -52,6 +53,7 @@ export function resultOf(
     seconds: number;
     warnings: readonly string[];
     error: TableError | null;
+    indexes?: TableResult['indexes'] | undefined;
   },
 ): TableResult {
   return {
@@ -59,6 +61,7 @@ export function resultOf(
     status: outcome.error ? 'error' : outcome.warnings.length > 0 ? 'warnings' : 'done',
     rows: outcome.rows,
     ...(outcome.changes ? { changes: outcome.changes } : {}),
+    ...(outcome.indexes ? { indexes: outcome.indexes } : {}),
     bytes: outcome.bytes,
     seconds: Math.round(outcome.seconds * 1000) / 1000,
     strategy: plan.strategy,
@@ -95,6 +98,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   let lastProgress = 0;
   let load: Loaded | undefined;
   let sequences: SequenceOutcome | undefined;
+  let dropped: DroppedIndexes | undefined;
+  let indexSeconds = 0;
   let error: TableError | null = null;
   const strategy = strategyFor(plan.strategy);
   let committedOnSource = false;
@@ -149,6 +154,11 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       if (outcome.status === 'rejected') throw outcome.reason;
       return outcome.value;
     }) as [pg.Client, pg.Client];
+    if (!strategy.writesOnSource) {
+      // Under the lock TRUNCATE took (or, in append mode, the one DROP INDEX takes) until COMMIT.
+      step.at('dropping the indexes to rebuild after the load');
+      dropped = await dropIndexes(target, plan);
+    }
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
     const into = { plan, target, destination: destination.table, signal: ctx.signal, onProgress };
     load = await (shared?.load(into) ??
@@ -165,6 +175,12 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       step.at('committing on the source (the target commits with it)');
       await source.query('COMMIT');
       committedOnSource = true;
+    }
+    if (dropped && dropped.indexes.length > 0) {
+      step.at('creating the dropped indexes again');
+      const rebuildStarted = ctx.now().getTime();
+      await createIndexes(target, plan, dropped);
+      indexSeconds = (ctx.now().getTime() - rebuildStarted) / 1000;
     }
     sequences = await advanceSequences(target, plan);
     step.at('verifying');
@@ -212,6 +228,9 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   const warnings = [...plan.warnings];
   if (load && load.rows === 0) warnings.push('zero rows copied');
   if (sequences && !error) warnings.push(...sequences.warnings);
+  if (dropped?.keptBecause !== undefined && !error) {
+    warnings.push(`indexes kept during the load: ${dropped.keptBecause}`);
+  }
   const read = { rows: load?.rows ?? 0, bytes: load?.bytes ?? bytes };
   if (error && committedOnSource) {
     // fdw-push: the target committed with the source before the failure; its rows stay.
@@ -231,6 +250,13 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     seconds: seconds(),
     warnings,
     error,
+    indexes:
+      error || !dropped || dropped.indexes.length === 0
+        ? undefined
+        : {
+            rebuilt: dropped.indexes.map((i) => i.name),
+            seconds: Math.round(indexSeconds * 1000) / 1000,
+          },
   });
   return !kept && read.rows + read.bytes > 0 ? { ...result, rolledBack: read } : result;
 }

@@ -1,5 +1,5 @@
 import type { Connector } from '../db/connector.js';
-import { PgcopyError, describeError, sqlstateOf } from '../errors.js';
+import { CopyError, PgcopyError, describeError, sqlstateOf } from '../errors.js';
 import type { TableError } from '../report/events.js';
 import type { ConnectionWatch, PairStep, Side } from './connection-watch.js';
 import { isTransientError } from './transient.js';
@@ -11,7 +11,7 @@ interface PgErrorFields {
 }
 
 /** PostgreSQL's message with its detail and context, as one line. */
-function pgMessage(error: unknown): string {
+export function pgMessage(error: unknown): string {
   let message = describeError(error);
   if (typeof error === 'object' && error !== null) {
     const { detail, where } = error as PgErrorFields;
@@ -93,7 +93,8 @@ export async function toTableError(
       transient: outcome === 'the target transaction was rolled back',
     };
   }
-  const sqlstate = sqlstateOf(error);
+  // A CopyError that wraps a server's failure keeps its SQLSTATE beside its own code.
+  const sqlstate = sqlstateOf(error) ?? (error instanceof CopyError ? error.sqlstate : undefined);
   const code = error instanceof PgcopyError ? error.code : sqlstate ? 'POSTGRES' : 'COPY';
   return {
     code,

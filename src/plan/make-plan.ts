@@ -23,8 +23,10 @@ import { integerKeyOf } from './split-key.js';
 import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
-import type { Plan, TargetPlan } from './types.js';
+import type { Plan, TablePlan, TargetPlan } from './types.js';
 import { planReadOnce } from './read-once.js';
+import { readTableIndexes, type TableIndexes } from '../db/target-indexes.js';
+import { applyIndexRules, needsIndexes, rebuildIndexesOf } from './index-rules.js';
 
 /** pg sends a query with the extended protocol when asked: one statement, never several. */
 interface ExtendedQuery extends pg.QueryConfig {
@@ -250,16 +252,29 @@ async function planTarget(
         integerKey: integerKeyOf(sourceCatalog.tables.get(t.sourceTable)),
       });
     });
+    const rebuildOf = (t: TablePlan) =>
+      rebuildIndexesOf(
+        tables.find((s) => s.target === t.targetTable)?.rebuildIndexes,
+        target.rebuildIndexes,
+        config.options.rebuildIndexes,
+      );
+    const asked = split.filter((t) => needsIndexes(t, rebuildOf(t))).map((t) => t.targetTable);
+    // Read only for big tables that may have their indexes rebuilt (none: no round trip).
+    const indexes: Map<string, TableIndexes> =
+      client && asked.length > 0
+        ? await readTableIndexes(client, target.schema, asked)
+        : new Map<string, TableIndexes>();
+    const rebuilt = split.map((t) => applyIndexRules(t, rebuildOf(t), indexes.get(t.targetTable)));
     const probed =
       client && catalog
-        ? await probeConversions(split, {
+        ? await probeConversions(rebuilt, {
             sampler: context.sampler,
             sourceTables: sourceCatalog.tables,
             target: client,
             targetTables: catalog.tables,
             targetVersion: catalog.serverVersion,
           })
-        : split;
+        : rebuilt;
     return {
       name: target.name,
       schema: target.schema,

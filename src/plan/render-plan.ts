@@ -116,6 +116,7 @@ export function planToJson(plan: Plan): unknown {
         triggers: t.triggers ?? [],
         disableTriggers: t.disableTriggers ?? false,
         ...(t.split ? { split: t.split } : {}),
+        ...(t.rebuildIndexes ? { rebuildIndexes: t.rebuildIndexes } : {}),
         estimatedRows: t.estimatedRows,
         warnings: t.warnings,
         notes: t.notes ?? [],

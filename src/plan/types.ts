@@ -90,6 +90,8 @@ export interface TablePlan {
   readonly warnings: readonly string[];
   /** options.split's decision (absent: split is not configured for this table). */
   readonly split?: SplitPlan;
+  /** options.rebuildIndexes' decision (absent: the table is under minBytes, or the setting is false). */
+  readonly rebuildIndexes?: IndexRebuildPlan;
   /** What the plan decided that is worth knowing but needs no action (inheritance handled, ...). */
   readonly notes?: readonly string[];
   readonly errors: readonly string[];
@@ -102,6 +104,13 @@ export interface SplitPlan {
   readonly by?: 'blocks' | 'key';
   /** by key: the source column (single-column, NOT NULL, unique; smallint, integer or bigint). */
   readonly key?: string;
+  readonly reason?: string;
+}
+
+/** A big table's secondary indexes: dropped for the load and created again before COMMIT, or kept. */
+export interface IndexRebuildPlan {
+  /** The indexes the plan found to rebuild (empty: none, see reason). The load reads them again. */
+  readonly indexes: readonly string[];
   readonly reason?: string;
 }
 

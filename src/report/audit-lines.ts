@@ -8,10 +8,13 @@ function figures(r: TableResult): string {
   const verified = r.verified
     ? ` verified=${r.verified.rows} rows in ${r.verified.seconds.toFixed(3)}s`
     : '';
+  const indexes = r.indexes
+    ? ` indexes rebuilt=${r.indexes.rebuilt.join(',')} in ${r.indexes.seconds.toFixed(3)}s`
+    : '';
   const changes = r.changes
     ? ` inserted=${r.changes.inserted} updated=${r.changes.updated} unchanged=${r.changes.unchanged}`
     : '';
-  return `rows=${r.rows}${changes} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}${attempts}${verified}`;
+  return `rows=${r.rows}${changes} bytes=${r.bytes} (${formatMegabytes(r.bytes)} MB) seconds=${r.seconds.toFixed(3)}${attempts}${indexes}${verified}`;
 }
 
 /** A table about to be tried again, and why. */

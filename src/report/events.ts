@@ -41,6 +41,8 @@ export interface TableResult {
   readonly error: TableError | null;
   /** A failed table: what was read (and streamed) before it failed, then rolled back. */
   readonly rolledBack?: { readonly rows: number; readonly bytes: number };
+  /** rebuildIndexes: the secondary indexes dropped for the load and created again before COMMIT. */
+  readonly indexes?: { readonly rebuilt: readonly string[]; readonly seconds: number };
   /** run --verify: the rows compared before COMMIT, and what the comparison cost. */
   readonly verified?: { readonly rows: number; readonly seconds: number };
   /** A hash of the pair's plan: `run --resume` skips a done pair only while it is unchanged. */

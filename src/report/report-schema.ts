@@ -48,6 +48,10 @@ const tableResult = z
       .strictObject({ rows: count, bytes: count })
       .optional()
       .describe('A failed table: what was read before it failed, then rolled back.'),
+    indexes: z
+      .strictObject({ rebuilt: names, seconds: z.number().min(0) })
+      .optional()
+      .describe('rebuildIndexes: indexes dropped for the load and created again before COMMIT.'),
     verified: z
       .strictObject({ rows: count, seconds: z.number().min(0) })
       .optional()

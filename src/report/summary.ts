@@ -25,6 +25,10 @@ export function renderSummary(report: RunReport): string {
       const c = t.changes;
       out += printed`  ${t.target}.${t.table} (${t.mode}): ${formatCount(c.inserted)} inserted, ${formatCount(c.updated)} updated, ${formatCount(c.unchanged)} unchanged\n`;
     }
+    if (t.indexes) {
+      out += printed`  ${t.target}.${t.table}: ${t.indexes.rebuilt.length} index(es) rebuilt in ${t.indexes.seconds.toFixed(1)} s
+`;
+    }
     if (t.error)
       out += printed`  ❌ ${t.target}.${t.table}: ${t.error.sqlstate ? `[${t.error.sqlstate}] ` : ''}${t.error.message}\n`;
   }

@@ -454,3 +454,47 @@ describe('options.split', () => {
     expect(() => rejected(true)).toThrow('options.split: expected { minBytes, parts } or false');
   });
 });
+
+describe('options.rebuildIndexes', () => {
+  const endpoint = { host: 'h', database: 'd', user: 'u' };
+  it('reads a size per run, per target and per table, with the default size and false', () => {
+    const config = validateConfig({
+      source: endpoint,
+      targets: [
+        {
+          name: 't',
+          ...endpoint,
+          rebuildIndexes: {},
+          tables: [
+            'a',
+            { name: 'b', rebuildIndexes: false },
+            { name: 'c', rebuildIndexes: { minBytes: '1kB' } },
+          ],
+        },
+        { name: 'u', ...endpoint, rebuildIndexes: false, tables: ['a'] },
+      ],
+      options: { rebuildIndexes: { minBytes: 4096 } },
+    });
+    expect(config.options.rebuildIndexes).toEqual({ minBytes: 4096 });
+    expect(config.targets[0]?.rebuildIndexes).toEqual({ minBytes: 256 * 1024 ** 2 });
+    expect(config.targets[0]?.tables.map((t) => t.rebuildIndexes)).toEqual([
+      undefined,
+      false,
+      { minBytes: 1024 },
+    ]);
+    expect(config.targets[1]?.rebuildIndexes).toBe(false);
+    const rejected = (rebuildIndexes: unknown): unknown =>
+      validateConfig({
+        source: endpoint,
+        targets: [{ name: 't', ...endpoint, tables: ['a'] }],
+        options: { rebuildIndexes },
+      });
+    expect(() => rejected({ minBytes: '1 PB' })).toThrow(
+      'options.rebuildIndexes.minBytes: expected a size such as 512MB, 1GB, or a number of bytes, got "1 PB"',
+    );
+    expect(() => rejected({ parts: 2 })).toThrow(
+      'options.rebuildIndexes.parts: unknown key (expected one of minBytes)',
+    );
+    expect(() => rejected(true)).toThrow('options.rebuildIndexes: expected { minBytes } or false');
+  });
+});

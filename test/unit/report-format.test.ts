@@ -93,6 +93,14 @@ describe('summary and audit lines', () => {
         result: { ...result, error: { code: 'COPY', message: 'x' } },
       }),
     ).toBe('❌ Error copying db_1.customers rows=0 bytes=2500000 (2.5 MB) seconds=2.000 error: x');
+    const rebuilt = { ...result, status: 'done' as const, rows: 5, error: null };
+    const indexes = { rebuilt: ['a_idx', 'b_idx'], seconds: 1.25 };
+    expect(renderSummary({ ...report, tables: [{ ...rebuilt, indexes }] })).toContain(
+      '  db_1.customers: 2 index(es) rebuilt in 1.3 s\n',
+    );
+    expect(auditLine({ type: 'table-done', at: '', result: { ...rebuilt, indexes } })).toContain(
+      'seconds=2.000 indexes rebuilt=a_idx,b_idx in 1.250s',
+    );
     expect(
       auditLine({ type: 'run-start', at: '', snapshot: null, pairs: 2, estimatedBytes: 0 }),
     ).toBe('Run started: 2 table(s), snapshot none');
