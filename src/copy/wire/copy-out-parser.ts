@@ -1,4 +1,4 @@
-import { CopyData, CopyDone } from './protocol.js';
+import { CopyData, CopyDone, copyDataHeader } from './protocol.js';
 
 /** Messages the server may send inside COPY OUT besides CopyData: skipped. */
 const SKIPPED = new Set([
@@ -8,14 +8,14 @@ const SKIPPED = new Set([
   0x41, // 'A' NotificationResponse
 ]);
 
-// Where the parser is inside a message.
+// Where the parser is: at a message's type byte, inside its length, inside its body.
 const TYPE = 0;
 const LENGTH = 1;
 const BODY = 2;
 
 /** What one socket read held. */
 export interface ParsedRead {
-  /** The COPY data of the read: slices of it (frames) or one buffer of its payloads. */
+  /** The read's COPY data: whole CopyData messages (frames) or one buffer of payloads. */
   readonly data: Buffer[];
   /**
    * Set when the COPY OUT is over: the bytes from the first message after it on (CopyDone is
@@ -27,10 +27,13 @@ export interface ParsedRead {
 }
 
 /**
- * The framing of COPY OUT (`d` + int32 length + payload), per message: the type byte and the
- * length, nothing made per row. In frames mode the CopyData messages are passed on whole, as
- * slices of the reads (COPY FROM takes the same framing); otherwise their payloads, gathered in
- * one buffer per read. Messages may be split anywhere between reads.
+ * The framing of COPY OUT (`d` + int32 length + payload): per message it reads the type byte and
+ * the length and moves on, nothing made per row. In frames mode the output is CopyData messages
+ * ready for a COPY FROM (the framing is the same both ways): the messages that lie whole in a
+ * read are passed on as slices of it; a message cut by the end of a read goes as one message per
+ * part, each with a header of its own, so that every chunk ends on a message boundary (a CopyFail
+ * written after any chunk is a message of its own). Otherwise the payloads, gathered in one
+ * buffer per read.
  */
 export class CopyOutParser {
   /** Payload bytes seen so far. */
@@ -44,64 +47,77 @@ export class CopyOutParser {
 
   parse(chunk: Buffer): ParsedRead {
     const end = chunk.length;
-    const frames = this.frames;
-    const gathered = frames ? undefined : Buffer.allocUnsafe(end);
-    let filled = 0;
     const data: Buffer[] = [];
-    // The start of the bytes being passed on, -1 when none are.
-    let run =
-      this.type === CopyData && (this.state === BODY || (frames && this.state === LENGTH)) ? 0 : -1;
-    const close = (at: number): void => {
-      if (run < 0) return;
-      if (gathered) filled += chunk.copy(gathered, filled, run, at);
-      else if (at > run) data.push(chunk.subarray(run, at));
+    const gathered = this.frames ? undefined : Buffer.allocUnsafe(end);
+    let filled = 0;
+    // Frames mode: the start of whole CopyData messages passed on as they are, -1 if none.
+    let run = -1;
+    const closeRun = (at: number): void => {
+      if (run >= 0 && at > run) data.push(chunk.subarray(run, at));
       run = -1;
+    };
+    const payload = (from: number, to: number): void => {
+      if (to === from) return;
+      this.bytes += to - from;
+      if (gathered) filled += chunk.copy(gathered, filled, from, to);
+      else data.push(copyDataHeader(to - from), chunk.subarray(from, to));
     };
     let pos = 0;
     let ended: ParsedRead['ended'];
-    while (pos < end && ended === undefined) {
-      if (this.state === TYPE) {
-        const type = chunk[pos] as number;
-        if (type !== CopyData && type !== CopyDone && !SKIPPED.has(type)) {
-          close(pos);
-          ended = type;
-          break;
-        }
-        this.type = type;
-        if (type !== CopyData) close(pos);
-        else if (frames && run < 0) run = pos;
-        pos += 1;
-        this.state = LENGTH;
-        this.lengthBytes = 0;
-        this.remaining = 0;
-        if (pos + 4 <= end) {
-          this.remaining = chunk.readUInt32BE(pos);
-          pos += 4;
-          this.lengthBytes = 4;
-        }
+    while (ended === undefined && (pos < end || (this.state === BODY && this.remaining === 0))) {
+      if (this.state === BODY) {
+        // The rest of a message that an earlier read began.
+        const n = Math.min(end - pos, this.remaining);
+        if (this.type === CopyData) payload(pos, pos + n);
+        pos += n;
+        this.remaining -= n;
+        if (this.remaining > 0) break;
+        this.state = TYPE;
+        if (this.type === CopyDone) ended = 'done';
       } else if (this.state === LENGTH) {
-        // A length split between two reads: byte by byte.
+        // A length cut by the end of a read: byte by byte.
         this.remaining = this.remaining * 256 + (chunk[pos] as number);
         pos += 1;
         this.lengthBytes += 1;
+        if (this.lengthBytes === 4) {
+          this.remaining -= 4; // the length counts itself
+          this.state = BODY;
+        }
       } else {
-        const n = Math.min(end - pos, this.remaining);
-        pos += n;
-        this.remaining -= n;
-        if (this.type === CopyData) this.bytes += n;
-      }
-      if (this.state === LENGTH && this.lengthBytes === 4) {
-        this.remaining -= 4; // the length counts itself
-        this.state = BODY;
-        if (this.type === CopyData && !frames) run = pos;
-      }
-      if (this.state === BODY && this.remaining === 0) {
-        this.state = TYPE;
-        if (!frames) close(pos);
-        if (this.type === CopyDone) ended = 'done';
+        const type = chunk[pos] as number;
+        if (type !== CopyData && type !== CopyDone && !SKIPPED.has(type)) {
+          ended = type;
+          break;
+        }
+        const whole = pos + 5 <= end ? pos + 1 + chunk.readUInt32BE(pos + 1) : Infinity;
+        if (type === CopyData && whole <= end) {
+          // The common case: a whole row in this read.
+          if (gathered) payload(pos + 5, whole);
+          else {
+            if (run < 0) run = pos;
+            this.bytes += whole - pos - 5;
+          }
+          pos = whole;
+          continue;
+        }
+        closeRun(pos);
+        this.type = type;
+        if (whole <= end) {
+          pos = whole;
+          if (type === CopyDone) ended = 'done';
+        } else if (whole === Infinity) {
+          this.state = LENGTH;
+          this.lengthBytes = 0;
+          this.remaining = 0;
+          pos += 1;
+        } else {
+          this.state = BODY;
+          this.remaining = whole - pos - 5;
+          pos += 5;
+        }
       }
     }
-    close(pos);
+    closeRun(pos);
     if (gathered && filled > 0) data.push(gathered.subarray(0, filled));
     return ended === undefined ? { data } : { data, rest: chunk.subarray(pos), ended };
   }

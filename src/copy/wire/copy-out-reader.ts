@@ -100,7 +100,7 @@ export class CopyOutReader extends Readable {
     socket.removeListener('data', this.onData);
     socket.on('data', pgListener);
     socket.resume();
-    if (rest.length > 0) pgListener(rest);
+    pgListener(rest);
   }
 
   handleCommandComplete(message: { text?: string }): void {
@@ -110,6 +110,11 @@ export class CopyOutReader extends Readable {
   handleReadyForQuery(): void {
     this.callback();
   }
+
+  // A query that was no COPY TO (failed above) goes on through pg: its rows are not kept.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
 
   handleError(error: Error): void {
     this.callback();

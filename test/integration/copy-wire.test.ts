@@ -1,0 +1,317 @@
+import type pg from 'pg';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CopyInWriter } from '../../src/copy/wire/copy-in-writer.js';
+import { CopyOutParser } from '../../src/copy/wire/copy-out-parser.js';
+import { CopyOutReader } from '../../src/copy/wire/copy-out-reader.js';
+import { captureCopy, collector } from '../support/copy-capture.js';
+import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
+
+/**
+ * The stream path's own COPY streams (src/copy/wire), on real servers: the framing parser over
+ * every split of a real COPY OUT response, the frames passed to the target as the source sent
+ * them, and every guarantee pg-copy-streams gave: backpressure, CopyFail on any failure (nothing
+ * half-copied), `COPY n`, and a connection pg can use again afterwards.
+ */
+const schema = uniqueName('Copy Wire');
+const q = `"${schema}"`;
+const s = servers();
+const ROWS = 3000;
+/** Rows of every kind of value, and a NOTICE (an 'N' message inside the COPY) every 500 rows. */
+const SOURCE_ROWS = `SELECT g AS id, CASE WHEN g % 7 = 0 THEN NULL ELSE repeat('é', g % 40) || E'\\t\\n' END AS label,
+       ${q}.noisy(g) / 3.0 AS amount FROM generate_series(1, ${ROWS}) g`;
+
+let source: pg.Client;
+let target: pg.Client;
+
+beforeAll(async () => {
+  await sql(
+    s.source,
+    `CREATE SCHEMA ${q};
+     CREATE FUNCTION ${q}.noisy(n int) RETURNS int LANGUAGE plpgsql AS $$
+       BEGIN IF n % 500 = 0 THEN RAISE NOTICE 'row %', n; END IF; RETURN n; END $$;`,
+  );
+  await sql(
+    s.target1,
+    `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int PRIMARY KEY, label text, amount numeric);`,
+  );
+});
+
+afterAll(async () => {
+  await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
+  await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
+});
+
+beforeEach(async () => {
+  [source, target] = await Promise.all([connect(s.source), connect(s.target1)]);
+  await target.query(`TRUNCATE ${q}.t`);
+});
+
+afterEach(async () => {
+  await Promise.all([source.end(), target.end()]);
+});
+
+/**
+ * A source left in the middle of a COPY (its reader destroyed) is the caller's to close: pgcopy
+ * closes it (src/db/end-client.ts). Here its socket is dropped and a new connection takes its place.
+ */
+async function abandonSource(): Promise<void> {
+  source.on('error', () => undefined);
+  source.connection.stream.destroy();
+  source = await connect(s.source);
+}
+
+const copyOut = (format: 'text' | 'binary', query = SOURCE_ROWS): string =>
+  `COPY (${query}) TO STDOUT WITH (FORMAT ${format})`;
+const copyIn = (format: 'text' | 'binary'): string =>
+  `COPY ${q}.t (id, label, amount) FROM STDIN WITH (FORMAT ${format})`;
+
+/** Everything the source's server sends for a COPY TO, as read from the client's socket. */
+async function wireResponse(format: 'text' | 'binary'): Promise<Buffer> {
+  const seen: Buffer[] = [];
+  const reader = source.query(new CopyOutReader(copyOut(format)));
+  const tap = (chunk: Buffer): number => seen.push(chunk);
+  source.connection.stream.on('data', tap);
+  await pipeline(reader, collector());
+  await source.query('SELECT 1');
+  source.connection.stream.off('data', tap);
+  return Buffer.concat(seen);
+}
+
+/** The CopyData messages of a stream of them, checked to be nothing else, and their payloads. */
+function splitFrames(frames: Buffer): { count: number; payloads: Buffer } {
+  const payloads: Buffer[] = [];
+  let at = 0;
+  while (at < frames.length) {
+    expect(String.fromCharCode(frames[at] as number)).toBe('d');
+    const length = frames.readUInt32BE(at + 1);
+    payloads.push(frames.subarray(at + 5, at + 1 + length));
+    at += 1 + length;
+  }
+  expect(at).toBe(frames.length);
+  return { count: payloads.length, payloads: Buffer.concat(payloads) };
+}
+
+/** The response cut every `size` bytes through one parser; what it passed on and where it stopped. */
+function parseInPieces(
+  response: Buffer,
+  size: number,
+  frames: boolean,
+): { data: Buffer; rest: Buffer | undefined; bytes: number; pieces: number } {
+  const parser = new CopyOutParser(frames);
+  const data: Buffer[] = [];
+  let pieces = 0;
+  for (let at = 0; at < response.length; at += size) {
+    const read = parser.parse(response.subarray(at, at + size));
+    pieces += read.data.length;
+    data.push(...read.data);
+    if (read.rest) {
+      expect(read.ended).toBe('done');
+      return {
+        data: Buffer.concat(data),
+        rest: Buffer.concat([read.rest, response.subarray(at + size)]),
+        bytes: parser.bytes,
+        pieces,
+      };
+    }
+  }
+  return { data: Buffer.concat(data), rest: undefined, bytes: parser.bytes, pieces };
+}
+
+describe('CopyOutParser: the framing of a real COPY OUT response, split anywhere', () => {
+  for (const format of ['text', 'binary'] as const) {
+    it(`${format}: frames and payloads are pg-copy-streams' COPY data, whatever the split; notices are skipped`, async () => {
+      const response = await wireResponse(format);
+      const expected = await captureCopy(s.source, SOURCE_ROWS, format);
+      for (const size of [1, 2, 3, 4, 5, 6, 7, 11, 64, 1000, 65536, response.length]) {
+        const framed = parseInPieces(response, size, true);
+        const { count, payloads } = splitFrames(framed.data);
+        expect(payloads.equals(expected), `frames, pieces of ${size}`).toBe(true);
+        // One CopyData per row (binary: and its header and trailer, sent with the first and last).
+        expect(count).toBeGreaterThanOrEqual(ROWS);
+        expect(framed.bytes).toBe(expected.length);
+        // What follows CopyDone is pg's: CommandComplete (`COPY 3000`), then ReadyForQuery.
+        expect(framed.rest?.subarray(0, 1).toString()).toBe('C');
+        expect(framed.rest?.toString('latin1')).toContain(`COPY ${ROWS}`);
+
+        const gathered = parseInPieces(response, size, false);
+        expect(gathered.data.equals(expected), `payloads, pieces of ${size}`).toBe(true);
+        expect(gathered.bytes).toBe(expected.length);
+        expect(gathered.rest?.equals(framed.rest ?? Buffer.alloc(0))).toBe(true);
+        // Payloads are gathered: at most one buffer per piece.
+        expect(gathered.pieces).toBeLessThanOrEqual(Math.ceil(response.length / size));
+      }
+    });
+  }
+
+  it('stops at an ErrorResponse and leaves it, and the rest, to pg', () => {
+    const parser = new CopyOutParser(true);
+    const frame = Buffer.from([0x64, 0, 0, 0, 6, 0x41, 0x42]);
+    const error = Buffer.from([0x45, 0, 0, 0, 4, 0x5a, 0, 0, 0, 5, 0x49]);
+    const read = parser.parse(Buffer.concat([frame, error]));
+    expect(Buffer.concat(read.data).equals(frame)).toBe(true);
+    expect(read.ended).toBe(0x45);
+    expect(read.rest?.equals(error)).toBe(true);
+  });
+});
+
+describe('CopyOutReader into CopyInWriter: the stream path on real servers', () => {
+  it('bug: pg-copy-streams made a buffer per row and re-framed each read: the target gets the source CopyData messages, one per row', async () => {
+    const written: Buffer[] = [];
+    const socket = target.connection.stream;
+    const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+    socket.write = ((chunk: Buffer) => {
+      written.push(Buffer.from(chunk));
+      return write(chunk);
+    }) as typeof socket.write;
+    const progress: number[] = [];
+    const reader = source.query(
+      new CopyOutReader(copyOut('binary'), { frames: true, onBytes: (n) => progress.push(n) }),
+    );
+    const writer = target.query(new CopyInWriter(copyIn('binary'), { frames: true }));
+    try {
+      await pipeline(reader, writer);
+    } finally {
+      socket.write = write as typeof socket.write;
+    }
+    // Query, then CopyData messages, then CopyDone (and nothing else: no CopyFail).
+    const sent = Buffer.concat(written);
+    const first = sent.indexOf('d', 1 + sent.readUInt32BE(1));
+    const frames = sent.subarray(first, sent.length - 5);
+    expect(sent.subarray(sent.length - 5).equals(Buffer.from('c\0\0\0\x04'))).toBe(true);
+    const { count, payloads } = splitFrames(frames);
+    expect(payloads.equals(await captureCopy(s.source, SOURCE_ROWS, 'binary'))).toBe(true);
+    // The source's framing, one message per row (and a few more where a read cut a row in two).
+    expect(count).toBeGreaterThanOrEqual(ROWS);
+    expect(count).toBeLessThan(ROWS + 2 * written.length);
+    expect([reader.rowCount, writer.rowCount]).toEqual([ROWS, ROWS]);
+    expect(progress.at(-1)).toBe(reader.bytes);
+    expect(reader.bytes).toBe(payloads.length);
+    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.t`)).toEqual(
+      await tableDigest(s.source, SOURCE_ROWS),
+    );
+  });
+
+  it('payloads: a writer frames each chunk as one CopyData message', async () => {
+    const reader = source.query(new CopyOutReader(copyOut('text')));
+    const writer = target.query(new CopyInWriter(copyIn('text')));
+    await pipeline(reader, writer);
+    expect(writer.rowCount).toBe(ROWS);
+    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.t`)).toEqual(
+      await tableDigest(s.source, SOURCE_ROWS),
+    );
+  });
+
+  it('keeps memory flat: a slow target pauses the source socket (backpressure)', async () => {
+    const big = `SELECT g, repeat('x', 200), g FROM generate_series(1, 200000) g`;
+    const reader = source.query(new CopyOutReader(copyOut('text', big), { frames: true }));
+    let most = 0;
+    let taken = 0;
+    const slow = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _encoding, done) {
+        taken += chunk.length;
+        most = Math.max(most, reader.readableLength);
+        setTimeout(done, 1);
+      },
+    });
+    await pipeline(reader, slow);
+    expect(taken).toBeGreaterThan(40_000_000);
+    // Never more than the reader's buffer and one socket read, though the table is 40 MB.
+    expect(most).toBeLessThan(1024 * 1024);
+  });
+
+  it('a source error mid-stream sends CopyFail: the target keeps nothing; both connections work on', async () => {
+    const failing = `SELECT g, 'x', 1 / (${ROWS} - g) FROM generate_series(1, ${ROWS * 10}) g`;
+    const reader = source.query(new CopyOutReader(copyOut('text', failing), { frames: true }));
+    const writer = target.query(new CopyInWriter(copyIn('text'), { frames: true }));
+    await expect(pipeline(reader, writer)).rejects.toMatchObject({ code: '22012' });
+    expect(reader.bytes).toBeGreaterThan(0);
+    await expect(source.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+    await expect(target.query(`SELECT count(*)::int AS n FROM ${q}.t`)).resolves.toMatchObject({
+      rows: [{ n: 0 }],
+    });
+  });
+
+  it('a target error mid-stream (unique violation) fails the copy; the target keeps nothing and works on', async () => {
+    const twice = `SELECT g % 50000, 'x', 1 FROM generate_series(1, 100000) g`;
+    const reader = source.query(new CopyOutReader(copyOut('text', twice), { frames: true }));
+    const writer = target.query(new CopyInWriter(copyIn('text'), { frames: true }));
+    await expect(pipeline(reader, writer)).rejects.toMatchObject({ code: '23505' });
+    await abandonSource();
+    await expect(target.query(`SELECT count(*)::int AS n FROM ${q}.t`)).resolves.toMatchObject({
+      rows: [{ n: 0 }],
+    });
+  });
+
+  it('a unique violation in the last rows, reported after CopyDone, fails the copy', async () => {
+    const reader = source.query(
+      new CopyOutReader(copyOut('text', `SELECT 1, 'a', 1 UNION ALL SELECT 1, 'b', 2`)),
+    );
+    const writer = target.query(new CopyInWriter(copyIn('text')));
+    await expect(pipeline(reader, writer)).rejects.toMatchObject({ code: '23505' });
+    await expect(target.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+  });
+
+  it('bug: an abort after a read that cut a row in two sent CopyFail inside a CopyData message (08P01): it follows whole messages, the target keeps nothing and works on', async () => {
+    const endless = `SELECT g, repeat('x', 100), g FROM generate_series(1, 5000000) g`;
+    const reader = source.query(new CopyOutReader(copyOut('text', endless), { frames: true }));
+    const writer = target.query(new CopyInWriter(copyIn('text'), { frames: true }));
+    const controller = new AbortController();
+    const abortLater = setInterval(() => {
+      if (reader.bytes > 1_000_000) controller.abort(new Error('stopped by the test'));
+    }, 5);
+    try {
+      await expect(pipeline(reader, writer, { signal: controller.signal })).rejects.toThrow();
+    } finally {
+      clearInterval(abortLater);
+    }
+    await abandonSource();
+    await expect(target.query(`SELECT count(*)::int AS n FROM ${q}.t`)).resolves.toMatchObject({
+      rows: [{ n: 0 }],
+    });
+  });
+
+  it('a writer destroyed before the server took the COPY still sends CopyFail once it does', async () => {
+    const writer = target.query(new CopyInWriter(copyIn('text')));
+    writer.write(Buffer.from('1\ta\t1\n'));
+    writer.destroy(new Error('given up at once'));
+    await expect(new Promise((_, reject) => writer.once('error', reject))).rejects.toThrow(
+      /given up at once/,
+    );
+    await expect(target.query(`SELECT count(*)::int AS n FROM ${q}.t`)).resolves.toMatchObject({
+      rows: [{ n: 0 }],
+    });
+  });
+
+  it('a writer ended at once copies no rows; one into a missing table fails with its SQLSTATE', async () => {
+    const empty = target.query(new CopyInWriter(copyIn('text')));
+    empty.end();
+    await new Promise((resolve) => empty.once('finish', resolve));
+    expect(empty.rowCount).toBe(0);
+    const missing = target.query(new CopyInWriter(`COPY ${q}.nowhere FROM STDIN`));
+    missing.write(Buffer.from('1\n'));
+    await expect(new Promise((_, reject) => missing.once('error', reject))).rejects.toMatchObject({
+      code: '42P01',
+    });
+    await expect(target.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+  });
+
+  it('a query that is no COPY TO fails the reader and leaves the connection to pg', async () => {
+    const reader = source.query(new CopyOutReader('SELECT 1'));
+    await expect(pipeline(reader, collector())).rejects.toThrow(/not a COPY TO query/);
+    await expect(source.query('SELECT 2 AS two')).resolves.toMatchObject({ rows: [{ two: 2 }] });
+  });
+
+  it('refuses a connection whose socket pg does not read alone, and pg goes on', async () => {
+    const extra = (): undefined => undefined;
+    source.connection.stream.on('data', extra);
+    const reader = source.query(new CopyOutReader(copyOut('text')));
+    await expect(pipeline(reader, collector())).rejects.toThrow(/2 socket readers/);
+    source.connection.stream.off('data', extra);
+    await expect(source.query('SELECT 3 AS three')).resolves.toMatchObject({
+      rows: [{ three: 3 }],
+    });
+  });
+});
