@@ -34,7 +34,11 @@ beforeAll(async () => {
   );
   await sql(
     s.target1,
-    `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int PRIMARY KEY, label text, amount numeric);`,
+    `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int PRIMARY KEY, label text, amount numeric);
+     CREATE TABLE ${q}.slow (id int, label text, amount numeric);
+     CREATE FUNCTION ${q}.slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.id % 2000 = 0 THEN PERFORM pg_sleep(0.01); END IF; RETURN NEW; END $$;
+     CREATE TRIGGER slow BEFORE INSERT ON ${q}.slow FOR EACH ROW EXECUTE FUNCTION ${q}.slow_down();`,
   );
 });
 
@@ -222,6 +226,29 @@ describe('CopyOutReader into CopyInWriter: the stream path on real servers', () 
     expect(most).toBeLessThan(1024 * 1024);
   });
 
+  it('keeps memory flat: a slow target server holds the writer, which holds the reader', async () => {
+    const big = `SELECT g, repeat('x', 200), g FROM generate_series(1, 200000) g`;
+    const reader = source.query(new CopyOutReader(copyOut('text', big), { frames: true }));
+    const writer = target.query(
+      new CopyInWriter(`COPY ${q}.slow FROM STDIN WITH (FORMAT text)`, { frames: true }),
+    );
+    const socket = target.connection.stream;
+    let most = 0;
+    const watch = setInterval(() => {
+      const held = socket.writableLength + writer.writableLength + reader.readableLength;
+      most = Math.max(most, held);
+    }, 2);
+    try {
+      await pipeline(reader, writer);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(writer.rowCount).toBe(200_000);
+    // 40 MB went through; this process never held more than its buffers' bounds.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThan(2 * 1024 * 1024);
+  });
+
   it('a source error mid-stream sends CopyFail: the target keeps nothing; both connections work on', async () => {
     const failing = `SELECT g, 'x', 1 / (${ROWS} - g) FROM generate_series(1, ${ROWS * 10}) g`;
     const reader = source.query(new CopyOutReader(copyOut('text', failing), { frames: true }));
@@ -280,9 +307,29 @@ describe('CopyOutReader into CopyInWriter: the stream path on real servers', () 
     await expect(new Promise((_, reject) => writer.once('error', reject))).rejects.toThrow(
       /given up at once/,
     );
+    await target.query('SELECT 1');
+    const unexplained = target.query(new CopyInWriter(copyIn('text')));
+    unexplained.destroy();
+    await expect(new Promise((_, reject) => unexplained.once('error', reject))).rejects.toThrow(
+      /the COPY was stopped/,
+    );
     await expect(target.query(`SELECT count(*)::int AS n FROM ${q}.t`)).resolves.toMatchObject({
       rows: [{ n: 0 }],
     });
+  });
+
+  it('a reader or writer destroyed while queued behind another query is never sent; pg goes on', async () => {
+    for (const [client, stream] of [
+      [source, new CopyOutReader(copyOut('text'))],
+      [target, new CopyInWriter(copyIn('text'))],
+    ] as const) {
+      const before = client.query('SELECT pg_sleep(0.05)');
+      client.query(stream);
+      stream.destroy();
+      await before;
+      await expect(client.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+      expect(stream.destroyed).toBe(true);
+    }
   });
 
   it('a writer ended at once copies no rows; one into a missing table fails with its SQLSTATE', async () => {

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Connection } from 'pg';
+import { CopyError } from '../../errors.js';
 import { COPY_DONE, copyCount, copyDataHeader, copyFail } from './protocol.js';
 
 export interface CopyInOptions {
@@ -12,6 +13,8 @@ export interface CopyInOptions {
 
 /** Enough to take a few socket reads of the source while the target's socket drains. */
 const HIGH_WATER_MARK = 512 * 1024;
+/** Bytes the target's socket may hold unsent before the writer waits for it to drain. */
+const SOCKET_LIMIT = 256 * 1024;
 
 /**
  * `COPY … FROM STDIN` as a writable stream (pg's Submittable), in place of pg-copy-streams'
@@ -32,6 +35,8 @@ export class CopyInWriter extends Writable {
   /** _destroy's callback, called once the server has answered the CopyFail. */
   private onFailed: ((error?: Error | null) => void) | undefined;
   private readonly frames: boolean;
+  /** The socket is corked until the event loop's next turn: a read's chunks go in one writev. */
+  private corked = false;
 
   constructor(
     private readonly text: string,
@@ -42,9 +47,12 @@ export class CopyInWriter extends Writable {
   }
 
   /** pg's Submittable: called when the query's turn comes on the connection. */
-  submit(connection: Connection): void {
+  submit(connection: Connection): Error | undefined {
+    // Destroyed while queued behind another query: the COPY is never sent.
+    if (this.destroyed) return new CopyError('', 'the COPY was stopped before it began');
     this.connection = connection;
     connection.query(this.text);
+    return undefined;
   }
 
   /** pg overwrites this with its query_timeout timer; the handle* calls clear it. */
@@ -70,14 +78,20 @@ export class CopyInWriter extends Writable {
       this.onCopying = () => this.send(chunks, done);
       return;
     }
-    socket.cork();
-    let more = true;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
     for (const chunk of chunks) {
       if (!this.frames) socket.write(copyDataHeader(chunk.length));
-      more = socket.write(chunk);
+      socket.write(chunk);
     }
-    socket.uncork();
-    if (more) done();
+    // Past its own small high-water mark the socket has promised a 'drain'.
+    if (socket.writableLength < SOCKET_LIMIT) done();
     else socket.once('drain', () => done());
   }
 
@@ -113,7 +127,7 @@ export class CopyInWriter extends Writable {
     next?.();
   }
 
-  handleCommandComplete(message: { text?: string }): void {
+  handleCommandComplete(message: { text: string }): void {
     this.rowCount = copyCount(message);
   }
 

@@ -57,7 +57,6 @@ export class CopyOutParser {
       run = -1;
     };
     const payload = (from: number, to: number): void => {
-      if (to === from) return;
       this.bytes += to - from;
       if (gathered) filled += chunk.copy(gathered, filled, from, to);
       else data.push(copyDataHeader(to - from), chunk.subarray(from, to));

@@ -50,6 +50,8 @@ export class CopyOutReader extends Readable {
 
   /** pg's Submittable: called when the query's turn comes on the connection. */
   submit(connection: Connection): Error | undefined {
+    // Destroyed while queued behind another query: the COPY is never sent.
+    if (this.destroyed) return new CopyError('', 'the COPY was stopped before it began');
     const socket = connection.stream;
     const listeners = socket.listeners('data');
     if (listeners.length !== 1) {
@@ -103,7 +105,7 @@ export class CopyOutReader extends Readable {
     pgListener(rest);
   }
 
-  handleCommandComplete(message: { text?: string }): void {
+  handleCommandComplete(message: { text: string }): void {
     this.rowCount = copyCount(message);
   }
 
@@ -114,7 +116,6 @@ export class CopyOutReader extends Readable {
   // A query that was no COPY TO (failed above) goes on through pg: its rows are not kept.
   handleRowDescription(): void {}
   handleDataRow(): void {}
-  handleEmptyQuery(): void {}
 
   handleError(error: Error): void {
     this.callback();

@@ -32,8 +32,7 @@ export function copyFail(message: string): Buffer {
   return frame;
 }
 
-/** The row count of a CommandComplete tag (`COPY n`); 0 if it has none. */
-export function copyCount(message: { text?: string } | undefined): number {
-  const match = /^COPY (\d+)/.exec(message?.text ?? '');
-  return match ? Number(match[1]) : 0;
+/** The row count of a CommandComplete tag: `COPY n`. */
+export function copyCount(message: { text: string }): number {
+  return Number(message.text.split(' ').at(-1));
 }
