@@ -6,10 +6,10 @@ import { CopyOutReader } from '../wire/copy-out-reader.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
 
 /**
- * COPY TO STDOUT on the source piped into COPY FROM STDIN on the target. The source's CopyData
- * messages go to the target's socket as they came (the framing is the same both ways), never
- * parsed per row nor copied; progress counts their payload bytes. A failure anywhere destroys the
- * COPY FROM stream (CopyFail), so nothing of the table is kept.
+ * COPY TO STDOUT on the source piped into COPY FROM STDIN on the target: each socket read of the
+ * source goes to the target as one CopyData message (src/copy/wire); progress counts the payload
+ * bytes. A failure anywhere destroys the COPY FROM stream (CopyFail), so nothing of the table is
+ * kept.
  */
 export const streamStrategy: CopyStrategy = {
   writesOnSource: false,
@@ -21,10 +21,8 @@ export const streamStrategy: CopyStrategy = {
     signal,
     onProgress,
   }: LoadContext): Promise<Loaded> {
-    const output = source.query(
-      new CopyOutReader(copyOutSql(plan), { frames: true, onBytes: onProgress }),
-    );
-    const input = target.query(new CopyInWriter(copyInSql(plan, destination), { frames: true }));
+    const output = source.query(new CopyOutReader(copyOutSql(plan), { onBytes: onProgress }));
+    const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
     await pipeline(output, input, signal ? { signal } : {});
     // The target's `COPY n`: the rows it took, counted by PostgreSQL rather than in this process.
     const rows = input.rowCount;

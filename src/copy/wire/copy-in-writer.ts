@@ -3,14 +3,6 @@ import type { Connection } from 'pg';
 import { CopyError } from '../../errors.js';
 import { COPY_DONE, copyCount, copyDataHeader, copyFail } from './protocol.js';
 
-export interface CopyInOptions {
-  /**
-   * The chunks written are whole CopyData messages already (a CopyOutReader's frames): they go to
-   * the socket as they are. Otherwise each chunk is COPY data and goes as one CopyData message.
-   */
-  readonly frames?: boolean;
-}
-
 /** Enough to take a few socket reads of the source while the target's socket drains. */
 const HIGH_WATER_MARK = 512 * 1024;
 /** Bytes the target's socket may hold unsent before the writer waits for it to drain. */
@@ -18,8 +10,8 @@ const SOCKET_LIMIT = 256 * 1024;
 
 /**
  * `COPY … FROM STDIN` as a writable stream (pg's Submittable), in place of pg-copy-streams'
- * `from()`: the chunks go to the target's socket in one corked write per batch, and the stream
- * waits for the socket to drain. Ending it sends CopyDone and finishes once the server is ready
+ * `from()`: each chunk goes as one CopyData message, the chunks of one turn of the event loop in
+ * one corked write, and the stream waits for the socket to drain past a bound. Ending it sends CopyDone and finishes once the server is ready
  * for the next query (its `COPY n` in rowCount); destroying it before that sends CopyFail, so the
  * server rolls the COPY back, and finishes once the server has said so.
  */
@@ -34,16 +26,11 @@ export class CopyInWriter extends Writable {
   private onReady: ((error?: Error | null) => void) | undefined;
   /** _destroy's callback, called once the server has answered the CopyFail. */
   private onFailed: ((error?: Error | null) => void) | undefined;
-  private readonly frames: boolean;
-  /** The socket is corked until the event loop's next turn: a read's chunks go in one writev. */
+  /** The socket is corked until the event loop's next turn: headers and chunks go in one writev. */
   private corked = false;
 
-  constructor(
-    private readonly text: string,
-    options: CopyInOptions = {},
-  ) {
+  constructor(private readonly text: string) {
     super({ highWaterMark: HIGH_WATER_MARK });
-    this.frames = options.frames === true;
   }
 
   /** pg's Submittable: called when the query's turn comes on the connection. */
@@ -87,7 +74,7 @@ export class CopyInWriter extends Writable {
       });
     }
     for (const chunk of chunks) {
-      if (!this.frames) socket.write(copyDataHeader(chunk.length));
+      socket.write(copyDataHeader(chunk.length));
       socket.write(chunk);
     }
     // Past its own small high-water mark the socket has promised a 'drain'.

@@ -1,4 +1,4 @@
-import { CopyData, CopyDone, copyDataHeader } from './protocol.js';
+import { CopyData, CopyDone } from './protocol.js';
 
 /** Messages the server may send inside COPY OUT besides CopyData: skipped. */
 const SKIPPED = new Set([
@@ -15,8 +15,8 @@ const BODY = 2;
 
 /** What one socket read held. */
 export interface ParsedRead {
-  /** The read's COPY data: whole CopyData messages (frames) or one buffer of payloads. */
-  readonly data: Buffer[];
+  /** The read's COPY data (its CopyData payloads, in order), empty if it had none. */
+  readonly data: Buffer;
   /**
    * Set when the COPY OUT is over: the bytes from the first message after it on (CopyDone is
    * consumed; an ErrorResponse or anything unexpected is not), which belong to pg's parser.
@@ -27,13 +27,12 @@ export interface ParsedRead {
 }
 
 /**
- * The framing of COPY OUT (`d` + int32 length + payload): per message it reads the type byte and
- * the length and moves on, nothing made per row. In frames mode the output is CopyData messages
- * ready for a COPY FROM (the framing is the same both ways): the messages that lie whole in a
- * read are passed on as slices of it; a message cut by the end of a read goes as one message per
- * part, each with a header of its own, so that every chunk ends on a message boundary (a CopyFail
- * written after any chunk is a message of its own). Otherwise the payloads, gathered in one
- * buffer per read.
+ * The framing of COPY OUT (`d` + int32 length + payload), per message: the type byte and the
+ * length, nothing made per row. PostgreSQL sends a CopyData message per row; the payloads of a
+ * socket read are moved together inside the read's own buffer (over the 5-byte headers between
+ * them), so a read's COPY data is one slice of it and goes to the target as one CopyData message:
+ * the target parses one message per read rather than one per row (the target's backend is the
+ * busiest process of a copy). Messages may be cut anywhere by the ends of reads.
  */
 export class CopyOutParser {
   /** Payload bytes seen so far. */
@@ -43,23 +42,13 @@ export class CopyOutParser {
   private lengthBytes = 0;
   private remaining = 0;
 
-  constructor(private readonly frames: boolean) {}
-
+  /** Parses one read. It moves the read's payloads to its start: the read must be the caller's. */
   parse(chunk: Buffer): ParsedRead {
     const end = chunk.length;
-    const data: Buffer[] = [];
-    const gathered = this.frames ? undefined : Buffer.allocUnsafe(end);
     let filled = 0;
-    // Frames mode: the start of whole CopyData messages passed on as they are, -1 if none.
-    let run = -1;
-    const closeRun = (at: number): void => {
-      if (run >= 0 && at > run) data.push(chunk.subarray(run, at));
-      run = -1;
-    };
     const payload = (from: number, to: number): void => {
-      this.bytes += to - from;
-      if (gathered) filled += chunk.copy(gathered, filled, from, to);
-      else data.push(copyDataHeader(to - from), chunk.subarray(from, to));
+      chunk.copyWithin(filled, from, to);
+      filled += to - from;
     };
     let pos = 0;
     let ended: ParsedRead['ended'];
@@ -91,15 +80,10 @@ export class CopyOutParser {
         const whole = pos + 5 <= end ? pos + 1 + chunk.readUInt32BE(pos + 1) : Infinity;
         if (type === CopyData && whole <= end) {
           // The common case: a whole row in this read.
-          if (gathered) payload(pos + 5, whole);
-          else {
-            if (run < 0) run = pos;
-            this.bytes += whole - pos - 5;
-          }
+          payload(pos + 5, whole);
           pos = whole;
           continue;
         }
-        closeRun(pos);
         this.type = type;
         if (whole <= end) {
           pos = whole;
@@ -116,8 +100,8 @@ export class CopyOutParser {
         }
       }
     }
-    closeRun(pos);
-    if (gathered && filled > 0) data.push(gathered.subarray(0, filled));
+    this.bytes += filled;
+    const data = chunk.subarray(0, filled);
     return ended === undefined ? { data } : { data, rest: chunk.subarray(pos), ended };
   }
 }

@@ -7,12 +7,6 @@ import { copyCount, ErrorResponse } from './protocol.js';
 type DataListener = (chunk: Buffer) => void;
 
 export interface CopyOutOptions {
-  /**
-   * Hand on the CopyData messages whole (type byte and length included), as slices of the socket's
-   * reads: a CopyInWriter in frames mode writes them to its socket as they are. Otherwise the
-   * payloads only (the COPY data), each read's in one buffer.
-   */
-  readonly frames?: boolean;
   /** Called after each socket read with the payload bytes read so far. */
   readonly onBytes?: ((bytes: number) => void) | undefined;
 }
@@ -40,7 +34,7 @@ export class CopyOutReader extends Readable {
     private readonly options: CopyOutOptions = {},
   ) {
     super({ highWaterMark: HIGH_WATER_MARK });
-    this.parser = new CopyOutParser(options.frames === true);
+    this.parser = new CopyOutParser();
   }
 
   /** Payload bytes read so far: the COPY data itself, without the protocol's framing. */
@@ -81,8 +75,7 @@ export class CopyOutReader extends Readable {
 
   private forward(chunk: Buffer): void {
     const read = this.parser.parse(chunk);
-    let more = true;
-    for (const data of read.data) more = this.push(data);
+    const more = read.data.length === 0 || this.push(read.data);
     this.options.onBytes?.(this.parser.bytes);
     if (read.rest) {
       this.giveBack(read.rest);
