@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { pipeline } from 'node:stream/promises';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { TablePlan } from '../../plan/types.js';
 import { sourceSessionLocals } from '../copy-pair.js';
 import { closeDestination } from '../destination.js';
@@ -8,6 +7,8 @@ import type { SnapshotCoordinator } from '../snapshot.js';
 import { copyInSql, copyOutSql } from '../sql.js';
 import type { Loaded } from '../strategies/types.js';
 import type { WorkerConnections } from '../worker-connections.js';
+import { CopyInWriter } from '../wire/copy-in-writer.js';
+import { CopyOutReader } from '../wire/copy-out-reader.js';
 import { CopyTee } from './copy-tee.js';
 import { projectionFor } from './projection-for.js';
 
@@ -84,7 +85,7 @@ export class SharedRead {
       readOnly: true,
       local: sourceSessionLocals(first),
     });
-    const read = client.query(copyTo(copyOutSql({ ...first, columns: this.columns })));
+    const read = client.query(new CopyOutReader(copyOutSql({ ...first, columns: this.columns })));
     this.reading = pipeline(read, this.tee, this.abortable);
     // A failed read reaches each member through its output; this copy of it must not go unheard.
     this.reading.catch(() => undefined);
@@ -96,7 +97,7 @@ export class SharedRead {
     const projection = projectionFor(plan.format, this.columns, plan.columns, (counts) =>
       onProgress?.(counts.bytes),
     );
-    const input = target.query(copyFrom(copyInSql(plan, destination)));
+    const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
     this.attached.add(plan);
     this.tee.attach(projection);
     await pipeline(projection, input, signal ? { signal } : {});
