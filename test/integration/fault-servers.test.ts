@@ -37,6 +37,10 @@ beforeAll(async () => {
       `CREATE SCHEMA ${q}; CREATE TABLE ${q}.big (id int PRIMARY KEY, payload text);`,
     );
   }
+  // The test servers run with synchronous_commit off: a commit's WAL may still be in shared
+  // memory, which the restart after the SIGKILL below wipes, and the schema with it. CHECKPOINT
+  // writes it out first.
+  await sql(ownInfo, 'CHECKPOINT');
 }, 60_000);
 
 afterAll(async () => {
