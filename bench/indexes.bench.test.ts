@@ -55,13 +55,16 @@ afterAll(async () => {
 const conn = (server: ServerInfo): string =>
   `host=${server.host} port=${server.port} user=${server.user} dbname=postgres sslmode=disable`;
 
-/** One psql pipe: the target side runs `before`, the COPY and `after` in one transaction. */
-function pipe(before: string[], after: string[]): string {
+/**
+ * One psql pipe: the target side runs `before`, the COPY and `after` in one transaction; `freeze`
+ * loads as pgcopy does in truncate mode (`COPY ... FREEZE`, the rows written frozen).
+ */
+function pipe(before: string[], after: string[], freeze = false): string {
   const target = [
     'BEGIN',
     `TRUNCATE ${q}.mixed`,
     ...before,
-    `\\copy ${q}.mixed FROM STDIN (FORMAT binary)`,
+    `\\copy ${q}.mixed FROM STDIN (FORMAT binary${freeze ? ', FREEZE' : ''})`,
     ...after,
     'COMMIT',
   ];
@@ -109,6 +112,9 @@ describe('secondary indexes on a big target: kept during the load, or rebuilt af
       'psql, indexes kept during the load': shell(pipe([], [])),
       'psql, secondary indexes dropped and created again': shell(
         pipe([`DROP INDEX ${q}.mixed_sensor, ${q}.mixed_observed`], INDEXES),
+      ),
+      'psql FREEZE, secondary indexes dropped and created again': shell(
+        pipe([`DROP INDEX ${q}.mixed_sensor, ${q}.mixed_observed`], INDEXES, true),
       ),
       'pgcopy truncate, rebuildIndexes: false': pgcopy(work.off),
       'pgcopy truncate, rebuildIndexes on': pgcopy(work.on),
