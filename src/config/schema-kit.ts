@@ -53,23 +53,38 @@ export function milliseconds(min: number, max: number) {
   return integer(min, max, `milliseconds from ${min} to ${max}`);
 }
 
-const DURATION_UNITS = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION = /^\s*(\d+)\s*(ms|s|min|h|d)?\s*$/;
+/**
+ * A quantity as PostgreSQL writes one: a whole number and an optional unit (`pattern` captures
+ * both; a missing unit is `defaultUnit`), or a plain non-negative integer in that default unit.
+ */
+export function quantity(spec: {
+  readonly pattern: RegExp;
+  readonly units: Readonly<Record<string, number>>;
+  readonly defaultUnit: string;
+  readonly expected: string;
+  readonly description: string;
+}) {
+  const error = expected(spec.expected);
+  const text = z
+    .string({ error })
+    .regex(spec.pattern, { error })
+    .transform((v) => {
+      // The regex has just matched v, and its unit group admits only the keys of units.
+      const [, amount, unit] = spec.pattern.exec(v) as RegExpExecArray;
+      return Number(amount) * (spec.units[unit ?? spec.defaultUnit] as number);
+    });
+  return z.union([z.int({ error }).min(0, { error }), text], { error }).describe(spec.description);
+}
 
 /** A duration as PostgreSQL writes one (`500ms`, `2s`, `5min`, `1h`, `1d`) or milliseconds. */
 export function duration() {
-  const error = expected('a duration such as 500ms, 2s, 5min, 1h, or milliseconds');
-  const text = z
-    .string({ error })
-    .regex(DURATION, { error })
-    .transform((v) => {
-      // The regex has just matched v.
-      const [, amount, unit] = DURATION.exec(v) as RegExpExecArray;
-      return Number(amount) * DURATION_UNITS[(unit ?? 'ms') as keyof typeof DURATION_UNITS];
-    });
-  return z
-    .union([z.int({ error }).min(0, { error }), text], { error })
-    .describe('A duration such as 500ms, 2s, 5min, 1h, 1d, or milliseconds.');
+  return quantity({
+    pattern: /^\s*(\d+)\s*(ms|s|min|h|d)?\s*$/,
+    units: { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 },
+    defaultUnit: 'ms',
+    expected: 'a duration such as 500ms, 2s, 5min, 1h, or milliseconds',
+    description: 'A duration such as 500ms, 2s, 5min, 1h, 1d, or milliseconds.',
+  });
 }
 
 /** One of a list of words. */

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { closed, expected, integer } from './schema-kit.js';
+import { closed, expected, integer, quantity } from './schema-kit.js';
 import type {
   RebuildIndexesConfig,
   RebuildIndexesSetting,
@@ -10,15 +10,6 @@ import type {
 /** options.split when an object leaves a key out: 1 GB tables and up, in two parts. */
 export const DEFAULT_SPLIT: SplitConfig = Object.freeze({ minBytes: 1024 ** 3, parts: 2 });
 
-const UNITS: Readonly<Record<string, number>> = {
-  B: 1,
-  kB: 1024,
-  MB: 1024 ** 2,
-  GB: 1024 ** 3,
-  TB: 1024 ** 4,
-};
-const SIZE = /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/;
-
 /** options.rebuildIndexes when an object leaves minBytes out, and the truncate-mode default. */
 export const DEFAULT_REBUILD_INDEXES: RebuildIndexesConfig = Object.freeze({
   minBytes: 256 * 1024 ** 2,
@@ -26,18 +17,13 @@ export const DEFAULT_REBUILD_INDEXES: RebuildIndexesConfig = Object.freeze({
 
 /** A size as PostgreSQL writes one (`512MB`, `1GB`; 1024-based) or a number of bytes. */
 function size() {
-  const error = expected('a size such as 512MB, 1GB, or a number of bytes');
-  const text = z
-    .string({ error })
-    .regex(SIZE, { error })
-    .transform((v) => {
-      // The regex has just matched v.
-      const [, amount, unit] = SIZE.exec(v) as RegExpExecArray;
-      return Number(amount) * (UNITS[unit ?? 'B'] as number);
-    });
-  return z
-    .union([z.int({ error }).min(0, { error }), text], { error })
-    .describe('A size such as 512MB, 1GB, or a number of bytes.');
+  return quantity({
+    pattern: /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/,
+    units: { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 },
+    defaultUnit: 'B',
+    expected: 'a size such as 512MB, 1GB, or a number of bytes',
+    description: 'A size such as 512MB, 1GB, or a number of bytes.',
+  });
 }
 
 /**
