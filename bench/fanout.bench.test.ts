@@ -10,7 +10,13 @@ import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../test/support/db.js';
 import { startSshServer, type TestSshServer } from '../test/support/ssh-server.js';
-import { median, MIXED_COLUMNS, mixedRowsSql, postmasterOf, serverCpuSeconds } from './support.js';
+import {
+  createMixedSource,
+  median,
+  MIXED_COLUMNS,
+  postmasterOf,
+  serverCpuSeconds,
+} from './support.js';
 
 /**
  * Read once, write many: one source table copied into two targets (each taking its own columns),
@@ -81,13 +87,7 @@ interface Figures {
 }
 
 beforeAll(async () => {
-  await sql(
-    s.source,
-    `CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
-     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};`,
-  );
-  await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
+  await createMixedSource(s.source, q, ROWS);
   await sql(s.source, `CHECKPOINT`);
   await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});`);
   await sql(

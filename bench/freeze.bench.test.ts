@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workDir } from '../test/support/cli.js';
 import { endpointOf } from '../test/support/config.js';
 import { servers, sql, uniqueName } from '../test/support/db.js';
-import { median, runPgcopy, MIXED_COLUMNS, mixedRowsSql } from './support.js';
+import { createMixedSource, median, runPgcopy, MIXED_COLUMNS } from './support.js';
 
 /**
  * What COPY FREEZE buys in truncate mode: the same rows loaded by `truncate` (TRUNCATE and
@@ -16,13 +16,7 @@ const q = `"${schema}"`;
 const s = servers();
 
 beforeAll(async () => {
-  await sql(
-    s.source,
-    `CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
-     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};`,
-  );
-  await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
+  await createMixedSource(s.source, q, ROWS);
   await sql(s.target1, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});`);
 }, 900_000);
 

@@ -4,6 +4,7 @@ import { endpointOf } from '../test/support/config.js';
 import { servers, sql, uniqueName } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
 import {
+  createMixedSource,
   median,
   runPgcopy,
   rowsDigest,
@@ -11,7 +12,6 @@ import {
   serverCpuSeconds,
   timeShell,
   MIXED_COLUMNS,
-  mixedRowsSql,
 } from './support.js';
 
 /**
@@ -34,13 +34,7 @@ const INDEXES = [
 ];
 
 beforeAll(async () => {
-  await sql(
-    s.source,
-    `CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${COLUMNS});
-     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};`,
-  );
-  await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
+  await createMixedSource(s.source, q, ROWS, COLUMNS);
   await sql(
     s.target1,
     `CREATE SCHEMA ${q}; CREATE TABLE ${q}.mixed (${COLUMNS}); ${INDEXES.join('; ')}`,

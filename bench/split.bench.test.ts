@@ -6,8 +6,8 @@ import { servers, sql, uniqueName } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
 import { startPreparingTarget } from '../test/support/prepared-target.js';
 import {
+  createMixedSource,
   median,
-  mixedRowsSql,
   postmasterOf,
   runPgcopy,
   serverCpuSeconds,
@@ -36,19 +36,13 @@ let target: ServerInfo;
 
 beforeAll(async () => {
   ({ server: own, info: target } = await startPreparingTarget('bench-split-target'));
-  await sql(
-    s.source,
-    `CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.mixed (${MIXED_COLUMNS});
-     INSERT INTO ${q}.mixed ${mixedRowsSql(ROWS)};`,
-  );
+  await createMixedSource(s.source, q, ROWS);
   await sql(
     s.source,
     `CREATE TABLE ${q}.mixed_parted (${MIXED_COLUMNS}, PRIMARY KEY (id)) PARTITION BY RANGE (id);
      CREATE TABLE ${q}.mixed_all PARTITION OF ${q}.mixed_parted FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
      INSERT INTO ${q}.mixed_parted SELECT * FROM ${q}.mixed;`,
   );
-  await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
   // The parent itself: autovacuum never analyzes a partitioned table, and the key split's bounds
   // come from its statistics.
   await sql(s.source, `VACUUM (FREEZE, ANALYZE) ${q}.mixed_parted`);

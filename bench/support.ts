@@ -111,6 +111,26 @@ export function mixedRowsSql(count: number): string {
        FROM generate_series(1, ${count}) g`;
 }
 
+/**
+ * The source side of a one-table benchmark: schema `q` holding the mixed table with `rows` rows
+ * (`columns`: the mixed columns and any constraint), frozen and analyzed before any round, so that
+ * no round pays for hint bits or statistics.
+ */
+export async function createMixedSource(
+  server: ServerInfo,
+  q: string,
+  rows: number,
+  columns = MIXED_COLUMNS,
+): Promise<void> {
+  await sql(
+    server,
+    `CREATE SCHEMA ${q};
+     CREATE TABLE ${q}.mixed (${columns});
+     INSERT INTO ${q}.mixed ${mixedRowsSql(rows)};`,
+  );
+  await sql(server, `VACUUM (FREEZE, ANALYZE) ${q}.mixed`);
+}
+
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** CPU seconds a server's processes have used so far, exited backends included. */
