@@ -70,13 +70,16 @@ export function sourceSelectList(plan: TablePlan): string {
     .join(', ');
 }
 
-/** SELECT shared columns FROM ONLY source [WHERE filter]; the filter is checked. */
-export function selectSourceSql(plan: TablePlan): string {
-  return `SELECT ${sourceSelectList(plan)} FROM ${sourceRelation(plan)}${whereClause(plan.where)}`;
+/**
+ * SELECT shared columns FROM ONLY source [WHERE filter]; the filter is checked. `select`: the
+ * plan's own columns, or a shared read's (every member's source columns, each once).
+ */
+export function selectSourceSql(plan: TablePlan, select = sourceSelectList(plan)): string {
+  return `SELECT ${select} FROM ${sourceRelation(plan)}${whereClause(plan.where)}`;
 }
 
-export function copyOutSql(plan: TablePlan): string {
-  return `COPY (${selectSourceSql(plan)}) TO STDOUT WITH ${copyOptions(plan.format)}`;
+export function copyOutSql(plan: TablePlan, select = sourceSelectList(plan)): string {
+  return `COPY (${selectSourceSql(plan, select)}) TO STDOUT WITH ${copyOptions(plan.format)}`;
 }
 
 /**

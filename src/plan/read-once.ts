@@ -1,3 +1,4 @@
+import { sharedReadColumns } from './read-columns.js';
 import type { TablePlan, TargetPlan } from './types.js';
 
 /** A (target, table) pair, as the plan names it. */
@@ -10,7 +11,10 @@ export interface PairName {
 export interface SharedReadPlan {
   readonly source: string;
   readonly format: 'binary' | 'text';
-  /** The columns read: every member's, each once; each target gets its own of them. */
+  /**
+   * The source columns read (source names: a renamed column under its source name), every
+   * member's, each once; each target gets the ones its own columns are read from.
+   */
   readonly columns: readonly string[];
   readonly pairs: readonly PairName[];
 }
@@ -103,16 +107,11 @@ export function planReadOnce(targets: readonly TargetPlan[], enabled: boolean): 
     shared: groups.map((group) => ({
       source: (group[0] as TablePlan).sourceTable,
       format: (group[0] as TablePlan).format,
-      columns: readColumns(group),
+      columns: sharedReadColumns(group).map((c) => c.source),
       pairs: group.map(nameOf),
     })),
     separate,
   };
-}
-
-/** Every member's columns, each once, in the order they first appear. */
-export function readColumns(group: readonly Pick<TablePlan, 'columns'>[]): string[] {
-  return [...new Set(group.flatMap((t) => t.columns))];
 }
 
 /**

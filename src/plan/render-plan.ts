@@ -80,7 +80,7 @@ function renderReadOnce(readOnce: ReadOncePlan | undefined): string {
   let out = 'Read once (options.readOnce):\n';
   for (const r of readOnce.shared) {
     const pairs = r.pairs.map((p) => `${p.target}.${p.table}`).join(', ');
-    out += printed`  ⇉ ${r.source}: read once for ${pairs} (${r.format}, ${String(r.columns.length)} columns)\n`;
+    out += printed`  ⇉ ${r.source}: read once for ${pairs} (${r.format}, ${String(r.columns.length)} source columns)\n`;
   }
   for (const r of readOnce.separate) {
     out += printed`  ↛ ${r.source}: read separately for ${r.target}.${r.table}: ${r.reason}\n`;

@@ -148,7 +148,7 @@ describe('read once, write many (options.readOnce)', () => {
       },
     ]);
     expect(renderPlan(plan)).toContain(
-      '⇉ wide: read once for one.wide, two.wide (binary, 7 columns)',
+      '⇉ wide: read once for one.wide, two.wide (binary, 7 source columns)',
     );
     expect(planToJson(plan)).toMatchObject({ readOnce: { enabled: true } });
     const shared = await digests();

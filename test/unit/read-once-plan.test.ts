@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planReadOnce } from '../../src/plan/read-once.js';
 import { readUnits, unitBlockers } from '../../src/copy/fanout/read-units.js';
+import { sharedReadColumns } from '../../src/plan/read-columns.js';
 import type { TablePlan, TargetPlan } from '../../src/plan/types.js';
 import { tablePlan } from '../support/table-plan.js';
 
@@ -144,5 +145,37 @@ describe('planReadOnce: which pairs share one read of their source table', () =>
         undefined,
       ),
     ).toHaveLength(2);
+  });
+
+  it('bug: members were combined by target column name: the read is keyed by the source column each target column reads', () => {
+    // one writes source b into its a (and leaves its a out); two takes a as a; three writes a into x.
+    const targets = [
+      target('one', [{ columns: ['id', 'a'], renamed: [{ source: 'b', target: 'a' }] }]),
+      target('two', [{ columns: ['id', 'a'] }]),
+      target('three', [{ columns: ['x', 'id'], renamed: [{ source: 'a', target: 'x' }] }]),
+    ];
+    const plan = planReadOnce(targets, true);
+    expect(plan.shared.map((r) => r.columns)).toEqual([['id', 'b', 'a']]);
+    const [unit] = readUnits(
+      targets.flatMap((t) => t.tables),
+      plan,
+    );
+    expect(unit?.columns).toEqual([
+      { source: 'id', sql: '"id"' },
+      { source: 'b', sql: '"b"' },
+      { source: 'a', sql: '"a"' },
+    ]);
+    // Swapped renames read each source column once.
+    const swapped = tablePlan({
+      columns: ['a', 'b'],
+      renamed: [
+        { source: 'a', target: 'b' },
+        { source: 'b', target: 'a' },
+      ],
+    });
+    expect(sharedReadColumns([swapped, tablePlan({ columns: ['a', 'b'] })])).toEqual([
+      { source: 'b', sql: '"b"' },
+      { source: 'a', sql: '"a"' },
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { CopyError } from '../../errors.js';
 import { BinaryRowProjection } from './binary-projection.js';
 import type { ProjectedCounts } from './row-projection.js';
 import { TextRowProjection } from './text-projection.js';
@@ -25,8 +26,9 @@ export interface Projection extends Transform {
 }
 
 /**
- * The projection of a read of `readColumns` onto a target's `columns` (all among them): whole
- * rows when they are the same list, else the rows' fields walked in the COPY format.
+ * The projection of a read of `readColumns` onto a target's `columns` (all among them), each
+ * named by its read key (what it reads from the source: ReadColumn.sql): whole rows when they
+ * are the same list, else the rows' fields walked in the COPY format.
  */
 export function projectionFor(
   format: 'binary' | 'text',
@@ -37,7 +39,12 @@ export function projectionFor(
   const whole =
     columns.length === readColumns.length && columns.every((c, i) => readColumns[i] === c);
   if (whole) return new WholeRows(onCounts);
-  const fields = columns.map((c) => readColumns.indexOf(c));
+  const fields = columns.map((c) => {
+    const field = readColumns.indexOf(c);
+    // A member's column missing from its read would shift every later field: never let it pass.
+    if (field < 0) throw new CopyError('', `the shared read has no column for ${c}`);
+    return field;
+  });
   const Walk = format === 'binary' ? BinaryRowProjection : TextRowProjection;
   return new Walk(fields, readColumns.length, onCounts);
 }

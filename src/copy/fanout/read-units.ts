@@ -1,12 +1,12 @@
 import type { ReadOncePlan } from '../../plan/read-once.js';
-import { readColumns } from '../../plan/read-once.js';
+import { sharedReadColumns, type ReadColumn } from '../../plan/read-columns.js';
 import type { TablePlan } from '../../plan/types.js';
 
 /** What one worker runs at once: one pair, or the pairs of one shared read (and its columns). */
 export interface ReadUnit {
   readonly tables: readonly TablePlan[];
-  /** A shared read: the columns it reads (absent for one pair, which reads its own). */
-  readonly columns?: readonly string[];
+  /** A shared read: the source columns it reads (absent for one pair, which reads its own). */
+  readonly columns?: readonly ReadColumn[];
 }
 
 /**
@@ -30,7 +30,7 @@ export function readUnits(
         ) ?? [],
     );
     if (tables.length < 2) continue;
-    const unit = { tables, columns: readColumns(tables) };
+    const unit = { tables, columns: sharedReadColumns(tables) };
     for (const t of tables) unitOf.set(t, unit);
   }
   const units = new Set<ReadUnit>();

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { pipeline } from 'node:stream/promises';
+import { readColumnsOf, type ReadColumn } from '../../plan/read-columns.js';
 import type { TablePlan } from '../../plan/types.js';
 import { sourceSessionLocals } from '../copy-pair.js';
 import { closeDestination } from '../destination.js';
@@ -23,8 +24,10 @@ export interface SharedLoad {
 
 /**
  * One COPY TO of a source table, streamed into several targets' COPY FROM at once (read once,
- * write many). It reads the union of the targets' columns on the worker's source connection, in
- * the run's snapshot, and gives each target its own columns. Each member (one pair, run by
+ * write many). It reads every source column a target's columns are read from, each once, on the
+ * worker's source connection, in the run's snapshot, and gives each target the fields of its own
+ * columns, matched by what they read from the source (never by the target's column names, which
+ * renames make mean different source columns in different targets). Each member (one pair, run by
  * copy-pair in its own target transaction) joins, loads and leaves; a member that fails is
  * detached and the others go on. When every member has left, the source transaction ends and the
  * connection goes back to the worker: `closed` settles then.
@@ -44,11 +47,11 @@ export class SharedRead {
 
   /**
    * @param members the pairs that take this read (the same source table, `where`, format)
-   * @param columns the columns read: every member's, each once
+   * @param columns the source columns read: every member's, each once
    */
   constructor(
     private readonly members: readonly TablePlan[],
-    private readonly columns: readonly string[],
+    private readonly columns: readonly ReadColumn[],
     private readonly connections: WorkerConnections,
     signal?: AbortSignal,
   ) {
@@ -85,7 +88,9 @@ export class SharedRead {
       readOnly: true,
       local: sourceSessionLocals(first),
     });
-    const read = client.query(new CopyOutReader(copyOutSql({ ...first, columns: this.columns })));
+    // Only the table, its `where` and its format are the first member's: the same in every member.
+    const select = this.columns.map((c) => c.sql).join(', ');
+    const read = client.query(new CopyOutReader(copyOutSql(first, select)));
     this.reading = pipeline(read, this.tee, this.abortable);
     // A failed read reaches each member through its output; this copy of it must not go unheard.
     this.reading.catch(() => undefined);
@@ -94,8 +99,11 @@ export class SharedRead {
 
   /** Streams the member's columns into its target's COPY FROM; done when the whole read is. */
   async load({ plan, target, destination, signal, onProgress }: SharedLoad): Promise<Loaded> {
-    const projection = projectionFor(plan.format, this.columns, plan.columns, (counts) =>
-      onProgress?.(counts.bytes),
+    const projection = projectionFor(
+      plan.format,
+      this.columns.map((c) => c.sql),
+      readColumnsOf(plan).map((c) => c.sql),
+      (counts) => onProgress?.(counts.bytes),
     );
     const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
     this.attached.add(plan);
