@@ -23,8 +23,9 @@ import { integerKeyOf } from './split-key.js';
 import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
-import type { Plan, TablePlan, TargetPlan } from './types.js';
+import type { Plan, TablePlan } from './types.js';
 import { planReadOnce } from './read-once.js';
+import { refuseSharedTargetTables, type PlacedTarget } from './duplicate-targets.js';
 import { readTableIndexes, type TableIndexes } from '../db/target-indexes.js';
 import { applyIndexRules, needsIndexes, rebuildIndexesOf } from './index-rules.js';
 
@@ -103,7 +104,7 @@ export async function makePlan(
     const sourceRowSecurity = await readRowSecurity(sourceClient, sourceSchema, sourceNames);
     const whereErrors = await checkWhereFilters(sourceClient, sourceCatalog, whereFilters);
     const sampler = new SourceSampler(sourceClient, sourceSchema);
-    const targets = await Promise.all(
+    const placed = await Promise.all(
       selected.map(({ config: target, tables }) =>
         planTarget(config, connectors, target, tables, {
           mode: filters.mode,
@@ -116,6 +117,8 @@ export async function makePlan(
         }),
       ),
     );
+    // Only now are all targets' databases known: two of them may be one.
+    const targets = refuseSharedTargetTables(placed);
     return {
       sourceSchema,
       targets,
@@ -144,14 +147,17 @@ async function maxPreparedTransactions(client: pg.ClientBase): Promise<number> {
   return result.rows[0]?.n ?? 0;
 }
 
-/** Reads one target's catalog and plans its tables; an unreachable target fails its own tables only. */
+/**
+ * Reads one target's catalog and plans its tables, with the database it reached; an unreachable
+ * target fails its own tables only.
+ */
 async function planTarget(
   config: Config,
   connectors: Connectors,
   target: TargetConfig,
   tables: readonly TableSpec[],
   context: TargetPlanContext,
-): Promise<TargetPlan> {
+): Promise<PlacedTarget> {
   const { sourceCatalog } = context;
   let client: pg.Client | undefined;
   let catalog: SchemaCatalog | undefined;
@@ -276,9 +282,8 @@ async function planTarget(
           })
         : rebuilt;
     return {
-      name: target.name,
-      schema: target.schema,
-      tables: probed,
+      plan: { name: target.name, schema: target.schema, tables: probed },
+      database: catalog?.databaseIdentity,
     };
   } finally {
     await client?.end();
