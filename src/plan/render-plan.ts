@@ -18,14 +18,22 @@ export function unmatchedPatternWarnings(plan: Plan): string[] {
   return (plan.patterns ?? []).filter((p) => p.matched.length === 0).map((p) => unmatched(plan, p));
 }
 
+/** The most table names a pattern's line lists; the rest are counted (`plan --json` has all). */
+const LISTED_MATCHES = 30;
+
+/** What a pattern matched, as one line: every name, or the first few dozen and a count. */
+function matchedLine(p: PatternMatch): string {
+  const shown = p.matched.slice(0, LISTED_MATCHES).join(', ');
+  const rest = p.matched.length - LISTED_MATCHES;
+  if (rest <= 0) return printed`Target ${p.target}: pattern ${p.pattern} matched ${shown}\n`;
+  return printed`Target ${p.target}: pattern ${p.pattern} matched ${String(p.matched.length)} tables: ${shown} … and ${String(rest)} more (plan --json lists them all)\n`;
+}
+
 /** The readable plan: one table per target, then each warning and error under its table. */
 export function renderPlan(plan: Plan): string {
   let out = '';
   for (const p of plan.patterns ?? []) {
-    out +=
-      p.matched.length > 0
-        ? printed`Target ${p.target}: pattern ${p.pattern} matched ${p.matched.join(', ')}\n`
-        : `⚠ ${printable(unmatched(plan, p))}\n`;
+    out += p.matched.length > 0 ? matchedLine(p) : `⚠ ${printable(unmatched(plan, p))}\n`;
   }
   if (plan.patterns?.length) out += '\n';
   for (const target of plan.targets) {
