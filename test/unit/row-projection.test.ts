@@ -85,6 +85,12 @@ describe.each(['binary', 'text'] as const)('COPY %s row projection', (format) =>
       /COPY row has 5 fields where the read has 6/,
     );
   });
+
+  it('a column the read lacks is refused, never mapped onto another field', () => {
+    expect(() => projectionFor(format, READ, ['id', 'missing'])).toThrow(
+      /the shared read has no column for missing/,
+    );
+  });
 });
 
 describe('COPY binary row projection: the header', () => {
