@@ -63,8 +63,10 @@ function boundedText(chunks: Buffer[], total: number): string {
   return Buffer.concat(chunks, total).toString('utf8');
 }
 
-/** A regular file's text and its mode, both from the one open file (never a stat, then a read). */
-async function readRegularFile(path: string): Promise<{ text: string; mode: number }> {
+/** A regular file's text and its stats, both from the one open file (never a stat, then a read). */
+async function readRegularFile(
+  path: string,
+): Promise<{ text: string; mode: number; stats: Stats }> {
   const file = await open(path, OPEN_FOR_READING);
   try {
     const stats = await file.stat();
@@ -79,7 +81,7 @@ async function readRegularFile(path: string): Promise<{ text: string; mode: numb
       total += bytesRead;
       if (total > MAX_OPERATOR_FILE_BYTES) break;
     }
-    return { text: boundedText(chunks, total), mode: stats.mode };
+    return { text: boundedText(chunks, total), mode: stats.mode, stats };
   } finally {
     await file.close();
   }
@@ -115,11 +117,35 @@ function unreadable(key: string, path: string, error: unknown): ConfigError {
 
 /** Reads a file named in the config or on the command line; `key` names where it was given. */
 export async function readOperatorFile(key: string, path: string): Promise<string> {
+  return (await readOperatorFileWithStats(key, path)).text;
+}
+
+/** readOperatorFile, with the stats of the file read (its owner and mode, for a trust check). */
+export async function readOperatorFileWithStats(
+  key: string,
+  path: string,
+): Promise<{ text: string; stats: Stats }> {
   try {
-    return (await readRegularFile(path)).text;
+    return await readRegularFile(path);
   } catch (error) {
     throw unreadable(key, path, error);
   }
+}
+
+/**
+ * Why a file's owner or mode makes it untrustworthy as OpenSSH judges its own files: owned by
+ * another user than the one running pgcopy (root excepted), or writable by group or others.
+ * Undefined when it is fine (and always where the platform has no user ids).
+ */
+export function untrustedBecause(stats: Stats): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  if (stats.uid !== uid && stats.uid !== 0) return `it is owned by another user (uid ${stats.uid})`;
+  if ((stats.mode & 0o022) !== 0) {
+    const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
+    return `group or others may write it (mode ${mode})`;
+  }
+  return undefined;
 }
 
 /**
