@@ -75,6 +75,23 @@ async function buildFunction() {
  * loaded at run time. */
 const UNUSED_AT_RUN_TIME = /\.([cm]?ts|map)$/;
 
+/**
+ * Folders of a package that nothing loads at run time: test suites (ssh2's holds dozens of private
+ * keys that scanners flag), examples, benchmarks, docs and CI settings. A layer ships what runs.
+ */
+const NOT_RUN = new Set([
+  'test',
+  'tests',
+  '__tests__',
+  'example',
+  'examples',
+  'bench',
+  'benchmark',
+  'benchmarks',
+  'docs',
+  '.github',
+]);
+
 /** Files under `dir`, as paths relative to it, skipping nested node_modules (listed on their own). */
 async function filesUnder(dir) {
   const found = [];
@@ -82,7 +99,8 @@ async function filesUnder(dir) {
     if (!item.isFile() || UNUSED_AT_RUN_TIME.test(item.name)) continue;
     const path = join(item.parentPath, item.name);
     const rel = relative(dir, path);
-    if (rel.split(sep).includes('node_modules')) continue;
+    const folders = rel.split(sep).slice(0, -1);
+    if (folders.includes('node_modules') || folders.some((f) => NOT_RUN.has(f))) continue;
     found.push(rel);
   }
   return found.sort();

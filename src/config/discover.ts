@@ -14,6 +14,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The config file a command reads, and whether it was found rather than named. */
+export interface ConfigLocation {
+  readonly path: string;
+  /** Found in the working directory (not named by -c or PGCOPY_CONFIG): trusted only if safe. */
+  readonly found: boolean;
+}
+
 /**
  * The config file a command reads: `-c FILE` as given, else `PGCOPY_CONFIG`, else the first of
  * ./pgcopy.yaml, ./pgcopy.yml, ./pgcopy.json in `cwd`. None found is a usage error listing what was
@@ -23,14 +30,14 @@ export async function discoverConfigPath(
   explicit: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
-): Promise<string> {
-  if (explicit !== undefined) return explicit;
+): Promise<ConfigLocation> {
+  if (explicit !== undefined) return { path: explicit, found: false };
   const fromEnv = env['PGCOPY_CONFIG'];
-  if (fromEnv !== undefined && fromEnv !== '') return resolve(cwd, fromEnv);
+  if (fromEnv !== undefined && fromEnv !== '') return { path: resolve(cwd, fromEnv), found: false };
   const tried: string[] = ['-c/--config (not given)', 'PGCOPY_CONFIG (not set)'];
   for (const name of DEFAULT_CONFIG_FILES) {
     const path = resolve(cwd, name);
-    if (await exists(path)) return path;
+    if (await exists(path)) return { path, found: true };
     tried.push(path);
   }
   throw new ConfigError(`usage: no config file found; tried ${tried.join(', ')}`);

@@ -1,4 +1,5 @@
-import { readOperatorFile } from '../operator-files.js';
+import { readOperatorFileWithStats, untrustedBecause } from '../operator-files.js';
+import type { ConfigLocation } from './discover.js';
 import { ConfigError } from '../errors.js';
 import { interpolateEnv } from './interpolate.js';
 import { parseYaml } from './parse-yaml.js';
@@ -16,11 +17,26 @@ export function parseConfig(
   return validateConfig(interpolateEnv(raw, env));
 }
 
-/** Reads and validates a config file. */
+/**
+ * Reads and validates a config file. A file pgcopy found by itself that another user owns, or that
+ * group or others may write, is refused (as OpenSSH refuses such files): whoever could write it
+ * would choose where the passwords go. A file named by -c or PGCOPY_CONFIG is read, with a warning.
+ */
 export async function loadConfig(
-  file: string,
+  location: ConfigLocation | string,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  warn: (message: string) => void = () => undefined,
 ): Promise<Config> {
-  const text = await readOperatorFile('--config', file);
-  return parseConfig(text, env, file);
+  const { path, found } =
+    typeof location === 'string' ? { path: location, found: false } : location;
+  const { text, stats } = await readOperatorFileWithStats('--config', path);
+  const untrusted = untrustedBecause(stats);
+  if (untrusted !== undefined && found) {
+    throw new ConfigError(
+      `--config: ${path} was found in the working directory, but ${untrusted}; ` +
+        'pgcopy reads such a file only when named with -c',
+    );
+  }
+  if (untrusted !== undefined) warn(`${path}: ${untrusted}`);
+  return parseConfig(text, env, path);
 }

@@ -1,6 +1,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseConfig } from '../config/load.js';
-import type { Config } from '../config/types.js';
+import { parseYaml } from '../config/parse-yaml.js';
+import type { Config, Mode } from '../config/types.js';
+import {
+  checkEventConfig,
+  checkEventConfigAllowed,
+  checkEventMode,
+  eventPolicyFrom,
+  refuseEnvironmentReferences,
+  type EventPolicy,
+} from './event-policy.js';
 import { ConfigError } from '../errors.js';
 import { readOperatorFile } from '../operator-files.js';
 
@@ -15,21 +24,34 @@ function withOrigin(origin: string, error: unknown): unknown {
 }
 
 /**
- * Where an invocation's config comes from, first found wins: the event's `config`, then
- * `PGCOPY_CONFIG` (YAML or JSON text), then `PGCOPY_CONFIG_FILE` (a path in the bundle, relative
- * to the function's root). Each is parsed and validated once per container.
+ * Where an invocation's config comes from, first found wins: the event's `config` (only where the
+ * deployment allows it: see event-policy.ts), then `PGCOPY_CONFIG` (YAML or JSON text), then
+ * `PGCOPY_CONFIG_FILE` (a path in the bundle, relative to the function's root). Each is parsed and
+ * validated once per container.
  */
 export class ConfigCache {
   private readonly parsed = new Map<string, Config>();
   /** How many times a config was parsed (not found in the cache). */
   parses = 0;
 
-  constructor(private readonly env: Env) {}
+  private readonly policy: EventPolicy;
+
+  constructor(private readonly env: Env) {
+    this.policy = eventPolicyFrom(env);
+  }
+
+  /** Whether `get(eventConfig)` took the event's config: untrusted, read with no environment. */
+  fromEvent(eventConfig: unknown): boolean {
+    return eventConfig !== undefined;
+  }
 
   async get(eventConfig: unknown): Promise<Config> {
     if (eventConfig !== undefined) {
+      checkEventConfigAllowed(this.policy);
       const text = typeof eventConfig === 'string' ? eventConfig : JSON.stringify(eventConfig);
-      return this.parse('event.config', text);
+      const config = this.parse('event.config', text, 'event.config', {});
+      checkEventConfig(config, this.policy);
+      return config;
     }
     const inline = this.env['PGCOPY_CONFIG'];
     if (inline !== undefined && inline !== '') return this.parse('PGCOPY_CONFIG', inline);
@@ -48,13 +70,20 @@ export class ConfigCache {
     );
   }
 
-  private parse(origin: string, text: string, fileName = origin): Config {
+  /** Checks an event's `mode` against what the deployment allows. */
+  checkMode(config: Config, mode: Mode | undefined): void {
+    checkEventMode(config, mode, this.policy);
+  }
+
+  /** `env` fills `${VAR}`; an event's config gets none (and is refused if it has one). */
+  private parse(origin: string, text: string, fileName = origin, env?: Env): Config {
     const key = origin.startsWith('file:') ? origin : `${origin}\n${text}`;
     const cached = this.parsed.get(key);
     if (cached) return cached;
     let config: Config;
     try {
-      config = parseConfig(text, this.env, fileName);
+      if (env !== undefined) refuseEnvironmentReferences(parseYaml(text, fileName));
+      config = parseConfig(text, env ?? this.env, fileName);
     } catch (error) {
       throw withOrigin(fileName, error);
     }

@@ -9,6 +9,7 @@ import { ConfigCache } from './config-cache.js';
 import { marginFrom, startDeadline } from './deadline.js';
 import { checkEventNames, parseEvent } from './lambda-event.js';
 import { logRunEvent, type LogSink } from './log-events.js';
+import { redactEnvironment } from './redact-environment.js';
 import { RunFailedError } from './run-failed.js';
 import { SecretsProviders, type CreateSecretsClient } from './secrets-clients.js';
 
@@ -64,13 +65,17 @@ export class PgcopyFunction {
     } catch (error) {
       const code = error instanceof PgcopyError ? error.code : 'UNEXPECTED';
       this.logger.error(`❌ Run failed: ${describeError(error)}`, { event: 'run-failed', code });
-      throw error;
+      // Lambda hands the message and stack to whoever invoked the function.
+      throw redactEnvironment(error, this.env);
     }
   }
 
   private async runOnce(rawEvent: unknown, context: LambdaContext): Promise<HandlerResult> {
     const event = parseEvent(rawEvent);
     const config = await this.configs.get(event.config);
+    const fromEvent = this.configs.fromEvent(event.config);
+    // A deployed config may be narrowed by an event; only the deployment widens what it does.
+    if (!fromEvent) this.configs.checkMode(config, event.filters.mode);
     checkEventNames(config, event.filters);
     const deadline = startDeadline(context.getRemainingTimeInMillis(), marginFrom(this.env));
     try {
@@ -79,7 +84,8 @@ export class PgcopyFunction {
         filters: event.filters,
         dryRun: event.dryRun,
         onEvent: (e) => logRunEvent(this.logger, e),
-        deps: { secrets: this.secrets.for(config.secrets), env: this.env },
+        // An event's config gets no PG* variables, password or service file of the function's.
+        deps: { secrets: this.secrets.for(config.secrets), env: fromEvent ? {} : this.env },
       });
       if (!report) {
         if (planHasErrors(plan)) throw planFailure(plan);

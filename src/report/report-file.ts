@@ -1,6 +1,5 @@
-import type { FileHandle } from 'node:fs/promises';
 import { PgcopyError, describeError } from '../errors.js';
-import { openOutputFile } from '../operator-files.js';
+import { openReplacementFile, type ReplacementFile } from '../operator-files.js';
 import type { RunReport, TableError } from './events.js';
 import { printableJson } from './printable.js';
 
@@ -28,21 +27,23 @@ export function stoppedRunReport(startedAt: Date, finishedAt: Date, error: Table
  * before any data moves, not a failure after the tables have committed) and written at its end.
  */
 export class ReportFile {
-  private constructor(
-    readonly path: string,
-    private readonly handle: FileHandle,
-  ) {}
+  private constructor(private readonly file: ReplacementFile) {}
+
+  get path(): string {
+    return this.file.path;
+  }
 
   static async open(path: string): Promise<ReportFile> {
-    return new ReportFile(path, await openOutputFile('--report', path));
+    return new ReportFile(await openReplacementFile('--report', path));
   }
 
   /** `error` is null unless the run stopped before its tables ran. */
   async write(report: RunReport): Promise<void> {
-    await this.handle.writeFile(printableJson({ ...report, error: report.error ?? null }) + '\n');
+    await this.file.commit(printableJson({ ...report, error: report.error ?? null }) + '\n');
   }
 
+  /** A report never written (the process is ending on an error) leaves no file behind. */
   async close(): Promise<void> {
-    await this.handle.close();
+    await this.file.discard();
   }
 }

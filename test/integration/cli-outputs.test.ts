@@ -125,7 +125,7 @@ describe('--report', () => {
     const directory = await cli(['run', '-c', file, '--report', 'a-directory'], { cwd: dir });
     expect(directory.code).toBe(2);
     expect(directory.stderr).toBe(
-      `pgcopy: --report: cannot write ${join(dir, 'a-directory')} (EISDIR)\n`,
+      `pgcopy: --report: cannot write ${join(dir, 'a-directory')} (it is a directory)\n`,
     );
     expect(await targetRows()).toBe(0);
     // Nothing ran, so no audit log either.

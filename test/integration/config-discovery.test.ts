@@ -1,4 +1,5 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { chmod, chown, rename, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -30,7 +31,8 @@ describe('config discovery when -c is omitted (bug: -c was always required)', ()
     const w = await workDir(config);
     try {
       const yaml = await cli(['plan', '--json'], { cwd: w.dir });
-      expect(yaml.stderr).toBe('');
+      // A config pgcopy found by itself is named, so that nobody runs a stranger's config unawares.
+      expect(yaml.stderr).toBe(`pgcopy: config: ${w.file}\n`);
       expect(yaml.code).toBe(0);
       expect(yaml.stdout).toContain('"db_1"');
 
@@ -72,6 +74,89 @@ describe('config discovery when -c is omitted (bug: -c was always required)', ()
         `pgcopy: usage: no config file found; tried -c/--config (not given), PGCOPY_CONFIG (not set), ` +
           `${join(w.dir, 'pgcopy.yaml')}, ${join(w.dir, 'pgcopy.yml')}, ${join(w.dir, 'pgcopy.json')}\n`,
       );
+    } finally {
+      await w.cleanup();
+    }
+  });
+});
+
+describe('bug: a ./pgcopy.yaml of another user, or writable by anyone, was used without a word', () => {
+  /** A TCP server standing in for the database the file names: it only counts connections. */
+  async function listener(): Promise<{
+    port: number;
+    connections: () => number;
+    close: () => Promise<void>;
+  }> {
+    let count = 0;
+    const server = createServer((socket) => {
+      count += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      port: (server.address() as AddressInfo).port,
+      connections: () => count,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  const lure = (port: number): Record<string, unknown> => ({
+    source: { ...endpointOf(s.source, schema), port },
+    targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), port, tables: ['t'] }],
+  });
+
+  it.each([
+    [
+      'writable by others',
+      async (file: string) => chmod(file, 0o666),
+      /group or others may write it \(mode 0666\)/,
+    ],
+    [
+      'writable by its group',
+      async (file: string) => chmod(file, 0o664),
+      /group or others may write it \(mode 0664\)/,
+    ],
+    [
+      'owned by another user',
+      async (file: string) => chown(file, 65534, 65534),
+      /it is owned by another user \(uid 65534\)/,
+    ],
+  ])(
+    'a found config %s is refused (exit 2) before any connection, with every command',
+    async (_what, spoil, why) => {
+      const server = await listener();
+      const w = await workDir(lure(server.port));
+      try {
+        await chmod(w.file, 0o644);
+        await spoil(w.file);
+        for (const command of ['run', 'plan', 'check', 'verify']) {
+          const result = await cli([command], { cwd: w.dir });
+          expect(result.code, command).toBe(2);
+          expect(result.stderr, command).toMatch(why);
+          expect(result.stderr, command).toContain(`${w.file} was found in the working directory`);
+        }
+        expect(server.connections()).toBe(0);
+      } finally {
+        await w.cleanup();
+        await server.close();
+      }
+    },
+  );
+
+  it('the same file named with -c (or PGCOPY_CONFIG) is read, with a warning that says why it is unsafe', async () => {
+    const w = await workDir(config);
+    try {
+      await chmod(w.file, 0o666);
+      for (const how of [
+        { argv: ['plan', '-c', w.file], env: {} },
+        { argv: ['plan'], env: { PGCOPY_CONFIG: w.file } },
+      ]) {
+        const result = await cli(how.argv, { cwd: w.dir, env: how.env });
+        expect(result.code).toBe(0);
+        expect(result.stderr).toBe(
+          `pgcopy: warning: ${w.file}: group or others may write it (mode 0666)\n`,
+        );
+      }
     } finally {
       await w.cleanup();
     }

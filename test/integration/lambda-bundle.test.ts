@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +156,22 @@ describe('the Lambda packagings, loaded as the Lambda Node.js runtime loads them
     const layer = (await mustExec('unzip', ['-Z1', join(lambdaDist, 'layer.zip')])).split('\n');
     expect(layer.filter(Boolean).every((f) => f.startsWith('nodejs/node_modules/'))).toBe(true);
     expect(layer).toContain('nodejs/node_modules/pg/package.json');
+  });
+
+  it('bug: layer.zip shipped test suites with private-key blocks; it ships only what runs', async () => {
+    const layer = (await mustExec('unzip', ['-Z1', join(lambdaDist, 'layer.zip')])).split('\n');
+    const notRun = /\/(test|tests|__tests__|examples?|bench(mark)?s?|docs|\.github)\//;
+    expect(layer.filter((f) => notRun.test(f))).toEqual([]);
+    // What is left that names a key block is code that parses or writes keys, never a key.
+    const unpacked = join(work, 'opt', 'nodejs', 'node_modules');
+    const keyBlock = /-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[A-Za-z0-9+/=]{16}/;
+    const withKeys: string[] = [];
+    for (const item of await readdir(unpacked, { withFileTypes: true, recursive: true })) {
+      if (!item.isFile()) continue;
+      const path = join(item.parentPath, item.name);
+      if (keyBlock.test(await readFile(path, 'latin1'))) withKeys.push(path);
+    }
+    expect(withKeys).toEqual([]);
   });
 
   it('function.zip alone copies through Secrets Manager and an SSH tunnel, logging JSON lines', async () => {

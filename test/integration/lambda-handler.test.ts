@@ -196,7 +196,12 @@ describe('configuration errors fail at once, naming the key path', () => {
       {},
       'PGCOPY_CONFIG: ',
     ],
-    ['invalid YAML in the event', {}, { config: 'source: [' }, 'event.config: invalid YAML'],
+    [
+      'invalid YAML in the event',
+      { PGCOPY_EVENT_CONFIG: 'allow' },
+      { config: 'source: [' },
+      'event.config: invalid YAML',
+    ],
     ['no config anywhere', { PGCOPY_CONFIG: '' }, undefined, 'config: none given'],
     [
       'a missing config file',
@@ -276,9 +281,9 @@ describe('where the config comes from', () => {
     options: { mode: 'truncate' },
   });
 
-  it("the event's config (an object) wins over PGCOPY_CONFIG", async () => {
+  it("where the deployment allows it, the event's config (an object) wins over PGCOPY_CONFIG", async () => {
     const fn = new PgcopyFunction({
-      env: { PGCOPY_CONFIG: 'not: [valid' },
+      env: { PGCOPY_CONFIG: 'not: [valid', PGCOPY_EVENT_CONFIG: 'allow' },
       logger: recordingLog(),
     });
     const report = asReport(await fn.invoke({ config: direct() }, fakeContext()));
@@ -287,7 +292,10 @@ describe('where the config comes from', () => {
 
   it('a dry run whose plan refuses a table fails, naming it', async () => {
     const config = direct();
-    const fn = new PgcopyFunction({ env: {}, logger: recordingLog() });
+    const fn = new PgcopyFunction({
+      env: { PGCOPY_EVENT_CONFIG: 'allow' },
+      logger: recordingLog(),
+    });
     const error = (await fn
       .invoke(
         {
@@ -348,5 +356,213 @@ describe('where the config comes from', () => {
     });
     expect(String(done?.['message'])).toMatch(/^✅ Done: one\.items/);
     expect(lines.join('')).not.toContain(s.source.password);
+  });
+});
+
+describe('bug: an event rewrote the deployed config (its ${VAR} read the function environment, its host received a secret)', () => {
+  const direct = (): Record<string, unknown> => ({
+    source: endpointOf(s.source, schema),
+    targets: [{ name: 'one', ...endpointOf(s.target1, schema), tables: ['items'] }],
+    options: { mode: 'append' },
+  });
+  const awsKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  let deployed: Record<string, string>;
+  beforeAll(() => {
+    deployed = { PGCOPY_CONFIG: JSON.stringify(config), AWS_SECRET_ACCESS_KEY: awsKey };
+  });
+
+  async function refusal(env: Record<string, string>, event: unknown): Promise<Error> {
+    const fn = new PgcopyFunction({ env, logger: recordingLog() });
+    const requests = sm.requests.length;
+    const error = (await fn.invoke(event, fakeContext()).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(ConfigError);
+    // Refused before any secret is read or any server is reached.
+    expect(sm.requests.length).toBe(requests);
+    expect(`${error.message}\n${error.stack ?? ''}`).not.toContain(awsKey);
+    return error;
+  }
+
+  it('a config in the event is refused where the deployment did not turn events configs on', async () => {
+    for (const env of [
+      deployed,
+      { AWS_SECRET_ACCESS_KEY: awsKey },
+      { ...deployed, PGCOPY_EVENT_CONFIG: 'deny' },
+    ]) {
+      const error = await refusal(env, { config: direct() });
+      expect(error.message).toMatch(
+        /^event\.config: refused: this function runs the config it was deployed with/,
+      );
+    }
+  });
+
+  it('with event configs on, ${VAR} anywhere in the event config is refused, naming where', async () => {
+    const env = { ...deployed, PGCOPY_EVENT_CONFIG: 'allow' };
+    const config = direct();
+    const bad = {
+      ...config,
+      source: { ...(config['source'] as object), host: '${AWS_SECRET_ACCESS_KEY}' },
+    };
+    const error = await refusal(env, { config: bad });
+    expect(error.message).toMatch(
+      /^event\.config\.source\.host: \$\{VAR\} is not allowed in an event's config/,
+    );
+    const inText = await refusal(env, {
+      config: `source:\n  host: x\ntargets:\n  - name: "\${HOME}"`,
+    });
+    expect(inText.message).toMatch(/^event\.config\.targets\[0\]\.name: \$\{VAR\}/);
+  });
+
+  it.each([
+    [
+      'sslrootcert',
+      { sslmode: 'verify-full', sslrootcert: '/etc/ssl/certs/ca-certificates.crt' },
+      'event.config.source.sslrootcert: not allowed',
+    ],
+    ['a service', { service: 'prod' }, 'event.config.source.service: not allowed'],
+    [
+      'an SSH key file',
+      {
+        ssh: {
+          host: '127.0.0.1',
+          port: 22,
+          user: 'x',
+          fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+          keyFile: '/var/task/key',
+        },
+      },
+      'event.config.source.ssh.keyFile: not allowed',
+    ],
+  ])(
+    'with event configs on, %s (a file of the function) is refused',
+    async (_what, fields, message) => {
+      const config = direct();
+      const event = {
+        config: { ...config, source: { ...(config['source'] as object), ...fields } },
+      };
+      const error = await refusal({ ...deployed, PGCOPY_EVENT_CONFIG: 'allow' }, event);
+      expect(error.message.startsWith(message)).toBe(true);
+    },
+  );
+
+  it('with event configs on, secrets come only from the allowlist, never with a host of the event', async () => {
+    const env = {
+      ...deployed,
+      PGCOPY_EVENT_CONFIG: 'allow',
+      PGCOPY_EVENT_SECRETS: 'pgcopy/lambda/one',
+    };
+    const withSecrets = (source: Record<string, unknown>): unknown => ({
+      config: {
+        secrets: { provider: 'aws', prefix: 'pgcopy', env: 'lambda', region: 'ap-southeast-2' },
+        source: { schema, sslmode: 'disable', ...source },
+        targets: [{ name: 'one', secret: 'one', schema, sslmode: 'disable', tables: ['items'] }],
+      },
+    });
+    const operators = await refusal(env, withSecrets({ secret: 'source' }));
+    expect(operators.message).toBe(
+      'event.config.source: secret "pgcopy/lambda/source" is not one an event may use (PGCOPY_EVENT_SECRETS: pgcopy/lambda/one)',
+    );
+    const byId = await refusal(
+      env,
+      withSecrets({ secretId: 'arn:aws:secretsmanager:x:1:secret:prod' }),
+    );
+    expect(byId.message).toMatch(
+      /^event\.config\.source: secret "arn:aws:secretsmanager:x:1:secret:prod" is not one/,
+    );
+    const allowed = { ...env, PGCOPY_EVENT_SECRETS: 'pgcopy/lambda/*' };
+    const elsewhere = await refusal(
+      allowed,
+      withSecrets({ secret: 'source', host: '203.0.113.9' }),
+    );
+    expect(elsewhere.message).toMatch(/^event\.config\.source\.host: not allowed beside a secret/);
+    for (const field of [{ port: 6543 }, { serverAddress: { host: '203.0.113.9', port: 5432 } }]) {
+      const error = await refusal(allowed, withSecrets({ secret: 'source', ...field }));
+      expect(error.message).toMatch(/: not allowed beside a secret/);
+    }
+  });
+
+  it('with event configs on, a secrets provider that reads the function (env, file) or another endpoint is refused', async () => {
+    const env = { ...deployed, PGCOPY_EVENT_CONFIG: 'allow', PGCOPY_EVENT_SECRETS: 'pgcopy/*' };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ provider: 'env' }, 'event.config.secrets.provider: "env" is not allowed'],
+      [
+        { provider: 'file', file: '/var/task/secrets.json' },
+        'event.config.secrets.provider: "file" is not allowed',
+      ],
+      [
+        { provider: 'aws', endpoint: 'https://collector.example' },
+        'event.config.secrets.endpoint: not allowed',
+      ],
+    ];
+    for (const [secrets, message] of cases) {
+      const error = await refusal(env, { config: { ...direct(), secrets } });
+      expect(error.message.startsWith(message)).toBe(true);
+    }
+  });
+
+  it("with event configs on, the function's PG* variables and password file are not the event's", async () => {
+    const config = direct();
+    const noPassword = Object.fromEntries(
+      Object.entries(config['source'] as Record<string, unknown>).filter(([k]) => k !== 'password'),
+    );
+    const fn = new PgcopyFunction({
+      env: { PGCOPY_EVENT_CONFIG: 'allow', PGPASSWORD: s.source.password, PGHOST: s.source.host },
+      logger: recordingLog(),
+    });
+    const error = (await fn
+      .invoke({ config: { ...config, source: noPassword }, dryRun: true }, fakeContext())
+      .catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toMatch(/password/);
+    expect(error.message).not.toContain(s.source.password);
+  });
+
+  it('an event may ask for a less destructive mode, and for a more destructive one only where the deployment lists it', async () => {
+    // The deployed config truncates: insert-new, append and upsert destroy less.
+    const narrowing = new PgcopyFunction({ env: deployed, logger: recordingLog() });
+    for (const mode of ['insert-new', 'append', 'upsert']) {
+      const result = await narrowing.invoke(
+        { mode, dryRun: true, targets: ['one'] },
+        fakeContext(),
+      );
+      expect(result).toMatchObject({ dryRun: true });
+    }
+    const appendOnly = {
+      ...deployed,
+      PGCOPY_CONFIG: JSON.stringify({ ...config, options: { mode: 'append' } }),
+    };
+    for (const mode of ['upsert', 'truncate']) {
+      const error = await refusal(appendOnly, { mode, dryRun: true });
+      expect(error.message).toBe(
+        `event.mode: "${mode}" is more destructive than the deployment's config allows (append); list it in PGCOPY_EVENT_MODES (the template parameter EventModes) to allow it`,
+      );
+    }
+    const listed = new PgcopyFunction({
+      env: { ...appendOnly, PGCOPY_EVENT_MODES: 'truncate' },
+      logger: recordingLog(),
+    });
+    const result = await listed.invoke(
+      { mode: 'truncate', dryRun: true, targets: ['one'] },
+      fakeContext(),
+    );
+    expect(result).toMatchObject({ dryRun: true });
+  });
+
+  it("errors returned to the invoker carry no value of the function's environment, whatever put it there", async () => {
+    const config = direct();
+    // The operator's own config sends a secret variable where a host name goes: the error names the variable.
+    const leaky = {
+      ...config,
+      source: { ...(config['source'] as object), host: '${AWS_SECRET_ACCESS_KEY}' },
+    };
+    const fn = new PgcopyFunction({
+      env: { PGCOPY_CONFIG: JSON.stringify(leaky), AWS_SECRET_ACCESS_KEY: awsKey },
+      logger: recordingLog(),
+    });
+    const error = (await fn
+      .invoke({ dryRun: true }, fakeContext())
+      .catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(`${error.message}\n${error.stack ?? ''}`).not.toContain(awsKey);
+    expect(error.message).toContain('${AWS_SECRET_ACCESS_KEY}');
   });
 });

@@ -32,7 +32,11 @@ afterAll(async () => {
 describe('sslrootcert of a target is checked as configuration, like the source', () => {
   it.each([
     ['missing', 'missing.pem', 'cannot read {dir}/missing.pem (ENOENT)'],
-    ['a directory', 'a-directory', 'cannot read {dir}/a-directory (EISDIR)'],
+    [
+      'a directory',
+      'a-directory',
+      'cannot read {dir}/a-directory (it is a directory, not a regular file)',
+    ],
     [
       'empty',
       'empty.pem',

@@ -37,7 +37,7 @@ describe('password file lines as libpq reads them', () => {
     const sub = join(dir, 'a-directory');
     await mkdir(sub);
     await expect(readPgpass({ PGPASSFILE: sub })).rejects.toThrow(
-      new ConfigError(`password file: cannot read ${sub} (EISDIR)`),
+      new ConfigError(`password file: cannot read ${sub} (it is a directory, not a regular file)`),
     );
   });
 });
