@@ -29,6 +29,8 @@ export interface LocalPostgresOptions {
   readonly settings?: Readonly<Record<string, string>>;
   /** Files written into the data directory before start (e.g. TLS keys), owned by the server. */
   readonly files?: Readonly<Record<string, string>>;
+  /** Receives the server's log once it is ready (tests that read what the server logged). */
+  readonly onLog?: (text: string) => void;
 }
 
 const TEST_SETTINGS: Readonly<Record<string, string>> = {
@@ -145,7 +147,9 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
         throw error;
       }
       // Keep draining the server's log so it never blocks on a full pipe.
-      child.stderr.resume();
+      const onLog = options.onLog;
+      if (onLog) child.stderr.on('data', (d: Buffer) => onLog(d.toString()));
+      else child.stderr.resume();
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       return {
         name: options.name,

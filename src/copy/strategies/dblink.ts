@@ -7,14 +7,21 @@ import {
   insertSelectSql,
   selectSourceSql,
 } from '../sql.js';
-import { conninfo, extensionSchema, serverLink } from './server-link.js';
+import {
+  STAGED_SECRET,
+  conninfo,
+  extensionSchema,
+  serverLink,
+  stageSecret,
+} from './server-link.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
 
 /**
  * Pulls on the target: `INSERT ... SELECT ... FROM dblink(conninfo, query)` in the table's
  * transaction. The remote session joins the run's snapshot before it reads, so the table is read
  * at the same instant as every other one. dblink's one-call form opens the connection for that call
- * only: nothing outlives the statement, and the connection string is a bound parameter.
+ * only: nothing outlives the statement. The connection string (with its password) is staged as
+ * COPY data and read by the statement, so no statement log can record it.
  */
 export const dblinkStrategy: CopyStrategy = {
   writesOnSource: false,
@@ -27,11 +34,9 @@ export const dblinkStrategy: CopyStrategy = {
       `SET search_path = pg_catalog, pg_temp`,
       selectSourceSql(plan),
     ].join('; ');
-    const rows = `${quoteIdent(dblink)}.dblink($1, $2) AS r(${columnDefinitions(plan, 'target')})`;
-    const inserted = await target.query(insertSelectSql(plan, destination, rows), [
-      conninfo(serverLink(sourceSpec)),
-      remote,
-    ]);
+    await stageSecret(target, conninfo(serverLink(sourceSpec)));
+    const rows = `${quoteIdent(dblink)}.dblink(${STAGED_SECRET}, $1) AS r(${columnDefinitions(plan, 'target')})`;
+    const inserted = await target.query(insertSelectSql(plan, destination, rows), [remote]);
     const count = inserted.rowCount ?? 0;
     return { rows: count, ...(await closeDestination(target, plan, count)), bytes: 0 };
   },

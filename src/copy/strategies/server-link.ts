@@ -1,14 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { SslMode } from '../../config/types.js';
 import type { ConnectionSpec } from '../../db/connection-spec.js';
 import { quoteIdent, quoteLiteral } from '../../db/quote.js';
 import { CopyError } from '../../errors.js';
+import { CopyInWriter } from '../wire/copy-in-writer.js';
 
 /**
- * What one PostgreSQL server needs to reach another (dblink, postgres_fdw). The password travels
- * only as a bound parameter or inside a function's EXECUTE: never in the text of a statement, so
- * it is in no `pg_stat_activity.query`, no statement log and no error.
+ * What one PostgreSQL server needs to reach another (dblink, postgres_fdw). The password reaches
+ * the server only as COPY data (stageSecret), which no logging setting records: never in the text
+ * of a statement nor as a bound parameter (PostgreSQL logs those with the statement under
+ * log_statement, log_min_duration_statement and their sampling twins), so it is in no
+ * `pg_stat_activity.query`, no statement log and no error.
  */
 
 export type ServerExtension = 'dblink' | 'postgres_fdw';
@@ -45,7 +50,7 @@ function conninfoValue(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
-/** A libpq connection string; only ever sent as a bound parameter. */
+/** A libpq connection string; only ever sent as COPY data (see stageSecret). */
 export function conninfo(link: ServerLink): string {
   const pairs: [string, string | undefined][] = [
     ['host', link.host],
@@ -60,6 +65,37 @@ export function conninfo(link: ServerLink): string {
     .filter((p): p is [string, string] => p[1] !== undefined)
     .map(([k, v]) => `${k}=${conninfoValue(v)}`)
     .join(' ');
+}
+
+/** The temporary table a secret waits in for the statement that reads it; gone at COMMIT/ROLLBACK. */
+export const SECRET_TABLE = `pg_temp.${quoteIdent('pgcopy_secret')}`;
+
+/** The secret staged by stageSecret, as an SQL expression (a scalar subquery). */
+export const STAGED_SECRET = `(SELECT value FROM ${SECRET_TABLE})`;
+
+/** A value as one field of a COPY text row: backslash, tab, newline and carriage return escaped. */
+function copyTextField(value: string): string {
+  return value
+    .replaceAll('\\', '\\\\')
+    .replaceAll('\t', '\\t')
+    .replaceAll('\n', '\\n')
+    .replaceAll('\r', '\\r');
+}
+
+/**
+ * Puts `secret` (a password, or a connection string holding one) in a temporary table of the
+ * caller's transaction, for the next statement to read as STAGED_SECRET. It travels as COPY data:
+ * a statement log records `COPY ... FROM STDIN` and never the rows, whatever log_statement,
+ * log_min_duration_statement, log_parameter_max_length or pgaudit say. Dropped at the end of the
+ * transaction (ON COMMIT DROP), so it is never committed.
+ */
+export async function stageSecret(client: pg.ClientBase, secret: string): Promise<void> {
+  await client.query(
+    `CREATE TEMPORARY TABLE IF NOT EXISTS ${SECRET_TABLE} (value text) ON COMMIT DROP`,
+  );
+  await client.query(`TRUNCATE ${SECRET_TABLE}`);
+  const writer = client.query(new CopyInWriter(`COPY ${SECRET_TABLE} (value) FROM STDIN`));
+  await pipeline(Readable.from([Buffer.from(`${copyTextField(secret)}\n`)]), writer);
 }
 
 /** The schema an extension's functions live in, to call them whatever the search_path. */
@@ -89,7 +125,10 @@ function privateName(prefix: string): string {
  * Creates, in the caller's transaction, a postgres_fdw server for `link` and the current user's
  * mapping to it. The caller drops the server (CASCADE) before its transaction ends, so neither is
  * ever committed: nothing of them, the password least of all, outlives the table's transaction.
- * Options go through format() inside a temporary function, the password as its argument.
+ * Options go through format() inside a temporary function; the password is read there from the
+ * staged secret (never a statement's text or parameter). The mapping's statement runs nested in
+ * the function, which log_statement never logs; a failure there is raised again without its text,
+ * so that the error's CONTEXT cannot carry the password into the log.
  */
 export async function createForeignServer(
   client: pg.ClientBase,
@@ -98,7 +137,7 @@ export async function createForeignServer(
 ): Promise<string> {
   const server = privateName('pgcopy');
   await client.query(`CREATE OR REPLACE FUNCTION pg_temp.pgcopy_foreign_server(
-      server text, host text, port text, dbname text, sslmode text, extra text[], login text, secret text)
+      server text, host text, port text, dbname text, sslmode text, extra text[], login text, has_secret boolean)
     RETURNS void LANGUAGE plpgsql AS $body$
     DECLARE
       more text := '';
@@ -109,16 +148,22 @@ export async function createForeignServer(
       EXECUTE pg_catalog.format(
         'CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, sslmode %L, application_name %L%s)',
         server, host, port, dbname, sslmode, 'pgcopy', more);
-      IF secret IS NULL THEN
+      IF NOT has_secret THEN
         EXECUTE pg_catalog.format(
           'CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (user %L)', server, login);
       ELSE
-        EXECUTE pg_catalog.format(
-          'CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (user %L, password %L)',
-          server, login, secret);
+        BEGIN
+          EXECUTE pg_catalog.format(
+            'CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (user %L, password %L)',
+            server, login, (SELECT value FROM pg_temp.pgcopy_secret));
+        EXCEPTION WHEN OTHERS THEN
+          RAISE EXCEPTION 'could not create the user mapping of foreign server %: %', server, SQLERRM
+            USING ERRCODE = SQLSTATE;
+        END;
       END IF;
     END
     $body$`);
+  if (link.password !== undefined) await stageSecret(client, link.password);
   await client.query(`SELECT pg_temp.pgcopy_foreign_server($1, $2, $3, $4, $5, $6, $7, $8)`, [
     server,
     link.host,
@@ -127,7 +172,7 @@ export async function createForeignServer(
     link.sslmode,
     Object.entries(options).flat(),
     link.user,
-    link.password ?? null,
+    link.password !== undefined,
   ]);
   return server;
 }
