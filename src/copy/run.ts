@@ -25,7 +25,7 @@ import { SnapshotCoordinator } from './snapshot.js';
 import { sourceStep } from './source-step.js';
 import { WorkerConnections } from './worker-connections.js';
 import { SnapshotHolder } from './snapshot-holder.js';
-import { configIdentity, pairPlanHash } from '../resume/plan-hash.js';
+import { endpointsIdentity, pairPlanHash } from '../resume/plan-hash.js';
 import type { ResumeReport } from '../resume/resume-report.js';
 import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
 import { SharedRead } from './fanout/shared-read.js';
@@ -82,6 +82,8 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
     ...(signal ? { signal } : {}),
   });
   try {
+    // A report of other databases is refused before any catalog is read.
+    options.resume?.checkEndpoints(identityOf(config, connectors));
     const made = await sourceStep('reading the catalogs', () =>
       makePlan(config, connectors, options.filters, signal ? { signal } : {}),
     );
@@ -97,6 +99,14 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
   } finally {
     await connectors.close();
   }
+}
+
+/** The run's endpoints as they resolved (run --resume matches a report by them). */
+function identityOf(config: Config, connectors: Connectors): string {
+  return endpointsIdentity(config, {
+    source: connectors.source.spec,
+    targets: new Map([...connectors.targets].map(([name, c]) => [name, c.spec])),
+  });
 }
 
 /** The plan's splits within this run's concurrency, and none under --verify. */
@@ -301,7 +311,7 @@ async function copyAll(
     startedAt,
     finishedAt: now().toISOString(),
     status: overallStatus(tables),
-    configId: configIdentity(config),
+    configId: identityOf(config, connectors),
     snapshot: snapshot?.first ?? null,
     ...(snapshots.length > 1 ? { snapshots } : {}),
     tables,

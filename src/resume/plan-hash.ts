@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/types.js';
+import type { ConnectionSpec } from '../db/connection-spec.js';
 import type { TablePlan } from '../plan/types.js';
 
 function sha256(value: unknown): string {
@@ -31,18 +32,21 @@ export function pairPlanHash(plan: TablePlan): string {
 }
 
 /**
- * Which databases a config copies between (never a password): a report is resumed only by a
- * config with the same source and targets. Tables may be added or changed: their plan hashes say.
+ * Which databases a run copies between (never a password), as its endpoints resolved: host, port
+ * and database after `service:`, PG* variables, URLs and secrets have had their say, so that two
+ * configs that read the same words but reach different servers never match. A report is resumed
+ * only by a run with the same identity; tables may be added or changed (their plan hashes say).
  */
-export function configIdentity(config: Config): string {
-  const where = (e: Config['source']): unknown[] => [
-    e.name,
-    e.host ?? null,
-    e.port ?? null,
-    e.database ?? null,
-    e.schema,
-    e.secret ?? null,
-    e.secretId ?? null,
-  ];
-  return sha256([where(config.source), config.targets.map(where)]);
+export function endpointsIdentity(
+  config: Config,
+  specs: { readonly source: ConnectionSpec; readonly targets: ReadonlyMap<string, ConnectionSpec> },
+): string {
+  const where = (spec: ConnectionSpec | undefined, schema: string, name: string): unknown[] =>
+    spec === undefined || spec.unavailable
+      ? [name, 'unresolved', schema]
+      : [name, spec.host, spec.port, spec.database, schema];
+  return sha256([
+    where(specs.source, config.source.schema, 'source'),
+    config.targets.map((t) => where(specs.targets.get(t.name), t.schema, t.name)),
+  ]);
 }

@@ -1,9 +1,18 @@
-import type { Config } from '../config/types.js';
 import { ConfigError, describeError } from '../errors.js';
 import { readOperatorFile } from '../operator-files.js';
 import type { TablePlan } from '../plan/types.js';
-import type { RunReport, TableResult } from '../report/events.js';
-import { configIdentity, pairPlanHash } from './plan-hash.js';
+import type { TableResult } from '../report/events.js';
+import { reportFileSchema, runReportSchema } from '../report/report-schema.js';
+import { resultOf } from '../copy/copy-pair.js';
+import { pairPlanHash } from './plan-hash.js';
+
+/** What a resumed run takes from the report: only what decides whether a pair is skipped. */
+interface EarlierReport {
+  readonly path: string;
+  readonly startedAt: string;
+  readonly configId: string | undefined;
+  readonly tables: readonly Pick<TableResult, 'target' | 'table' | 'status' | 'planHash'>[];
+}
 
 /** A pair's fate in a resumed run: skipped (done before, same plan) or copied again, and why. */
 export interface ResumeDecision {
@@ -11,37 +20,59 @@ export interface ResumeDecision {
   readonly reason: string;
 }
 
-/** The previous run's report, read for `run --resume FILE`; refused when another config wrote it. */
+/**
+ * The previous run's report, read for `run --resume FILE`: validated against the report's schema
+ * (a file that is not one, or has keys a report never has, is refused), and refused at the start
+ * of the run when it was written for other databases than the run's endpoints resolve to.
+ */
 export class ResumeReport {
-  private constructor(
-    readonly path: string,
-    private readonly report: RunReport,
-  ) {}
+  private constructor(private readonly report: EarlierReport) {}
 
-  static async read(path: string, config: Config): Promise<ResumeReport> {
+  get path(): string {
+    return this.report.path;
+  }
+
+  static async read(path: string): Promise<ResumeReport> {
     const text = await readOperatorFile('--resume', path);
-    let report: RunReport;
+    let json: unknown;
     try {
-      report = JSON.parse(text) as RunReport;
+      json = JSON.parse(text);
     } catch (error) {
       throw new ConfigError(`--resume: ${path} is not JSON: ${describeError(error)}`, {
         cause: error,
       });
     }
-    // JSON.parse may give null or a scalar: the cast above is only what a report should be.
-    if (
-      typeof report !== 'object' ||
-      (report as unknown) === null ||
-      !Array.isArray(report.tables)
-    ) {
-      throw new ConfigError(`--resume: ${path} is not a pgcopy run report`);
-    }
-    if (report.configId !== configIdentity(config)) {
+    // The --report file, or the run's report as `run --json` ends it (no `error` when none).
+    const asFile = reportFileSchema.safeParse(json);
+    const parsed = asFile.success ? asFile : runReportSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = asFile.error?.issues[0];
+      const at = issue?.path.join('.') ?? '';
       throw new ConfigError(
-        `--resume: ${path} was written by a run of another config (other source or targets); refusing to resume from it`,
+        `--resume: ${path} is not a pgcopy run report (${at === '' ? '' : `${at}: `}${issue?.message ?? 'invalid'})`,
       );
     }
-    return new ResumeReport(path, report);
+    const { startedAt, configId, tables } = parsed.data;
+    return new ResumeReport({
+      path,
+      startedAt,
+      configId,
+      tables: tables.map(({ target, table, status, planHash }) => ({
+        target,
+        table,
+        status,
+        ...(planHash === undefined ? {} : { planHash }),
+      })),
+    });
+  }
+
+  /** Refuses a report of another run's databases (`identity`: endpointsIdentity of this run). */
+  checkEndpoints(identity: string): void {
+    if (this.report.configId !== identity) {
+      throw new ConfigError(
+        `--resume: ${this.report.path} was written by a run between other databases (the source or a target resolves elsewhere); refusing to resume from it`,
+      );
+    }
   }
 
   decide(plan: TablePlan): ResumeDecision {
@@ -53,8 +84,10 @@ export class ResumeReport {
     if (before.planHash !== pairPlanHash(plan)) {
       return { skip: undefined, reason: 'done in the report, but its plan has changed since' };
     }
+    // This run copies nothing of it: no row count, time or change of the earlier run is its.
+    const skip = resultOf(plan, { rows: 0, bytes: 0, seconds: 0, warnings: [], error: null });
     return {
-      skip: { ...before, resumed: true },
+      skip: { ...skip, resumed: true },
       reason: `done in the report of ${this.report.startedAt}, plan unchanged`,
     };
   }

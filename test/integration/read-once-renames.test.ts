@@ -343,11 +343,10 @@ describe('bug: a shared read combined its members by target column name, read wi
     try {
       const path = join(dir, 'first.json');
       await writeFile(path, JSON.stringify(first.report));
-      const config = configOf(members, { mode: 'append' });
       const { report } = await copy(
         members,
         { mode: 'append' },
-        { resume: await ResumeReport.read(path, config) },
+        { resume: await ResumeReport.read(path) },
       );
       expect(report.tables.map((t) => [t.target, t.error, t.resumed ?? false])).toEqual([
         ['one', null, true],

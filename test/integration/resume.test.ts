@@ -72,11 +72,12 @@ describe('run --resume REPORT', () => {
     // a was not appended twice; b got its filtered rows on top of the first run's.
     expect([await count('a'), await count('b'), await count('c')]).toEqual([10, 15, 10]);
     const resumed = JSON.parse(await readFile(join(work.dir, 'second.json'), 'utf8')) as RunReport;
-    expect(result(resumed, 'a')).toMatchObject({ resumed: true, status: 'done', rows: 10 });
+    // This run copied none of a: the earlier run's count is not this run's.
+    expect(result(resumed, 'a')).toMatchObject({ resumed: true, status: 'done', rows: 0 });
     expect(result(resumed, 'c')).toMatchObject({ status: 'done', rows: 10 });
   });
 
-  it('refuses a report written for another config', async () => {
+  it('refuses a report written for other databases', async () => {
     const other = await workDir({
       ...(config(['a']) as object),
       targets: [{ name: 'db_2', ...endpointOf(s.target1, schema), tables: ['a'] }],
@@ -87,7 +88,7 @@ describe('run --resume REPORT', () => {
         cwd: other.dir,
       });
       expect(out.code).toBe(2);
-      expect(out.stderr).toContain('was written by a run of another config');
+      expect(out.stderr).toContain('was written by a run between other databases');
     } finally {
       await other.cleanup();
     }
@@ -102,5 +103,106 @@ describe('run --resume REPORT', () => {
     const out = await cli(['run', '-c', work.file, '--resume', name], { cwd: work.dir });
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(message);
+  });
+
+  it('bug: a staging report resumed a production run: endpoints are matched as they resolve (service:, PG* variables)', async () => {
+    const serviceFile = (server: typeof s.target1): string =>
+      `[tgt]\nhost=${server.host}\nport=${server.port}\ndbname=postgres\nuser=${server.user}\npassword=${server.password}\nsslmode=disable\n`;
+    const byService = await workDir({
+      source: endpointOf(s.source, schema),
+      targets: [{ name: 'db_1', service: 'tgt', schema, tables: ['a'] }],
+      options: { mode: 'append', logDir: 'logs' },
+    });
+    try {
+      await sql(s.target2, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.a (id int PRIMARY KEY)`);
+      const staging = join(byService.dir, 'staging.conf');
+      const production = join(byService.dir, 'production.conf');
+      await writeFile(staging, serviceFile(s.target2));
+      await writeFile(production, serviceFile(s.target1));
+      const first = await cli(
+        ['run', '-c', byService.file, '--quiet', '--report', 'staging.json'],
+        {
+          cwd: byService.dir,
+          env: { PGSERVICEFILE: staging },
+        },
+      );
+      expect(first.code).toBe(0);
+      const before = await count('a');
+      // The same config, the same words: the service now names production.
+      const second = await cli(['run', '-c', byService.file, '--resume', 'staging.json'], {
+        cwd: byService.dir,
+        env: { PGSERVICEFILE: production },
+      });
+      expect(second.code).toBe(2);
+      expect(second.stderr).toContain('was written by a run between other databases');
+      expect(await count('a')).toBe(before);
+      // PG* variables likewise: a source left to PGHOST/PGPORT is the server they name.
+      const byEnv = await workDir({
+        source: { schema, sslmode: 'disable' },
+        targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), tables: ['a'] }],
+        options: { mode: 'append', logDir: 'logs' },
+      });
+      try {
+        const pg = (server: typeof s.source): Record<string, string> => ({
+          PGHOST: server.host,
+          PGPORT: String(server.port),
+          PGUSER: server.user,
+          PGPASSWORD: server.password,
+          PGDATABASE: 'postgres',
+        });
+        // The staging run reads target2's copy of a (the staging source) into db_1.
+        const real = await cli(
+          ['run', '-c', byEnv.file, '--quiet', '--report', 'r.json', '--mode', 'truncate'],
+          {
+            cwd: byEnv.dir,
+            env: pg(s.target2),
+          },
+        );
+        expect(real.code).toBe(0);
+        const elsewhere = await cli(['run', '-c', byEnv.file, '--resume', 'r.json'], {
+          cwd: byEnv.dir,
+          env: pg(s.source),
+        });
+        expect(elsewhere.code).toBe(2);
+        expect(elsewhere.stderr).toContain('was written by a run between other databases');
+      } finally {
+        await byEnv.cleanup();
+      }
+    } finally {
+      await byService.cleanup();
+      await sql(s.target2, `DROP SCHEMA IF EXISTS ${q} CASCADE`);
+    }
+  });
+
+  it('bug: a hand-edited report was trusted: keys a report never has are refused, row counts never carried', async () => {
+    const valid = JSON.parse(await readFile(join(work.dir, 'second.json'), 'utf8')) as RunReport;
+    const withKey = {
+      ...valid,
+      tables: valid.tables.map((t, i) => (i === 0 ? { ...t, injected: 'x' } : t)),
+    };
+    await writeFile(join(work.dir, 'edited-key.json'), JSON.stringify({ ...withKey, error: null }));
+    const refused = await cli(['run', '-c', work.file, '--resume', 'edited-key.json'], {
+      cwd: work.dir,
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /edited-key\.json is not a pgcopy run report \(tables\.0: .*injected/,
+    );
+    const inflated = {
+      ...valid,
+      error: null,
+      tables: valid.tables.map((t) => ({ ...t, rows: 999_999, bytes: 123_456_789, seconds: 42 })),
+    };
+    await writeFile(join(work.dir, 'inflated.json'), JSON.stringify(inflated));
+    const out = await cli(
+      ['run', '-c', work.file, '--resume', 'inflated.json', '--report', 'after.json'],
+      { cwd: work.dir },
+    );
+    expect(out.code).toBe(0);
+    const after = JSON.parse(await readFile(join(work.dir, 'after.json'), 'utf8')) as RunReport;
+    for (const t of after.tables.filter((t) => t.resumed === true)) {
+      expect([t.table, t.rows, t.bytes, t.seconds]).toEqual([t.table, 0, 0, 0]);
+    }
+    expect(after.tables.some((t) => t.resumed === true)).toBe(true);
   });
 });

@@ -47,9 +47,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const cwd = io.cwd ?? process.cwd();
   // Read before --report opens (and empties) its file: both may name the same report.
   const resume =
-    values.resume === undefined
-      ? undefined
-      : await ResumeReport.read(resolve(cwd, values.resume), config);
+    values.resume === undefined ? undefined : await ResumeReport.read(resolve(cwd, values.resume));
 
   // Both outputs open before any connection: a path that cannot be written is a usage error
   // (exit 2) while nothing has been copied yet.
