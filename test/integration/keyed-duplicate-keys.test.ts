@@ -64,20 +64,29 @@ const TARGET_TABLES = TABLES.map((t) => t.target ?? t.name);
 const STRATEGIES: Strategy[] = ['stream', 'dblink', 'fdw'];
 const MODES = ['insert-new', 'upsert'] as const;
 const targetSchema = (strategy: string, mode: string): string => `${schema}_${strategy}_${mode}`;
+/** Every keyed strategy on the 17 target; stream on the 15 one (the first with NULLS NOT DISTINCT). */
+const CASES: [string, Strategy, ServerInfo][] = [
+  ...STRATEGIES.map((x): [string, Strategy, ServerInfo] => ['17', x, s.target1]),
+  ...(s.pg15 ? [['15', 'stream', s.pg15] as [string, Strategy, ServerInfo]] : []),
+];
+const caseSchema = (version: string, strategy: string, mode: string): string =>
+  version === '17' ? targetSchema(strategy, mode) : targetSchema(`${version}_${strategy}`, mode);
 
 beforeAll(async () => {
   await sql(s.source, SOURCE);
-  for (const strategy of STRATEGIES) {
-    for (const mode of MODES) await sql(s.target1, TARGET(`"${targetSchema(strategy, mode)}"`));
+  for (const [version, strategy, server] of CASES) {
+    for (const mode of MODES) {
+      await sql(server, TARGET(`"${caseSchema(version, strategy, mode)}"`));
+    }
   }
   await sql(s.target2, TARGET(`"${targetSchema('shared', 'upsert')}"`));
 });
 
 afterAll(async () => {
   await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
-  for (const strategy of STRATEGIES) {
+  for (const [version, strategy, server] of CASES) {
     for (const mode of MODES) {
-      await sql(s.target1, `DROP SCHEMA "${targetSchema(strategy, mode)}" CASCADE`);
+      await sql(server, `DROP SCHEMA "${caseSchema(version, strategy, mode)}" CASCADE`);
     }
   }
   await sql(s.target2, `DROP SCHEMA "${targetSchema('shared', 'upsert')}" CASCADE`);
@@ -119,29 +128,23 @@ function expectOutcomes(
   });
 }
 
-describe.each(STRATEGIES)(
-  'bug: insert-new kept one of two rows with one key, strategy %s',
-  (strategy) => {
+describe.each(CASES)(
+  'bug: insert-new kept one of two rows with one key, PostgreSQL %s, strategy %s',
+  (version, strategy, server) => {
     it.each(MODES)(
       '%s: rows repeating a key fail the table naming the key and a value, and write nothing',
       async (mode) => {
-        const tq = `"${targetSchema(strategy, mode)}"`;
-        const before = await digests(s.target1, tq);
+        const name = caseSchema(version, strategy, mode);
+        const tq = `"${name}"`;
+        const before = await digests(server, tq);
         const config = testConfig(
           { server: s.source, schema },
-          [
-            {
-              name: 'one',
-              server: s.target1,
-              schema: targetSchema(strategy, mode),
-              tables: TABLES,
-            },
-          ],
+          [{ name: 'one', server, schema: name, tables: TABLES }],
           { strategy, mode, createExtensions: true, retries: 0 },
         );
         const { report } = await run(config);
         expectOutcomes(report?.tables ?? [], 'one', mode, tq);
-        const after = await digests(s.target1, tq);
+        const after = await digests(server, tq);
         // The failed tables are as they were; the two that loaded changed.
         expect(after.slice(0, 5)).toEqual(before.slice(0, 5));
       },
