@@ -5,7 +5,7 @@ import type { VerifyReport } from '../../src/verify/verify-tables.js';
 import { cli, workDir } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { servers, sql, uniqueName } from '../support/db.js';
+import { servers, sql, sqlIn, uniqueName } from '../support/db.js';
 import type { ServerInfo } from '../support/server-info.js';
 
 /**
@@ -248,5 +248,52 @@ describe('bug: verify disagreed with the copy, through a shared read', () => {
         ['conv', 'same', 'more', 'zoned'].map((table) => [target, table, undefined]),
       ),
     );
+  });
+});
+
+describe('bug: verify disagreed with the copy, TimeZone set on the target database', () => {
+  it('run --verify commits and pgcopy verify exits 0 with the target database in another zone', async () => {
+    const database = role('zoned_db');
+    await sql(s.target2, `CREATE DATABASE "${database}"`);
+    try {
+      await sql(
+        s.target2,
+        `ALTER DATABASE "${database}" SET TimeZone = 'Australia/Adelaide';
+         ALTER DATABASE "${database}" SET DateStyle = 'German, DMY'`,
+      );
+      await sqlIn(
+        s.target2,
+        database,
+        `CREATE SCHEMA ${q};
+         CREATE TABLE ${q}.conv (id int PRIMARY KEY, ${TARGET_COLUMNS});
+         CREATE TABLE ${q}.zoned (id int PRIMARY KEY, ${READ_TARGET_COLUMNS});`,
+      );
+      const raw = {
+        source: endpointOf(s.source, schema),
+        targets: [
+          {
+            name: 'db',
+            ...endpointOf(s.target2, schema),
+            database,
+            tables: ['conv', 'zoned'],
+          },
+        ],
+        options: { mode: 'truncate' },
+      };
+      const { report } = await run(validateConfig(raw), { verify: true });
+      expect(report?.tables.map((t) => [t.table, t.error?.message])).toEqual([
+        ['conv', undefined],
+        ['zoned', undefined],
+      ]);
+      const work = await workDir(raw);
+      try {
+        const out = await cli(['verify', '-c', work.file], { cwd: work.dir });
+        expect(out.code).toBe(0);
+      } finally {
+        await work.cleanup();
+      }
+    } finally {
+      await sql(s.target2, `DROP DATABASE "${database}" WITH (FORCE)`);
+    }
   });
 });
