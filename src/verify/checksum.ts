@@ -51,18 +51,14 @@ export async function copyZones(
   return { source: sourceZone, target: targetZone };
 }
 
-/** Types whose text form the session's TimeZone decides (timestamptz, arrays and ranges of it). */
-const ZONED_OUTPUT = /timestamp(\(\d+\))? with time zone|^tstz(multi)?range/;
+/**
+ * Types whose text form the session's TimeZone decides and that sourceColumn cannot print in
+ * another zone: arrays and ranges of timestamptz (a plain timestamptz it can).
+ */
+const ZONED_OUTPUT = /timestamp(\(\d+\))? with time zone\[|^tstz(multi)?range/;
 /** Types whose text form never carries an offset: timestamptz's input reads them in its TimeZone. */
 const ZONELESS = /^(date|timestamp(\(\d+\))? without time zone)$/;
 const TIMESTAMPTZ = /^timestamp(\(\d+\))? with time zone$/;
-/** Types whose input keeps a timestamptz text's date and time of day and ignores its offset. */
-const WALL_CLOCK = /^(date|(timestamp|time)(\(\d+\))? without time zone)$/;
-
-/** A timestamptz read as its wall-clock time in the zone it was printed in, whatever the session's. */
-function readsWallClock(pair: ColumnPair): boolean {
-  return TIMESTAMPTZ.test(pair.sourceType) && WALL_CLOCK.test(pair.targetType);
-}
 
 function converted(pair: ColumnPair | undefined): pair is ColumnPair & { targetTypeSql: string } {
   return (
@@ -75,18 +71,30 @@ function converted(pair: ColumnPair | undefined): pair is ColumnPair & { targetT
 /**
  * The TimeZone both sides' checksums run in: the target's, in which every input function reads as
  * the target's did (text into timestamptz, time into timetz, ranges, arrays), unless a converted
- * column's source text depended on the zone it was printed in (a timestamptz read as text, say):
- * then the source's. Columns of the same type print alike in either.
+ * column's source text depended on the zone it was printed in in a way sourceColumn cannot
+ * reproduce (an array or range of timestamptz): then the source's. Columns of the same type print
+ * alike in either.
  */
 export function checksumZone(plan: TablePlan, zones: CopyZones): string {
   const printedInZone = plan.pairs.some(
-    (p) =>
-      plan.columns.includes(p.name) &&
-      converted(p) &&
-      ZONED_OUTPUT.test(p.sourceType) &&
-      !readsWallClock(p),
+    (p) => plan.columns.includes(p.name) && converted(p) && ZONED_OUTPUT.test(p.sourceType),
   );
   return printedInZone ? zones.source : zones.target;
+}
+
+/**
+ * A timestamptz's text form as a session in `zone` prints it (ISO: the wall-clock time there, its
+ * offset as +HH[:MM[:SS]], then BC), whatever this session's TimeZone.
+ */
+function timestamptzText(column: string, zone: string): string {
+  const local = `(${column} AT TIME ZONE ${quoteLiteral(zone)})`;
+  const seconds = `(extract(epoch FROM ${local} - (${column} AT TIME ZONE 'UTC'))::int)`;
+  const part = (value: string): string => `lpad((${value})::text, 2, '0')`;
+  const abs = `abs(${seconds})`;
+  const offset = `CASE WHEN ${seconds} < 0 THEN '-' ELSE '+' END || ${part(`${abs} / 3600`)}
+    || CASE WHEN ${abs} % 3600 <> 0 THEN ':' || ${part(`${abs} % 3600 / 60`)} ELSE '' END
+    || CASE WHEN ${abs} % 60 <> 0 THEN ':' || ${part(`${abs} % 60`)} ELSE '' END`;
+  return `CASE WHEN isfinite(${column}) THEN regexp_replace(format('%s', ${local}), '( BC)?$', (${offset}) || '\\1') ELSE format('%s', ${column}) END`;
 }
 
 /**
@@ -94,18 +102,18 @@ export function checksumZone(plan: TablePlan, zones: CopyZones): string {
  * went through the source's text output (format('%s'), as COPY prints it, under the copy's
  * settings; not CAST, which for char(n), bool or inet is a function of its own) and the target
  * type's input function. The checksum's one session zone may be neither side's (checksumZone): a
- * text without an offset read into timestamptz is placed in the target's zone, and a timestamptz
- * read as a date or time of day is printed in the source's, with AT TIME ZONE.
+ * timestamptz is printed as the source's zone printed it, and a text without an offset read into
+ * timestamptz is placed in the target's zone, with AT TIME ZONE.
  * A renamed column is read under its source name.
  */
 function sourceColumn(plan: TablePlan, name: string, zones: CopyZones): string {
   const pair = plan.pairs.find((p) => p.name === name);
   const column = quoteIdent(sourceColumnName(plan, name));
   if (!converted(pair)) return column;
-  const printed = readsWallClock(pair)
-    ? `(${column} AT TIME ZONE ${quoteLiteral(zones.source)})`
-    : column;
-  const text = `CASE WHEN ${column} IS NULL THEN NULL ELSE format('%s', ${printed}) END`;
+  const printed = TIMESTAMPTZ.test(pair.sourceType)
+    ? timestamptzText(column, zones.source)
+    : `format('%s', ${column})`;
+  const text = `CASE WHEN ${column} IS NULL THEN NULL ELSE ${printed} END`;
   if (ZONELESS.test(pair.sourceType) && TIMESTAMPTZ.test(pair.targetType)) {
     const local = `(CAST(${text} AS timestamp) AT TIME ZONE ${quoteLiteral(zones.target)})`;
     return `CAST(${local} AS ${pair.targetTypeSql})`;

@@ -50,11 +50,16 @@ const MORE_ROWS = `(1, 7, 3, 1.50, ' 42', -5, '2024-02-29', '2024-01-01 23:30:00
     NULL, NULL, NULL)`;
 
 /** Zone-dependent inputs in a table whose source texts carry no zone of their own. */
-const READ_COLUMNS = `s text, t time, r tsrange, a timestamp[], o text`;
-const READ_TARGET_COLUMNS = `s timestamptz, t timetz, r tstzrange, a timestamptz[], o timestamptz`;
+const READ_COLUMNS = `s text, t time, r tsrange, a timestamp[], o text, tzt timestamptz`;
+const READ_TARGET_COLUMNS = `s timestamptz, t timetz, r tstzrange, a timestamptz[], o timestamptz,
+  tzt text`;
 const READ_ROWS = `(1, '2024-01-01 00:00:00', '12:00', '[2024-01-01,2024-02-01 10:00)',
-    '{"2024-01-01 00:00:00",NULL}', '2024-01-01 00:00:00+02'),
-  (2, NULL, NULL, NULL, NULL, NULL)`;
+    '{"2024-01-01 00:00:00",NULL}', '2024-01-01 00:00:00+02', '2024-07-01 12:00:00.25+00'),
+  (2, NULL, NULL, NULL, NULL, NULL, NULL),
+  (3, NULL, NULL, NULL, NULL, NULL, '1850-01-01 12:00:00+00'),
+  (4, NULL, NULL, NULL, NULL, NULL, '0044-03-15 12:00:00+00 BC'),
+  (5, NULL, NULL, NULL, NULL, NULL, '-infinity'),
+  (6, NULL, NULL, NULL, NULL, NULL, '2024-01-01 00:00:00+00')`;
 
 /** Source and target roles with settings of their own, as a database or role may set them. */
 async function zonedRole(server: ServerInfo, name: string, zone: string): Promise<void> {
