@@ -2,7 +2,15 @@ import type pg from 'pg';
 import { CopyError } from '../errors.js';
 import { isKeyedMode, pairName, type TablePlan } from '../plan/types.js';
 import type { RowChanges } from '../report/events.js';
-import { STAGING_TABLE, createStagingSql, targetName, truncateSql, writeStagedSql } from './sql.js';
+import { quoteIdent } from '../db/quote.js';
+import {
+  STAGING_TABLE,
+  createStagingSql,
+  repeatedKeySql,
+  targetName,
+  truncateSql,
+  writeStagedSql,
+} from './sql.js';
 
 /** The statements that ready a target for a load, and the table the rows go into. */
 export interface DestinationSetup {
@@ -41,6 +49,7 @@ export async function closeDestination(
   if (!isKeyedMode(plan.mode)) return { written: rows };
   const key = plan.conflictKey;
   if (!key) throw new CopyError(pairName(plan), `${plan.mode} without a conflict key`);
+  await refuseRepeatedKeys(target, plan, key);
   const result = await target.query<{ inserted: string; updated: string }>(
     writeStagedSql(plan, key),
   );
@@ -50,4 +59,33 @@ export async function closeDestination(
     written: inserted + updated,
     changes: { inserted, updated, unchanged: rows - inserted - updated },
   };
+}
+
+/** Long values are cut in the message: the key is there to be found, not printed whole. */
+const VALUE_CHARS = 64;
+
+function keyValueText(value: string | null): string {
+  if (value === null) return 'NULL';
+  return value.length > VALUE_CHARS ? `${value.slice(0, VALUE_CHARS)}…` : value;
+}
+
+/**
+ * Staged rows that repeat a key fail the table: ON CONFLICT would keep an arbitrary one of them
+ * and count the others as unchanged (or, in upsert, fail only when the first of them changed a row).
+ */
+async function refuseRepeatedKeys(
+  target: pg.ClientBase,
+  plan: TablePlan,
+  key: readonly string[],
+): Promise<void> {
+  // Three statements (SET, SELECT, RESET): pg returns one result each.
+  const results = (await target.query(repeatedKeySql(plan, key))) as unknown as pg.QueryResult[];
+  const found = results[1]?.rows[0] as
+    { key: (string | null)[]; copies: string; keys: string } | undefined;
+  if (!found) return;
+  const keys = Number(found.keys);
+  throw new CopyError(
+    pairName(plan),
+    `${plan.mode}: the rows read hold key (${key.map(quoteIdent).join(', ')})=(${found.key.map(keyValueText).join(', ')}) ${found.copies} times (${keys} ${keys === 1 ? 'key repeats' : 'keys repeat'}); each key must name one row of ${targetName(plan)}`,
+  );
 }

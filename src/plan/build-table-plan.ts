@@ -200,9 +200,11 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   }
 
   let conflictKey: readonly string[] | undefined;
+  let conflictNullsEqual = false;
   if (isKeyedMode(input.mode)) {
     const choice = chooseConflictKey(input.mode, target.keys, new Set(columns));
-    conflictKey = choice.key;
+    conflictKey = choice.key?.columns;
+    conflictNullsEqual = choice.key?.nullsNotDistinct ?? false;
     errors.push(...choice.problems);
     const key = new Set(conflictKey);
     for (const name of identityAlways.filter((c) => input.mode === 'upsert' && !key.has(c))) {
@@ -255,6 +257,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     overridingSystemValue,
     identityAlways,
     conflictKey,
+    ...(conflictNullsEqual ? { conflictNullsEqual } : {}),
     // The server-side strategies move rows as text, between the servers.
     format: binary && columns.length > 0 && strategy === 'stream' ? 'binary' : 'text',
     createsExtension: server.createsExtension,
@@ -314,7 +317,7 @@ function chooseConflictKey(
   mode: 'upsert' | 'insert-new',
   keys: readonly UniqueKey[],
   written: ReadonlySet<string>,
-): { key: readonly string[] | undefined; problems: string[] } {
+): { key: UniqueKey | undefined; problems: string[] } {
   const candidates = keys.filter((k) => k.columns.every((c) => written.has(c)));
   const refusal = (k: UniqueKey): string | undefined => {
     const name = `key "${k.name}" (${columnNames(k.columns)})`;
@@ -327,7 +330,7 @@ function chooseConflictKey(
     return undefined;
   };
   const usable = candidates.find((k) => refusal(k) === undefined);
-  if (usable) return { key: usable.columns, problems: [] };
+  if (usable) return { key: usable, problems: [] };
   if (candidates.length === 0) {
     return {
       key: undefined,

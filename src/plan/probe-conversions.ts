@@ -9,8 +9,9 @@ import { sourceColumnName, type TablePlan } from './types.js';
 export const SAMPLE_ROWS = 100;
 
 /**
- * Reads the text form of a few values of the source's columns (the first rows, not the `where`
- * filter's: a filter may match few rows of a huge table). Cached per table and column.
+ * Reads the text form of a few values of the source's columns, as COPY prints them (the first
+ * rows, not the `where` filter's: a filter may match few rows of a huge table). Cached per table
+ * and column.
  */
 export class SourceSampler {
   private readonly cache = new Map<string, Promise<ReadonlyMap<string, readonly string[]>>>();
@@ -37,8 +38,13 @@ export class SourceSampler {
     table: TableInfo,
     columns: readonly string[],
   ): Promise<ReadonlyMap<string, readonly string[]>> {
+    // format('%s') is the type's output function, as COPY prints the value; a cast to text is a
+    // function of its own for some types (bool prints true, inet adds /32, char(n) loses its spaces).
     const list = columns
-      .map((c, i) => `${quoteIdent(c)}::text AS ${quoteIdent(`c${i}`)}`)
+      .map((c, i) => {
+        const column = quoteIdent(c);
+        return `CASE WHEN ${column} IS NULL THEN NULL ELSE format('%s', ${column}) END AS ${quoteIdent(`c${i}`)}`;
+      })
       .join(', ');
     const result = await this.client.query<Record<string, string | null>>(
       `SELECT ${list} FROM ${relationSql(this.schema, table.name, table.kind)} LIMIT ${SAMPLE_ROWS}`,

@@ -1,7 +1,7 @@
 import type { SplitConfig, SplitSetting } from '../config/types.js';
 import { formatMegabytes } from '../report/format.js';
 import { INTEGER_KEY_NEEDS } from './split-key.js';
-import type { SplitPlan, TablePlan } from './types.js';
+import { isKeyedMode, type SplitPlan, type TablePlan } from './types.js';
 
 /** TID range scans (`WHERE ctid >= ... AND ctid < ...` reading only those blocks) came in 14. */
 export const TID_RANGE_SCAN_VERSION = 140000;
@@ -66,7 +66,11 @@ function refusal(table: TablePlan, facts: SplitFacts, setting: SplitConfig): Spl
   if (table.mode === 'truncate') {
     return "truncate mode: TRUNCATE's lock would hold every other part back until the commit";
   }
-  if (table.mode === 'upsert') return "upsert merges through one session's staging table";
+  // A part that staged rows holds a temporary table, and PostgreSQL cannot PREPARE such a
+  // transaction (0A000): every part but the first would fail at its PREPARE.
+  if (isKeyedMode(table.mode)) {
+    return `${table.mode} writes through a temporary staging table, and a transaction that used one cannot be prepared to commit with the other parts`;
+  }
   if (table.estimatedBytes < setting.minBytes) {
     return `${formatMegabytes(table.estimatedBytes)} MB is under split.minBytes (${formatMegabytes(setting.minBytes)} MB)`;
   }

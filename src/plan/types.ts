@@ -84,6 +84,8 @@ export interface TablePlan {
   readonly disableTriggers?: boolean;
   /** upsert and insert-new: the ON CONFLICT key. */
   readonly conflictKey: readonly string[] | undefined;
+  /** The conflict key is NULLS NOT DISTINCT: rows whose key holds NULLs conflict like others. */
+  readonly conflictNullsEqual?: boolean;
   readonly format: 'binary' | 'text';
   readonly estimatedRows: number;
   readonly estimatedBytes: number;

@@ -1,7 +1,14 @@
 import { PgcopyError } from '../errors.js';
 import { isKeyedMode, type TablePlan } from '../plan/types.js';
 import type { PairHooks } from '../copy/pair-hooks.js';
-import { checksum, compare, sourceChecksumSql, targetChecksumSql } from './checksum.js';
+import {
+  checksum,
+  compare,
+  checksumZone,
+  copyZones,
+  sourceChecksumSql,
+  targetChecksumSql,
+} from './checksum.js';
 
 /** A copied table whose rows, read back before COMMIT, differ from the source's. */
 export class VerifyError extends PgcopyError {
@@ -37,8 +44,11 @@ export function verifyBeforeCommit(
         : isKeyedMode(plan.mode)
           ? 'staged-keys'
           : 'this-transaction';
-    const sourceSum = await checksum(source, sourceChecksumSql(plan));
-    const targetSum = await checksum(target, targetChecksumSql(plan, scope));
+    // This table's own sessions: their zones are the ones its conversions ran in.
+    const zones = await copyZones(plan, source, target);
+    const zone = checksumZone(plan, zones);
+    const sourceSum = await checksum(source, sourceChecksumSql(plan, zones), zone);
+    const targetSum = await checksum(target, targetChecksumSql(plan, scope), zone);
     const { mismatch } = compare(plan, sourceSum, targetSum, {
       values: plan.mode !== 'insert-new',
     });

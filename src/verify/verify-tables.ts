@@ -9,6 +9,8 @@ import { openConnectors, type SessionDeps } from '../session.js';
 import {
   checksum,
   compare,
+  checksumZone,
+  copyZones,
   sourceChecksumSql,
   targetChecksumSql,
   type TableChecksum,
@@ -128,8 +130,15 @@ async function verifyOne(
   let sourceSum: TableChecksum;
   let targetSum: TableChecksum;
   try {
-    sourceSum = await guarded(source, () => checksum(source, sourceChecksumSql(table)));
-    targetSum = await guarded(target, () => checksum(target, targetChecksumSql(table, 'table')));
+    // The readers' sessions are set up as the copy's are: their zones are the copy's.
+    const zones = await copyZones(table, source, target);
+    const zone = checksumZone(table, zones);
+    sourceSum = await guarded(source, () =>
+      checksum(source, sourceChecksumSql(table, zones), zone),
+    );
+    targetSum = await guarded(target, () =>
+      checksum(target, targetChecksumSql(table, 'table'), zone),
+    );
   } catch (error) {
     return failed(table, error instanceof Error ? error.message : String(error), seconds());
   }

@@ -106,6 +106,17 @@ describe('options.split: a big table in parts, committed together', () => {
     expect(await prepared(target)).toEqual([]);
   });
 
+  it('bug: insert-new was split and its parts could not be prepared (temporary staging table): it stays one stream and copies', async () => {
+    await fresh(target, [`(1, 'mine')`, `(2, 'mine')`]);
+    const { big, events } = await copy(target, { mode: 'insert-new' });
+    expect(big.error).toBeNull();
+    expect(big.changes).toEqual({ inserted: ROWS - 2, updated: 0, unchanged: 2 });
+    const plan = events.find((e) => e.type === 'plan');
+    const planned = plan?.plan.targets[0]?.tables.find((t) => t.targetTable === 'big');
+    expect(planned?.split).toMatchObject({ parts: 1 });
+    expect(await prepared(target)).toEqual([]);
+  });
+
   it('keeps the where filter of the table on every part', async () => {
     await fresh(target);
     const { big } = await copy(target, {}, { where: 'id % 7 = 0 -- a comment' });

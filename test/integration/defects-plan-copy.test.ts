@@ -410,6 +410,19 @@ describe('conversions: decided by what the target reads, narrowing flagged', () 
     ]);
   });
 
+  it('bug: the sample was read with ::text (bool as true, inet with /32), not as COPY prints it: the plan refused pairs the copy converts', async () => {
+    await sql(
+      s.source,
+      `CREATE TABLE ${q}.conv_printed (id int, flag bool, ip inet);
+       INSERT INTO ${q}.conv_printed VALUES (1, true, '10.0.0.1'), (2, false, NULL);`,
+    );
+    await sql(s.target1, `CREATE TABLE ${q}.conv_printed (id int, flag varchar(1), ip varchar(8))`);
+    const plan = await planOf([
+      { name: 'db_1', server: s.target1, schema, tables: ['conv_printed'] },
+    ]);
+    expect(tableOf(plan, 'conv_printed').errors).toEqual([]);
+  });
+
   it.runIf(s.pg15)(
     'tries sampled values on a PostgreSQL 15 target too (no pg_input_is_valid there)',
     async () => {

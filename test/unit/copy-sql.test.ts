@@ -8,6 +8,7 @@ import {
   copyOutSql,
   createStagingSql,
   targetName,
+  repeatedKeySql,
   writeStagedSql,
 } from '../../src/copy/sql.js';
 import { tablePlan } from '../support/table-plan.js';
@@ -81,6 +82,18 @@ describe('copy SQL builders', () => {
   it('upserts the shared non-key columns on conflict of the key, only where they differ', () => {
     expect(writeStagedSql(planOf({ mode: 'upsert' }), ['id'])).toBe(
       `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "Mixed Case" = EXCLUDED."Mixed Case", "say ""hi""" = EXCLUDED."say ""hi""" WHERE ("pgcopy_existing"."Mixed Case"::text, "pgcopy_existing"."say ""hi"""::text) IS DISTINCT FROM (EXCLUDED."Mixed Case"::text, EXCLUDED."say ""hi"""::text) RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
+    );
+  });
+
+  it('finds a key the staged rows repeat, skipping NULL keys unless the key is NULLS NOT DISTINCT', () => {
+    const key = ['Mixed Case', 'say "hi"'];
+    const repeated = (nulls: string): string =>
+      `SET LOCAL enable_hashagg = off; WITH repeated AS (SELECT ARRAY["Mixed Case"::text, "say ""hi"""::text] AS key, count(*) AS copies FROM pg_temp."pgcopy_staging"${nulls} GROUP BY "Mixed Case", "say ""hi""" HAVING count(*) > 1) SELECT key, copies::text AS copies, (SELECT count(*) FROM repeated)::text AS keys FROM repeated LIMIT 1; RESET enable_hashagg`;
+    expect(repeatedKeySql(planOf({ mode: 'insert-new' }), key)).toBe(
+      repeated(` WHERE "Mixed Case" IS NOT NULL AND "say ""hi""" IS NOT NULL`),
+    );
+    expect(repeatedKeySql(planOf({ mode: 'upsert', conflictNullsEqual: true }), key)).toBe(
+      repeated(''),
     );
   });
 

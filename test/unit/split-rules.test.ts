@@ -53,6 +53,10 @@ describe('split rules: where a table can be copied in parts and stay all-or-noth
     expect(reason(tablePlan({ ...big, strategy: 'dblink' }))).toBe('strategy dblink is not stream');
     expect(reason(tablePlan({ ...big, mode: 'truncate' }))).toContain('truncate mode');
     expect(reason(tablePlan({ ...big, mode: 'upsert' }))).toContain('upsert');
+    // bug: insert-new was split, and every part but the first failed to PREPARE (0A000).
+    expect(reason(tablePlan({ ...big, mode: 'insert-new' }))).toBe(
+      'insert-new writes through a temporary staging table, and a transaction that used one cannot be prepared to commit with the other parts',
+    );
     const noKey =
       'and it has no integer key to split by (a single-column NOT NULL unique key of type smallint, integer or bigint)';
     expect(reason(tablePlan({ ...big, sourceKind: 'p' }))).toBe(
