@@ -31,6 +31,7 @@ import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commi
 import { SharedRead } from './fanout/shared-read.js';
 import { readUnits, unitBlockers } from './fanout/read-units.js';
 import { limitSplit } from '../plan/split-rules.js';
+import { orphanReason, unloadedParent } from '../plan/orphan-rules.js';
 import { copierOf } from './split/copy-split.js';
 import { settleLeftovers } from './split/leftovers.js';
 
@@ -205,6 +206,10 @@ async function copyAll(
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
       );
+    const notLoaded = (target: string, table: string): boolean => {
+      const parent = all.find((p) => p.targetName === target && p.targetTable === table);
+      return parent !== undefined && (results.get(parent)?.error ?? null) !== null;
+    };
     const copyTable = async (
       table: TablePlan,
       worker: number,
@@ -215,6 +220,13 @@ async function copyAll(
         const result = uncopied(table, abortedTableError(signal, false));
         results.set(table, result);
         emit({ type: 'table-failed', at: now().toISOString(), result });
+        return;
+      }
+      // Loaded with foreign-key checks off, a child of a parent that did not load would hold orphans.
+      const parent = unloadedParent(table, (name) => notLoaded(table.targetName, name));
+      if (parent !== undefined) {
+        shared?.leave(table);
+        fail(table, { code: 'PARENT_NOT_LOADED', message: orphanReason(parent) });
         return;
       }
       emit({

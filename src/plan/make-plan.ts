@@ -18,6 +18,7 @@ import { probeConversions, SourceSampler } from './probe-conversions.js';
 import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
+import { withOrphanRules } from './orphan-rules.js';
 import { applySplitRules, splitSettingOf } from './split-rules.js';
 import { integerKeyOf } from './split-key.js';
 import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
@@ -278,7 +279,7 @@ async function planTarget(
     return {
       name: target.name,
       schema: target.schema,
-      tables: probed,
+      tables: withOrphanRules(probed, (t) => catalog?.tables.get(t.targetTable)?.references ?? []),
     };
   } finally {
     await client?.end();
