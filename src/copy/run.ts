@@ -14,7 +14,8 @@ import {
 } from '../report/events.js';
 import { openConnectors, type SessionDeps } from '../session.js';
 import { AbortScope } from './abort-scope.js';
-import { createMissingExtensions } from './create-extensions.js';
+import { tablesToCopy } from './tables-to-copy.js';
+import { copyTruncateGroup, orphanedGroup } from './truncate-group.js';
 import { copyPair, resultOf, refOf } from './copy-pair.js';
 import { abortedTableError } from './table-error.js';
 import { LockWaits, type LockWaitTiming } from './lock-waits.js';
@@ -126,48 +127,24 @@ async function copyAll(
   const startedAt = now().toISOString();
   const all = plan.targets.flatMap((t) => t.tables);
   const results = new Map<TablePlan, TableResult>();
-  // run --resume: a pair the report marks done, with the same plan, keeps its earlier result.
-  function resumed(t: TablePlan): boolean {
-    const decision = t.errors.length === 0 ? options.resume?.decide(t) : undefined;
-    if (!decision) return false;
-    emit({
-      type: 'table-resume',
-      ref: refOf(t),
-      skipped: decision.skip !== undefined,
-      reason: decision.reason,
-    });
-    if (decision.skip) results.set(t, decision.skip);
-    return decision.skip !== undefined;
-  }
-  const planned = all.filter((t) => t.errors.length === 0 && !resumed(t));
   const fail = (t: TablePlan, error: TableError): void => {
     const result = uncopied(t, error);
     results.set(t, result);
     emit({ type: 'table-failed', at: now().toISOString(), result });
   };
-  for (const t of all.filter((p) => p.errors.length > 0)) {
-    fail(t, { code: 'PLAN', message: t.errors.join('; ') });
-  }
-  const noExtension = await createMissingExtensions(planned, connectors, signal ? { signal } : {});
-  for (const [t, error] of noExtension) fail(t, error);
-  const copyable = planned
-    .filter((t) => !noExtension.has(t))
-    .sort((a, b) => b.estimatedBytes - a.estimatedBytes);
-
-  let snapshot: SnapshotHolder | undefined;
-  if (copyable.length > 0) {
-    const connectSource = (): Promise<pg.Client> =>
-      connectors.source.connect(signal ? { signal } : {});
-    snapshot = new SnapshotHolder(
-      await sourceStep('opening the snapshot', async () =>
-        SnapshotCoordinator.open(await connectSource()),
-      ),
-      config.options.onSnapshotLoss,
-      connectSource,
+  const copyable = (
+    await tablesToCopy(all, {
+      connectors,
+      resume: options.resume,
+      signal,
       emit,
-      now,
-    );
-  }
+      record: (t, result) => results.set(t, result),
+      fail,
+    })
+  ).sort((a, b) => b.estimatedBytes - a.estimatedBytes);
+
+  const snapshot =
+    copyable.length > 0 ? await openSnapshot(config, connectors, signal, emit, now) : undefined;
   const verified = new Map<TablePlan, Verified>();
   const lockWaits = new LockWaits(
     (name) => connectors.target(name),
@@ -266,6 +243,9 @@ async function copyAll(
       );
       // A pair that never got to its first attempt (the snapshot was lost) holds no one up.
       sharedTurn?.leave(table);
+      record(table, result);
+    };
+    const record = (table: TablePlan, result: TableResult): void => {
       const check = result.error ? undefined : verified.get(table);
       const final = check ? { ...result, verified: check } : result;
       results.set(table, final);
@@ -274,6 +254,33 @@ async function copyAll(
         at: now().toISOString(),
         result: final,
       });
+    };
+    // A truncate group: its tables replaced together on the worker's connection to its target.
+    const copyGroup = async (members: readonly TablePlan[], worker: number): Promise<void> => {
+      const [first] = members as [TablePlan, ...TablePlan[]];
+      if (signal?.aborted || !snapshot) {
+        for (const m of members) fail(m, abortedTableError(signal, false));
+        return;
+      }
+      const orphaned = orphanedGroup(members, notLoaded);
+      if (orphaned) {
+        for (const m of members) fail(m, orphaned(m));
+        return;
+      }
+      using groupScope = new AbortScope(signal);
+      const done = await copyTruncateGroup(members, {
+        source: connectors.source,
+        target: connectors.target(first.targetName),
+        connections: connectionsOf(worker),
+        signal: signal ? groupScope.signal : undefined,
+        emit,
+        now,
+        progressIntervalMs: options.progressIntervalMs ?? 250,
+        hooks,
+        snapshots: snapshot,
+        policy,
+      });
+      members.forEach((m, i) => record(m, done[i] ?? uncopied(m, abortedTableError(signal, true))));
     };
     // A shared read is one unit of the pool, run by one worker on that worker's connections: its
     // one source connection and its connection to each target (the members' targets differ). So a
@@ -284,6 +291,7 @@ async function copyAll(
       units,
       concurrency,
       async (unit, worker, others) => {
+        if (unit.truncateGroup) return copyGroup(unit.tables, worker);
         using readScope = new AbortScope(signal);
         const shared = unit.columns
           ? new SharedRead(
@@ -303,18 +311,48 @@ async function copyAll(
     await lockWaits.close();
     await snapshot?.close().catch(() => undefined);
   }
-  // Report in plan order (target by target), whatever order the pool finished in.
+  return reportOf(config, all, results, { startedAt, snapshot, now });
+}
+
+/** The run's snapshot, held (and re-exported if lost, as the config asks) for the whole run. */
+async function openSnapshot(
+  config: Config,
+  connectors: Connectors,
+  signal: AbortSignal | undefined,
+  emit: EventListener,
+  now: () => Date,
+): Promise<SnapshotHolder> {
+  const connectSource = (): Promise<pg.Client> =>
+    connectors.source.connect(signal ? { signal } : {});
+  return new SnapshotHolder(
+    await sourceStep('opening the snapshot', async () =>
+      SnapshotCoordinator.open(await connectSource()),
+    ),
+    config.options.onSnapshotLoss,
+    connectSource,
+    emit,
+    now,
+  );
+}
+
+/** The report, in plan order (target by target), whatever order the pool finished in. */
+function reportOf(
+  config: Config,
+  all: readonly TablePlan[],
+  results: ReadonlyMap<TablePlan, TableResult>,
+  run: { startedAt: string; snapshot: SnapshotHolder | undefined; now: () => Date },
+): RunReport {
   const tables = all.flatMap((t) => {
     const result = results.get(t);
     return result ? [{ ...result, planHash: pairPlanHash(t) }] : [];
   });
-  const snapshots = snapshot?.ids ?? [];
+  const snapshots = run.snapshot?.ids ?? [];
   return {
-    startedAt,
-    finishedAt: now().toISOString(),
+    startedAt: run.startedAt,
+    finishedAt: run.now().toISOString(),
     status: overallStatus(tables),
     configId: configIdentity(config),
-    snapshot: snapshot?.first ?? null,
+    snapshot: run.snapshot?.first ?? null,
     ...(snapshots.length > 1 ? { snapshots } : {}),
     tables,
   };
