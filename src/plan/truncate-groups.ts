@@ -204,6 +204,8 @@ function asMember(t: TablePlan, group: readonly string[]): TablePlan {
   return {
     ...t,
     truncateGroup: group,
+    // A cycle within the group loads in its one transaction: no ordering needed, nothing left over.
+    warnings: t.warnings.filter((w) => !w.startsWith('foreign keys form a cycle through')),
     ...(rebuilt ? { rebuildIndexes: { indexes: [], reason: kept } } : {}),
     notes: [
       ...(t.notes ?? []).filter((n) => !(rebuilt && n.includes('dropped for the load'))),

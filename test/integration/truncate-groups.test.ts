@@ -9,7 +9,7 @@ import { ResumeReport } from '../../src/resume/resume-report.js';
 import { cli, cliWithConfig, workDir } from '../support/cli.js';
 import { endpointOf, testConfig, type TestTarget } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
-import { terminateCopyBackend } from '../support/faults.js';
+import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
 import type { ServerInfo } from '../support/server-info.js';
 
 // Bug: truncate on a whole schema barely worked: every table another table's foreign key
@@ -345,6 +345,33 @@ describe('bug: truncate on a whole schema barely works (truncate groups)', () =>
     await expectCopied(s.target1, GROUP);
   });
 
+  it('an interrupt mid-group rolls the whole group back and leaves no session behind', async () => {
+    await fresh(s.target1);
+    const controller = new AbortController();
+    const pending = copy(
+      [target(['region', 'customer', { name: 'orders', where: PACED }, 'product', 'order_line'])],
+      {},
+      { signal: controller.signal },
+    );
+    // Abort once the group is loading orders (its earlier members are loaded, not committed).
+    for (let waited = 0; waited < 20_000; waited += 10) {
+      const { rows } = await sql(
+        s.target1,
+        `SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgcopy' AND query LIKE $1`,
+        [`COPY %${schema}"."orders%`],
+      );
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    controller.abort();
+    const { report } = await pending;
+    expect(report.tables.every((t) => t.error !== null && t.rows === 0)).toBe(true);
+    expect(resultOf(report, 'orders').error?.code).toBe('ABORTED');
+    expect(resultOf(report, 'customer').error?.code).toBe('GROUP_ROLLED_BACK');
+    await expectUntouched(s.target1, GROUP);
+    expect(await leftoverSessions(s.target1, schema)).toBe(0);
+  });
+
   it('resume: a group is replaced again as a whole unless every member was done', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pgcopy-groups-'));
     try {
@@ -404,6 +431,17 @@ describe('bug: truncate on a whole schema barely works (truncate groups)', () =>
       const loaded = await copy([target(['cyc_a', 'cyc_b'])], { disableTriggers: true });
       expect(loaded.plan.targets[0]?.truncateGroups).toEqual([{ tables: ['cyc_a', 'cyc_b'] }]);
       expect(loaded.report.tables.map((t) => t.error)).toEqual([null, null]);
+      // In one transaction the cycle needs no order; in append mode each table commits alone.
+      expect(loaded.plan.targets[0]?.tables.flatMap((t) => t.warnings)).not.toContainEqual(
+        expect.stringMatching(/cycle/),
+      );
+      const appended = await copy([target(['cyc_a', 'cyc_b'])], {
+        disableTriggers: true,
+        mode: 'append',
+      });
+      expect(appended.plan.targets[0]?.tables[0]?.warnings).toContain(
+        `foreign keys form a cycle through "cyc_b": loaded without ordering, and with disableTriggers (checks off) a failure of one leaves the others' rows without their parent`,
+      );
       await expectCopied(s.target1, ['cyc_a', 'cyc_b']);
     } finally {
       await sql(s.source, `DROP TABLE ${q}.cyc_a, ${q}.cyc_b CASCADE`);
