@@ -88,6 +88,8 @@ async function attemptGroup(
       [
         'BEGIN',
         ...(replica ? ['SET LOCAL session_replication_role = replica'] : []),
+        // A foreign-key cycle: its deferrable keys are checked at the COMMIT, once every table is in.
+        ...(members.some((m) => m.deferredChecks) ? ['SET CONSTRAINTS ALL DEFERRED'] : []),
         groupTruncateSql(members),
       ].join('; '),
     );

@@ -5,6 +5,11 @@ import type { TablePlan } from './types.js';
 export interface TruncateGroupPlan {
   /** The member tables, in the order they load (a table after those its foreign keys reference). */
   readonly tables: readonly string[];
+  /**
+   * A foreign-key cycle among them loads with its (DEFERRABLE) keys checked at the group's COMMIT:
+   * SET CONSTRAINTS ALL DEFERRED in its transaction.
+   */
+  readonly deferred?: true;
 }
 
 const listed = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
@@ -22,8 +27,8 @@ const IN_A_GROUP = 'in a truncate group, whose tables load one after another in 
  * foreign-key order, so that either all of them are replaced or none. A table referenced from
  * outside the selection (or by a table in another mode, or one the plan refuses) stays refused,
  * naming that table, and so do the tables it references in turn, which would need it truncated too.
- * Tables whose foreign keys form a cycle can only be loaded with their checks off (disableTriggers
- * on each of them); otherwise they are refused. A group member is not split, keeps its indexes
+ * Tables whose foreign keys form a cycle load only with those keys DEFERRABLE (checked at the
+ * group's COMMIT) or their checks off (disableTriggers on each of them); otherwise they are refused. A group member is not split, keeps its indexes
  * and does not share a read with other targets (its load runs in the group's transaction).
  */
 export function withTruncateGroups(
@@ -49,12 +54,12 @@ export function withTruncateGroups(
       referencedByOf,
       (t) => truncating(t) && t.errors.length === 0,
     )) {
-      const cycle = cycleOf(group, referencedByOf);
-      if (cycle.length === 0 || group.every((t) => t.disableTriggers)) continue;
+      const stuck = unloadableCycle(group, referencedByOf);
+      if (stuck === undefined) continue;
       for (const t of group) {
         refused.set(
           t.targetTable,
-          `truncate: foreign keys between ${listed(cycle)} form a cycle, so their group ${listed(group.map((m) => m.targetTable))} can only load in one transaction with its checks off: set disableTriggers on each, or use append or upsert`,
+          `truncate: foreign keys between ${listed(stuck)} form a cycle, so their group ${listed(group.map((m) => m.targetTable))} can only load in one transaction with those checks deferred or off: make those foreign keys DEFERRABLE, or set disableTriggers on each of those tables, or use append or upsert`,
         );
       }
       changed = true;
@@ -62,21 +67,20 @@ export function withTruncateGroups(
   }
   const groups = components(tables, referencedByOf, (t) => truncating(t) && t.errors.length === 0)
     .filter((g) => g.length > 1)
-    .map((g) => loadOrder(g));
-  const groupOf = new Map(groups.flatMap((g) => g.map((t) => [t.targetTable, g] as const)));
+    .map((g) => loadOrder(g, referencedByOf));
+  const plans: TruncateGroupPlan[] = groups.map((g) => ({
+    tables: g.tables.map((t) => t.targetTable),
+    ...(g.deferred ? { deferred: true as const } : {}),
+  }));
+  const groupOf = new Map(plans.flatMap((g) => g.tables.map((name) => [name, g] as const)));
   return {
     tables: tables.map((t) => {
       const why = refused.get(t.targetTable);
       if (why !== undefined) return { ...t, errors: [...t.errors, why] };
       const group = groupOf.get(t.targetTable);
-      return group
-        ? asMember(
-            t,
-            group.map((m) => m.targetTable),
-          )
-        : t;
+      return group ? asMember(t, group) : t;
     }),
-    groups: groups.map((g) => ({ tables: g.map((t) => t.targetTable) })),
+    groups: plans,
   };
 }
 
@@ -153,64 +157,129 @@ function components(
   return found;
 }
 
-/** The members that cannot be put in foreign-key order (on, or behind, a cycle). */
-function cycleOf(
+/** A member's parents within its group (the members its foreign keys reference), and whether each link is deferrable. */
+function parentLinks(
   group: readonly TablePlan[],
   referencedByOf: (table: TablePlan) => readonly TableRef[],
-): string[] {
+): Map<string, Map<string, boolean>> {
   const names = new Set(group.map((t) => t.targetTable));
-  // Each member's parents within the group: the members whose referencedBy names it.
-  const parents = new Map(group.map((t) => [t.targetTable, new Set<string>()]));
+  const parents = new Map(group.map((t) => [t.targetTable, new Map<string, boolean>()]));
   for (const t of group) {
     for (const ref of referencedByOf(t)) {
       if (ref.schema === t.targetSchema && names.has(ref.table)) {
-        parents.get(ref.table)?.add(t.targetTable);
+        parents.get(ref.table)?.set(t.targetTable, ref.deferrable === true);
       }
     }
   }
-  for (let progress = true; progress;) {
-    progress = false;
-    for (const [name, above] of parents) {
-      if ([...above].every((p) => !parents.has(p))) {
-        parents.delete(name);
-        progress = true;
-      }
-    }
-  }
-  return [...parents.keys()];
+  return parents;
 }
 
-/** Parents before children (loadsAfter); what a cycle leaves unordered follows in plan order. */
-function loadOrder(group: readonly TablePlan[]): TablePlan[] {
-  const names = new Set(group.map((t) => t.targetTable));
-  const placed: TablePlan[] = [];
-  const done = new Set<string>();
-  for (;;) {
-    const left = group.filter((t) => !done.has(t.targetTable));
-    const next =
-      left.find((t) => (t.loadsAfter ?? []).every((p) => done.has(p) || !names.has(p))) ?? left[0];
-    if (!next) break;
-    placed.push(next);
-    done.add(next.targetTable);
-  }
-  return placed;
+/**
+ * The group's strongly connected components, parents before children (Tarjan's algorithm emits
+ * a component after every component it reaches, and the links go from child to parent); each
+ * component's tables in plan order. A component of several tables is a foreign-key cycle.
+ */
+function strongComponents(
+  group: readonly TablePlan[],
+  parents: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
+): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const order = new Map(group.map((t, i) => [t.targetTable, i]));
+  const visit = (name: string): void => {
+    index.set(name, index.size);
+    low.set(name, index.get(name) as number);
+    stack.push(name);
+    onStack.add(name);
+    for (const parent of parents.get(name)?.keys() ?? []) {
+      if (!index.has(parent)) {
+        visit(parent);
+        low.set(name, Math.min(low.get(name) as number, low.get(parent) as number));
+      } else if (onStack.has(parent)) {
+        low.set(name, Math.min(low.get(name) as number, index.get(parent) as number));
+      }
+    }
+    if (low.get(name) !== index.get(name)) return;
+    const component: string[] = [];
+    for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+      onStack.delete(top);
+      component.push(top);
+      if (top === name) break;
+    }
+    found.push(component.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)));
+  };
+  for (const t of group) if (!index.has(t.targetTable)) visit(t.targetTable);
+  return found;
+}
+
+/**
+ * A cycle of the group that one transaction cannot load: checked at once, each of its tables
+ * would need another loaded first. Loadable when its tables load with checks off (disableTriggers
+ * on each) or when every foreign key within it is DEFERRABLE (checked at the group's COMMIT).
+ */
+function unloadableCycle(
+  group: readonly TablePlan[],
+  referencedByOf: (table: TablePlan) => readonly TableRef[],
+): string[] | undefined {
+  const parents = parentLinks(group, referencedByOf);
+  const byName = new Map(group.map((t) => [t.targetTable, t]));
+  return strongComponents(group, parents).find(
+    (cycle) =>
+      cycle.length > 1 &&
+      !cycle.every((name) => byName.get(name)?.disableTriggers) &&
+      !deferrableWithin(cycle, parents),
+  );
+}
+
+function deferrableWithin(
+  cycle: readonly string[],
+  parents: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
+): boolean {
+  return cycle.every((name) =>
+    [...(parents.get(name) ?? [])].every(
+      ([parent, deferrable]) => deferrable || !cycle.includes(parent),
+    ),
+  );
+}
+
+/** Parents before children; the tables of a cycle together, in plan order. */
+function loadOrder(
+  group: readonly TablePlan[],
+  referencedByOf: (table: TablePlan) => readonly TableRef[],
+): { tables: TablePlan[]; deferred: boolean } {
+  const parents = parentLinks(group, referencedByOf);
+  const byName = new Map(group.map((t) => [t.targetTable, t]));
+  const cycles = strongComponents(group, parents);
+  const deferred = cycles.some(
+    (c) => c.length > 1 && !c.every((name) => byName.get(name)?.disableTriggers),
+  );
+  return { tables: cycles.flat().map((name) => byName.get(name) as TablePlan), deferred };
 }
 
 /** A group member: says so, and keeps its indexes (its load runs in the group's transaction). */
-function asMember(t: TablePlan, group: readonly string[]): TablePlan {
+function asMember(t: TablePlan, plan: TruncateGroupPlan): TablePlan {
+  const group = plan.tables;
   const others = group.filter((name) => name !== t.targetTable);
   const rebuilt = t.rebuildIndexes !== undefined && t.rebuildIndexes.indexes.length > 0;
   const kept = `indexes kept during the load: ${IN_A_GROUP}`;
   return {
     ...t,
     truncateGroup: group,
+    ...(plan.deferred ? { deferredChecks: true as const } : {}),
     // A cycle within the group loads in its one transaction: no ordering needed, nothing left over.
     warnings: t.warnings.filter((w) => !w.startsWith('foreign keys form a cycle through')),
     ...(rebuilt ? { rebuildIndexes: { indexes: [], reason: kept } } : {}),
     notes: [
       ...(t.notes ?? []).filter((n) => !(rebuilt && n.includes('dropped for the load'))),
       ...(rebuilt ? [kept] : []),
-      `truncate group ${listed(group)}: truncated in one statement with ${listed(others)} (foreign keys) and loaded with them in one transaction, in this order, so that all of them are replaced or none`,
+      `truncate group ${listed(group)}: truncated in one statement with ${listed(others)} (foreign keys) and loaded with them in one transaction, in this order, so that all of them are replaced or none${
+        plan.deferred
+          ? '; its foreign-key cycle is checked at COMMIT (SET CONSTRAINTS ALL DEFERRED)'
+          : ''
+      }`,
     ],
   };
 }

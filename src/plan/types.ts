@@ -80,6 +80,8 @@ export interface TablePlan {
    * statement, loaded in one transaction), in load order; this table among them.
    */
   readonly truncateGroup?: readonly string[];
+  /** Its truncate group loads a foreign-key cycle with its DEFERRABLE keys checked at COMMIT. */
+  readonly deferredChecks?: true;
   /** Target tables of the same target that this one's foreign keys reference: loaded first. */
   readonly loadsAfter?: readonly string[];
   /** Sequences owned by, or called from the default of, a written column (never moved back). */

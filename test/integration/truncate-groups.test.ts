@@ -36,7 +36,7 @@ const TABLES = `
 /** In the plan's order (the pattern's matches, by name). */
 const ALL = ['customer', 'note', 'order_line', 'orders', 'product', 'region', 'tree'];
 /** In load order: parents first, otherwise in the plan's order. */
-const GROUP = ['product', 'region', 'customer', 'orders', 'order_line'];
+const GROUP = ['region', 'customer', 'orders', 'product', 'order_line'];
 const LISTED = GROUP.map((t) => `"${t}"`).join(', ');
 
 /** Rows of the target's own, which a replaced group must not keep. */
@@ -323,7 +323,7 @@ describe('bug: truncate on a whole schema barely works (truncate groups)', () =>
     });
     expect(plan.readOnce?.shared).toEqual([]);
     expect(plan.readOnce?.separate.find((r) => r.table === 'orders')?.reason).toMatch(
-      /^it is in a truncate group \("product", .*\), whose tables load one after another in one target transaction$/,
+      /^it is in a truncate group \("region", .*\), whose tables load one after another in one target transaction$/,
     );
     expect(report.tables.every((t) => t.error === null)).toBe(true);
     await expectCopied(s.target1, GROUP);
@@ -405,7 +405,7 @@ describe('bug: truncate on a whole schema barely works (truncate groups)', () =>
     }
   });
 
-  it('a foreign-key cycle loads as a group only with disableTriggers; otherwise it is refused', async () => {
+  it('a foreign-key cycle loads as a group only with DEFERRABLE keys or disableTriggers; otherwise it is refused', async () => {
     const cycle = `
       CREATE TABLE ${q}.cyc_a (id int PRIMARY KEY, b_id int);
       CREATE TABLE ${q}.cyc_b (id int PRIMARY KEY, a_id int REFERENCES ${q}.cyc_a);
@@ -422,10 +422,10 @@ describe('bug: truncate on a whole schema barely works (truncate groups)', () =>
       const refused = await copy([target(['cyc_a', 'cyc_b'])]);
       expect(refused.plan.targets[0]?.tables.map((t) => t.errors)).toEqual([
         [
-          'truncate: foreign keys between "cyc_a", "cyc_b" form a cycle, so their group "cyc_a", "cyc_b" can only load in one transaction with its checks off: set disableTriggers on each, or use append or upsert',
+          'truncate: foreign keys between "cyc_a", "cyc_b" form a cycle, so their group "cyc_a", "cyc_b" can only load in one transaction with those checks deferred or off: make those foreign keys DEFERRABLE, or set disableTriggers on each of those tables, or use append or upsert',
         ],
         [
-          'truncate: foreign keys between "cyc_a", "cyc_b" form a cycle, so their group "cyc_a", "cyc_b" can only load in one transaction with its checks off: set disableTriggers on each, or use append or upsert',
+          'truncate: foreign keys between "cyc_a", "cyc_b" form a cycle, so their group "cyc_a", "cyc_b" can only load in one transaction with those checks deferred or off: make those foreign keys DEFERRABLE, or set disableTriggers on each of those tables, or use append or upsert',
         ],
       ]);
       const loaded = await copy([target(['cyc_a', 'cyc_b'])], { disableTriggers: true });
@@ -443,6 +443,34 @@ describe('bug: truncate on a whole schema barely works (truncate groups)', () =>
         `foreign keys form a cycle through "cyc_b": loaded without ordering, and with disableTriggers (checks off) a failure of one leaves the others' rows without their parent`,
       );
       await expectCopied(s.target1, ['cyc_a', 'cyc_b']);
+      // DEFERRABLE keys: checked at the group's COMMIT, with the checks on.
+      await sql(
+        s.target1,
+        `ALTER TABLE ${q}.cyc_a ALTER CONSTRAINT cyc_a_b_id_fkey DEFERRABLE;
+         ALTER TABLE ${q}.cyc_b ALTER CONSTRAINT cyc_b_a_id_fkey DEFERRABLE;
+         TRUNCATE ${q}.cyc_a, ${q}.cyc_b;`,
+      );
+      const deferred = await copy([target(['cyc_a', 'cyc_b'])]);
+      expect(deferred.plan.targets[0]?.truncateGroups).toEqual([
+        { tables: ['cyc_a', 'cyc_b'], deferred: true },
+      ]);
+      expect(deferred.report.tables.map((t) => t.error)).toEqual([null, null]);
+      await expectCopied(s.target1, ['cyc_a', 'cyc_b']);
+      // A row whose parent is missing fails the COMMIT: the whole group is rolled back.
+      await sql(
+        s.source,
+        `ALTER TABLE ${q}.cyc_a DROP CONSTRAINT cyc_a_b_id_fkey;
+         UPDATE ${q}.cyc_a SET b_id = 99 WHERE id = 1;`,
+      );
+      const broken = await copy([target(['cyc_a', 'cyc_b'])]);
+      expect(broken.report.tables.map((t) => t.error?.code)).toEqual([
+        'GROUP_ROLLED_BACK',
+        'GROUP_ROLLED_BACK',
+      ]);
+      expect(broken.report.tables[0]?.error?.message).toMatch(
+        /^not copied: the group's own statements \(BEGIN, TRUNCATE, COMMIT\) failed: .*violates foreign key constraint/,
+      );
+      expect((await tableDigest(s.target1, `SELECT * FROM ${q}.cyc_a`)).count).toBe(10);
     } finally {
       await sql(s.source, `DROP TABLE ${q}.cyc_a, ${q}.cyc_b CASCADE`);
     }
