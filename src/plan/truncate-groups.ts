@@ -78,7 +78,7 @@ export function withTruncateGroups(
       const why = refused.get(t.targetTable);
       if (why !== undefined) return { ...t, errors: [...t.errors, why] };
       const group = groupOf.get(t.targetTable);
-      return group ? asMember(t, group) : t;
+      return group ? asMember(t, group, mixedTriggers(group, byName)) : t;
     }),
     groups: plans,
   };
@@ -260,7 +260,13 @@ function loadOrder(
 }
 
 /** A group member: says so, and keeps its indexes (its load runs in the group's transaction). */
-function asMember(t: TablePlan, plan: TruncateGroupPlan): TablePlan {
+/** Some members load with disableTriggers and some without: the one TRUNCATE fires triggers. */
+function mixedTriggers(plan: TruncateGroupPlan, byName: ReadonlyMap<string, TablePlan>): boolean {
+  const off = plan.tables.filter((name) => byName.get(name)?.disableTriggers);
+  return off.length > 0 && off.length < plan.tables.length;
+}
+
+function asMember(t: TablePlan, plan: TruncateGroupPlan, mixed: boolean): TablePlan {
   const group = plan.tables;
   const others = group.filter((name) => name !== t.targetTable);
   const rebuilt = t.rebuildIndexes !== undefined && t.rebuildIndexes.indexes.length > 0;
@@ -270,7 +276,14 @@ function asMember(t: TablePlan, plan: TruncateGroupPlan): TablePlan {
     truncateGroup: group,
     ...(plan.deferred ? { deferredChecks: true as const } : {}),
     // A cycle within the group loads in its one transaction: no ordering needed, nothing left over.
-    warnings: t.warnings.filter((w) => !w.startsWith('foreign keys form a cycle through')),
+    warnings: [
+      ...t.warnings.filter((w) => !w.startsWith('foreign keys form a cycle through')),
+      ...(mixed && t.disableTriggers
+        ? [
+            'disableTriggers: other tables of its truncate group load with triggers on, so the one TRUNCATE of the group runs with them on and fires its ON TRUNCATE triggers',
+          ]
+        : []),
+    ],
     ...(rebuilt ? { rebuildIndexes: { indexes: [], reason: kept } } : {}),
     notes: [
       ...(t.notes ?? []).filter((n) => !(rebuilt && n.includes('dropped for the load'))),
