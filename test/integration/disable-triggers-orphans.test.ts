@@ -173,6 +173,20 @@ describe('bug: disableTriggers loads children of a refused or failed parent', ()
     },
   );
 
+  it.each(['dblink', 'fdw'] as const)(
+    'strategy %s: a child of a parent that fails in the run is not loaded either',
+    async (strategy) => {
+      await fresh(s.target1, `INSERT INTO ${q}.parent VALUES (1, 'kept');`);
+      const { report } = await copy([target('db_1', s.target1, ['parent', 'child'])], {
+        strategy,
+        createExtensions: true,
+      });
+      expect(resultOf(report, 'db_1', 'parent').error?.sqlstate).toBe('23505');
+      expect(resultOf(report, 'db_1', 'child').error?.message).toMatch(PARENT_FAILED('parent'));
+      expect(await count(s.target1, 'child')).toBe(0);
+    },
+  );
+
   it('with disableTriggers off the child runs as before and fails on its own foreign-key check', async () => {
     await fresh(s.target1, `INSERT INTO ${q}.parent VALUES (1, 'kept');`);
     const { plan, report } = await copy([target('db_1', s.target1, ['parent', 'child'])], {
