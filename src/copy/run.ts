@@ -15,13 +15,11 @@ import {
 import { openConnectors, type SessionDeps } from '../session.js';
 import { AbortScope } from './abort-scope.js';
 import { tablesToCopy } from './tables-to-copy.js';
-import { copyTruncateGroup, orphanedGroup } from './truncate-group.js';
-import { copyPair, resultOf, refOf } from './copy-pair.js';
-import { abortedTableError } from './table-error.js';
+import { copyUnit, uncopied, type CopyPhase } from './copy-units.js';
 import { LockWaits, type LockWaitTiming } from './lock-waits.js';
 import { runPool } from './pool.js';
 import { runHooks } from './run-hooks.js';
-import { DEFAULT_RETRY_DELAYS, copyWithRetries, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_DELAYS, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
 import { sourceStep } from './source-step.js';
 import { WorkerConnections } from './worker-connections.js';
@@ -29,11 +27,8 @@ import { SnapshotHolder } from './snapshot-holder.js';
 import { configIdentity, pairPlanHash } from '../resume/plan-hash.js';
 import type { ResumeReport } from '../resume/resume-report.js';
 import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
-import { SharedRead } from './fanout/shared-read.js';
 import { readUnits, unitBlockers } from './fanout/read-units.js';
 import { limitSplit } from '../plan/split-rules.js';
-import { orphanReason, unloadedParent } from '../plan/orphan-rules.js';
-import { copierOf } from './split/copy-split.js';
 import { settleLeftovers } from './split/leftovers.js';
 
 export interface RunOptions {
@@ -61,17 +56,6 @@ export interface RunOutcome {
   readonly plan: Plan;
   /** Absent on a dry run. */
   readonly report: RunReport | undefined;
-}
-
-/** A pair that ends without copying anything: the plan refused it, or the run was interrupted first. */
-function uncopied(plan: TablePlan, error: TableError): TableResult {
-  return resultOf(plan, {
-    rows: 0,
-    bytes: 0,
-    seconds: 0,
-    warnings: plan.warnings,
-    error,
-  });
 }
 
 /** The copy job, shared by the CLI and the Lambda handler: plan, snapshot, copy every pair, report. */
@@ -183,126 +167,29 @@ async function copyAll(
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
       );
-    const notLoaded = (target: string, table: string): boolean => {
-      const parent = all.find((p) => p.targetName === target && p.targetTable === table);
-      return parent !== undefined && (results.get(parent)?.error ?? null) !== null;
+    const phase: CopyPhase = {
+      connectors,
+      connectionsOf,
+      snapshot,
+      signal,
+      emit,
+      now,
+      progressIntervalMs: options.progressIntervalMs ?? 250,
+      hooks,
+      policy,
+      runId,
+      all,
+      results,
+      verified,
     };
-    const copyTable = async (
-      table: TablePlan,
-      worker: number,
-      others: readonly number[],
-      shared: SharedRead | undefined,
-    ): Promise<void> => {
-      if (signal?.aborted || !snapshot) {
-        const result = uncopied(table, abortedTableError(signal, false));
-        results.set(table, result);
-        emit({ type: 'table-failed', at: now().toISOString(), result });
-        return;
-      }
-      // Loaded with foreign-key checks off, a child of a parent that did not load would hold orphans.
-      const parent = unloadedParent(table, (name) => notLoaded(table.targetName, name));
-      if (parent !== undefined) {
-        shared?.leave(table);
-        fail(table, { code: 'PARENT_NOT_LOADED', message: orphanReason(parent) });
-        return;
-      }
-      emit({
-        type: 'table-start',
-        at: now().toISOString(),
-        ref: refOf(table),
-        format: table.format,
-        mode: table.mode,
-        estimatedRows: table.estimatedRows,
-        estimatedBytes: table.estimatedBytes,
-      });
-      using pairScope = new AbortScope(signal);
-      const pairSignal = signal ? pairScope.signal : undefined;
-      // The first attempt of a shared read's pair takes its part of the read; a retry reads alone.
-      let sharedTurn = shared;
-      const result = await copyWithRetries(
-        table,
-        (current) => {
-          const context = {
-            source: connectors.source,
-            target: connectors.target(table.targetName),
-            connections: connectionsOf(worker),
-            snapshot: current,
-            signal: pairSignal,
-            emit,
-            now,
-            progressIntervalMs: options.progressIntervalMs ?? 250,
-            hooks,
-          };
-          const turn = sharedTurn;
-          sharedTurn = undefined;
-          if (turn) return copyPair(table, { ...context, sharedRead: turn });
-          const copy = copierOf(others.map(connectionsOf), runId);
-          return shared ? shared.alone(() => copy(table, context)) : copy(table, context);
-        },
-        { snapshots: snapshot, policy, signal: pairSignal, emit, now },
-      );
-      // A pair that never got to its first attempt (the snapshot was lost) holds no one up.
-      sharedTurn?.leave(table);
-      record(table, result);
-    };
-    const record = (table: TablePlan, result: TableResult): void => {
-      const check = result.error ? undefined : verified.get(table);
-      const final = check ? { ...result, verified: check } : result;
-      results.set(table, final);
-      emit({
-        type: final.error ? 'table-failed' : 'table-done',
-        at: now().toISOString(),
-        result: final,
-      });
-    };
-    // A truncate group: its tables replaced together on the worker's connection to its target.
-    const copyGroup = async (members: readonly TablePlan[], worker: number): Promise<void> => {
-      const [first] = members as [TablePlan, ...TablePlan[]];
-      if (signal?.aborted || !snapshot) {
-        for (const m of members) fail(m, abortedTableError(signal, false));
-        return;
-      }
-      const orphaned = orphanedGroup(members, notLoaded);
-      if (orphaned) {
-        for (const m of members) fail(m, orphaned(m));
-        return;
-      }
-      using groupScope = new AbortScope(signal);
-      const done = await copyTruncateGroup(members, {
-        source: connectors.source,
-        target: connectors.target(first.targetName),
-        connections: connectionsOf(worker),
-        signal: signal ? groupScope.signal : undefined,
-        emit,
-        now,
-        progressIntervalMs: options.progressIntervalMs ?? 250,
-        hooks,
-        snapshots: snapshot,
-        policy,
-      });
-      members.forEach((m, i) => record(m, done[i] ?? uncopied(m, abortedTableError(signal, true))));
-    };
-    // A shared read is one unit of the pool, run by one worker on that worker's connections: its
-    // one source connection and its connection to each target (the members' targets differ). So a
-    // unit holds no more connections to any server than a single pair's worker would, and the
-    // bound stays `concurrency` connections per server (the source's snapshot coordinator is +1).
+    // A unit (a pair, a shared read, a truncate group) holds no more connections to any server
+    // than a single pair's worker would (see copyUnit), so the bound stays `concurrency`
+    // connections per server (the source's snapshot coordinator is +1).
     const units = readUnits(copyable, plan.readOnce);
     await runPool(
       units,
       concurrency,
-      async (unit, worker, others) => {
-        if (unit.truncateGroup) return copyGroup(unit.tables, worker);
-        using readScope = new AbortScope(signal);
-        const shared = unit.columns
-          ? new SharedRead(
-              unit.tables,
-              unit.columns,
-              connectionsOf(worker),
-              signal ? readScope.signal : undefined,
-            )
-          : undefined;
-        await Promise.all(unit.tables.map((table) => copyTable(table, worker, others, shared)));
-      },
+      (unit, worker, others) => copyUnit(unit, worker, others, phase),
       unitBlockers(units, parentsOf),
       // A split table (always a unit of its own) takes a slot, and a worker's connections, per part.
       (unit) => (unit.tables.length === 1 ? (unit.tables[0]?.split?.parts ?? 1) : 1),
