@@ -245,6 +245,50 @@ describe('bug: truncate on a whole schema barely works (truncate groups)', () =>
     await expectUntouched(s.target1, ['customer', 'orders', 'product', 'order_line']);
   });
 
+  it('a whole schema of 40 tables with a web of foreign keys copies exactly in truncate mode, no orphans', async () => {
+    const wide = `${schema}_wide`;
+    const w = `"${wide}"`;
+    // Table i references up to two earlier tables (a fixed pseudo-random pick).
+    let seed = 7;
+    const next = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const ddl: string[] = [`CREATE SCHEMA ${w};`];
+    const fill: string[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const parents = i === 0 ? [] : [...new Set([next(i), next(i)])].slice(0, 1 + next(2));
+      const columns = parents.map((p) => `, p${p} int REFERENCES ${w}.t${p}`).join('');
+      ddl.push(`CREATE TABLE ${w}.t${i} (id int PRIMARY KEY${columns});`);
+      const values = parents.map((p) => `, 1 + (g * ${p + 3}) % 50`).join('');
+      fill.push(`INSERT INTO ${w}.t${i} SELECT g${values} FROM generate_series(1, 50) g;`);
+    }
+    await sql(s.source, [...ddl, ...fill].join('\n'));
+    await sql(
+      s.target1,
+      [
+        ...ddl,
+        ...fill.map((f) => f.replace('generate_series(1, 50)', 'generate_series(1, 60)')),
+      ].join('\n'),
+    );
+    try {
+      const config = testConfig(
+        { server: s.source, schema: wide },
+        [{ name: 'db_1', server: s.target1, schema: wide, tables: ['*'] }],
+        { mode: 'truncate', concurrency: 3 },
+      );
+      const { plan, report } = await run(config);
+      expect(plan.targets[0]?.tables.flatMap((t) => t.errors)).toEqual([]);
+      expect(plan.targets[0]?.truncateGroups?.flatMap((g) => g.tables)).toHaveLength(40);
+      expect(report?.tables.filter((t) => t.error !== null)).toEqual([]);
+      for (let i = 0; i < 40; i += 1) {
+        expect(await tableDigest(s.target1, `SELECT * FROM ${w}.t${i}`), `t${i}`).toEqual(
+          await tableDigest(s.source, `SELECT * FROM ${w}.t${i}`),
+        );
+      }
+    } finally {
+      await sql(s.source, `DROP SCHEMA ${w} CASCADE`);
+      await sql(s.target1, `DROP SCHEMA ${w} CASCADE`);
+    }
+  });
+
   it('check and plan --json agree: a closed selection passes check, a table outside it is named', async () => {
     await fresh(s.target1);
     const config = (tables: readonly string[]) => ({
