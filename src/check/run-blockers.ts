@@ -33,10 +33,30 @@ export async function runBlockers(client: pg.ClientBase, needs: EndpointNeeds): 
       needs.schema,
       truncated.map((t) => t.table),
     );
-    for (const [table, by] of referenced) {
+    // Tables truncated together (every referencing table truncated too) form a truncate group,
+    // as the plan makes them; a referrer that is not truncated blocks its table, and that table
+    // in turn the tables it references.
+    const names = new Set(truncated.map((t) => t.table));
+    const blocked = new Map<string, string[]>();
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const [table, by] of referenced) {
+        if (blocked.has(table)) continue;
+        const outside = by.filter(
+          (r) => r.schema !== needs.schema || !names.has(r.table) || blocked.has(r.table),
+        );
+        if (outside.length === 0) continue;
+        blocked.set(
+          table,
+          outside.map((r) => r.name),
+        );
+        changed = true;
+      }
+    }
+    for (const [table, by] of blocked) {
       problems.push(
         `truncate of ${needs.schema}.${table}: the foreign keys of ${by.join(', ')} reference it, ` +
-          'so PostgreSQL refuses TRUNCATE; use append or upsert for it',
+          'so PostgreSQL refuses TRUNCATE unless they are truncated with it; copy them in truncate mode too, or use append or upsert for it',
       );
     }
   }

@@ -38,6 +38,19 @@ export interface PairContext {
    * no source connection of its own and only joins that read; its target side is unchanged.
    */
   readonly sharedRead?: SharedRead | undefined;
+  /**
+   * The table is a member of a truncate group: it loads in the group's target transaction (begun,
+   * its tables truncated), after `setup`, and the group commits or rolls back; the pair neither
+   * begins, truncates, commits nor hands back that connection.
+   */
+  readonly group?: GroupTransaction | undefined;
+}
+
+/** A truncate group's one target transaction, as one member's load joins it. */
+export interface GroupTransaction {
+  readonly target: pg.Client;
+  /** Statements this member runs first in the transaction (its trigger setting). */
+  readonly setup: readonly string[];
 }
 
 export function refOf(plan: TablePlan): TableRef {
@@ -85,6 +98,12 @@ async function rollback(client: pg.Client): Promise<void> {
 /** What the source session sets for a table's read: its policies, when the config asked for them. */
 export function sourceSessionLocals(plan: TablePlan): string[] {
   return plan.rowSecurity === 'apply' ? ['SET LOCAL row_security = on'] : [];
+}
+
+/** A group member's target: the group's transaction, after the member's own setup. */
+async function joinGroup(group: GroupTransaction): Promise<pg.Client> {
+  if (group.setup.length > 0) await group.target.query(group.setup.join('; '));
+  return group.target;
 }
 
 /** Copies one (target, table) pair atomically and reports how it ended; never throws. */
@@ -139,16 +158,21 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
           });
           return client;
         }),
-      ctx.connections.targetClient(plan.targetName, signal).then(async (client) => {
-        targetClient = client;
-        watches.target = new ConnectionWatch(client);
-        await ctx.hooks?.prepareTarget?.(client, plan);
-        // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
-        // writes (and truncates) through the source's session instead.
-        const setup = strategy.writesOnSource ? [] : destination.statements;
-        await client.query(['BEGIN', ...setup].join('; '));
-        return client;
-      }),
+      ctx.group
+        ? joinGroup(ctx.group).then((client) => {
+            watches.target = new ConnectionWatch(client);
+            return client;
+          })
+        : ctx.connections.targetClient(plan.targetName, signal).then(async (client) => {
+            targetClient = client;
+            watches.target = new ConnectionWatch(client);
+            await ctx.hooks?.prepareTarget?.(client, plan);
+            // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
+            // writes (and truncates) through the source's session instead.
+            const setup = strategy.writesOnSource ? [] : destination.statements;
+            await client.query(['BEGIN', ...setup].join('; '));
+            return client;
+          }),
     ]);
     const [source, target] = ready.map((outcome) => {
       if (outcome.status === 'rejected') throw outcome.reason;
@@ -196,7 +220,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
             () => true,
             () => false,
           );
-    [sourceUsable] = await Promise.all([sourceEnded, target.query('COMMIT')]);
+    // A group member's rows commit with the group, after its last table.
+    [sourceUsable] = await Promise.all([sourceEnded, ctx.group ? null : target.query('COMMIT')]);
     targetUsable = true;
   } catch (thrown) {
     // Neither client is rolled back here: the source may still be streaming a COPY, the target

@@ -14,13 +14,12 @@ import {
 } from '../report/events.js';
 import { openConnectors, type SessionDeps } from '../session.js';
 import { AbortScope } from './abort-scope.js';
-import { createMissingExtensions } from './create-extensions.js';
-import { copyPair, resultOf, refOf } from './copy-pair.js';
-import { abortedTableError } from './table-error.js';
+import { tablesToCopy } from './tables-to-copy.js';
+import { copyUnit, uncopied, type CopyPhase } from './copy-units.js';
 import { LockWaits, type LockWaitTiming } from './lock-waits.js';
 import { runPool } from './pool.js';
 import { runHooks } from './run-hooks.js';
-import { DEFAULT_RETRY_DELAYS, copyWithRetries, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_DELAYS, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
 import { sourceStep } from './source-step.js';
 import { WorkerConnections } from './worker-connections.js';
@@ -28,10 +27,8 @@ import { SnapshotHolder } from './snapshot-holder.js';
 import { endpointsIdentity, pairPlanHash } from '../resume/plan-hash.js';
 import type { ResumeReport } from '../resume/resume-report.js';
 import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commit.js';
-import { SharedRead } from './fanout/shared-read.js';
 import { readUnits, unitBlockers } from './fanout/read-units.js';
 import { limitSplit } from '../plan/split-rules.js';
-import { copierOf } from './split/copy-split.js';
 import { settleLeftovers } from './split/leftovers.js';
 
 export interface RunOptions {
@@ -59,17 +56,6 @@ export interface RunOutcome {
   readonly plan: Plan;
   /** Absent on a dry run. */
   readonly report: RunReport | undefined;
-}
-
-/** A pair that ends without copying anything: the plan refused it, or the run was interrupted first. */
-function uncopied(plan: TablePlan, error: TableError): TableResult {
-  return resultOf(plan, {
-    rows: 0,
-    bytes: 0,
-    seconds: 0,
-    warnings: plan.warnings,
-    error,
-  });
 }
 
 /** The copy job, shared by the CLI and the Lambda handler: plan, snapshot, copy every pair, report. */
@@ -135,48 +121,24 @@ async function copyAll(
   const startedAt = now().toISOString();
   const all = plan.targets.flatMap((t) => t.tables);
   const results = new Map<TablePlan, TableResult>();
-  // run --resume: a pair the report marks done, with the same plan, keeps its earlier result.
-  function resumed(t: TablePlan): boolean {
-    const decision = t.errors.length === 0 ? options.resume?.decide(t) : undefined;
-    if (!decision) return false;
-    emit({
-      type: 'table-resume',
-      ref: refOf(t),
-      skipped: decision.skip !== undefined,
-      reason: decision.reason,
-    });
-    if (decision.skip) results.set(t, decision.skip);
-    return decision.skip !== undefined;
-  }
-  const planned = all.filter((t) => t.errors.length === 0 && !resumed(t));
   const fail = (t: TablePlan, error: TableError): void => {
     const result = uncopied(t, error);
     results.set(t, result);
     emit({ type: 'table-failed', at: now().toISOString(), result });
   };
-  for (const t of all.filter((p) => p.errors.length > 0)) {
-    fail(t, { code: 'PLAN', message: t.errors.join('; ') });
-  }
-  const noExtension = await createMissingExtensions(planned, connectors, signal ? { signal } : {});
-  for (const [t, error] of noExtension) fail(t, error);
-  const copyable = planned
-    .filter((t) => !noExtension.has(t))
-    .sort((a, b) => b.estimatedBytes - a.estimatedBytes);
-
-  let snapshot: SnapshotHolder | undefined;
-  if (copyable.length > 0) {
-    const connectSource = (): Promise<pg.Client> =>
-      connectors.source.connect(signal ? { signal } : {});
-    snapshot = new SnapshotHolder(
-      await sourceStep('opening the snapshot', async () =>
-        SnapshotCoordinator.open(await connectSource()),
-      ),
-      config.options.onSnapshotLoss,
-      connectSource,
+  const copyable = (
+    await tablesToCopy(all, {
+      connectors,
+      resume: options.resume,
+      signal,
       emit,
-      now,
-    );
-  }
+      record: (t, result) => results.set(t, result),
+      fail,
+    })
+  ).sort((a, b) => b.estimatedBytes - a.estimatedBytes);
+
+  const snapshot =
+    copyable.length > 0 ? await openSnapshot(config, connectors, signal, emit, now) : undefined;
   const verified = new Map<TablePlan, Verified>();
   const lockWaits = new LockWaits(
     (name) => connectors.target(name),
@@ -215,84 +177,29 @@ async function copyAll(
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
       );
-    const copyTable = async (
-      table: TablePlan,
-      worker: number,
-      others: readonly number[],
-      shared: SharedRead | undefined,
-    ): Promise<void> => {
-      if (signal?.aborted || !snapshot) {
-        const result = uncopied(table, abortedTableError(signal, false));
-        results.set(table, result);
-        emit({ type: 'table-failed', at: now().toISOString(), result });
-        return;
-      }
-      emit({
-        type: 'table-start',
-        at: now().toISOString(),
-        ref: refOf(table),
-        format: table.format,
-        mode: table.mode,
-        estimatedRows: table.estimatedRows,
-        estimatedBytes: table.estimatedBytes,
-      });
-      using pairScope = new AbortScope(signal);
-      const pairSignal = signal ? pairScope.signal : undefined;
-      // The first attempt of a shared read's pair takes its part of the read; a retry reads alone.
-      let sharedTurn = shared;
-      const result = await copyWithRetries(
-        table,
-        (current) => {
-          const context = {
-            source: connectors.source,
-            target: connectors.target(table.targetName),
-            connections: connectionsOf(worker),
-            snapshot: current,
-            signal: pairSignal,
-            emit,
-            now,
-            progressIntervalMs: options.progressIntervalMs ?? 250,
-            hooks,
-          };
-          const turn = sharedTurn;
-          sharedTurn = undefined;
-          if (turn) return copyPair(table, { ...context, sharedRead: turn });
-          const copy = copierOf(others.map(connectionsOf), runId);
-          return shared ? shared.alone(() => copy(table, context)) : copy(table, context);
-        },
-        { snapshots: snapshot, policy, signal: pairSignal, emit, now },
-      );
-      // A pair that never got to its first attempt (the snapshot was lost) holds no one up.
-      sharedTurn?.leave(table);
-      const check = result.error ? undefined : verified.get(table);
-      const final = check ? { ...result, verified: check } : result;
-      results.set(table, final);
-      emit({
-        type: final.error ? 'table-failed' : 'table-done',
-        at: now().toISOString(),
-        result: final,
-      });
+    const phase: CopyPhase = {
+      connectors,
+      connectionsOf,
+      snapshot,
+      signal,
+      emit,
+      now,
+      progressIntervalMs: options.progressIntervalMs ?? 250,
+      hooks,
+      policy,
+      runId,
+      all,
+      results,
+      verified,
     };
-    // A shared read is one unit of the pool, run by one worker on that worker's connections: its
-    // one source connection and its connection to each target (the members' targets differ). So a
-    // unit holds no more connections to any server than a single pair's worker would, and the
-    // bound stays `concurrency` connections per server (the source's snapshot coordinator is +1).
+    // A unit (a pair, a shared read, a truncate group) holds no more connections to any server
+    // than a single pair's worker would (see copyUnit), so the bound stays `concurrency`
+    // connections per server (the source's snapshot coordinator is +1).
     const units = readUnits(copyable, plan.readOnce);
     await runPool(
       units,
       concurrency,
-      async (unit, worker, others) => {
-        using readScope = new AbortScope(signal);
-        const shared = unit.columns
-          ? new SharedRead(
-              unit.tables,
-              unit.columns,
-              connectionsOf(worker),
-              signal ? readScope.signal : undefined,
-            )
-          : undefined;
-        await Promise.all(unit.tables.map((table) => copyTable(table, worker, others, shared)));
-      },
+      (unit, worker, others) => copyUnit(unit, worker, others, phase),
       unitBlockers(units, parentsOf),
       // A split table (always a unit of its own) takes a slot, and a worker's connections, per part.
       (unit) => (unit.tables.length === 1 ? (unit.tables[0]?.split?.parts ?? 1) : 1),
@@ -301,18 +208,58 @@ async function copyAll(
     await lockWaits.close();
     await snapshot?.close().catch(() => undefined);
   }
-  // Report in plan order (target by target), whatever order the pool finished in.
+  return reportOf(all, results, {
+    startedAt,
+    snapshot,
+    now,
+    identity: identityOf(config, connectors),
+  });
+}
+
+/** The run's snapshot, held (and re-exported if lost, as the config asks) for the whole run. */
+async function openSnapshot(
+  config: Config,
+  connectors: Connectors,
+  signal: AbortSignal | undefined,
+  emit: EventListener,
+  now: () => Date,
+): Promise<SnapshotHolder> {
+  const connectSource = (): Promise<pg.Client> =>
+    connectors.source.connect(signal ? { signal } : {});
+  return new SnapshotHolder(
+    await sourceStep('opening the snapshot', async () =>
+      SnapshotCoordinator.open(await connectSource()),
+    ),
+    config.options.onSnapshotLoss,
+    connectSource,
+    emit,
+    now,
+  );
+}
+
+/** The report, in plan order (target by target), whatever order the pool finished in. */
+function reportOf(
+  all: readonly TablePlan[],
+  results: ReadonlyMap<TablePlan, TableResult>,
+  run: {
+    startedAt: string;
+    snapshot: SnapshotHolder | undefined;
+    now: () => Date;
+    /** The endpoints as they resolved (endpointsIdentity). */
+    identity: string;
+  },
+): RunReport {
   const tables = all.flatMap((t) => {
     const result = results.get(t);
     return result ? [{ ...result, planHash: pairPlanHash(t) }] : [];
   });
-  const snapshots = snapshot?.ids ?? [];
+  const snapshots = run.snapshot?.ids ?? [];
   return {
-    startedAt,
-    finishedAt: now().toISOString(),
+    startedAt: run.startedAt,
+    finishedAt: run.now().toISOString(),
     status: overallStatus(tables),
-    configId: identityOf(config, connectors),
-    snapshot: snapshot?.first ?? null,
+    configId: run.identity,
+    snapshot: run.snapshot?.first ?? null,
     ...(snapshots.length > 1 ? { snapshots } : {}),
     tables,
   };

@@ -132,6 +132,11 @@ export function truncateSql(plan: TablePlan): string {
   return `TRUNCATE TABLE ${targetRelation(plan)}`;
 }
 
+/** A truncate group's tables in one statement: PostgreSQL then allows the foreign keys among them. */
+export function groupTruncateSql(members: readonly TablePlan[]): string {
+  return `TRUNCATE TABLE ${members.map(targetRelation).join(', ')}`;
+}
+
 /** COPY into `table`; a table without columns takes rows without a column list. */
 export function copyInSql(plan: TablePlan, table: string): string {
   const columns = plan.columns.length > 0 ? ` (${columnList(plan.columns)})` : '';

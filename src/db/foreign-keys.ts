@@ -5,6 +5,8 @@ import { WRITTEN_RELATIONS_CTE } from './written-relations.js';
 export interface TableRef {
   readonly schema: string;
   readonly table: string;
+  /** Every foreign key between the two is DEFERRABLE: its checks may wait for the COMMIT. */
+  readonly deferrable?: true;
 }
 
 export interface ForeignKeyLinks {
@@ -23,7 +25,7 @@ export interface ForeignKeyLinks {
 const FOREIGN_KEYS_SQL = `
 WITH ${WRITTEN_RELATIONS_CTE},
 links AS (
-  SELECT k.conrelid, k.confrelid
+  SELECT k.conrelid, k.confrelid, k.condeferrable
     FROM pg_catalog.pg_constraint k
    WHERE k.contype = 'f'
      AND (k.conrelid IN (SELECT relid FROM written) OR k.confrelid IN (SELECT relid FROM written))
@@ -33,8 +35,9 @@ ends AS (
     FROM (SELECT conrelid AS relid FROM links UNION SELECT confrelid FROM links) e
     LEFT JOIN written w ON w.relid = e.relid
 )
-SELECT DISTINCT cn.nspname AS child_schema, c.relname AS child_table,
-       pn.nspname AS parent_schema, p.relname AS parent_table
+SELECT cn.nspname AS child_schema, c.relname AS child_table,
+       pn.nspname AS parent_schema, p.relname AS parent_table,
+       bool_and(links.condeferrable) AS deferrable
   FROM links
   JOIN ends ce ON ce.relid = links.conrelid
   JOIN ends pe ON pe.relid = links.confrelid
@@ -43,6 +46,7 @@ SELECT DISTINCT cn.nspname AS child_schema, c.relname AS child_table,
   JOIN pg_catalog.pg_class p ON p.oid = pe.table_oid
   JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
  WHERE ce.table_oid <> pe.table_oid
+ GROUP BY 1, 2, 3, 4
  ORDER BY 1, 2, 3, 4`;
 
 interface ForeignKeyRow {
@@ -50,6 +54,7 @@ interface ForeignKeyRow {
   child_table: string;
   parent_schema: string;
   parent_table: string;
+  deferrable: boolean;
 }
 
 /** The foreign-key links of each named table of `schema`, by table name. */
@@ -69,8 +74,9 @@ export async function readForeignKeys(
     return found;
   };
   for (const fk of rows) {
-    const child = { schema: fk.child_schema, table: fk.child_table };
-    const parent = { schema: fk.parent_schema, table: fk.parent_table };
+    const deferrable = fk.deferrable ? { deferrable: true as const } : {};
+    const child = { schema: fk.child_schema, table: fk.child_table, ...deferrable };
+    const parent = { schema: fk.parent_schema, table: fk.parent_table, ...deferrable };
     if (child.schema === schema) of(child.table).references.push(parent);
     if (parent.schema === schema) of(parent.table).referencedBy.push(child);
   }

@@ -51,26 +51,52 @@ export async function readOnlyReason(client: pg.ClientBase): Promise<string | un
   return undefined;
 }
 
-/** Each table among `tables` that another table's foreign key references, with those tables. */
+/** A table whose foreign key references one of the named tables. */
+export interface Referrer {
+  /** As PostgreSQL's format('%I.%I') shows it. */
+  readonly name: string;
+  readonly schema: string;
+  /** The top of its partition tree (a partition's key counts for its table). */
+  readonly table: string;
+}
+
+/**
+ * For each named table of `schema` that another table's foreign key references (itself excluded):
+ * the referencing tables. PostgreSQL refuses to TRUNCATE such a table unless they are truncated in
+ * the same statement.
+ */
 export async function readReferencedBy(
   client: pg.ClientBase,
   schema: string,
   tables: readonly string[],
-): Promise<Map<string, string[]>> {
-  const { rows } = await client.query<{ table: string; referencing: string[] }>(
-    `SELECT c.relname AS table,
-            array_agg(DISTINCT format('%I.%I', rn.nspname, r.relname) ORDER BY format('%I.%I', rn.nspname, r.relname)) AS referencing
+): Promise<Map<string, Referrer[]>> {
+  const { rows } = await client.query<{
+    table: string;
+    name: string;
+    schema: string;
+    root: string;
+  }>(
+    `SELECT DISTINCT c.relname AS table, format('%I.%I', rn.nspname, r.relname) AS name,
+            tn.nspname AS schema, t.relname AS root
        FROM pg_catalog.pg_constraint k
        JOIN pg_catalog.pg_class c ON c.oid = k.confrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_catalog.pg_class r ON r.oid = k.conrelid
        JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
+       JOIN pg_catalog.pg_class t ON t.oid = coalesce(pg_catalog.pg_partition_root(r.oid), r.oid)
+       JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
       WHERE k.contype = 'f' AND k.conrelid <> k.confrelid AND k.conparentid = 0
         AND n.nspname = $1 AND c.relname = ANY($2::text[])
-      GROUP BY c.relname`,
+      ORDER BY 1, 2`,
     [schema, [...tables]],
   );
-  return new Map(rows.map((r) => [r.table, r.referencing]));
+  const referenced = new Map<string, Referrer[]>();
+  for (const row of rows) {
+    const by = referenced.get(row.table) ?? [];
+    by.push({ name: row.name, schema: row.schema, table: row.root });
+    referenced.set(row.table, by);
+  }
+  return referenced;
 }
 
 /** The plan/check message for row-level security on a source table the run is not told to apply. */

@@ -192,13 +192,6 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
       );
   }
 
-  if (input.mode === 'truncate' && target.referencedBy.length > 0) {
-    const children = target.referencedBy.map((r) => `"${r.schema}"."${r.table}"`).join(', ');
-    errors.push(
-      `truncate: ${children} references this table by foreign key, so PostgreSQL refuses to TRUNCATE it (use append or upsert)`,
-    );
-  }
-
   let conflictKey: readonly string[] | undefined;
   let conflictNullsEqual = false;
   if (isKeyedMode(input.mode)) {

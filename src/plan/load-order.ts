@@ -30,7 +30,11 @@ export function withLoadOrder(
         ...t,
         warnings: [
           ...t.warnings,
-          `foreign keys form a cycle through ${parents.map((p) => `"${p}"`).join(', ')}: loaded without ordering`,
+          `foreign keys form a cycle through ${parents.map((p) => `"${p}"`).join(', ')}: loaded without ordering${
+            t.disableTriggers
+              ? ", and with disableTriggers (checks off) a failure of one leaves the others' rows without their parent"
+              : ''
+          }`,
         ],
       };
     }

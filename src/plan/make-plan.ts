@@ -18,6 +18,8 @@ import { probeConversions, SourceSampler } from './probe-conversions.js';
 import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
+import { withOrphanRules } from './orphan-rules.js';
+import { withTruncateGroups } from './truncate-groups.js';
 import { applySplitRules, splitSettingOf } from './split-rules.js';
 import { integerKeyOf } from './split-key.js';
 import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
@@ -281,8 +283,22 @@ async function planTarget(
             targetVersion: catalog.serverVersion,
           })
         : rebuilt;
+    // The targets' foreign keys: groups replaced together in truncate mode, and the children
+    // that disableTriggers would leave without their parent.
+    const grouped = withTruncateGroups(
+      probed,
+      (t) => catalog?.tables.get(t.targetTable)?.referencedBy ?? [],
+    );
     return {
-      plan: { name: target.name, schema: target.schema, tables: probed },
+      plan: {
+        name: target.name,
+        schema: target.schema,
+        tables: withOrphanRules(
+          grouped.tables,
+          (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
+        ),
+        ...(grouped.groups.length > 0 ? { truncateGroups: grouped.groups } : {}),
+      },
       database: catalog?.databaseIdentity,
     };
   } finally {

@@ -72,6 +72,13 @@ export function planReadOnce(targets: readonly TargetPlan[], enabled: boolean): 
     }
     const streamed: TablePlan[][] = [];
     for (const t of pairs) {
+      if (t.truncateGroup) {
+        alone(
+          t,
+          `it is in a truncate group (${t.truncateGroup.map((n) => `"${n}"`).join(', ')}), whose tables load one after another in one target transaction`,
+        );
+        continue;
+      }
       if (t.strategy !== 'stream') {
         alone(t, `strategy ${t.strategy} moves the rows between the servers`);
         continue;

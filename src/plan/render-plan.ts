@@ -53,6 +53,9 @@ export function renderPlan(plan: Plan): string {
       rows,
       '  ',
     );
+    for (const g of target.truncateGroups ?? []) {
+      out += printed`  ⧉ truncate group ${g.tables.map((n) => `"${n}"`).join(', ')}: one TRUNCATE, loaded in this order in one transaction (all or nothing)\n`;
+    }
     for (const t of target.tables) {
       for (const e of t.errors) out += printed`  ✖ ${t.targetTable}: ${e}\n`;
       for (const w of t.warnings) out += printed`  ⚠ ${t.targetTable}: ${w}\n`;
@@ -105,6 +108,7 @@ export function planToJson(plan: Plan): unknown {
     targets: plan.targets.map((target) => ({
       name: target.name,
       schema: target.schema,
+      truncateGroups: target.truncateGroups ?? [],
       tables: target.tables.map((t) => ({
         source: t.sourceTable,
         target: t.targetTable,
@@ -120,6 +124,7 @@ export function planToJson(plan: Plan): unknown {
         conflictKey: t.conflictKey ?? null,
         overridingSystemValue: t.overridingSystemValue,
         loadsAfter: t.loadsAfter ?? [],
+        ...(t.truncateGroup ? { truncateGroup: t.truncateGroup } : {}),
         sequences: t.sequences ?? [],
         triggers: t.triggers ?? [],
         disableTriggers: t.disableTriggers ?? false,

@@ -4,6 +4,7 @@ import type { ExtensionNeed } from './strategy-rules.js';
 import type { TriggerInfo } from '../db/catalog.js';
 import type { Conversion } from './type-conversion.js';
 import type { ReadOncePlan } from './read-once.js';
+import type { TruncateGroupPlan } from './truncate-groups.js';
 
 export interface ColumnCast {
   readonly column: string;
@@ -74,6 +75,13 @@ export interface TablePlan {
    * SYSTEM VALUE, but an upsert cannot update them (PostgreSQL allows only DEFAULT there).
    */
   readonly identityAlways?: readonly string[];
+  /**
+   * truncate mode: the tables of its target replaced together with this one (truncated in one
+   * statement, loaded in one transaction), in load order; this table among them.
+   */
+  readonly truncateGroup?: readonly string[];
+  /** Its truncate group loads a foreign-key cycle with its DEFERRABLE keys checked at COMMIT. */
+  readonly deferredChecks?: true;
   /** Target tables of the same target that this one's foreign keys reference: loaded first. */
   readonly loadsAfter?: readonly string[];
   /** Sequences owned by, or called from the default of, a written column (never moved back). */
@@ -120,6 +128,8 @@ export interface TargetPlan {
   readonly name: string;
   readonly schema: string;
   readonly tables: readonly TablePlan[];
+  /** truncate mode: tables connected by foreign keys, replaced together (see TablePlan.truncateGroup). */
+  readonly truncateGroups?: readonly TruncateGroupPlan[];
 }
 
 export interface Plan {

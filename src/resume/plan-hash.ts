@@ -28,6 +28,8 @@ export function pairPlanHash(plan: TablePlan): string {
     plan.disableTriggers ?? null,
     // Only when the config has columns: a plan without them hashes as it always did.
     ...(plan.excluded || plan.renamed ? [plan.excluded ?? [], plan.renamed ?? []] : []),
+    // Only for a truncate group's member: replaced together with these tables.
+    ...(plan.truncateGroup ? [['truncateGroup', ...plan.truncateGroup]] : []),
   ]);
 }
 

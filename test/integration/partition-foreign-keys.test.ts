@@ -77,23 +77,33 @@ describe('foreign keys declared on partitions', () => {
     }
   });
 
-  it('refuses to truncate a table that a partition, or a table referencing one of its partitions, points at', async () => {
-    const config = testConfig(
-      { server: s.source, schema },
-      [{ name: 'db_1', server: s.target1, schema, tables: TABLES }],
-      { mode: 'truncate' },
-    );
-    const tables = (await makePlan(config)).targets[0]?.tables ?? [];
-    const errors = Object.fromEntries(tables.map((t) => [t.targetTable, t.errors]));
-    expect(errors).toEqual({
-      refunds: [],
-      payments: [],
+  it('truncates a table a partition, or a table referencing one of its partitions, points at only together with them (a truncate group)', async () => {
+    const tables = (selection: readonly string[]) =>
+      testConfig(
+        { server: s.source, schema },
+        [{ name: 'db_1', server: s.target1, schema, tables: selection }],
+        { mode: 'truncate' },
+      );
+    const partial = (await makePlan(tables(['orders', 'customers']))).targets[0]?.tables ?? [];
+    expect(Object.fromEntries(partial.map((t) => [t.targetTable, t.errors]))).toEqual({
       orders: [
-        `truncate: "${schema}"."payments", "${schema}"."refunds" references this table by foreign key, so PostgreSQL refuses to TRUNCATE it (use append or upsert)`,
+        `truncate: "${schema}"."payments" references this table by foreign key and is not among this target's tables, so PostgreSQL refuses to TRUNCATE this table (add it in truncate mode to replace both together, or use append or upsert)`,
       ],
       customers: [
-        `truncate: "${schema}"."orders" references this table by foreign key, so PostgreSQL refuses to TRUNCATE it (use append or upsert)`,
+        `truncate: "${schema}"."orders" references this table by foreign key and is not copied (the plan refuses it), so PostgreSQL refuses to TRUNCATE this table (use append or upsert)`,
       ],
     });
+    const { plan, report } = await run(tables(TABLES), { concurrency: 2 });
+    expect(plan.targets[0]?.truncateGroups).toEqual([
+      { tables: ['customers', 'orders', 'refunds', 'payments'] },
+    ]);
+    expect(report?.tables.map((t) => [t.table, t.error?.message])).toEqual(
+      TABLES.map((t) => [t, undefined]),
+    );
+    for (const table of TABLES) {
+      expect(await tableDigest(s.target1, `SELECT * FROM ${q}.${table}`)).toEqual(
+        await tableDigest(s.source, `SELECT * FROM ${q}.${table}`),
+      );
+    }
   });
 });

@@ -153,7 +153,7 @@ describe('plan rules against real servers', () => {
 
   it('refuses truncate mode on a table another table references by foreign key', () => {
     expect(table('referenced').errors).toEqual([
-      `truncate: "${schema}"."referrer" references this table by foreign key, so PostgreSQL refuses to TRUNCATE it (use append or upsert)`,
+      `truncate: "${schema}"."referrer" references this table by foreign key and is not among this target's tables, so PostgreSQL refuses to TRUNCATE this table (add it in truncate mode to replace both together, or use append or upsert)`,
     ]);
   });
 

@@ -1,0 +1,66 @@
+import type { TableRef } from '../db/catalog.js';
+import type { TablePlan } from './types.js';
+
+const names = (tables: readonly string[]): string => tables.map((t) => `"${t}"`).join(', ');
+
+/** Why a table loaded with foreign-key checks off is not loaded after its parent was not copied. */
+export function orphanReason(parent: string): string {
+  return `not loaded: its parent table "${parent}" was not copied, and disableTriggers (foreign-key checks off) would leave orphan rows`;
+}
+
+/**
+ * disableTriggers loads as a replica, with foreign-key checks off: a child loaded while a parent
+ * of the same run is not copied would keep rows that point at nothing, and its constraint would
+ * still count as validated. So a child whose parent the plan refuses is refused too (and its own
+ * children after it), and a child whose parent may still fail is told, in a note, that the run
+ * skips it then. Without disableTriggers the child's own checks decide, as for any table.
+ */
+export function withOrphanRules(
+  tables: readonly TablePlan[],
+  referencesOf: (table: TablePlan) => readonly TableRef[],
+): TablePlan[] {
+  const byName = new Map(tables.map((t) => [t.targetTable, t]));
+  const parentsOf = (t: TablePlan): string[] => [
+    ...new Set(
+      referencesOf(t)
+        .filter(
+          (r) => r.schema === t.targetSchema && r.table !== t.targetTable && byName.has(r.table),
+        )
+        .map((r) => r.table),
+    ),
+  ];
+  // Refusals spread down the foreign keys (a grandchild of a refused table): to a fixed point.
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const t of byName.values()) {
+      if (!t.disableTriggers || t.errors.length > 0) continue;
+      const refused = parentsOf(t).find((p) => (byName.get(p)?.errors.length ?? 0) > 0);
+      if (refused === undefined) continue;
+      byName.set(t.targetTable, { ...t, errors: [orphanReason(refused)] });
+      changed = true;
+    }
+  }
+  return tables.map((original) => {
+    const t = byName.get(original.targetTable) ?? original;
+    // A parent in its truncate group loads in the same transaction: they load together or not.
+    const parents = (t.loadsAfter ?? []).filter((p) => !t.truncateGroup?.includes(p));
+    if (!t.disableTriggers || t.errors.length > 0 || parents.length === 0) return t;
+    return {
+      ...t,
+      notes: [
+        ...(t.notes ?? []),
+        `disableTriggers: not loaded if ${parents.length > 1 ? 'any of ' : ''}${names(parents)} is not copied in this run (foreign-key checks are off, its rows would be orphans)`,
+      ],
+    };
+  });
+}
+
+/** disableTriggers: the first parent this table loads after that the run did not load, if any. */
+export function unloadedParent(
+  table: TablePlan,
+  failed: (parent: string) => boolean,
+): string | undefined {
+  if (!table.disableTriggers) return undefined;
+  return table.loadsAfter?.find(failed);
+}
