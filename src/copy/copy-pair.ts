@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Connector } from '../db/connector.js';
+import { userPathLocalSql } from '../db/search-path.js';
 import { pairName, type TablePlan } from '../plan/types.js';
 import type {
   EventListener,
@@ -145,7 +146,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
         await ctx.hooks?.prepareTarget?.(client, plan);
         // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
         // writes (and truncates) through the source's session instead.
-        const setup = strategy.writesOnSource ? [] : destination.statements;
+        const setup = strategy.writesOnSource ? [] : destination.statements(client);
         await client.query(['BEGIN', ...setup].join('; '));
         return client;
       }),
@@ -196,7 +197,11 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
             () => true,
             () => false,
           );
-    [sourceUsable] = await Promise.all([sourceEnded, target.query('COMMIT')]);
+    // Deferred constraint triggers fire at COMMIT: they too see the target's configured path.
+    [sourceUsable] = await Promise.all([
+      sourceEnded,
+      target.query(`${userPathLocalSql(target)}; COMMIT`),
+    ]);
     targetUsable = true;
   } catch (thrown) {
     // Neither client is rolled back here: the source may still be streaming a COPY, the target

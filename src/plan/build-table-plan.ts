@@ -220,6 +220,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     mode: input.mode,
     disableTriggers,
     mayDisableTriggers: input.mayDisableTriggers,
+    ...(input.strategy ? { strategy: input.strategy } : {}),
   });
   warnings.push(...triggers.warnings);
   errors.push(...triggers.errors);
@@ -238,7 +239,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     sourceVersion: input.sourceVersion,
   });
   errors.push(...server.errors);
-  notes.push(...server.notes);
+  notes.push(...server.notes, ...triggers.notes);
 
   return {
     ...emptyPlan(input, errors),

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import type { TablePlan } from '../../plan/types.js';
 import { sourceSessionLocals } from '../copy-pair.js';
+import { PGCOPY_PATH_LOCAL_SQL, userPathLocalSql } from '../../db/search-path.js';
 import { closeDestination } from '../destination.js';
 import type { SnapshotCoordinator } from '../snapshot.js';
 import { copyInSql, copyOutSql } from '../sql.js';
@@ -97,17 +98,20 @@ export class SharedRead {
     const projection = projectionFor(plan.format, this.columns, plan.columns, (counts) =>
       onProgress?.(counts.bytes),
     );
+    // The switch to the target's configured search_path is queued ahead of the COPY, without
+    // a wait before attaching: the shared read must not stall on one member.
+    const userPath = target.query(userPathLocalSql(target));
+    userPath.catch(() => undefined); // heard below, or the pipeline's error is the one reported
     const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
     this.attached.add(plan);
     this.tee.attach(projection);
     await pipeline(projection, input, signal ? { signal } : {});
+    await userPath;
     await this.reading;
     const rows = input.rowCount;
-    return {
-      rows,
-      ...(await closeDestination(target, plan, rows)),
-      bytes: projection.counts.bytes,
-    };
+    const written = await closeDestination(target, plan, rows);
+    await target.query(PGCOPY_PATH_LOCAL_SQL);
+    return { rows, ...written, bytes: projection.counts.bytes };
   }
 
   /**
