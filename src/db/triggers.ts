@@ -19,6 +19,13 @@ export interface TriggerInfo {
   readonly language: string;
   /** The function sets its own search_path (`ALTER FUNCTION ... SET search_path`, proconfig). */
   readonly ownSearchPath: boolean;
+  /**
+   * Tables of the selection (this schema's named tables, other than the one the trigger loads)
+   * whose name appears in the function's source text. The catalog records no tables for a trigger
+   * function: only a SQL-standard body (BEGIN ATOMIC) records its dependencies, and a trigger
+   * function cannot be written in SQL. Absent for compiled (C, internal) functions.
+   */
+  readonly namedInSource?: readonly string[];
 }
 
 /**
@@ -37,7 +44,15 @@ SELECT w.root AS table_name, w.relname AS on_table, t.tgname AS name, t.tgtype::
                 WHERE rt.tgrelid = w.root_oid AND rt.tgname = t.tgname) AS declared_on_root,
        pg_catalog.format('%I.%I', pn.nspname, p.proname) AS function, l.lanname::text AS language,
        EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) c
-                WHERE c LIKE 'search_path=%') AS own_search_path
+                WHERE c LIKE 'search_path=%') AS own_search_path,
+       -- A whole word of the source, optionally double-quoted, matched without regard to case.
+       CASE WHEN l.lanname NOT IN ('c', 'internal') THEN ARRAY(
+         SELECT r.relname::text FROM named r
+          WHERE r.relname <> w.root
+            AND p.prosrc ~* ('(^|[^[:alnum:]_$])"?'
+                 || pg_catalog.regexp_replace(r.relname, '([^[:alnum:]_])', '\\\\\\1', 'g')
+                 || '"?($|[^[:alnum:]_$])')
+          ORDER BY 1) END AS named_in_source
   FROM written w
   JOIN pg_catalog.pg_trigger t ON t.tgrelid = w.relid
   JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
@@ -59,6 +74,7 @@ interface TriggerRow {
   function: string;
   language: string;
   own_search_path: boolean;
+  named_in_source: string[] | null;
 }
 
 // pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h).
@@ -83,6 +99,7 @@ function toTrigger(row: TriggerRow): TriggerInfo {
     function: row.function,
     language: row.language,
     ownSearchPath: row.own_search_path,
+    ...(row.named_in_source ? { namedInSource: row.named_in_source } : {}),
   };
 }
 

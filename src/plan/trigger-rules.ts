@@ -1,5 +1,6 @@
 import type { Mode, Strategy } from '../config/types.js';
 import type { TableInfo, TriggerEvent, TriggerInfo } from '../db/catalog.js';
+import { triggerWrites } from './trigger-writes.js';
 
 /** The statements a load runs on the target table, by mode. */
 const LOAD_EVENTS: Readonly<Record<Mode, readonly TriggerEvent[]>> = {
@@ -45,10 +46,11 @@ function describe(trigger: TriggerInfo, table: string): string {
 export function planTriggers(input: TriggerRulesInput): TriggerRules {
   const rules = firingTriggers(input);
   const about = aboutFiring(rules.triggers, input.strategy);
+  const writes = triggerWrites(rules.triggers);
   return {
     ...rules,
-    warnings: [...rules.warnings, ...about.warnings],
-    notes: about.notes,
+    warnings: [...rules.warnings, ...about.warnings, ...writes.warnings],
+    notes: [...about.notes, ...writes.notes],
   };
 }
 
