@@ -21,6 +21,8 @@ export interface Reached {
   /** `SELECT on app.orders`, `table app.x does not exist`, ... */
   readonly missing: readonly string[];
   readonly checked: number;
+  /** The tables checked (a pattern's matches included). */
+  readonly tables: readonly string[];
   /** Targets: whether the role may load with triggers off (session_replication_role). */
   readonly mayDisableTriggers?: boolean;
 }
@@ -193,6 +195,7 @@ export async function checkEndpoint(
         ...(await missingExtensionNeeds(client, needs)),
       ],
       checked: needs.tables.length,
+      tables: needs.tables.map((t) => t.table),
       ...(triggers.may === undefined ? {} : { mayDisableTriggers: triggers.may }),
     };
   } catch (error) {
