@@ -19,6 +19,11 @@ function renderEndpoint(r: EndpointReport): string[] {
             ? '  triggers    may be disabled (session_replication_role = replica)'
             : '  triggers    may not be disabled (session_replication_role needs superuser or SET on it)',
         ]),
+    ...(r.sessionPathTriggers === undefined
+      ? []
+      : [
+          `  triggers    ${r.sessionPathTriggers.length} trigger function(s) without a search_path of their own (loaded under the role's or database's): ${r.sessionPathTriggers.join(', ')}`,
+        ]),
   ];
 }
 

@@ -122,3 +122,16 @@ export async function readTriggers(
   }
   return new Map([...byTable].map(([table, triggers]) => [table, [...triggers.values()]]));
 }
+
+/**
+ * A trigger function that resolves unqualified names through the session's search_path: one with
+ * no search_path of its own, written in a language with names to resolve, and not PostgreSQL's own.
+ */
+export function dependsOnSessionPath(trigger: TriggerInfo): boolean {
+  return (
+    !trigger.ownSearchPath &&
+    trigger.language !== 'internal' &&
+    trigger.language !== 'c' &&
+    !trigger.function.startsWith('pg_catalog.')
+  );
+}

@@ -1,5 +1,6 @@
 import type { Mode, Strategy } from '../config/types.js';
 import type { TableInfo, TriggerEvent, TriggerInfo } from '../db/catalog.js';
+import { dependsOnSessionPath } from '../db/triggers.js';
 import { triggerWrites } from './trigger-writes.js';
 
 /** The statements a load runs on the target table, by mode. */
@@ -67,10 +68,7 @@ function aboutFiring(
   triggers: readonly TriggerInfo[],
   strategy: Strategy | undefined,
 ): { warnings: string[]; notes: string[] } {
-  const sessionPath = triggers.filter(
-    (t) =>
-      !t.ownSearchPath && t.language !== 'internal' && t.function.split('.')[0] !== 'pg_catalog',
-  );
+  const sessionPath = triggers.filter(dependsOnSessionPath);
   if (sessionPath.length === 0) return { warnings: [], notes: [] };
   const functions = [...new Set(sessionPath.map(functionOf))].join(', ');
   if (strategy === 'fdw-push') {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
 import { plan as makePlan } from '../../src/index.js';
-import { testConfig } from '../support/config.js';
+import { cli, workDir } from '../support/cli.js';
+import { endpointOf, testConfig } from '../support/config.js';
 import { servers, sql, sqlIn, uniqueName } from '../support/db.js';
 
 /**
@@ -211,6 +212,38 @@ describe("user trigger functions that rely on the target's configured search_pat
       expect(after?.some((n) => n.includes('without a search_path of their own'))).toBe(false);
     } finally {
       await sqlIn(s.target1, database, `ALTER FUNCTION ${app}.note_row() RESET search_path`);
+    }
+  });
+
+  it('check names the trigger functions the load fires that have no search_path of their own', async () => {
+    const w = await workDir({
+      source: endpointOf(s.source, schema),
+      targets: [{ name: 'db_1', ...endpointOf(s.target1, schema), database, tables: ['items'] }],
+      options: { logDir: 'logs', mode: 'truncate' },
+    });
+    try {
+      const result = await cli(['check', '--json', '-c', w.file], { cwd: w.dir });
+      const report = JSON.parse(result.stdout) as {
+        passed: boolean;
+        endpoints: { name: string; sessionPathTriggers?: string[] }[];
+      };
+      expect(report.passed).toBe(true);
+      expect(report.endpoints.map((e) => [e.name, e.sessionPathTriggers])).toEqual([
+        ['source', undefined],
+        [
+          'db_1',
+          [
+            `${app}.note_row() (trigger "note_row" on items)`,
+            `${app}.note_truncate() (trigger "note_truncate" on items)`,
+          ],
+        ],
+      ]);
+      const text = await cli(['check', '-c', w.file], { cwd: w.dir });
+      expect(text.stdout).toContain(
+        `triggers    2 trigger function(s) without a search_path of their own (loaded under the role's or database's): ${app}.note_row() (trigger "note_row" on items)`,
+      );
+    } finally {
+      await w.cleanup();
     }
   });
 });
