@@ -20,6 +20,8 @@ export interface TablePlanInput {
   readonly targetSchema: string;
   readonly spec: TableSpec;
   readonly mode: Mode;
+  /** Notes decided before the table's rules (the run's mode override that this table's mode keeps off). */
+  readonly notes?: readonly string[];
   readonly strategy?: Strategy;
   /** The server-side extensions on each side (absent: the strategy's needs are not checked). */
   readonly extensions?: { readonly source: ExtensionState; readonly target: ExtensionState };
@@ -111,7 +113,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
       `truncate: target "${input.targetName}" is protected; pass --allow-truncate ${input.targetName} to empty its tables`,
     );
   }
-  const notes: string[] = [];
+  const notes: string[] = [...(input.notes ?? [])];
   inheritanceNotes(input, source, target, notes, warnings);
 
   const control = applyColumnControl(input.targetName, spec, source, target, {
