@@ -60,7 +60,12 @@ export function renderPlan(plan: Plan): string {
         out += printed`  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
       }
       if (t.errors.length === 0 && t.sequences?.length) {
-        const moved = t.sequences.map((q) => `${q.schema}.${q.name} ("${q.column}")`).join(', ');
+        const moved = t.sequences
+          .map(
+            (q) =>
+              `${q.schema}.${q.name} ("${q.column}"${q.descending ? ', descending: below' : ''})`,
+          )
+          .join(', ');
         out += printed`  ↑ ${t.targetTable}: moves sequences past the copied values: ${moved}\n`;
       }
     }

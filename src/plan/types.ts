@@ -28,11 +28,15 @@ export interface ColumnPair {
   readonly conversion: Conversion;
 }
 
-/** A sequence moved past the copied values of a written column once the rows are in. */
+/**
+ * A sequence moved past the copied values of a written column once the rows are in: above their
+ * maximum, or (descending, a negative increment) below their minimum.
+ */
 export interface PlannedSequence {
   readonly column: string;
   readonly schema: string;
   readonly name: string;
+  readonly descending?: true;
 }
 
 /** What will happen to one source table in one target. */
