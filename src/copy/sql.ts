@@ -1,4 +1,5 @@
 import { qualifiedName, quoteIdent, quoteLiteral } from '../db/quote.js';
+import { catalogQualifiedTypeSql, isQualifiedTypeSql } from '../db/type-sql.js';
 import { sourceColumnName, type TablePlan } from '../plan/types.js';
 
 /** The SQL of one table's copy, every identifier quoted through quoteIdent. */
@@ -199,24 +200,4 @@ function keyEquals(plan: TablePlan, column: string, a: string, b: string): strin
     return `${a} OPERATOR(pg_catalog.=) ${b}`;
   }
   return `(ARRAY[${a}] OPERATOR(pg_catalog.=) ARRAY[${b}] AND ${b} IS NOT NULL)`;
-}
-
-/** format_type names a type outside pg_catalog with its schema (pgcopy's search_path is pg_catalog's). */
-function isQualifiedTypeSql(typeSql: string): boolean {
-  return /^(?:"(?:[^"]|"")*"|[^".\s([]+)\./.test(typeSql);
-}
-
-/** format_type's SQL-standard spellings: keywords the grammar maps to pg_catalog's types itself. */
-const KEYWORD_TYPE =
-  /^(?:bit|boolean|character|real|double precision|smallint|integer|bigint|numeric|interval|time|timestamp)(?![\w$])/;
-
-/**
- * A type as SQL that means pg_catalog's type whatever the search_path: format_type leaves a
- * pg_catalog type unqualified (`text`, `jsonb[]`), which a user type of that name earlier in a
- * user's search_path would otherwise stand in for.
- */
-export function catalogQualifiedTypeSql(typeSql: string): string {
-  return isQualifiedTypeSql(typeSql) || KEYWORD_TYPE.test(typeSql)
-    ? typeSql
-    : `pg_catalog.${typeSql}`;
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  catalogQualifiedTypeSql,
   relationSql,
   truncateSql,
   columnList,
@@ -11,6 +10,7 @@ import {
   targetName,
   writeStagedSql,
 } from '../../src/copy/sql.js';
+import { catalogQualifiedTypeSql } from '../../src/db/type-sql.js';
 import { tablePlan } from '../support/table-plan.js';
 
 const planOf = tablePlan;
