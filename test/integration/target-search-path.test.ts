@@ -17,7 +17,10 @@ const app = uniqueName('app').toLowerCase();
 const database = uniqueName('pgcopy_path').toLowerCase();
 const q = `"${schema}"`;
 
-const TABLE = `CREATE TABLE ${q}.items (id int PRIMARY KEY, name text)`;
+const TABLE = `CREATE TABLE ${q}.items (id int PRIMARY KEY, name text);
+  CREATE TABLE ${q}.parted (id int PRIMARY KEY, name text) PARTITION BY RANGE (id);
+  CREATE TABLE ${q}.parted_low PARTITION OF ${q}.parted FOR VALUES FROM (MINVALUE) TO (50);
+  CREATE TABLE ${q}.parted_high PARTITION OF ${q}.parted FOR VALUES FROM (50) TO (MAXVALUE)`;
 
 /** Each user object in the configured path would change pgcopy's statements if they used it. */
 const HIJACKERS = `
@@ -28,6 +31,10 @@ const HIJACKERS = `
   CREATE FUNCTION ${app}.plus_1000(int8) RETURNS int8 LANGUAGE sql IMMUTABLE AS 'SELECT $1 + 1000';
   CREATE AGGREGATE ${app}.count(*) (sfunc = ${app}.plus_1000, stype = int8, initcond = '0');
   CREATE TYPE ${app}.text AS (hijacked int);
+  CREATE FUNCTION ${app}.always_0(int8, int8) RETURNS int8 LANGUAGE sql IMMUTABLE AS 'SELECT 0::int8';
+  CREATE OPERATOR ${app}.- (leftarg = int8, rightarg = int8, function = ${app}.always_0);
+  CREATE FUNCTION ${app}.never_int(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+  CREATE OPERATOR ${app}.= (leftarg = int, rightarg = int, function = ${app}.never_int);
 `;
 
 /** Unqualified names, found through the configured search_path only. */
@@ -56,7 +63,8 @@ beforeAll(async () => {
   await sql(
     s.source,
     `CREATE SCHEMA ${q}; ${TABLE};
-     INSERT INTO ${q}.items SELECT g, 'item ' || g FROM generate_series(1, 100) g`,
+     INSERT INTO ${q}.items SELECT g, 'item ' || g FROM generate_series(1, 100) g;
+     INSERT INTO ${q}.parted SELECT g, 'item ' || g FROM generate_series(1, 100) g`,
   );
   await sql(s.target1, `CREATE DATABASE ${database}`);
   await sqlIn(
@@ -147,6 +155,17 @@ describe("user trigger functions that rely on the target's configured search_pat
       expect(await counts()).toEqual({ seen: 100, truncations: 0 });
     });
   }
+
+  it("a partitioned target's upsert counts its rows with pg_catalog's = and -, not the path's", async () => {
+    await sqlIn(s.target1, database, `INSERT INTO ${q}.parted VALUES (1, 'old 1'), (99, 'old 99')`);
+    const config = testConfig({ server: s.source, schema }, [{ ...target(), tables: ['parted'] }], {
+      mode: 'upsert',
+    });
+    const first = await run(config);
+    expect(first.report?.tables[0]?.changes).toEqual({ inserted: 98, updated: 2, unchanged: 0 });
+    const again = await run(config);
+    expect(again.report?.tables[0]?.changes).toEqual({ inserted: 0, updated: 0, unchanged: 100 });
+  });
 
   it('an upsert of unchanged rows counts them unchanged (the path has an = on text that is never true)', async () => {
     await sqlIn(s.target1, database, `TRUNCATE ${q}.items, ${app}.seen`);
