@@ -200,7 +200,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     // Deferred constraint triggers fire at COMMIT: they too see the target's configured path.
     [sourceUsable] = await Promise.all([
       sourceEnded,
-      target.query(`${userPathLocalSql(target)}; COMMIT`),
+      target.query(plan.runsUserCode ? `${userPathLocalSql(target)}; COMMIT` : 'COMMIT'),
     ]);
     targetUsable = true;
   } catch (thrown) {

@@ -25,7 +25,9 @@ export interface DestinationSetup {
 export function destinationSetup(plan: TablePlan): DestinationSetup {
   const statements = (target: pg.ClientBase): string[] => [
     ...(plan.disableTriggers ? [`SET LOCAL session_replication_role = replica`] : []),
-    ...(plan.mode === 'truncate' ? asUserCode(target, [truncateSql(plan)]) : []),
+    ...(plan.mode === 'truncate'
+      ? asUserCode(target, plan.runsUserCode === true, [truncateSql(plan)])
+      : []),
     ...(isKeyedMode(plan.mode) ? [createStagingSql(plan)] : []),
   ];
   return { statements, table: isKeyedMode(plan.mode) ? STAGING_TABLE : targetName(plan) };

@@ -51,21 +51,32 @@ export function userPathLocalSql(client: pg.ClientBase): string {
   return setLocalSql(configuredSearchPath(client));
 }
 
-/** `statements` wrapped to run under the session's configured search_path, then pgcopy's again. */
-export function asUserCode(client: pg.ClientBase, statements: readonly string[]): string[] {
-  if (statements.length === 0) return [];
+/**
+ * `statements` wrapped to run under the session's configured search_path, then pgcopy's again;
+ * as they are when `userCode` is false (the table runs none of the target's own code: two
+ * statements fewer).
+ */
+export function asUserCode(
+  client: pg.ClientBase,
+  userCode: boolean,
+  statements: readonly string[],
+): string[] {
+  if (statements.length === 0 || !userCode) return [...statements];
   return [userPathLocalSql(client), ...statements, PGCOPY_PATH_LOCAL_SQL];
 }
 
 /**
  * Runs `write` (statements that fire the target's own code) under the session's configured
- * search_path, then returns the transaction to pgcopy's. When `write` fails the transaction is lost
+ * search_path, then returns the transaction to pgcopy's: two round trips, spent only where the
+ * table runs code of the target's own (`userCode`). When `write` fails the transaction is lost
  * anyway (its ROLLBACK restores the path): the original error is the one reported.
  */
 export async function withUserSearchPath<T>(
   client: pg.ClientBase,
+  userCode: boolean,
   write: () => Promise<T>,
 ): Promise<T> {
+  if (!userCode) return write();
   await client.query(userPathLocalSql(client));
   let result: T;
   try {

@@ -1,5 +1,12 @@
 import type { Mode, Strategy, TableSpec } from '../config/types.js';
-import type { ColumnInfo, ExtensionState, TableInfo, TableRef, UniqueKey } from '../db/catalog.js';
+import type {
+  ColumnInfo,
+  ExtensionState,
+  TableInfo,
+  TableRef,
+  TriggerInfo,
+  UniqueKey,
+} from '../db/catalog.js';
 import { narrowing } from './narrowing.js';
 import { strategyRules } from './strategy-rules.js';
 import { planSequences } from './sequence-rules.js';
@@ -248,6 +255,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     sequences: sequences.sequences,
     triggers: triggers.triggers,
     disableTriggers,
+    ...(runsUserCode(target, columns, triggers.triggers) ? { runsUserCode: true as const } : {}),
     columns,
     ...(control.excluded.length > 0 ? { excluded: control.excluded } : {}),
     ...(control.renamed.length > 0 ? { renamed: control.renamed } : {}),
@@ -264,6 +272,24 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     warnings,
     notes,
   };
+}
+
+/**
+ * Whether loading the table runs code of the target's own (a trigger that fires, a domain's check,
+ * a constraint or default that calls a user function): the load then runs under the target
+ * session's configured search_path, which that code may rely on (see db/search-path.ts).
+ */
+function runsUserCode(
+  target: TableInfo,
+  written: readonly string[],
+  firing: readonly TriggerInfo[],
+): boolean {
+  const names = new Set(written);
+  return (
+    firing.length > 0 ||
+    target.callsUserFunctions === true ||
+    target.columns.some((c) => names.has(c.name) && c.typtype === 'd')
+  );
 }
 
 const columnNames = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');

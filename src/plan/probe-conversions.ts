@@ -150,13 +150,16 @@ export async function probeConversions(
         if (values.length === 0 || !column) continue;
         // A domain's check may call the target's own functions: as in the load, they run under
         // the session's configured search_path, and the probe names everything by its schema.
-        const { rejected, message } = await withUserSearchPath(context.target, () =>
-          rejectedValues(
-            context.target,
-            context.targetVersion,
-            values,
-            catalogQualifiedTypeSql(column.typeSql),
-          ),
+        const { rejected, message } = await withUserSearchPath(
+          context.target,
+          column.typtype === 'd',
+          () =>
+            rejectedValues(
+              context.target,
+              context.targetVersion,
+              values,
+              catalogQualifiedTypeSql(column.typeSql),
+            ),
         );
         if (rejected === 0) continue;
         const text = `column "${cast.column}": ${cast.from} -> ${cast.to}: the target refuses ${rejected} of ${values.length} sampled source values (${message ?? 'invalid input'})`;

@@ -120,6 +120,7 @@ export function planToJson(plan: Plan): unknown {
         sequences: t.sequences ?? [],
         triggers: t.triggers ?? [],
         disableTriggers: t.disableTriggers ?? false,
+        runsUserCode: t.runsUserCode ?? false,
         ...(t.split ? { split: t.split } : {}),
         ...(t.rebuildIndexes ? { rebuildIndexes: t.rebuildIndexes } : {}),
         estimatedRows: t.estimatedRows,

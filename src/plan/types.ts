@@ -84,6 +84,11 @@ export interface TablePlan {
   readonly sequences?: readonly PlannedSequence[];
   /** User triggers of the target that fire during the load (with disableTriggers: those that still do). */
   readonly triggers?: readonly TriggerInfo[];
+  /**
+   * Loading it runs the target's own code (a firing trigger, a domain's check, a user function in
+   * a constraint or default): the load runs under the target session's configured search_path.
+   */
+  readonly runsUserCode?: true;
   /** Load with `session_replication_role = replica`: user triggers and foreign-key checks off. */
   readonly disableTriggers?: boolean;
   /** upsert and insert-new: the ON CONFLICT key. */

@@ -20,7 +20,8 @@ const q = `"${schema}"`;
 const TABLE = `CREATE TABLE ${q}.items (id int PRIMARY KEY, name text);
   CREATE TABLE ${q}.parted (id int PRIMARY KEY, name text) PARTITION BY RANGE (id);
   CREATE TABLE ${q}.parted_low PARTITION OF ${q}.parted FOR VALUES FROM (MINVALUE) TO (50);
-  CREATE TABLE ${q}.parted_high PARTITION OF ${q}.parted FOR VALUES FROM (50) TO (MAXVALUE)`;
+  CREATE TABLE ${q}.parted_high PARTITION OF ${q}.parted FOR VALUES FROM (50) TO (MAXVALUE);
+  CREATE TABLE ${q}.checked (id int PRIMARY KEY)`;
 
 /** Each user object in the configured path would change pgcopy's statements if they used it. */
 const HIJACKERS = `
@@ -49,6 +50,14 @@ const TRIGGERS = `
     FOR EACH ROW EXECUTE FUNCTION ${app}.note_row();
   CREATE TRIGGER note_truncate AFTER TRUNCATE ON ${q}.items
     FOR EACH STATEMENT EXECUTE FUNCTION ${app}.note_truncate();
+  CREATE TRIGGER note_row AFTER INSERT OR UPDATE ON ${q}.parted
+    FOR EACH ROW EXECUTE FUNCTION ${app}.note_row();
+  -- No trigger: a check constraint whose function names a table without its schema.
+  CREATE TABLE ${app}.limits (max_v int); INSERT INTO ${app}.limits VALUES (1000);
+  SET check_function_bodies = off; SET search_path = ${app}, public;
+  CREATE FUNCTION ${app}.allowed(int) RETURNS boolean LANGUAGE sql STABLE
+    AS 'SELECT $1 <= (SELECT max_v FROM limits)';
+  ALTER TABLE ${q}.checked ADD CHECK (${app}.allowed(id));
 `;
 
 const target = (name = 'db_1', extra: Record<string, unknown> = {}) => ({
@@ -64,7 +73,8 @@ beforeAll(async () => {
     s.source,
     `CREATE SCHEMA ${q}; ${TABLE};
      INSERT INTO ${q}.items SELECT g, 'item ' || g FROM generate_series(1, 100) g;
-     INSERT INTO ${q}.parted SELECT g, 'item ' || g FROM generate_series(1, 100) g`,
+     INSERT INTO ${q}.parted SELECT g, 'item ' || g FROM generate_series(1, 100) g;
+     INSERT INTO ${q}.checked SELECT generate_series(1, 100)`,
   );
   await sql(s.target1, `CREATE DATABASE ${database}`);
   await sqlIn(
@@ -153,6 +163,21 @@ describe("user trigger functions that rely on the target's configured search_pat
         ['items', 'warnings', null],
       ]);
       expect(await counts()).toEqual({ seen: 100, truncations: 0 });
+    });
+  }
+
+  for (const strategy of ['stream', 'dblink', 'fdw'] as const) {
+    it(`a check constraint calling a function that relies on the search_path holds (${strategy})`, async () => {
+      await sqlIn(s.target1, database, `TRUNCATE ${q}.checked`);
+      const { plan, report } = await run(
+        testConfig({ server: s.source, schema }, [{ ...target(), tables: ['checked'] }], {
+          strategy,
+        }),
+      );
+      expect(plan.targets[0]?.tables[0]?.runsUserCode).toBe(true);
+      expect(report?.tables.map((t) => [t.table, t.status, t.error ?? null])).toEqual([
+        ['checked', 'done', null],
+      ]);
     });
   }
 

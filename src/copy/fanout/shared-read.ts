@@ -100,7 +100,8 @@ export class SharedRead {
     );
     // The switch to the target's configured search_path is queued ahead of the COPY, without
     // a wait before attaching: the shared read must not stall on one member.
-    const userPath = target.query(userPathLocalSql(target));
+    const userCode = plan.runsUserCode === true;
+    const userPath = userCode ? target.query(userPathLocalSql(target)) : Promise.resolve();
     userPath.catch(() => undefined); // heard below, or the pipeline's error is the one reported
     const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
     this.attached.add(plan);
@@ -110,7 +111,7 @@ export class SharedRead {
     await this.reading;
     const rows = input.rowCount;
     const written = await closeDestination(target, plan, rows);
-    await target.query(PGCOPY_PATH_LOCAL_SQL);
+    if (userCode) await target.query(PGCOPY_PATH_LOCAL_SQL);
     return { rows, ...written, bytes: projection.counts.bytes };
   }
 

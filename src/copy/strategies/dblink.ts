@@ -29,7 +29,7 @@ export const dblinkStrategy: CopyStrategy = {
       selectSourceSql(plan),
     ].join('; ');
     const rows = `${quoteIdent(dblink)}.dblink($1, $2) AS r(${columnDefinitions(plan, 'target')})`;
-    return withUserSearchPath(target, async () => {
+    return withUserSearchPath(target, plan.runsUserCode === true, async () => {
       const inserted = await target.query(insertSelectSql(plan, destination, rows), [
         conninfo(serverLink(sourceSpec)),
         remote,

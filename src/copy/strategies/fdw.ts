@@ -33,7 +33,7 @@ export const fdwStrategy: CopyStrategy = {
         remoteTable: plan.sourceTable,
       },
     );
-    const loaded = await withUserSearchPath(target, async () => {
+    const loaded = await withUserSearchPath(target, plan.runsUserCode === true, async () => {
       const inserted = await target.query(insertSelectSql(plan, destination, foreign));
       const count = inserted.rowCount ?? 0;
       return { rows: count, ...(await closeDestination(target, plan, count)), bytes: 0 };

@@ -23,7 +23,7 @@ export const streamStrategy: CopyStrategy = {
     onProgress,
   }: LoadContext): Promise<Loaded> {
     const output = source.query(new CopyOutReader(copyOutSql(plan), { onBytes: onProgress }));
-    return withUserSearchPath(target, async () => {
+    return withUserSearchPath(target, plan.runsUserCode === true, async () => {
       const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
       await pipeline(output, input, signal ? { signal } : {});
       // The target's `COPY n`: the rows it took, counted by PostgreSQL rather than in this process.
