@@ -11,6 +11,7 @@ import {
   writeStagedSql,
 } from '../../src/copy/sql.js';
 import { catalogQualifiedTypeSql } from '../../src/db/type-sql.js';
+import type { ColumnPair } from '../../src/plan/types.js';
 import { tablePlan } from '../support/table-plan.js';
 
 const planOf = tablePlan;
@@ -144,15 +145,18 @@ describe('copy SQL builders', () => {
       ),
     ).toEqual(['timestamp(3) with time zone', 'double precision', 'public.citext', '"My S"."T"[]']);
     // A partitioned target counts the keys it holds with an operator named by its schema.
-    const pairs = [
-      { name: 'id', sourceType: 'integer', targetType: 'integer', targetTypeSql: 'integer' },
-      { name: 'code', sourceType: 'citext', targetType: 'citext', targetTypeSql: 'public.citext' },
-    ] as const;
+    const pair = (name: string, type: string, targetTypeSql: string): ColumnPair => ({
+      name,
+      sourceType: type,
+      targetType: type,
+      targetTypeSql,
+      conversion: 'same',
+    });
     const partitioned = planOf({
       mode: 'insert-new',
       targetKind: 'p',
       columns: ['id', 'code'],
-      pairs: pairs.map((p) => ({ ...p, conversion: { kind: 'same' } })) as never,
+      pairs: [pair('id', 'integer', 'integer'), pair('code', 'citext', 'public.citext')],
     });
     const written = writeStagedSql(partitioned, ['id', 'code']);
     expect(written).toContain(
