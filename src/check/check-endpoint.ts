@@ -3,6 +3,7 @@ import { readColumnSequences } from '../db/column-sequences.js';
 import { describeSpec } from '../db/connection-spec.js';
 import type { Connector } from '../db/connector.js';
 import { mayDisableTriggers } from '../db/may-disable-triggers.js';
+import { dependsOnSessionPath, readTriggers, type TriggerEvent } from '../db/triggers.js';
 import { describeError } from '../errors.js';
 import { missingExtensionNeeds } from './extension-needs.js';
 import type { EndpointNeeds, Privilege } from './needs.js';
@@ -21,8 +22,16 @@ export interface Reached {
   /** `SELECT on app.orders`, `table app.x does not exist`, ... */
   readonly missing: readonly string[];
   readonly checked: number;
+  /** The tables checked (a pattern's matches included). */
+  readonly tables: readonly string[];
   /** Targets: whether the role may load with triggers off (session_replication_role). */
   readonly mayDisableTriggers?: boolean;
+  /**
+   * Targets: trigger functions that fire on the load and have no search_path of their own, as
+   * `function() (trigger "name" on table)`: they resolve names through the session's (pgcopy
+   * loads under the target's configured one; fdw-push under postgres_fdw's pg_catalog).
+   */
+  readonly sessionPathTriggers?: readonly string[];
 }
 
 export interface Unreachable {
@@ -147,6 +156,35 @@ async function triggerReport(
   return { may, missing };
 }
 
+/** The statements a table's load runs, by the privileges its mode needs (INSERT always). */
+function loadEvents(privileges: readonly Privilege[]): TriggerEvent[] {
+  return [
+    'INSERT',
+    ...(privileges.includes('UPDATE') ? (['UPDATE'] as const) : []),
+    ...(privileges.includes('TRUNCATE') ? (['TRUNCATE'] as const) : []),
+  ];
+}
+
+/** Trigger functions the load fires that resolve names through the session's search_path. */
+async function sessionPathTriggers(client: pg.ClientBase, needs: EndpointNeeds): Promise<string[]> {
+  const byTable = await readTriggers(
+    client,
+    needs.schema,
+    needs.tables.map((t) => t.table),
+  );
+  const found = new Set<string>();
+  for (const { table, privileges } of needs.tables) {
+    const events = loadEvents(privileges);
+    for (const t of byTable.get(table) ?? []) {
+      const fires = t.enabled !== 'D' && t.events.some((e) => events.includes(e));
+      if (fires && dependsOnSessionPath(t)) {
+        found.add(`${t.function}() (trigger "${t.name}" on ${table})`);
+      }
+    }
+  }
+  return [...found];
+}
+
 /** The best of a few `SELECT 1` round trips, in milliseconds. */
 async function roundTripMs(client: pg.ClientBase, samples = 5): Promise<number> {
   let best = Infinity;
@@ -181,6 +219,7 @@ export async function checkEndpoint(
     );
     const [row] = info.rows as [ServerInfoRow];
     const triggers = await triggerReport(client, needs);
+    const sessionPath = needs.side === 'target' ? await sessionPathTriggers(client, needs) : [];
     return {
       ...base,
       version: row.version,
@@ -193,7 +232,9 @@ export async function checkEndpoint(
         ...(await missingExtensionNeeds(client, needs)),
       ],
       checked: needs.tables.length,
+      tables: needs.tables.map((t) => t.table),
       ...(triggers.may === undefined ? {} : { mayDisableTriggers: triggers.may }),
+      ...(sessionPath.length > 0 ? { sessionPathTriggers: sessionPath } : {}),
     };
   } catch (error) {
     return { ...base, error: describeError(error) };

@@ -19,18 +19,33 @@ function renderEndpoint(r: EndpointReport): string[] {
             ? '  triggers    may be disabled (session_replication_role = replica)'
             : '  triggers    may not be disabled (session_replication_role needs superuser or SET on it)',
         ]),
+    ...(r.sessionPathTriggers === undefined
+      ? []
+      : [
+          `  triggers    ${r.sessionPathTriggers.length} trigger function(s) without a search_path of their own (loaded under the role's or database's): ${r.sessionPathTriggers.join(', ')}`,
+        ]),
   ];
 }
 
 /** Everything that stops the run: unreachable endpoints, missing tables and privileges. */
-export function checkProblems(reports: readonly EndpointReport[]): string[] {
-  return reports.flatMap((r) =>
-    'error' in r ? [`${r.name}: cannot connect`] : r.missing.map((m) => `${r.name}: ${m}`),
-  );
+/** Each endpoint's problems, then the run-wide ones (`more`: patterns that could not be expanded). */
+export function checkProblems(
+  reports: readonly EndpointReport[],
+  more: readonly string[] = [],
+): string[] {
+  return [
+    ...reports.flatMap((r) =>
+      'error' in r ? [`${r.name}: cannot connect`] : r.missing.map((m) => `${r.name}: ${m}`),
+    ),
+    ...more,
+  ];
 }
 
-export function renderCheck(reports: readonly EndpointReport[]): string {
-  const problems = checkProblems(reports);
+export function renderCheck(
+  reports: readonly EndpointReport[],
+  more: readonly string[] = [],
+): string {
+  const problems = checkProblems(reports, more);
   const verdict =
     problems.length === 0
       ? 'check passed: every endpoint is reachable and has the privileges the run needs'

@@ -15,7 +15,7 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     options: [
       '--target NAME       only this target (repeatable)',
       '--table NAME        only this table (repeatable)',
-      "--mode MODE         override every table's write mode",
+      '--mode MODE         write mode of the tables without a mode of their own (replaces options.mode)',
       '--allow-truncate NAME  truncate mode may empty protected target NAME (repeatable)',
       '--json              the plan as JSON on stdout',
     ],
@@ -29,7 +29,7 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     options: [
       '--target NAME       only this target (repeatable)',
       '--table NAME        only this table (repeatable)',
-      "--mode MODE         override every table's write mode",
+      '--mode MODE         write mode of the tables without a mode of their own (replaces options.mode)',
       '--allow-truncate NAME  truncate mode may empty protected target NAME (repeatable)',
       '--concurrency N     tables copied at once (1-64)',
       '--report FILE       write the run report as JSON',

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Connector } from '../db/connector.js';
+import { userPathLocalSql } from '../db/search-path.js';
 import { pairName, type TablePlan } from '../plan/types.js';
 import type {
   EventListener,
@@ -169,7 +170,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
             await ctx.hooks?.prepareTarget?.(client, plan);
             // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
             // writes (and truncates) through the source's session instead.
-            const setup = strategy.writesOnSource ? [] : destination.statements;
+            const setup = strategy.writesOnSource ? [] : destination.statements(client);
             await client.query(['BEGIN', ...setup].join('; '));
             return client;
           }),
@@ -220,8 +221,14 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
             () => true,
             () => false,
           );
-    // A group member's rows commit with the group, after its last table.
-    [sourceUsable] = await Promise.all([sourceEnded, ctx.group ? null : target.query('COMMIT')]);
+    // A group member's rows commit with the group, after its last table. Deferred constraint
+    // triggers fire at COMMIT: they too see the target's configured path.
+    [sourceUsable] = await Promise.all([
+      sourceEnded,
+      ctx.group
+        ? null
+        : target.query(plan.runsUserCode ? `${userPathLocalSql(target)}; COMMIT` : 'COMMIT'),
+    ]);
     targetUsable = true;
   } catch (thrown) {
     // Neither client is rolled back here: the source may still be streaming a COPY, the target

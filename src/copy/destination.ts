@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { asUserCode } from '../db/search-path.js';
 import { CopyError } from '../errors.js';
 import { isKeyedMode, pairName, type TablePlan } from '../plan/types.js';
 import type { RowChanges } from '../report/events.js';
@@ -14,8 +15,12 @@ import {
 
 /** The statements that ready a target for a load, and the table the rows go into. */
 export interface DestinationSetup {
-  /** Run in the table's transaction; none of them returns anything pgcopy reads. */
-  readonly statements: readonly string[];
+  /**
+   * Run in the table's transaction on one target session; none of them returns anything pgcopy
+   * reads. The TRUNCATE fires the target's TRUNCATE triggers: it runs under the session's
+   * configured search_path (see withUserSearchPath).
+   */
+  statements(target: pg.ClientBase): readonly string[];
   readonly table: string;
 }
 
@@ -26,12 +31,14 @@ export interface DestinationSetup {
  * round trip.
  */
 export function destinationSetup(plan: TablePlan): DestinationSetup {
-  const statements: string[] = [];
-  if (plan.disableTriggers) statements.push(`SET LOCAL session_replication_role = replica`);
-  if (plan.mode === 'truncate') statements.push(truncateSql(plan));
-  if (!isKeyedMode(plan.mode)) return { statements, table: targetName(plan) };
-  statements.push(createStagingSql(plan));
-  return { statements, table: STAGING_TABLE };
+  const statements = (target: pg.ClientBase): string[] => [
+    ...(plan.disableTriggers ? [`SET LOCAL session_replication_role = replica`] : []),
+    ...(plan.mode === 'truncate'
+      ? asUserCode(target, plan.runsUserCode === true, [truncateSql(plan)])
+      : []),
+    ...(isKeyedMode(plan.mode) ? [createStagingSql(plan)] : []),
+  ];
+  return { statements, table: isKeyedMode(plan.mode) ? STAGING_TABLE : targetName(plan) };
 }
 
 /** What the load wrote into the target: all its rows, or (upsert, insert-new) what ON CONFLICT did. */

@@ -42,7 +42,7 @@ export async function advanceSequences(
         [
           'SAVEPOINT pgcopy_sequence',
           `SELECT pg_catalog.pg_advisory_lock(${lock})`,
-          setPastMaxSql(plan, planned.column, sequence),
+          setPastCopiedSql(plan, planned, sequence),
           'RELEASE SAVEPOINT pgcopy_sequence',
           `SELECT pg_catalog.pg_advisory_unlock(${lock})`,
         ].join('; '),
@@ -62,16 +62,23 @@ export async function advanceSequences(
   return outcome;
 }
 
-/** setval to the column's maximum unless the sequence's next value is already past it. */
-function setPastMaxSql(plan: TablePlan, column: string, sequence: string): string {
+/**
+ * setval to the column's maximum unless the sequence's next value is already past it; for a
+ * descending sequence, to the column's minimum unless its next value is already below it.
+ */
+function setPastCopiedSql(plan: TablePlan, planned: PlannedSequence, sequence: string): string {
+  const [edge, past, pastOrAt] = planned.descending
+    ? ['min', 'OPERATOR(pg_catalog.<)', 'OPERATOR(pg_catalog.<=)']
+    : ['max', 'OPERATOR(pg_catalog.>)', 'OPERATOR(pg_catalog.>=)'];
   // Next value: last_value + increment once called, last_value itself before the first nextval.
   return `SELECT pg_catalog.setval(${quoteLiteral(sequence)}::pg_catalog.regclass, m)
-       FROM (SELECT pg_catalog.max(${quoteIdent(column)})::pg_catalog.int8 AS m FROM ${targetRelation(plan)}) mx,
+       FROM (SELECT pg_catalog.${edge}(${quoteIdent(planned.column)})::pg_catalog.int8 AS m FROM ${targetRelation(plan)}) mx,
             (SELECT last_value, is_called FROM ${sequence}) cur
       WHERE m IS NOT NULL
-        AND CASE WHEN cur.is_called THEN m > cur.last_value ELSE m >= cur.last_value END`;
+        AND CASE WHEN cur.is_called THEN m ${past} cur.last_value ELSE m ${pastOrAt} cur.last_value END`;
 }
 
 function notAdvanced(planned: PlannedSequence, error: unknown): string {
-  return `sequence ${planned.schema}.${planned.name} of column "${planned.column}" not advanced past the copied values: ${describeError(error)}`;
+  const where = planned.descending ? 'moved below' : 'advanced past';
+  return `sequence ${planned.schema}.${planned.name} of column "${planned.column}" not ${where} the copied values: ${describeError(error)}`;
 }

@@ -1,4 +1,5 @@
 import { qualifiedName, quoteIdent, quoteLiteral } from '../db/quote.js';
+import { catalogQualifiedTypeSql, isQualifiedTypeSql } from '../db/type-sql.js';
 import { sourceColumnName, type TablePlan } from '../plan/types.js';
 
 /** The SQL of one table's copy, every identifier quoted through quoteIdent. */
@@ -101,7 +102,7 @@ export function columnDefinitions(
       const remote = sourceColumnName(plan, name);
       const option =
         foreignSource && remote !== name ? ` OPTIONS (column_name ${quoteLiteral(remote)})` : '';
-      return `${quoteIdent(name)} ${type}${option}`;
+      return `${quoteIdent(name)} ${catalogQualifiedTypeSql(type)}${option}`;
     })
     .join(', ');
 }
@@ -173,20 +174,40 @@ const EXISTING = quoteIdent('pgcopy_existing');
 export function writeStagedSql(plan: TablePlan, key: readonly string[]): string {
   const keep = new Set([...key, ...(plan.identityAlways ?? [])]);
   const updates = plan.mode === 'upsert' ? plan.columns.filter((c) => !keep.has(c)) : [];
+  // Arrays of the text forms: array equality holds NULLs equal, as IS NOT DISTINCT FROM does, and
+  // its operator can be named with its schema (IS DISTINCT FROM's cannot).
   const text = (row: string): string =>
-    updates.map((c) => `${row}.${quoteIdent(c)}::text`).join(', ');
+    `ARRAY[${updates.map((c) => `${row}.${quoteIdent(c)}::pg_catalog.text`).join(', ')}]::pg_catalog.text[]`;
   const action =
     updates.length === 0
       ? 'DO NOTHING'
-      : `DO UPDATE SET ${updates.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')} WHERE (${text(EXISTING)}) IS DISTINCT FROM (${text('EXCLUDED')})`;
+      : `DO UPDATE SET ${updates.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')} WHERE NOT (${text(EXISTING)} OPERATOR(pg_catalog.=) ${text('EXCLUDED')})`;
   const overriding = plan.overridingSystemValue ? ' OVERRIDING SYSTEM VALUE' : '';
   const insert = `INSERT INTO ${targetName(plan)} AS ${EXISTING} (${columnList(plan.columns)})${overriding} SELECT ${columnList(plan.columns)} FROM ${STAGING_TABLE} ON CONFLICT (${columnList(key)}) ${action}`;
+  const count = (filter: string): string =>
+    `pg_catalog.count(*) FILTER (WHERE ${filter})::pg_catalog.int8::pg_catalog.text`;
   if (plan.targetKind !== 'p') {
-    return `WITH written AS (${insert} RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`;
+    return `WITH written AS (${insert} RETURNING (xmax OPERATOR(pg_catalog.=) 0) AS inserted) SELECT ${count('inserted')} AS inserted, ${count('NOT inserted')} AS updated FROM written`;
   }
-  const same = key.map((c) => `${EXISTING}.${quoteIdent(c)} = staged.${quoteIdent(c)}`);
+  const same = key.map((c) =>
+    keyEquals(plan, c, `${EXISTING}.${quoteIdent(c)}`, `staged.${quoteIdent(c)}`),
+  );
   const found = `EXISTS (SELECT FROM ${targetName(plan)} AS ${EXISTING} WHERE ${same.join(' AND ')})`;
-  return `WITH existing AS (SELECT count(*) FILTER (WHERE ${found}) AS found, count(*) AS staged FROM ${STAGING_TABLE} AS staged), written AS (${insert} RETURNING 1) SELECT (staged - found)::int8::text AS inserted, ((SELECT count(*) FROM written) - (staged - found))::int8::text AS updated FROM existing`;
+  const minus = 'OPERATOR(pg_catalog.-)';
+  return `WITH existing AS (SELECT pg_catalog.count(*) FILTER (WHERE ${found}) AS found, pg_catalog.count(*) AS staged FROM ${STAGING_TABLE} AS staged), written AS (${insert} RETURNING 1) SELECT (staged ${minus} found)::pg_catalog.int8::pg_catalog.text AS inserted, ((SELECT pg_catalog.count(*) FROM written) ${minus} (staged ${minus} found))::pg_catalog.int8::pg_catalog.text AS updated FROM existing`;
+}
+
+/**
+ * `a = b` for a key column, with an operator named by its schema: pg_catalog's for a built-in type
+ * (an index can serve it); for another schema's type, the equality of its default operator class
+ * through array equality (whose operator is pg_catalog's), NULL never equal as with `=`.
+ */
+function keyEquals(plan: TablePlan, column: string, a: string, b: string): string {
+  const typeSql = plan.pairs.find((p) => p.name === column)?.targetTypeSql;
+  if (typeSql !== undefined && !isQualifiedTypeSql(typeSql)) {
+    return `${a} OPERATOR(pg_catalog.=) ${b}`;
+  }
+  return `(ARRAY[${a}] OPERATOR(pg_catalog.=) ARRAY[${b}] AND ${b} IS NOT NULL)`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import { asUserCode, userPathLocalSql } from '../db/search-path.js';
 import type { TablePlan } from '../plan/types.js';
 import type { TableError, TableResult } from '../report/events.js';
 import { ConnectionWatch } from './connection-watch.js';
@@ -84,13 +85,15 @@ async function attemptGroup(
     watch = new ConnectionWatch(client);
     await ctx.hooks?.prepareTarget?.(client, first);
     const replica = members.every((m) => m.disableTriggers);
+    // ON TRUNCATE and deferred triggers run the target's own code: under its configured path.
+    const userCode = members.some((m) => m.runsUserCode === true);
     await client.query(
       [
         'BEGIN',
         ...(replica ? ['SET LOCAL session_replication_role = replica'] : []),
         // A foreign-key cycle: its deferrable keys are checked at the COMMIT, once every table is in.
         ...(members.some((m) => m.deferredChecks) ? ['SET CONSTRAINTS ALL DEFERRED'] : []),
-        groupTruncateSql(members),
+        ...asUserCode(client, userCode, [groupTruncateSql(members)]),
       ].join('; '),
     );
     const setup = memberSetup(members);
@@ -109,7 +112,7 @@ async function attemptGroup(
         return { results, failure: result.error, failed: `"${member.targetTable}" failed` };
       }
     }
-    await client.query('COMMIT');
+    await client.query(userCode ? `${userPathLocalSql(client)}; COMMIT` : 'COMMIT');
     usable = true;
     return { results };
   } catch (thrown) {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { readColumnSequences, type ColumnSequence } from './column-sequences.js';
 import { readForeignKeys, type TableRef } from './foreign-keys.js';
 import { readTriggers, type TriggerInfo } from './triggers.js';
+import { readTablesCallingUserFunctions } from './user-functions.js';
 
 export type { ColumnSequence } from './column-sequences.js';
 export type { TableRef } from './foreign-keys.js';
@@ -56,6 +57,8 @@ export interface TableInfo {
   readonly sequences: readonly ColumnSequence[];
   /** User triggers that fire when it is loaded (its partitions' included). */
   readonly triggers: readonly TriggerInfo[];
+  /** Its constraints or defaults (its partitions' included) call a function outside pg_catalog. */
+  readonly callsUserFunctions?: boolean;
   /** pg_class.relkind: r table, p partitioned, v view, m materialized view, f foreign. */
   readonly kind: string;
   /** Inheritance children (not partitions): `ONLY` keeps their rows out of every statement. */
@@ -248,6 +251,7 @@ export async function readSchemaCatalog(
   const foreignKeys = await readForeignKeys(client, schema, names);
   const sequences = await readColumnSequences(client, schema, names);
   const triggers = await readTriggers(client, schema, names);
+  const callingUserFunctions = await readTablesCallingUserFunctions(client, schema, names);
   const inheritance = await client.query<InheritanceRow>(INHERITANCE_SQL, [schema, names]);
   const tables = new Map<
     string,
@@ -271,6 +275,7 @@ export async function readSchemaCatalog(
         referencedBy: foreignKeys.get(row.table_name)?.referencedBy ?? [],
         sequences: sequences.get(row.table_name) ?? [],
         triggers: triggers.get(row.table_name) ?? [],
+        callsUserFunctions: callingUserFunctions.has(row.table_name),
         inheritanceChildren: [],
         inheritsFrom: [],
         estimatedRows: row.estimated_rows,

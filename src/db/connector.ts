@@ -3,6 +3,7 @@ import { ConnectError, TunnelError, describeError } from '../errors.js';
 import type { OpenTunnel, Tunnel } from '../tunnel/types.js';
 import { describeSpec, type ConnectionSpec } from './connection-spec.js';
 import { CancelOnAbort } from './cancel-on-abort.js';
+import { takeSearchPath } from './search-path.js';
 import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
 import { isSslUnsupported, tlsOptions } from './tls.js';
 
@@ -14,13 +15,6 @@ export interface ConnectorDeps {
   /** The run's abort signal: on abort, the endpoint's running statements are cancelled. */
   readonly signal?: AbortSignal | undefined;
 }
-
-/**
- * Every session pgcopy opens resolves names in pg_catalog first and then only in its own pg_temp
- * (as pg_dump does), so no user object (a table, function or operator in `public`) can stand in for
- * anything pgcopy's SQL names. Temporary objects are still always written `pg_temp.name`.
- */
-export const SEARCH_PATH_SQL = `SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)`;
 
 /** Opens dedicated pg clients to one endpoint, through its SSH tunnel when it has one. */
 export class Connector {
@@ -90,7 +84,7 @@ export class Connector {
       try {
         await client.connect();
         this.cancelOnAbort.track(client, address);
-        await client.query(SEARCH_PATH_SQL);
+        await takeSearchPath(client);
         return client;
       } catch (error) {
         await client.end().catch(() => undefined);

@@ -13,6 +13,19 @@ export interface TriggerInfo {
   readonly level: 'ROW' | 'STATEMENT';
   /** pg_trigger.tgenabled: O fires normally, A always, R only as a replica, D never. */
   readonly enabled: 'O' | 'A' | 'R' | 'D';
+  /** The trigger function, `schema.name` (each part quoted where SQL needs it). */
+  readonly function: string;
+  /** The function's language (plpgsql, sql, c, internal...). */
+  readonly language: string;
+  /** The function sets its own search_path (`ALTER FUNCTION ... SET search_path`, proconfig). */
+  readonly ownSearchPath: boolean;
+  /**
+   * Tables of the selection (this schema's named tables, other than the one the trigger loads)
+   * whose name appears in the function's source text. The catalog records no tables for a trigger
+   * function: only a SQL-standard body (BEGIN ATOMIC) records its dependencies, and a trigger
+   * function cannot be written in SQL. Absent for compiled (C, internal) functions.
+   */
+  readonly namedInSource?: readonly string[];
 }
 
 /**
@@ -28,9 +41,23 @@ WITH ${WRITTEN_RELATIONS_CTE}
 SELECT w.root AS table_name, w.relname AS on_table, t.tgname AS name, t.tgtype::int AS type,
        t.tgenabled::text AS enabled,
        EXISTS (SELECT 1 FROM pg_catalog.pg_trigger rt
-                WHERE rt.tgrelid = w.root_oid AND rt.tgname = t.tgname) AS declared_on_root
+                WHERE rt.tgrelid = w.root_oid AND rt.tgname = t.tgname) AS declared_on_root,
+       pg_catalog.format('%I.%I', pn.nspname, p.proname) AS function, l.lanname::text AS language,
+       EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) c
+                WHERE c LIKE 'search_path=%') AS own_search_path,
+       -- A whole word of the source, optionally double-quoted, matched without regard to case.
+       CASE WHEN l.lanname NOT IN ('c', 'internal') THEN ARRAY(
+         SELECT r.relname::text FROM named r
+          WHERE r.relname <> w.root
+            AND p.prosrc ~* ('(^|[^[:alnum:]_$])"?'
+                 || pg_catalog.regexp_replace(r.relname, '([^[:alnum:]_])', '\\\\\\1', 'g')
+                 || '"?($|[^[:alnum:]_$])')
+          ORDER BY 1) END AS named_in_source
   FROM written w
   JOIN pg_catalog.pg_trigger t ON t.tgrelid = w.relid
+  JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
  WHERE (NOT t.tgisinternal OR t.tgconstraint = 0)
    -- tgtype bit 1: a row trigger; bit 32: TRUNCATE.
    AND CASE WHEN t.tgtype & 1 <> 0 THEN w.relkind <> 'p'
@@ -44,6 +71,10 @@ interface TriggerRow {
   type: number;
   enabled: TriggerInfo['enabled'];
   declared_on_root: boolean;
+  function: string;
+  language: string;
+  own_search_path: boolean;
+  named_in_source: string[] | null;
 }
 
 // pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h).
@@ -65,6 +96,10 @@ function toTrigger(row: TriggerRow): TriggerInfo {
     events: EVENTS.filter(([bit]) => row.type & bit).map(([, event]) => event),
     level: row.type & ROW ? 'ROW' : 'STATEMENT',
     enabled: row.enabled,
+    function: row.function,
+    language: row.language,
+    ownSearchPath: row.own_search_path,
+    ...(row.named_in_source ? { namedInSource: row.named_in_source } : {}),
   };
 }
 
@@ -86,4 +121,17 @@ export async function readTriggers(
     byTable.set(row.table_name, triggers);
   }
   return new Map([...byTable].map(([table, triggers]) => [table, [...triggers.values()]]));
+}
+
+/**
+ * A trigger function that resolves unqualified names through the session's search_path: one with
+ * no search_path of its own, written in a language with names to resolve, and not PostgreSQL's own.
+ */
+export function dependsOnSessionPath(trigger: TriggerInfo): boolean {
+  return (
+    !trigger.ownSearchPath &&
+    trigger.language !== 'internal' &&
+    trigger.language !== 'c' &&
+    !trigger.function.startsWith('pg_catalog.')
+  );
 }

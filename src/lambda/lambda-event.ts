@@ -1,5 +1,6 @@
 import { describeValue, joinPath } from '../config/describe-value.js';
-import { MODES, type Config, type Mode } from '../config/types.js';
+import { tablePatternRegExp } from '../config/table-pattern.js';
+import { MODES, type Config, type Mode, type TargetConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { PlanFilters } from '../plan/select-tables.js';
 
@@ -81,8 +82,16 @@ export function checkEventNames(config: Config, filters: PlanFilters): void {
   const tables = new Set(
     config.targets.flatMap((t) => t.tables.flatMap((s) => [s.source, s.target])),
   );
+  // A name a target's pattern may match is checked once the patterns are expanded (by the plan).
   filters.tables?.forEach((name, i) => {
-    if (!tables.has(name))
+    if (!tables.has(name) && !config.targets.some((t) => mayMatch(t, name)))
       throw new ConfigError(`event.tables[${i}]: no table named "${name}" in any target`);
   });
+}
+
+/** A table name one of the target's patterns matches, and its exclude does not. */
+function mayMatch(target: TargetConfig, name: string): boolean {
+  const matches = (patterns: readonly string[] | undefined): boolean =>
+    (patterns ?? []).some((p) => tablePatternRegExp(p).test(name));
+  return matches(target.tablePatterns) && !matches(target.exclude);
 }

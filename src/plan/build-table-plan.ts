@@ -1,5 +1,12 @@
 import type { Mode, Strategy, TableSpec } from '../config/types.js';
-import type { ColumnInfo, ExtensionState, TableInfo, TableRef, UniqueKey } from '../db/catalog.js';
+import type {
+  ColumnInfo,
+  ExtensionState,
+  TableInfo,
+  TableRef,
+  TriggerInfo,
+  UniqueKey,
+} from '../db/catalog.js';
 import { narrowing } from './narrowing.js';
 import { strategyRules } from './strategy-rules.js';
 import { planSequences } from './sequence-rules.js';
@@ -20,6 +27,8 @@ export interface TablePlanInput {
   readonly targetSchema: string;
   readonly spec: TableSpec;
   readonly mode: Mode;
+  /** Notes decided before the table's rules (the run's mode override that this table's mode keeps off). */
+  readonly notes?: readonly string[];
   readonly strategy?: Strategy;
   /** The server-side extensions on each side (absent: the strategy's needs are not checked). */
   readonly extensions?: { readonly source: ExtensionState; readonly target: ExtensionState };
@@ -111,7 +120,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
       `truncate: target "${input.targetName}" is protected; pass --allow-truncate ${input.targetName} to empty its tables`,
     );
   }
-  const notes: string[] = [];
+  const notes: string[] = [...(input.notes ?? [])];
   inheritanceNotes(input, source, target, notes, warnings);
 
   const control = applyColumnControl(input.targetName, spec, source, target, {
@@ -215,6 +224,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     mode: input.mode,
     disableTriggers,
     mayDisableTriggers: input.mayDisableTriggers,
+    ...(input.strategy ? { strategy: input.strategy } : {}),
   });
   warnings.push(...triggers.warnings);
   errors.push(...triggers.errors);
@@ -233,13 +243,14 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     sourceVersion: input.sourceVersion,
   });
   errors.push(...server.errors);
-  notes.push(...server.notes);
+  notes.push(...server.notes, ...triggers.notes);
 
   return {
     ...emptyPlan(input, errors),
     sequences: sequences.sequences,
     triggers: triggers.triggers,
     disableTriggers,
+    ...(runsUserCode(target, columns, triggers.triggers) ? { runsUserCode: true as const } : {}),
     columns,
     ...(control.excluded.length > 0 ? { excluded: control.excluded } : {}),
     ...(control.renamed.length > 0 ? { renamed: control.renamed } : {}),
@@ -257,6 +268,24 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     warnings,
     notes,
   };
+}
+
+/**
+ * Whether loading the table runs code of the target's own (a trigger that fires, a domain's check,
+ * a constraint or default that calls a user function): the load then runs under the target
+ * session's configured search_path, which that code may rely on (see db/search-path.ts).
+ */
+function runsUserCode(
+  target: TableInfo,
+  written: readonly string[],
+  firing: readonly TriggerInfo[],
+): boolean {
+  const names = new Set(written);
+  return (
+    firing.length > 0 ||
+    target.callsUserFunctions === true ||
+    target.columns.some((c) => names.has(c.name) && c.typtype === 'd')
+  );
 }
 
 const columnNames = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');

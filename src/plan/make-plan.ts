@@ -212,6 +212,7 @@ async function planTarget(
           targetSchema: target.schema,
           spec,
           mode: spec.mode ?? context.mode ?? config.options.mode,
+          ...modeOverrideNote(spec.mode, context.mode),
           source: sourceCatalog.tables.get(spec.source),
           target: catalog?.tables.get(spec.target),
           targetError,
@@ -304,4 +305,20 @@ async function planTarget(
   } finally {
     await client?.end();
   }
+}
+
+/**
+ * A table's own mode is a deliberate choice and stays under a run-wide override (`--mode`, a Lambda
+ * event's `mode`): the plan says so where the two differ.
+ */
+function modeOverrideNote(
+  own: Mode | undefined,
+  override: Mode | undefined,
+): { notes?: readonly string[] } {
+  if (own === undefined || override === undefined || own === override) return {};
+  return {
+    notes: [
+      `mode ${own} is the table's own: the run's mode override (${override}) applies to tables without one`,
+    ],
+  };
 }

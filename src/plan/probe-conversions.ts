@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { TableInfo } from '../db/catalog.js';
 import { quoteIdent } from '../db/quote.js';
+import { withUserSearchPath } from '../db/search-path.js';
+import { catalogQualifiedTypeSql } from '../db/type-sql.js';
 import { describeError } from '../errors.js';
 import { relationSql } from '../copy/sql.js';
 import { sourceColumnName, type TablePlan } from './types.js';
@@ -78,8 +80,9 @@ async function rejectedValues(
 ): Promise<Rejection> {
   if (serverVersion >= 160000) {
     const result = await client.query<{ rejected: number; message: string | null }>(
-      `SELECT count(*)::int AS rejected, min((pg_input_error_info(v, $2)).message) AS message
-         FROM unnest($1::text[]) v WHERE NOT pg_input_is_valid(v, $2)`,
+      `SELECT pg_catalog.count(*)::pg_catalog.int4 AS rejected,
+              pg_catalog.min((pg_catalog.pg_input_error_info(v, $2)).message) AS message
+         FROM pg_catalog.unnest($1::pg_catalog.text[]) v WHERE NOT pg_catalog.pg_input_is_valid(v, $2)`,
       [values, typeSql],
     );
     const row = result.rows[0];
@@ -105,7 +108,7 @@ async function castFailure(
   await client.query('SAVEPOINT pgcopy_probe');
   try {
     // format_type() output is SQL that PostgreSQL itself quoted; a cast cannot take it as a parameter.
-    await client.query(`SELECT CAST($1::text AS ${typeSql})`, [value]);
+    await client.query(`SELECT CAST($1::pg_catalog.text AS ${typeSql})`, [value]);
     await client.query('RELEASE SAVEPOINT pgcopy_probe');
     return undefined;
   } catch (error) {
@@ -151,11 +154,18 @@ export async function probeConversions(
         const values = sample.get(sourceColumnName(plan, cast.column)) ?? [];
         const column = target.columns.find((c) => c.name === cast.column);
         if (values.length === 0 || !column) continue;
-        const { rejected, message } = await rejectedValues(
+        // A domain's check may call the target's own functions: as in the load, they run under
+        // the session's configured search_path, and the probe names everything by its schema.
+        const { rejected, message } = await withUserSearchPath(
           context.target,
-          context.targetVersion,
-          values,
-          column.typeSql,
+          column.typtype === 'd',
+          () =>
+            rejectedValues(
+              context.target,
+              context.targetVersion,
+              values,
+              catalogQualifiedTypeSql(column.typeSql),
+            ),
         );
         if (rejected === 0) continue;
         const text = `column "${cast.column}": ${cast.from} -> ${cast.to}: the target refuses ${rejected} of ${values.length} sampled source values (${message ?? 'invalid input'})`;

@@ -71,7 +71,12 @@ export function renderPlan(plan: Plan): string {
         out += printed`  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
       }
       if (t.errors.length === 0 && t.sequences?.length) {
-        const moved = t.sequences.map((q) => `${q.schema}.${q.name} ("${q.column}")`).join(', ');
+        const moved = t.sequences
+          .map(
+            (q) =>
+              `${q.schema}.${q.name} ("${q.column}"${q.descending ? ', descending: below' : ''})`,
+          )
+          .join(', ');
         out += printed`  ↑ ${t.targetTable}: moves sequences past the copied values: ${moved}\n`;
       }
     }
@@ -128,6 +133,7 @@ export function planToJson(plan: Plan): unknown {
         sequences: t.sequences ?? [],
         triggers: t.triggers ?? [],
         disableTriggers: t.disableTriggers ?? false,
+        runsUserCode: t.runsUserCode ?? false,
         ...(t.split ? { split: t.split } : {}),
         ...(t.rebuildIndexes ? { rebuildIndexes: t.rebuildIndexes } : {}),
         estimatedRows: t.estimatedRows,

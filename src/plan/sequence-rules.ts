@@ -14,7 +14,12 @@ export function planSequences(
   const behindWritten = target.sequences.filter((q) => columns.has(q.column));
   const sequences = behindWritten
     .filter((q) => q.numeric)
-    .map(({ column, schema, name }) => ({ column, schema, name }));
+    .map(({ column, schema, name, descending }) => ({
+      column,
+      schema,
+      name,
+      ...(descending ? { descending: true as const } : {}),
+    }));
   const moved = new Set(sequences.map((q) => `${q.schema}.${q.name}`));
   const warnings = behindWritten
     .filter((q) => !q.numeric && !moved.has(`${q.schema}.${q.name}`))

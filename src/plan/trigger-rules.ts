@@ -1,5 +1,7 @@
-import type { Mode } from '../config/types.js';
+import type { Mode, Strategy } from '../config/types.js';
 import type { TableInfo, TriggerEvent, TriggerInfo } from '../db/catalog.js';
+import { dependsOnSessionPath } from '../db/triggers.js';
+import { triggerWrites } from './trigger-writes.js';
 
 /** The statements a load runs on the target table, by mode. */
 const LOAD_EVENTS: Readonly<Record<Mode, readonly TriggerEvent[]>> = {
@@ -20,11 +22,14 @@ export interface TriggerRulesInput {
   readonly disableTriggers: boolean;
   /** Whether the role may set session_replication_role; undefined when unknown. */
   readonly mayDisableTriggers: boolean | undefined;
+  /** fdw-push: the target's triggers run in postgres_fdw's session, not pgcopy's. */
+  readonly strategy?: Strategy;
 }
 
 export interface TriggerRules {
   readonly triggers: TriggerInfo[];
   readonly warnings: string[];
+  readonly notes: string[];
   readonly errors: string[];
 }
 
@@ -40,6 +45,49 @@ function describe(trigger: TriggerInfo, table: string): string {
  * fire and foreign-key checks are skipped too (the load order is kept all the same).
  */
 export function planTriggers(input: TriggerRulesInput): TriggerRules {
+  const rules = firingTriggers(input);
+  const about = aboutFiring(rules.triggers, input.strategy);
+  const writes = triggerWrites(rules.triggers);
+  return {
+    ...rules,
+    warnings: [...rules.warnings, ...about.warnings, ...writes.warnings],
+    notes: [...about.notes, ...writes.notes],
+  };
+}
+
+function functionOf(trigger: TriggerInfo): string {
+  return `${trigger.function}() (trigger "${trigger.name}")`;
+}
+
+/**
+ * A trigger function without its own search_path resolves unqualified names through the session's:
+ * pgcopy's loads run under the target session's configured one (see db/search-path.ts), except in
+ * fdw-push, where the target's session is postgres_fdw's and its search_path is pg_catalog only.
+ */
+function aboutFiring(
+  triggers: readonly TriggerInfo[],
+  strategy: Strategy | undefined,
+): { warnings: string[]; notes: string[] } {
+  const sessionPath = triggers.filter(dependsOnSessionPath);
+  if (sessionPath.length === 0) return { warnings: [], notes: [] };
+  const functions = [...new Set(sessionPath.map(functionOf))].join(', ');
+  if (strategy === 'fdw-push') {
+    return {
+      warnings: [
+        `fdw-push: trigger functions without a search_path of their own run in postgres_fdw's session on the target, whose search_path is pg_catalog only: an unqualified name in ${functions} fails there (use stream, dblink or fdw, or give the function its own search_path)`,
+      ],
+      notes: [],
+    };
+  }
+  return {
+    warnings: [],
+    notes: [
+      `trigger functions without a search_path of their own resolve unqualified names through the session's; pgcopy runs the load under the search_path the target's role or database configures: ${functions}`,
+    ],
+  };
+}
+
+function firingTriggers(input: TriggerRulesInput): Omit<TriggerRules, 'notes'> {
   const { target, mode } = input;
   const events = LOAD_EVENTS[mode];
   const relevant = target.triggers.filter((t) => t.events.some((e) => events.includes(e)));

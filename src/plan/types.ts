@@ -29,11 +29,15 @@ export interface ColumnPair {
   readonly conversion: Conversion;
 }
 
-/** A sequence moved past the copied values of a written column once the rows are in. */
+/**
+ * A sequence moved past the copied values of a written column once the rows are in: above their
+ * maximum, or (descending, a negative increment) below their minimum.
+ */
 export interface PlannedSequence {
   readonly column: string;
   readonly schema: string;
   readonly name: string;
+  readonly descending?: true;
 }
 
 /** What will happen to one source table in one target. */
@@ -88,6 +92,11 @@ export interface TablePlan {
   readonly sequences?: readonly PlannedSequence[];
   /** User triggers of the target that fire during the load (with disableTriggers: those that still do). */
   readonly triggers?: readonly TriggerInfo[];
+  /**
+   * Loading it runs the target's own code (a firing trigger, a domain's check, a user function in
+   * a constraint or default): the load runs under the target session's configured search_path.
+   */
+  readonly runsUserCode?: true;
   /** Load with `session_replication_role = replica`: user triggers and foreign-key checks off. */
   readonly disableTriggers?: boolean;
   /** upsert and insert-new: the ON CONFLICT key. */

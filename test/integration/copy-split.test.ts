@@ -117,6 +117,34 @@ describe('options.split: a big table in parts, committed together', () => {
     expect(await prepared(target)).toEqual([]);
   });
 
+  it("checks the target's domain with the role's search_path in every part (a check function naming a table without its schema)", async () => {
+    const app = uniqueName('split_app').toLowerCase();
+    await sql(
+      target,
+      `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q}; CREATE SCHEMA ${app};
+       CREATE TABLE ${app}.limits (max_len int); INSERT INTO ${app}.limits VALUES (200);
+       SET check_function_bodies = off;
+       CREATE FUNCTION ${app}.fits(text) RETURNS boolean LANGUAGE sql STABLE
+         AS 'SELECT length($1) <= (SELECT max_len FROM limits)';
+       CREATE DOMAIN ${app}.payload AS text CHECK (${app}.fits(VALUE));
+       CREATE TABLE ${q}.big (id serial PRIMARY KEY, payload ${app}.payload);
+       CREATE TABLE ${q}.small (id int);
+       ALTER ROLE ${target.user} SET search_path = ${app}, public`,
+    );
+    try {
+      const { big, events } = await copy(target);
+      const plan = events.find((e) => e.type === 'plan');
+      const planned = plan?.plan.targets[0]?.tables.find((t) => t.targetTable === 'big');
+      expect(planned?.split?.parts).toBe(2);
+      expect(big.error).toBeNull();
+      expect(big.rows).toBe(ROWS);
+      expect(await prepared(target)).toEqual([]);
+    } finally {
+      await sql(target, `ALTER ROLE ${target.user} RESET search_path; DROP SCHEMA ${app} CASCADE`);
+      await fresh(target);
+    }
+  });
+
   it('keeps the where filter of the table on every part', async () => {
     await fresh(target);
     const { big } = await copy(target, {}, { where: 'id % 7 = 0 -- a comment' });

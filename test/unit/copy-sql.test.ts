@@ -11,6 +11,8 @@ import {
   repeatedKeySql,
   writeStagedSql,
 } from '../../src/copy/sql.js';
+import { catalogQualifiedTypeSql } from '../../src/db/type-sql.js';
+import type { ColumnPair } from '../../src/plan/types.js';
 import { tablePlan } from '../support/table-plan.js';
 
 const planOf = tablePlan;
@@ -81,7 +83,7 @@ describe('copy SQL builders', () => {
 
   it('upserts the shared non-key columns on conflict of the key, only where they differ', () => {
     expect(writeStagedSql(planOf({ mode: 'upsert' }), ['id'])).toBe(
-      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "Mixed Case" = EXCLUDED."Mixed Case", "say ""hi""" = EXCLUDED."say ""hi""" WHERE ("pgcopy_existing"."Mixed Case"::text, "pgcopy_existing"."say ""hi"""::text) IS DISTINCT FROM (EXCLUDED."Mixed Case"::text, EXCLUDED."say ""hi"""::text) RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "Mixed Case" = EXCLUDED."Mixed Case", "say ""hi""" = EXCLUDED."say ""hi""" WHERE NOT (ARRAY["pgcopy_existing"."Mixed Case"::pg_catalog.text, "pgcopy_existing"."say ""hi"""::pg_catalog.text]::pg_catalog.text[] OPERATOR(pg_catalog.=) ARRAY[EXCLUDED."Mixed Case"::pg_catalog.text, EXCLUDED."say ""hi"""::pg_catalog.text]::pg_catalog.text[]) RETURNING (xmax OPERATOR(pg_catalog.=) 0) AS inserted) SELECT pg_catalog.count(*) FILTER (WHERE inserted)::pg_catalog.int8::pg_catalog.text AS inserted, pg_catalog.count(*) FILTER (WHERE NOT inserted)::pg_catalog.int8::pg_catalog.text AS updated FROM written`,
     );
   });
 
@@ -99,14 +101,14 @@ describe('copy SQL builders', () => {
 
   it('insert-new does nothing on conflict of the key', () => {
     expect(writeStagedSql(planOf({ mode: 'insert-new' }), ['id'])).toBe(
-      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO NOTHING RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case", "say ""hi""") SELECT "id", "Mixed Case", "say ""hi""" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO NOTHING RETURNING (xmax OPERATOR(pg_catalog.=) 0) AS inserted) SELECT pg_catalog.count(*) FILTER (WHERE inserted)::pg_catalog.int8::pg_catalog.text AS inserted, pg_catalog.count(*) FILTER (WHERE NOT inserted)::pg_catalog.int8::pg_catalog.text AS updated FROM written`,
     );
   });
 
   it('does nothing on conflict when only key columns are copied', () => {
     const plan = planOf({ mode: 'upsert', columns: ['id', 'Mixed Case'] });
     expect(writeStagedSql(plan, ['Mixed Case', 'id'])).toBe(
-      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case") SELECT "id", "Mixed Case" FROM pg_temp."pgcopy_staging" ON CONFLICT ("Mixed Case", "id") DO NOTHING RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "Mixed Case") SELECT "id", "Mixed Case" FROM pg_temp."pgcopy_staging" ON CONFLICT ("Mixed Case", "id") DO NOTHING RETURNING (xmax OPERATOR(pg_catalog.=) 0) AS inserted) SELECT pg_catalog.count(*) FILTER (WHERE inserted)::pg_catalog.int8::pg_catalog.text AS inserted, pg_catalog.count(*) FILTER (WHERE NOT inserted)::pg_catalog.int8::pg_catalog.text AS updated FROM written`,
     );
   });
 
@@ -118,7 +120,7 @@ describe('copy SQL builders', () => {
       identityAlways: ['id'],
     });
     expect(writeStagedSql(plan, ['code'])).toBe(
-      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("code", "id", "v") OVERRIDING SYSTEM VALUE SELECT "code", "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("code") DO UPDATE SET "v" = EXCLUDED."v" WHERE ("pgcopy_existing"."v"::text) IS DISTINCT FROM (EXCLUDED."v"::text) RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("code", "id", "v") OVERRIDING SYSTEM VALUE SELECT "code", "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("code") DO UPDATE SET "v" = EXCLUDED."v" WHERE NOT (ARRAY["pgcopy_existing"."v"::pg_catalog.text]::pg_catalog.text[] OPERATOR(pg_catalog.=) ARRAY[EXCLUDED."v"::pg_catalog.text]::pg_catalog.text[]) RETURNING (xmax OPERATOR(pg_catalog.=) 0) AS inserted) SELECT pg_catalog.count(*) FILTER (WHERE inserted)::pg_catalog.int8::pg_catalog.text AS inserted, pg_catalog.count(*) FILTER (WHERE NOT inserted)::pg_catalog.int8::pg_catalog.text AS updated FROM written`,
     );
     const onlyIdentity = planOf({
       mode: 'upsert',
@@ -133,7 +135,46 @@ describe('copy SQL builders', () => {
   it('writes identity GENERATED ALWAYS columns with OVERRIDING SYSTEM VALUE', () => {
     const plan = planOf({ mode: 'upsert', columns: ['id', 'v'], overridingSystemValue: true });
     expect(writeStagedSql(plan, ['id'])).toBe(
-      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "v") OVERRIDING SYSTEM VALUE SELECT "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v" WHERE ("pgcopy_existing"."v"::text) IS DISTINCT FROM (EXCLUDED."v"::text) RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted)::int8::text AS inserted, count(*) FILTER (WHERE NOT inserted)::int8::text AS updated FROM written`,
+      `WITH written AS (INSERT INTO "tgt""schema"."select" AS "pgcopy_existing" ("id", "v") OVERRIDING SYSTEM VALUE SELECT "id", "v" FROM pg_temp."pgcopy_staging" ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v" WHERE NOT (ARRAY["pgcopy_existing"."v"::pg_catalog.text]::pg_catalog.text[] OPERATOR(pg_catalog.=) ARRAY[EXCLUDED."v"::pg_catalog.text]::pg_catalog.text[]) RETURNING (xmax OPERATOR(pg_catalog.=) 0) AS inserted) SELECT pg_catalog.count(*) FILTER (WHERE inserted)::pg_catalog.int8::pg_catalog.text AS inserted, pg_catalog.count(*) FILTER (WHERE NOT inserted)::pg_catalog.int8::pg_catalog.text AS updated FROM written`,
     );
+  });
+
+  it("names pg_catalog's types, operators and functions with their schema: a user's search_path cannot turn them", () => {
+    expect(
+      ['text', 'jsonb[]', '"char"', 'bpchar', 'numeric(10,2)', 'character varying(5)'].map(
+        catalogQualifiedTypeSql,
+      ),
+    ).toEqual([
+      'pg_catalog.text',
+      'pg_catalog.jsonb[]',
+      'pg_catalog."char"',
+      'pg_catalog.bpchar',
+      'numeric(10,2)',
+      'character varying(5)',
+    ]);
+    expect(
+      ['timestamp(3) with time zone', 'double precision', 'public.citext', '"My S"."T"[]'].map(
+        catalogQualifiedTypeSql,
+      ),
+    ).toEqual(['timestamp(3) with time zone', 'double precision', 'public.citext', '"My S"."T"[]']);
+    // A partitioned target counts the keys it holds with an operator named by its schema.
+    const pair = (name: string, type: string, targetTypeSql: string): ColumnPair => ({
+      name,
+      sourceType: type,
+      targetType: type,
+      targetTypeSql,
+      conversion: 'same',
+    });
+    const partitioned = planOf({
+      mode: 'insert-new',
+      targetKind: 'p',
+      columns: ['id', 'code'],
+      pairs: [pair('id', 'integer', 'integer'), pair('code', 'citext', 'public.citext')],
+    });
+    const written = writeStagedSql(partitioned, ['id', 'code']);
+    expect(written).toContain(
+      '"pgcopy_existing"."id" OPERATOR(pg_catalog.=) staged."id" AND (ARRAY["pgcopy_existing"."code"] OPERATOR(pg_catalog.=) ARRAY[staged."code"] AND staged."code" IS NOT NULL)',
+    );
+    expect(written.replaceAll(/OPERATOR\(pg_catalog\.[=-]\)/g, '')).not.toMatch(/ [=-] /);
   });
 });

@@ -1,9 +1,10 @@
 import { loadCommandConfig } from '../load-command-config.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, describeError } from '../../errors.js';
 import { checkEndpoint } from '../../check/check-endpoint.js';
 import { sourceNeeds, targetNeeds } from '../../check/needs.js';
 import { checkProblems, renderCheck } from '../../check/render-check.js';
 import { printableJson } from '../../report/printable.js';
+import { expandTablePatterns } from '../../plan/expand-patterns.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../parse-args.js';
@@ -24,17 +25,27 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const signal = io.signal;
   const connectors = await openConnectors(config, { env: io.env, ...(signal ? { signal } : {}) });
   try {
+    // The tables a pattern matches, as plan, run and verify expand them.
+    const expanded = await expandTablePatterns(config, connectors, signal ? { signal } : {}).then(
+      (e) => ({ config: e.config, problem: undefined }),
+      (error: unknown) => ({
+        config,
+        problem: `tables: the patterns could not be expanded (${describeError(error)}): the tables they match were not checked`,
+      }),
+    );
+    const checked = expanded.config;
     const reports = await Promise.all([
-      checkEndpoint(connectors.source, sourceNeeds(config), signal),
-      ...config.targets.map((t) =>
-        checkEndpoint(connectors.target(t.name), targetNeeds(config, t), signal),
+      checkEndpoint(connectors.source, sourceNeeds(checked), signal),
+      ...checked.targets.map((t) =>
+        checkEndpoint(connectors.target(t.name), targetNeeds(checked, t), signal),
       ),
     ]);
-    const problems = checkProblems(reports);
+    const more = expanded.problem === undefined ? [] : [expanded.problem];
+    const problems = checkProblems(reports, more);
     io.stdout.write(
       values.json
         ? printableJson({ passed: problems.length === 0, problems, endpoints: reports }) + '\n'
-        : renderCheck(reports),
+        : renderCheck(reports, more),
     );
     signal?.throwIfAborted();
     return problems.length > 0 ? EXIT.FAILED : EXIT.OK;

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { readColumnsOf, type ReadColumn } from '../../plan/read-columns.js';
 import type { TablePlan } from '../../plan/types.js';
 import { sourceSessionLocals } from '../copy-pair.js';
+import { PGCOPY_PATH_LOCAL_SQL, userPathLocalSql } from '../../db/search-path.js';
 import { closeDestination } from '../destination.js';
 import type { SnapshotCoordinator } from '../snapshot.js';
 import { copyInSql, copyOutSql } from '../sql.js';
@@ -105,17 +106,21 @@ export class SharedRead {
       readColumnsOf(plan).map((c) => c.sql),
       (counts) => onProgress?.(counts.bytes),
     );
+    // The switch to the target's configured search_path is queued ahead of the COPY, without
+    // a wait before attaching: the shared read must not stall on one member.
+    const userCode = plan.runsUserCode === true;
+    const userPath = userCode ? target.query(userPathLocalSql(target)) : Promise.resolve();
+    userPath.catch(() => undefined); // heard below, or the pipeline's error is the one reported
     const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
     this.attached.add(plan);
     this.tee.attach(projection);
     await pipeline(projection, input, signal ? { signal } : {});
+    await userPath;
     await this.reading;
     const rows = input.rowCount;
-    return {
-      rows,
-      ...(await closeDestination(target, plan, rows)),
-      bytes: projection.counts.bytes,
-    };
+    const written = await closeDestination(target, plan, rows);
+    if (userCode) await target.query(PGCOPY_PATH_LOCAL_SQL);
+    return { rows, ...written, bytes: projection.counts.bytes };
   }
 
   /**

@@ -99,7 +99,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
           part.target = client;
           part.watches.target = new ConnectionWatch(client);
           await ctx.hooks?.prepareTarget?.(client, plan);
-          await client.query(['BEGIN', ...destination.statements].join('; '));
+          await client.query(['BEGIN', ...destination.statements(client)].join('; '));
         }),
       ]),
     );

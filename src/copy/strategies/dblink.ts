@@ -1,4 +1,5 @@
 import { quoteIdent, quoteLiteral } from '../../db/quote.js';
+import { PGCOPY_SEARCH_PATH, withUserSearchPath } from '../../db/search-path.js';
 import { pairName } from '../../plan/types.js';
 import { closeDestination } from '../destination.js';
 import {
@@ -31,13 +32,15 @@ export const dblinkStrategy: CopyStrategy = {
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
       `SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`,
       SESSION_SETTINGS_SQL,
-      `SET search_path = pg_catalog, pg_temp`,
+      `SET search_path = ${PGCOPY_SEARCH_PATH}`,
       selectSourceSql(plan),
     ].join('; ');
     await stageSecret(target, conninfo(serverLink(sourceSpec)));
     const rows = `${quoteIdent(dblink)}.dblink(${STAGED_SECRET}, $1) AS r(${columnDefinitions(plan, 'target')})`;
-    const inserted = await target.query(insertSelectSql(plan, destination, rows), [remote]);
-    const count = inserted.rowCount ?? 0;
-    return { rows: count, ...(await closeDestination(target, plan, count)), bytes: 0 };
+    return withUserSearchPath(target, plan.runsUserCode === true, async () => {
+      const inserted = await target.query(insertSelectSql(plan, destination, rows), [remote]);
+      const count = inserted.rowCount ?? 0;
+      return { rows: count, ...(await closeDestination(target, plan, count)), bytes: 0 };
+    });
   },
 };

@@ -1,3 +1,4 @@
+import { withUserSearchPath } from '../../db/search-path.js';
 import { pairName } from '../../plan/types.js';
 import { closeDestination } from '../destination.js';
 import { columnDefinitions, insertSelectSql } from '../sql.js';
@@ -32,9 +33,12 @@ export const fdwStrategy: CopyStrategy = {
         remoteTable: plan.sourceTable,
       },
     );
-    const inserted = await target.query(insertSelectSql(plan, destination, foreign));
+    const loaded = await withUserSearchPath(target, plan.runsUserCode === true, async () => {
+      const inserted = await target.query(insertSelectSql(plan, destination, foreign));
+      const count = inserted.rowCount ?? 0;
+      return { rows: count, ...(await closeDestination(target, plan, count)), bytes: 0 };
+    });
     await dropForeignServer(target, server);
-    const count = inserted.rowCount ?? 0;
-    return { rows: count, ...(await closeDestination(target, plan, count)), bytes: 0 };
+    return loaded;
   },
 };

@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import { withUserSearchPath } from '../../db/search-path.js';
 import { closeDestination } from '../destination.js';
 import { copyInSql, copyOutSql } from '../sql.js';
 import { CopyInWriter } from '../wire/copy-in-writer.js';
@@ -22,10 +23,12 @@ export const streamStrategy: CopyStrategy = {
     onProgress,
   }: LoadContext): Promise<Loaded> {
     const output = source.query(new CopyOutReader(copyOutSql(plan), { onBytes: onProgress }));
-    const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
-    await pipeline(output, input, signal ? { signal } : {});
-    // The target's `COPY n`: the rows it took, counted by PostgreSQL rather than in this process.
-    const rows = input.rowCount;
-    return { rows, ...(await closeDestination(target, plan, rows)), bytes: output.bytes };
+    return withUserSearchPath(target, plan.runsUserCode === true, async () => {
+      const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
+      await pipeline(output, input, signal ? { signal } : {});
+      // The target's `COPY n`: the rows it took, counted by PostgreSQL rather than in this process.
+      const rows = input.rowCount;
+      return { rows, ...(await closeDestination(target, plan, rows)), bytes: output.bytes };
+    });
   },
 };
