@@ -109,6 +109,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   // Which side dropped, and during which step, for the error message.
   const step = new PairStep();
   const watches: { source?: ConnectionWatch; target?: ConnectionWatch } = {};
+  let lockWatch: Disposable | undefined;
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   const shared = ctx.sharedRead;
   const onProgress = (sofar: number): void => {
@@ -143,6 +144,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
         targetClient = client;
         watches.target = new ConnectionWatch(client);
         await ctx.hooks?.prepareTarget?.(client, plan);
+        lockWatch = ctx.hooks?.watchTarget?.(client, plan);
         // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
         // writes (and truncates) through the source's session instead.
         const setup = strategy.writesOnSource ? [] : destination.statements;
@@ -217,6 +219,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       watches,
     });
   } finally {
+    lockWatch?.[Symbol.dispose]();
     watches.source?.[Symbol.dispose]();
     watches.target?.[Symbol.dispose]();
     shared?.leave(plan);

@@ -31,17 +31,30 @@ export class LockWaits {
     private readonly timing: LockWaitTiming = DEFAULT_LOCK_WAIT_TIMING,
   ) {}
 
-  /** Starts watching a pair's target session; stops by itself when the session ends. */
-  watch(session: pg.Client, plan: TablePlan): void {
+  /**
+   * Starts watching a pair's target session, until the returned handle is disposed (the pair's
+   * copy ended) or the session ends. A worker's session outlives its tables: a watch left running
+   * would report the worker's next tables as this one's, and its looks would add up table by table.
+   */
+  watch(session: pg.Client, plan: TablePlan): Disposable {
     const pid = (session as unknown as { processID: number | null }).processID;
-    if (pid === null) return;
-    let ended = false;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      stopped = true;
+      clearTimeout(timer);
+      session.off('end', stop);
+    };
+    if (pid === null) return { [Symbol.dispose]: stop };
+    const watching = (): boolean => !stopped && !this.closed;
     let waitingSince: number | undefined;
     let lastReport = -Infinity;
-    session.once('end', () => (ended = true));
+    session.once('end', stop);
     const tick = async (): Promise<void> => {
-      if (ended || this.closed) return;
+      if (!watching()) return;
       const holders = await this.blockers(plan.targetName, pid);
+      // The copy may have ended during the look: what it saw belongs to the worker's next table.
+      if (!watching()) return;
       const at = this.now().getTime();
       if (holders.length === 0) {
         waitingSince = undefined;
@@ -66,10 +79,11 @@ export class LockWaits {
       schedule();
     };
     const schedule = (): void => {
-      if (ended || this.closed) return;
-      setTimeout(() => void tick(), this.timing.pollMs).unref();
+      if (!watching()) return;
+      timer = setTimeout(() => void tick(), this.timing.pollMs).unref();
     };
     schedule();
+    return { [Symbol.dispose]: stop };
   }
 
   /**

@@ -6,6 +6,8 @@ import type { Loaded } from './strategies/types.js';
 export interface PairHooks {
   /** On the target session, before its transaction begins (timeouts). */
   readonly prepareTarget?: (target: pg.Client, plan: TablePlan) => Promise<void>;
+  /** Watches the target session for lock waits while the pair copies; disposed when it ends. */
+  readonly watchTarget?: (target: pg.Client, plan: TablePlan) => Disposable;
   /**
    * Inside both transactions, after the rows are loaded and before COMMIT (verification);
    * throwing rolls the table back.

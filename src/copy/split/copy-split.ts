@@ -35,6 +35,8 @@ interface Part {
   sourceUsable: boolean;
   targetUsable: boolean;
   readonly watches: { source?: ConnectionWatch; target?: ConnectionWatch };
+  /** The lock-wait monitor's watch of the target session, while the part copies. */
+  lockWatch?: Disposable | undefined;
   /** Bytes of COPY data this part has passed so far. */
   bytes: number;
 }
@@ -99,6 +101,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
           part.target = client;
           part.watches.target = new ConnectionWatch(client);
           await ctx.hooks?.prepareTarget?.(client, plan);
+          part.lockWatch = ctx.hooks?.watchTarget?.(client, plan);
           await client.query(['BEGIN', ...destination.statements].join('; '));
         }),
       ]),
@@ -201,6 +204,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
   } finally {
     await Promise.all(
       parts.map(async (part) => {
+        part.lockWatch?.[Symbol.dispose]();
         part.watches.source?.[Symbol.dispose]();
         part.watches.target?.[Symbol.dispose]();
         // The sources only read: a rollback ends their snapshot transaction.
