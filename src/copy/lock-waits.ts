@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Connector } from '../db/connector.js';
 import { endClient } from '../db/end-client.js';
+import { lockHolders } from '../db/lock-holders.js';
 import type { TablePlan } from '../plan/types.js';
 import type { EventListener, LockHolder } from '../report/events.js';
 import { refOf } from './copy-pair.js';
@@ -15,7 +16,8 @@ export const DEFAULT_LOCK_WAIT_TIMING: LockWaitTiming = { reportAfterMs: 3_000, 
 
 /**
  * Watches the target sessions of a run for lock waits: while one waits longer than
- * `reportAfterMs`, a `table-waiting` event names the sessions blocking it (pg_blocking_pids).
+ * `reportAfterMs`, a `table-waiting` event names the sessions blocking it (pg_blocking_pids), and
+ * the prepared transactions among them by name.
  * One monitor connection per target, opened on first use: with the pairs' own, at most
  * concurrency + 1 connections per target server.
  */
@@ -103,14 +105,7 @@ export class LockWaits {
     const monitor = await this.monitor(target);
     if (!monitor || this.closed) return [];
     try {
-      const { rows } = await monitor.query<LockHolder>(
-        `SELECT a.pid, coalesce(a.usename::text, '') AS user, coalesce(a.application_name, '') AS application,
-                coalesce(a.state, '') AS state
-           FROM unnest(pg_catalog.pg_blocking_pids($1)) AS b(pid)
-           JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid ORDER BY a.pid`,
-        [pid],
-      );
-      return rows;
+      return await lockHolders(monitor, pid);
     } catch {
       return []; // best effort: the monitor's own trouble never fails a table
     }

@@ -1,10 +1,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
+import type { LocalPostgres } from '../../src/demo/local-postgres.js';
+import { waitingLine } from '../../src/report/audit-lines.js';
 import type { RunEvent } from '../../src/report/events.js';
 import { testConfig } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
 import { result } from '../support/report.js';
+import { startPreparingTarget } from '../support/prepared-target.js';
 import type { ServerInfo } from '../support/server-info.js';
 
 const schema = uniqueName('LockWaits');
@@ -98,5 +101,115 @@ describe('lock-wait monitor: one watch per running pair', () => {
     // One pair runs at a time: one look per pollMs at most, and one more per table for the last
     // look of its watch. Watches left running would make that about 31 looks per pollMs.
     expect(looks()).toBeLessThanOrEqual(Math.ceil(elapsed / pollMs) + TABLES.length + 1);
+  });
+});
+
+describe('lock-wait monitor: prepared transactions holding a lock', () => {
+  // Prepared transactions need max_prepared_transactions > 0: the suite's targets have none.
+  let own: LocalPostgres;
+  let target: ServerInfo;
+  const gid = `other_app_${schema}`;
+
+  beforeAll(async () => {
+    ({ server: own, info: target } = await startPreparingTarget('lock-waits-target'));
+    await sql(
+      target,
+      `CREATE SCHEMA ${q}; CREATE TABLE ${q}.${TABLES[0]} (id int PRIMARY KEY, v text);`,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await own.stop();
+  });
+
+  /** Ends the test's prepared transaction if it is still there (a test that failed half way). */
+  async function rollbackPrepared(): Promise<void> {
+    await sql(target, `SELECT FROM pg_prepared_xacts WHERE gid = $1`, [gid]).then(async (r) => {
+      if (r.rowCount) await sql(target, `ROLLBACK PREPARED '${gid}'`);
+    });
+  }
+
+  /** Someone else's transaction, prepared and left, holding what `statement` took. */
+  async function preparedHolding(statement: string): Promise<void> {
+    const other = await lockerOn(target);
+    try {
+      await other.query(`BEGIN; ${statement}; PREPARE TRANSACTION '${gid}'`);
+    } finally {
+      await other.end();
+    }
+  }
+
+  function copyInto(
+    options: Record<string, unknown>,
+    onEvent: (event: RunEvent) => void = () => undefined,
+  ) {
+    return run(
+      testConfig(
+        { server: s.source, schema },
+        [{ name: 'db_1', server: target, schema, tables: [TABLES[0]] }],
+        { concurrency: 1, retries: 0, ...options },
+      ),
+      {
+        lockWaitTiming: { reportAfterMs: 200, pollMs: 50 },
+        onEvent,
+        // A deadline: a wait nobody ends fails the test (ABORTED) instead of hanging the suite.
+        signal: AbortSignal.timeout(15_000),
+      },
+    );
+  }
+
+  for (const [kind, statement] of [
+    ['a lock on the table', `LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`],
+    ['a row with a key the copy writes', `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`],
+  ] as const) {
+    it(`bug: prepared leftovers block silently: the waiting event names a prepared transaction holding ${kind}`, async () => {
+      await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
+      await preparedHolding(statement);
+      const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
+      const { report } = await copyInto({}, (event) => {
+        if (event.type !== 'table-waiting') return;
+        waits.push(event);
+        if (waits.length === 1) void rollbackPrepared();
+      }).finally(rollbackPrepared);
+      expect(result(report, TABLES[0] as string)).toMatchObject({ error: null, rows: 200 });
+      expect(waits[0]?.holders).toEqual([
+        {
+          pid: 0,
+          user: target.user,
+          application: '',
+          state: 'prepared',
+          prepared: {
+            gid,
+            database: 'postgres',
+            preparedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+            seconds: expect.any(Number) as unknown,
+          },
+        },
+      ]);
+      expect(waitingLine(waits[0] as (typeof waits)[number])).toMatch(
+        new RegExp(
+          `^Waiting \\d+ s: db_1\\.${TABLES[0]} is waiting for a lock held by prepared transaction "${gid}" \\(owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
+        ),
+      );
+    });
+  }
+
+  it('bug: a prepared transaction holding the table past lockTimeout fails the table, naming it', async () => {
+    await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
+    await preparedHolding(`LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`);
+    try {
+      const started = performance.now();
+      const { report } = await copyInto({ lockTimeout: '300ms' });
+      expect(performance.now() - started).toBeLessThan(20_000);
+      const table = result(report, TABLES[0] as string);
+      expect(table.error?.sqlstate).toBe('55P03');
+      expect(table.error?.message).toMatch(
+        new RegExp(
+          `^lock timeout: db_1\\.${TABLES[0]} could not be locked within lock_timeout 300 ms: held by prepared transaction "${gid}" \\(ShareLock, owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
+        ),
+      );
+    } finally {
+      await rollbackPrepared();
+    }
   });
 });
