@@ -6,6 +6,13 @@ import type { TablePlan } from '../plan/types.js';
 import type { EventListener, LockHolder } from '../report/events.js';
 import { refOf } from './copy-pair.js';
 
+/** Hears of a watched session's wait on every look; true: cancel the session's statement. */
+export type WaitListener = (holders: readonly LockHolder[]) => boolean;
+
+async function cancelBackend(monitor: pg.Client, pid: number): Promise<void> {
+  await monitor.query('SELECT pg_catalog.pg_cancel_backend($1)', [pid]);
+}
+
 /** How long a session must wait on a lock before progress says so, and how often it looks. */
 export interface LockWaitTiming {
   readonly reportAfterMs: number;
@@ -37,8 +44,10 @@ export class LockWaits {
    * Starts watching a pair's target session, until the returned handle is disposed (the pair's
    * copy ended) or the session ends. A worker's session outlives its tables: a watch left running
    * would report the worker's next tables as this one's, and its looks would add up table by table.
+   * `onWait` hears of every look that finds the session waiting, at once; when it answers true,
+   * the session's statement is cancelled (a wait that can never end on its own).
    */
-  watch(session: pg.Client, plan: TablePlan): Disposable {
+  watch(session: pg.Client, plan: TablePlan, onWait?: WaitListener): Disposable {
     const pid = (session as unknown as { processID: number | null }).processID;
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
@@ -58,6 +67,9 @@ export class LockWaits {
       // The copy may have ended during the look: what it saw belongs to the worker's next table.
       if (!watching()) return;
       const at = this.now().getTime();
+      if (holders.length > 0 && onWait?.(holders)) {
+        await this.inTurn(plan.targetName, (monitor) => cancelBackend(monitor, pid), undefined);
+      }
       if (holders.length === 0) {
         waitingSince = undefined;
         lastReport = -Infinity;
@@ -92,8 +104,16 @@ export class LockWaits {
    * The pairs of a target share its monitor, and their looks come due together: they take turns,
    * one statement at a time on the monitor's connection, never queued behind each other in pg.
    */
-  private blockers(target: string, pid: number): Promise<LockHolder[]> {
-    const turn = (this.turns.get(target) ?? Promise.resolve()).then(() => this.lookUp(target, pid));
+  private inTurn<T>(target: string, job: (monitor: pg.Client) => Promise<T>, none: T): Promise<T> {
+    const turn = (this.turns.get(target) ?? Promise.resolve()).then(async () => {
+      const monitor = await this.monitor(target);
+      if (!monitor || this.closed) return none;
+      try {
+        return await job(monitor);
+      } catch {
+        return none; // best effort: the monitor's own trouble never fails a table
+      }
+    });
     this.turns.set(
       target,
       turn.then(() => undefined),
@@ -101,14 +121,8 @@ export class LockWaits {
     return turn;
   }
 
-  private async lookUp(target: string, pid: number): Promise<LockHolder[]> {
-    const monitor = await this.monitor(target);
-    if (!monitor || this.closed) return [];
-    try {
-      return await lockHolders(monitor, pid);
-    } catch {
-      return []; // best effort: the monitor's own trouble never fails a table
-    }
+  private blockers(target: string, pid: number): Promise<LockHolder[]> {
+    return this.inTurn(target, (monitor) => lockHolders(monitor, pid), []);
   }
 
   private monitor(target: string): Promise<pg.Client | undefined> {

@@ -18,7 +18,7 @@ export function runHooks(
       const sql = timeoutSql(timeoutsOf(config, plan.targetName));
       if (sql) await target.query(sql);
     },
-    watchTarget: (target, plan) => lockWaits.watch(target, plan),
+    watchTarget: (target, plan, onWait) => lockWaits.watch(target, plan, onWait),
     explainFailure: (error, target, plan) =>
       explainLockTimeout(error, target, plan, timeoutsOf(config, plan.targetName)),
     ...(beforeCommit ? { beforeCommit } : {}),

@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
 import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import type { RunEvent, TableResult } from '../../src/report/events.js';
 import { testConfig } from '../support/config.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { servers, sql, tableDigest, uniqueName, urlOf } from '../support/db.js';
+import { leftoverSessions } from '../support/faults.js';
 import { startPreparingTarget } from '../support/prepared-target.js';
 import type { ServerInfo } from '../support/server-info.js';
 
@@ -160,8 +162,10 @@ describe('split: parts whose rows collide on a target key stay one stream', () =
       await sql(
         s.source,
         `CREATE TABLE ${q}.${table} (id int PRIMARY KEY, ${c.source}, payload text);
+         -- The first row in the first blocks, the last in the last ones: in two parts.
+         INSERT INTO ${q}.${table} VALUES (1, ${c.first}, 'first');
          INSERT INTO ${q}.${table} (id, payload) SELECT g, repeat('p', 100) FROM generate_series(2, ${ROWS - 1}) g;
-         INSERT INTO ${q}.${table} VALUES (1, ${c.first}, 'first'), (${ROWS}, ${c.last}, 'last');
+         INSERT INTO ${q}.${table} VALUES (${ROWS}, ${c.last}, 'last');
          ANALYZE ${q}.${table};`,
       );
       await sql(
@@ -202,4 +206,71 @@ describe('split: parts whose rows collide on a target key stay one stream', () =
       await tableDigest(s.source, `SELECT id, w, payload FROM ${q}.${table}`),
     );
   });
+});
+
+describe('split: parts that wait on each other all the same fail at once', () => {
+  // A key the plan could not see: created on the target after the plan was read, before the copy
+  // (synchronously, by psql, while the run's event listener holds the run at its start).
+  for (const [kind, constraint] of [
+    ['a unique index', 'UNIQUE (k)'],
+    [
+      'a deferred unique constraint (checked at PREPARE)',
+      'UNIQUE (k) DEFERRABLE INITIALLY DEFERRED',
+    ],
+  ] as const) {
+    it(`bug: a part waiting on a lock its sibling part holds fails the table at once: ${kind}`, async () => {
+      const table = kind.startsWith('a unique') ? 'late_index' : 'late_deferred';
+      await sql(
+        s.source,
+        `CREATE TABLE ${q}.${table} (id int PRIMARY KEY, k int, payload text);
+         INSERT INTO ${q}.${table} VALUES (1, 0, 'first');
+         INSERT INTO ${q}.${table} SELECT g, g, repeat('p', 100) FROM generate_series(2, ${ROWS - 1}) g;
+         INSERT INTO ${q}.${table} VALUES (${ROWS}, 0, 'last');
+         ANALYZE ${q}.${table};`,
+      );
+      await sql(target, `CREATE TABLE ${q}.${table} (id int PRIMARY KEY, k int, payload text)`);
+      const events: RunEvent[] = [];
+      const started = performance.now();
+      const outcome = await run(
+        testConfig(
+          { server: s.source, schema },
+          [{ name: 'db_1', server: target, schema, tables: [table] }],
+          // lockTimeout and the signal: deadlines, should the safety net not hold.
+          { split: { minBytes: '1MB', parts: 2 }, concurrency: 2, retries: 1, lockTimeout: '20s' },
+        ),
+        {
+          onEvent: (e) => {
+            events.push(e);
+            if (e.type !== 'run-start') return;
+            execFileSync('psql', [
+              urlOf(target),
+              '-qXc',
+              `ALTER TABLE ${q}.${table} ADD CONSTRAINT ${table}_k UNIQUE ${constraint.slice(7)}`,
+            ]);
+          },
+          lockWaitTiming: { reportAfterMs: 60_000, pollMs: 100 },
+          retryDelays: { baseDelayMs: 10, maxDelayMs: 10 },
+          signal: AbortSignal.timeout(40_000),
+        },
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const plan = events.find((e) => e.type === 'plan');
+      expect(plan?.plan.targets[0]?.tables[0]?.split?.parts).toBe(2);
+      const result = outcome.report?.tables[0] as TableResult;
+      expect(result.error?.message).toMatch(
+        new RegExp(
+          `^the parts of db_1\\.${table} conflict on a unique key or constraint of the target: part \\d waited on a lock part \\d holds until every part has loaded`,
+        ),
+      );
+      // Not retried: a new attempt would collide the same way.
+      expect(result.error?.transient).toBe(false);
+      expect(result.attempts ?? 1).toBe(1);
+      expect(seconds).toBeLessThan(15);
+      expect(await prepared()).toEqual([]);
+      expect((await sql(target, `SELECT count(*)::int AS n FROM ${q}.${table}`)).rows).toEqual([
+        { n: 0 },
+      ]);
+      expect(await leftoverSessions(target, schema)).toBe(0);
+    });
+  }
 });
