@@ -14,7 +14,8 @@ export interface IndexKeyColumn {
 
 /**
  * A target constraint that makes one row wait for another transaction's uncommitted row: a unique
- * index (partial ones included: a row in its subset waits like any other), an exclusion
+ * index of the table or of one of its partitions (partial ones included: a row in its subset
+ * waits like any other), an exclusion
  * constraint, or a foreign key of the table to itself (a row's parent may be another part's).
  */
 export type ConflictIndex =
@@ -45,10 +46,13 @@ SELECT c.relname AS table_name, ic.relname AS index_name,
           LEFT JOIN pg_opclass o ON o.oid = oc.opclass
           LEFT JOIN pg_collation co ON co.oid = cc.coll
          WHERE k.ord <= i.indnkeyatts) AS key_columns
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_class c ON c.oid = i.indrelid
+FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
+-- A partition's own unique indexes bind the rows routed to it as much as the table's.
+CROSS JOIN LATERAL (SELECT c.oid AS relid${serverVersion >= 120000 ? ' UNION SELECT t.relid FROM pg_partition_tree(c.oid) t' : ''}) AS tree
+JOIN pg_class pc ON pc.oid = tree.relid AND (pc.oid = c.oid OR pc.relispartition)
+JOIN pg_index i ON i.indrelid = pc.oid
+JOIN pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_constraint x ON x.conindid = i.indexrelid AND x.contype = 'x'
 WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND (i.indisunique OR x.conname IS NOT NULL)
 UNION ALL

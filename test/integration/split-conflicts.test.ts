@@ -185,6 +185,31 @@ describe('split: parts whose rows collide on a target key stay one stream', () =
     });
   });
 
+  it("bug: split parts that wait on each other: a unique index of the target's partition only", async () => {
+    const table = 'parted';
+    await sql(
+      s.source,
+      `CREATE TABLE ${q}.${table} (id int PRIMARY KEY, v int, payload text);
+       INSERT INTO ${q}.${table} VALUES (1, 0, 'first');
+       INSERT INTO ${q}.${table} SELECT g, g, repeat('p', 100) FROM generate_series(2, ${ROWS - 1}) g;
+       INSERT INTO ${q}.${table} VALUES (${ROWS}, 0, 'last');
+       ANALYZE ${q}.${table};`,
+    );
+    // The table's own key (id, v) holds the source's id; one partition has a key of its own.
+    await sql(
+      target,
+      `CREATE TABLE ${q}.${table} (id int, v int, payload text, PRIMARY KEY (id, v)) PARTITION BY RANGE (id);
+       CREATE TABLE ${q}.${table}_small PARTITION OF ${q}.${table} FOR VALUES FROM (2) TO (101);
+       CREATE TABLE ${q}.${table}_main PARTITION OF ${q}.${table} DEFAULT;
+       CREATE UNIQUE INDEX ON ${q}.${table}_main (v);`,
+    );
+    const { result, reason, parts } = await copySplit(table);
+    expect(parts).toBe(1);
+    expect(reason).toMatch(/^the target's index parted_main_v_idx is not a unique key/);
+    expect(result.error?.sqlstate).toBe('23505');
+    expect(await prepared()).toEqual([]);
+  });
+
   it('still splits where a source key proves the rows distinct: through a rename, under NULLS NOT DISTINCT, widened', async () => {
     const table = 'proven';
     await sql(
