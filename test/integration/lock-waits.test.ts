@@ -2,7 +2,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
 import type { LocalPostgres } from '../../src/demo/local-postgres.js';
-import { waitingLine } from '../../src/report/audit-lines.js';
+import { PassThrough } from 'node:stream';
+import { ProgressRenderer } from '../../src/cli/progress.js';
+import { auditLine, waitingLine } from '../../src/report/audit-lines.js';
 import type { RunEvent } from '../../src/report/events.js';
 import { testConfig } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
@@ -186,6 +188,13 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
           },
         },
       ]);
+      // The CLI's progress and the audit log say the same.
+      const progress = new PassThrough();
+      let printed = '';
+      progress.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      new ProgressRenderer(progress, false).onEvent(waits[0] as RunEvent);
+      expect(printed.trim()).toBe(waitingLine(waits[0] as (typeof waits)[number]));
+      expect(auditLine(waits[0] as RunEvent)).toContain(`prepared transaction "${gid}"`);
       expect(waitingLine(waits[0] as (typeof waits)[number])).toMatch(
         new RegExp(
           `^Waiting \\d+ s: db_1\\.${TABLES[0]} is waiting for a lock held by prepared transaction "${gid}" \\(owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
