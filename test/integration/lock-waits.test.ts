@@ -30,11 +30,13 @@ beforeAll(async () => {
       .join('\n');
   await sql(s.source, `CREATE SCHEMA ${q}; ${tables(true)}`);
   await sql(s.target1, `CREATE SCHEMA ${q}; ${tables(false)}`);
+  await sql(s.target2, `CREATE SCHEMA ${q}; ${tables(false)}`);
 });
 
 afterAll(async () => {
   await sql(s.source, `DROP SCHEMA ${q} CASCADE`);
   await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
+  await sql(s.target2, `DROP SCHEMA ${q} CASCADE`);
 });
 
 /** pg's Client, counting the lock-wait monitor's looks (pg_blocking_pids) on every connection. */
@@ -59,51 +61,68 @@ async function lockerOn(server: ServerInfo): Promise<pg.Client> {
 }
 
 describe('lock-wait monitor: one watch per running pair', () => {
-  it('bug: the lock-wait monitor never stops watching finished tables (a worker of 30 tables, then one waits)', async () => {
-    const warnings: string[] = [];
-    const onWarning = (warning: Error): number =>
-      warnings.push(`${warning.name}: ${warning.message}`);
-    process.on('warning', onWarning);
-    const locker = await lockerOn(s.target1);
-    const { Client, looks } = countingClient();
-    const pollMs = 20;
-    const started = performance.now();
-    let elapsed = 0;
-    try {
-      await locker.query(`BEGIN; LOCK TABLE ${q}.${LOCKED} IN ACCESS EXCLUSIVE MODE`);
-      const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
-      const { report } = await run(
-        testConfig(
-          { server: s.source, schema },
-          [{ name: 'db_1', server: s.target1, schema, tables: [...TABLES, LOCKED] }],
-          { concurrency: 1, retries: 0 },
-        ),
-        {
-          deps: { Client },
-          lockWaitTiming: { reportAfterMs: 200, pollMs },
-          onEvent: (event) => {
-            if (event.type !== 'table-waiting') return;
-            waits.push(event);
-            // Held a little longer, so that a watch of an earlier table would have said so too.
-            if (waits.length === 3) void locker.query('ROLLBACK');
+  // One target, and two read once (a shared read: a worker runs one pair per target at once).
+  for (const targets of [1, 2]) {
+    it(`bug: the lock-wait monitor never stops watching finished tables (a worker of 30 tables, then one waits; ${targets} target(s))`, async () => {
+      const all = [...TABLES, LOCKED];
+      for (const server of [s.target1, s.target2]) {
+        await sql(server, `TRUNCATE ${all.map((t) => `${q}.${t}`).join(', ')}`);
+      }
+      const warnings: string[] = [];
+      const onWarning = (warning: Error): number =>
+        warnings.push(`${warning.name}: ${warning.message}`);
+      process.on('warning', onWarning);
+      // The last target's copy of the last table is locked.
+      const lockedOn = targets === 1 ? s.target1 : s.target2;
+      const locker = await lockerOn(lockedOn);
+      const { Client, looks } = countingClient();
+      const pollMs = 20;
+      const started = performance.now();
+      let elapsed = 0;
+      try {
+        await locker.query(`BEGIN; LOCK TABLE ${q}.${LOCKED} IN ACCESS EXCLUSIVE MODE`);
+        const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
+        const { report } = await run(
+          testConfig(
+            { server: s.source, schema },
+            [s.target1, s.target2]
+              .slice(0, targets)
+              .map((server, i) => ({ name: `db_${i + 1}`, server, schema, tables: all })),
+            { concurrency: 1, retries: 0 },
+          ),
+          {
+            deps: { Client },
+            lockWaitTiming: { reportAfterMs: 200, pollMs },
+            onEvent: (event) => {
+              if (event.type !== 'table-waiting') return;
+              waits.push(event);
+              // Held a little longer, so that a watch of an earlier table would have said so too.
+              if (waits.length === 3) void locker.query('ROLLBACK');
+            },
           },
-        },
+        );
+        elapsed = performance.now() - started;
+        expect(report?.tables.map((t) => t.error)).toEqual(
+          Array.from({ length: all.length * targets }, () => null),
+        );
+        expect(result(report, LOCKED).rows).toBe(0);
+        expect(waits.length).toBeGreaterThanOrEqual(3);
+        expect(new Set(waits.map((w) => `${w.ref.target}.${w.ref.table}`))).toEqual(
+          new Set([`db_${targets}.${LOCKED}`]),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('warning', onWarning);
+        await locker.end();
+      }
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+      // At most one pair per target at a time: one look each per pollMs, and one more per pair
+      // for the last look of its watch. Watches left running would make that 31 per pollMs.
+      expect(looks()).toBeLessThanOrEqual(
+        targets * Math.ceil(elapsed / pollMs) + all.length * targets,
       );
-      elapsed = performance.now() - started;
-      expect(report?.tables.map((t) => t.error)).toEqual([...TABLES, LOCKED].map(() => null));
-      expect(result(report, LOCKED).rows).toBe(0);
-      expect(waits.length).toBeGreaterThanOrEqual(3);
-      expect(new Set(waits.map((w) => w.ref.table))).toEqual(new Set([LOCKED]));
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('warning', onWarning);
-      await locker.end();
-    }
-    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
-    // One pair runs at a time: one look per pollMs at most, and one more per table for the last
-    // look of its watch. Watches left running would make that about 31 looks per pollMs.
-    expect(looks()).toBeLessThanOrEqual(Math.ceil(elapsed / pollMs) + TABLES.length + 1);
-  });
+    });
+  }
 });
 
 describe('lock-wait monitor: prepared transactions holding a lock', () => {
