@@ -29,6 +29,8 @@ interface Collision {
   readonly target: string;
   readonly first: string;
   readonly last: string;
+  /** `v` of the rows between (SQL of `g`, the id): NULL unless NULLs collide too. */
+  readonly middle?: string;
   readonly columns?: { readonly exclude?: string[]; readonly rename?: Record<string, string> };
   readonly reason: string;
 }
@@ -49,6 +51,7 @@ const COLLISIONS: readonly Collision[] = [
     target: 'v int UNIQUE NULLS NOT DISTINCT',
     first: 'NULL',
     last: 'NULL',
+    middle: 'g',
     reason: 'allows several NULLs',
   },
   {
@@ -164,7 +167,7 @@ describe('split: parts whose rows collide on a target key stay one stream', () =
         `CREATE TABLE ${q}.${table} (id int PRIMARY KEY, ${c.source}, payload text);
          -- The first row in the first blocks, the last in the last ones: in two parts.
          INSERT INTO ${q}.${table} VALUES (1, ${c.first}, 'first');
-         INSERT INTO ${q}.${table} (id, payload) SELECT g, repeat('p', 100) FROM generate_series(2, ${ROWS - 1}) g;
+         INSERT INTO ${q}.${table} (id, v, payload) SELECT g, ${c.middle ?? 'NULL'}, repeat('p', 100) FROM generate_series(2, ${ROWS - 1}) g;
          INSERT INTO ${q}.${table} VALUES (${ROWS}, ${c.last}, 'last');
          ANALYZE ${q}.${table};`,
       );
