@@ -1,13 +1,15 @@
 import type pg from 'pg';
 import type { Connector } from '../db/connector.js';
 import { endClient } from '../db/end-client.js';
-import { lockHolders } from '../db/lock-holders.js';
+import { lockWait, type LockWait } from '../db/lock-holders.js';
 import type { TablePlan } from '../plan/types.js';
-import type { EventListener, LockHolder } from '../report/events.js';
+import type { EventListener } from '../report/events.js';
 import { refOf } from './copy-pair.js';
 
 /** Hears of a watched session's wait on every look; true: cancel the session's statement. */
-export type WaitListener = (holders: readonly LockHolder[]) => boolean;
+export type WaitListener = (wait: LockWait) => boolean;
+
+const NO_WAIT: LockWait = { awaited: undefined, holders: [] };
 
 async function cancelBackend(monitor: pg.Client, pid: number): Promise<void> {
   await monitor.query('SELECT pg_catalog.pg_cancel_backend($1)', [pid]);
@@ -63,11 +65,12 @@ export class LockWaits {
     session.once('end', stop);
     const tick = async (): Promise<void> => {
       if (!watching()) return;
-      const holders = await this.blockers(plan.targetName, pid);
+      const wait = await this.blockers(plan.targetName, pid);
+      const holders = wait.holders;
       // The copy may have ended during the look: what it saw belongs to the worker's next table.
       if (!watching()) return;
       const at = this.now().getTime();
-      if (holders.length > 0 && onWait?.(holders)) {
+      if (holders.length > 0 && onWait?.(wait)) {
         await this.inTurn(plan.targetName, (monitor) => cancelBackend(monitor, pid), undefined);
       }
       if (holders.length === 0) {
@@ -121,8 +124,8 @@ export class LockWaits {
     return turn;
   }
 
-  private blockers(target: string, pid: number): Promise<LockHolder[]> {
-    return this.inTurn(target, (monitor) => lockHolders(monitor, pid), []);
+  private blockers(target: string, pid: number): Promise<LockWait> {
+    return this.inTurn(target, (monitor) => lockWait(monitor, pid), NO_WAIT);
   }
 
   private monitor(target: string): Promise<pg.Client | undefined> {

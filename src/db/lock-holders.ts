@@ -45,13 +45,15 @@ export const PREPARED_FIELDS_SQL = `p.gid, p.database::text AS database,
  * blockers (pid 0 there): those holding a lock, in a conflicting mode, on the object it waits for.
  */
 const BLOCKERS_SQL = `
-WITH blocking AS (SELECT pg_catalog.pg_blocking_pids($1) AS pids)
-SELECT a.pid, coalesce(a.usename::text, '') AS user, coalesce(a.application_name, '') AS application,
+WITH blocking AS (SELECT pg_catalog.pg_blocking_pids($1) AS pids,
+                         (SELECT w.locktype FROM pg_catalog.pg_locks w
+                           WHERE w.pid = $1 AND NOT w.granted LIMIT 1) AS awaited)
+SELECT b.awaited, a.pid, coalesce(a.usename::text, '') AS user, coalesce(a.application_name, '') AS application,
        coalesce(a.state, '') AS state, NULL AS gid, NULL AS database, NULL AS prepared_at,
        NULL::int AS prepared_seconds
   FROM blocking b JOIN pg_catalog.pg_stat_activity a ON a.pid = ANY (b.pids)
 UNION ALL
-SELECT 0, p.owner::text, '', 'prepared', ${PREPARED_FIELDS_SQL}
+SELECT b.awaited, 0, p.owner::text, '', 'prepared', ${PREPARED_FIELDS_SQL}
   FROM blocking b JOIN pg_catalog.pg_prepared_xacts p ON 0 = ANY (b.pids)
  WHERE true
    AND EXISTS (SELECT FROM pg_catalog.pg_locks w
@@ -59,7 +61,7 @@ SELECT 0, p.owner::text, '', 'prepared', ${PREPARED_FIELDS_SQL}
                  JOIN ${CONFLICTS_SQL} ON c.mode = w.mode
                 WHERE w.pid = $1 AND NOT w.granted AND h.granted AND h.mode = ANY (c.conflicts)
                   AND ${PREPARED_LOCKS_SQL})
-ORDER BY 1, 5`;
+ORDER BY 2, 6`;
 
 /** A row of BLOCKERS_SQL (or of a query selecting PREPARED_FIELDS_SQL beside a session's). */
 export interface HolderRow {
@@ -87,8 +89,15 @@ export function holderOf(row: HolderRow): LockHolder {
   };
 }
 
+/** What a backend waits for, and who holds it. */
+export interface LockWait {
+  /** pg_locks.locktype of the lock it waits for (`transactionid`: another transaction's end). */
+  readonly awaited: string | undefined;
+  readonly holders: readonly LockHolder[];
+}
+
 /** Who holds the locks backend `pid` waits for: sessions, and prepared transactions by name. */
-export async function lockHolders(client: pg.ClientBase, pid: number): Promise<LockHolder[]> {
-  const { rows } = await client.query<HolderRow>(BLOCKERS_SQL, [pid]);
-  return rows.map(holderOf);
+export async function lockWait(client: pg.ClientBase, pid: number): Promise<LockWait> {
+  const { rows } = await client.query<HolderRow & { awaited: string | null }>(BLOCKERS_SQL, [pid]);
+  return { awaited: rows[0]?.awaited ?? undefined, holders: rows.map(holderOf) };
 }

@@ -144,7 +144,13 @@ async function copySplit(
       // lockTimeout: a deadline, should the parts wait on each other after all.
       { split: { minBytes: '1MB', parts: 2 }, concurrency: 2, retries: 0, lockTimeout: '10s' },
     ),
-    { onEvent: (e) => events.push(e), signal: AbortSignal.timeout(30_000) },
+    {
+      onEvent: (e) => events.push(e),
+      signal: AbortSignal.timeout(30_000),
+      // Looks all the time: a split that may go ahead must not be taken for parts in conflict
+      // (its parts do wait on each other now and then, briefly, to extend the table).
+      lockWaitTiming: { reportAfterMs: 60_000, pollMs: 5 },
+    },
   );
   const plan = events.find((e) => e.type === 'plan');
   const split = plan?.plan.targets[0]?.tables[0]?.split;

@@ -248,9 +248,9 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
 }
 
 /**
- * The lock-wait listener of each part: a part waiting on a lock that a sibling part holds (its
- * session, or its prepared transaction) would wait for ever, since the sibling's transaction ends
- * only once every part has loaded. Reports it (`found`: waiting part, holding part, both from 1)
+ * The lock-wait listener of each part: a part waiting for a sibling part's transaction (its
+ * session's, or its prepared one's) to end would wait for ever, since the sibling's transaction
+ * ends only once every part has loaded. Reports it (`found`: waiting part, holding part, both from 1)
  * and has the wait cancelled.
  */
 function siblingWait(
@@ -260,21 +260,25 @@ function siblingWait(
 ): (part: Part) => WaitListener {
   const pidOf = (client: pg.Client | undefined): number | null | undefined =>
     (client as unknown as { processID?: number | null } | undefined)?.processID;
-  return (part) => (holders) => {
-    const prefix = attempt();
-    const sibling = holders.flatMap((h): string[] => {
-      if (h.prepared) {
-        return prefix !== undefined && h.prepared.gid.startsWith(prefix)
-          ? [`the prepared part ${h.prepared.gid}`]
-          : [];
-      }
-      const index = parts.findIndex((p) => p !== part && pidOf(p.target) === h.pid);
-      return index < 0 ? [] : [`part ${index + 1}`];
-    })[0];
-    if (sibling === undefined) return false;
-    found(parts.indexOf(part) + 1, sibling);
-    return true;
-  };
+  return (part) =>
+    ({ awaited, holders }) => {
+      // Waiting for a sibling's transaction to end (a row it wrote): that never happens before
+      // every part has loaded. Other waits on a sibling (extending the table) pass.
+      if (awaited !== 'transactionid') return false;
+      const prefix = attempt();
+      const sibling = holders.flatMap((h): string[] => {
+        if (h.prepared) {
+          return prefix !== undefined && h.prepared.gid.startsWith(prefix)
+            ? [`the prepared part ${h.prepared.gid}`]
+            : [];
+        }
+        const index = parts.findIndex((p) => p !== part && pidOf(p.target) === h.pid);
+        return index < 0 ? [] : [`part ${index + 1}`];
+      })[0];
+      if (sibling === undefined) return false;
+      found(parts.indexOf(part) + 1, sibling);
+      return true;
+    };
 }
 
 function partsConflict(plan: TablePlan, waiter: number, holder: string): CopyError {
