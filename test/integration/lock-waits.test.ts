@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
+import { lockWait } from '../../src/db/lock-holders.js';
+import { readConflictIndexes } from '../../src/plan/split-conflicts.js';
 import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import { PassThrough } from 'node:stream';
 import { ProgressRenderer } from '../../src/cli/progress.js';
@@ -238,6 +240,71 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
       );
     } finally {
       await rollbackPrepared();
+    }
+  });
+});
+
+describe('lock-wait monitor and split conflict catalog queries on every server version', () => {
+  const versions = (): ServerInfo[] =>
+    [s.pg13, s.pg15, s.target1].filter((v): v is ServerInfo => v !== undefined);
+
+  it('names the session a waiting one waits for, and reads the conflict indexes, on PostgreSQL 13, 15 and 17', async () => {
+    for (const server of versions()) {
+      const table = `${q}.versioned`;
+      await sql(
+        server,
+        `CREATE SCHEMA IF NOT EXISTS ${q};
+         CREATE TABLE ${table} (id int PRIMARY KEY, v text COLLATE "C", w int, UNIQUE (v) INCLUDE (w))`,
+      );
+      const holder = await lockerOn(server);
+      const waiter = await lockerOn(server);
+      try {
+        await holder.query(`BEGIN; INSERT INTO ${table} VALUES (1, 'a', 1)`);
+        const waiterPid = (await waiter.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
+          .rows[0]?.pid as number;
+        const waiting = waiter.query(`INSERT INTO ${table} VALUES (1, 'b', 2)`).catch(() => 0);
+        const monitor = await lockerOn(server);
+        try {
+          let wait = await lockWait(monitor, waiterPid);
+          for (let i = 0; i < 100 && wait.holders.length === 0; i++) {
+            await new Promise((r) => setTimeout(r, 20));
+            wait = await lockWait(monitor, waiterPid);
+          }
+          expect(wait).toMatchObject({
+            awaited: 'transactionid',
+            holders: [{ application: 'locker', state: 'idle in transaction' }],
+          });
+          const indexes = await readConflictIndexes(
+            monitor,
+            schema,
+            ['versioned'],
+            server.majorVersion * 10000,
+          );
+          expect(indexes.get('versioned')).toEqual([
+            {
+              kind: 'unique',
+              name: 'versioned_pkey',
+              nullsNotDistinct: false,
+              keyColumns: [{ column: 'id', deterministic: true, equality: 'integer' }],
+            },
+            {
+              kind: 'unique',
+              name: 'versioned_v_w_key',
+              nullsNotDistinct: false,
+              // The INCLUDE column takes no part in uniqueness.
+              keyColumns: [{ column: 'v', deterministic: true, equality: 'text' }],
+            },
+          ]);
+        } finally {
+          await monitor.end();
+        }
+        await holder.query('ROLLBACK');
+        await waiting;
+      } finally {
+        await holder.end();
+        await waiter.end();
+        await sql(server, `DROP TABLE ${table}`);
+      }
     }
   });
 });
