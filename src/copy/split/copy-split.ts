@@ -75,7 +75,8 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
   // Each part hangs its connects and its pipeline on it at once.
   setMaxListeners(4 * ctx.connections.length + 2, signal);
-  // Set once the parts' prepared transactions have their names: a part's lock held by one of them.
+  // The name prefix of this attempt's prepared parts, once they have one: a wait on a prepared
+  // transaction of that name is a wait on a sibling.
   let attempt: string | undefined;
   let conflict: CopyError | undefined;
   const onWait = siblingWait(
@@ -284,7 +285,7 @@ function siblingWait(
 function partsConflict(plan: TablePlan, waiter: number, holder: string): CopyError {
   return new CopyError(
     pairName(plan),
-    `the parts of ${pairName(plan)} conflict on a unique key or constraint of the target: part ${waiter} waited on a lock ${holder} holds until every part has loaded, so neither could finish; every part was rolled back (copy the table in one stream: split false for it)`,
+    `the parts of ${pairName(plan)} conflict on a unique key or constraint of the target: part ${waiter} waited on a lock ${holder} holds until every part has loaded, so neither could finish; every part was rolled back (split: false on the table copies it in one stream)`,
   );
 }
 
