@@ -71,7 +71,11 @@ export class LockWaits {
       if (!watching()) return;
       const at = this.now().getTime();
       if (holders.length > 0 && onWait?.(wait)) {
-        await this.inTurn(plan.targetName, (monitor) => cancelBackend(monitor, pid), undefined);
+        // Not once the copy has ended: the backend's pid is no longer this session's to cancel.
+        const cancel = async (monitor: pg.Client): Promise<void> => {
+          if (watching()) await cancelBackend(monitor, pid);
+        };
+        await this.inTurn(plan.targetName, cancel, undefined);
       }
       if (holders.length === 0) {
         waitingSince = undefined;
