@@ -129,6 +129,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   // Which side dropped, and during which step, for the error message.
   const step = new PairStep();
   const watches: { source?: ConnectionWatch; target?: ConnectionWatch } = {};
+  let lockWatch: Disposable | undefined;
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   const shared = ctx.sharedRead;
   const onProgress = (sofar: number): void => {
@@ -162,12 +163,15 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       ctx.group
         ? joinGroup(ctx.group).then((client) => {
             watches.target = new ConnectionWatch(client);
+            // The group's connection is watched for each member's load in turn.
+            lockWatch = ctx.hooks?.watchTarget?.(client, plan);
             return client;
           })
         : ctx.connections.targetClient(plan.targetName, signal).then(async (client) => {
             targetClient = client;
             watches.target = new ConnectionWatch(client);
             await ctx.hooks?.prepareTarget?.(client, plan);
+            lockWatch = ctx.hooks?.watchTarget?.(client, plan);
             // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
             // writes (and truncates) through the source's session instead.
             const setup = strategy.writesOnSource ? [] : destination.statements(client);
@@ -249,6 +253,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       watches,
     });
   } finally {
+    lockWatch?.[Symbol.dispose]();
     watches.source?.[Symbol.dispose]();
     watches.target?.[Symbol.dispose]();
     shared?.leave(plan);

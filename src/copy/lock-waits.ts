@@ -1,9 +1,19 @@
 import type pg from 'pg';
 import type { Connector } from '../db/connector.js';
 import { endClient } from '../db/end-client.js';
+import { lockWait, type LockWait } from '../db/lock-holders.js';
 import type { TablePlan } from '../plan/types.js';
-import type { EventListener, LockHolder } from '../report/events.js';
+import type { EventListener } from '../report/events.js';
 import { refOf } from './copy-pair.js';
+
+/** Hears of a watched session's wait on every look; true: cancel the session's statement. */
+export type WaitListener = (wait: LockWait) => boolean;
+
+const NO_WAIT: LockWait = { awaited: undefined, holders: [] };
+
+async function cancelBackend(monitor: pg.Client, pid: number): Promise<void> {
+  await monitor.query('SELECT pg_catalog.pg_cancel_backend($1)', [pid]);
+}
 
 /** How long a session must wait on a lock before progress says so, and how often it looks. */
 export interface LockWaitTiming {
@@ -15,7 +25,8 @@ export const DEFAULT_LOCK_WAIT_TIMING: LockWaitTiming = { reportAfterMs: 3_000, 
 
 /**
  * Watches the target sessions of a run for lock waits: while one waits longer than
- * `reportAfterMs`, a `table-waiting` event names the sessions blocking it (pg_blocking_pids).
+ * `reportAfterMs`, a `table-waiting` event names the sessions blocking it (pg_blocking_pids), and
+ * the prepared transactions among them by name.
  * One monitor connection per target, opened on first use: with the pairs' own, at most
  * concurrency + 1 connections per target server.
  */
@@ -31,18 +42,41 @@ export class LockWaits {
     private readonly timing: LockWaitTiming = DEFAULT_LOCK_WAIT_TIMING,
   ) {}
 
-  /** Starts watching a pair's target session; stops by itself when the session ends. */
-  watch(session: pg.Client, plan: TablePlan): void {
+  /**
+   * Starts watching a pair's target session, until the returned handle is disposed (the pair's
+   * copy ended) or the session ends. A worker's session outlives its tables: a watch left running
+   * would report the worker's next tables as this one's, and its looks would add up table by table.
+   * `onWait` hears of every look that finds the session waiting, at once; when it answers true,
+   * the session's statement is cancelled (a wait that can never end on its own).
+   */
+  watch(session: pg.Client, plan: TablePlan, onWait?: WaitListener): Disposable {
     const pid = (session as unknown as { processID: number | null }).processID;
-    if (pid === null) return;
-    let ended = false;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      stopped = true;
+      clearTimeout(timer);
+      session.off('end', stop);
+    };
+    if (pid === null) return { [Symbol.dispose]: stop };
+    const watching = (): boolean => !stopped && !this.closed;
     let waitingSince: number | undefined;
     let lastReport = -Infinity;
-    session.once('end', () => (ended = true));
+    session.once('end', stop);
     const tick = async (): Promise<void> => {
-      if (ended || this.closed) return;
-      const holders = await this.blockers(plan.targetName, pid);
+      if (!watching()) return;
+      const wait = await this.blockers(plan.targetName, pid);
+      const holders = wait.holders;
+      // The copy may have ended during the look: what it saw belongs to the worker's next table.
+      if (!watching()) return;
       const at = this.now().getTime();
+      if (holders.length > 0 && onWait?.(wait)) {
+        // Not once the copy has ended: the backend's pid is no longer this session's to cancel.
+        const cancel = async (monitor: pg.Client): Promise<void> => {
+          if (watching()) await cancelBackend(monitor, pid);
+        };
+        await this.inTurn(plan.targetName, cancel, undefined);
+      }
       if (holders.length === 0) {
         waitingSince = undefined;
         lastReport = -Infinity;
@@ -66,18 +100,27 @@ export class LockWaits {
       schedule();
     };
     const schedule = (): void => {
-      if (ended || this.closed) return;
-      setTimeout(() => void tick(), this.timing.pollMs).unref();
+      if (!watching()) return;
+      timer = setTimeout(() => void tick(), this.timing.pollMs).unref();
     };
     schedule();
+    return { [Symbol.dispose]: stop };
   }
 
   /**
    * The pairs of a target share its monitor, and their looks come due together: they take turns,
    * one statement at a time on the monitor's connection, never queued behind each other in pg.
    */
-  private blockers(target: string, pid: number): Promise<LockHolder[]> {
-    const turn = (this.turns.get(target) ?? Promise.resolve()).then(() => this.lookUp(target, pid));
+  private inTurn<T>(target: string, job: (monitor: pg.Client) => Promise<T>, none: T): Promise<T> {
+    const turn = (this.turns.get(target) ?? Promise.resolve()).then(async () => {
+      const monitor = await this.monitor(target);
+      if (!monitor || this.closed) return none;
+      try {
+        return await job(monitor);
+      } catch {
+        return none; // best effort: the monitor's own trouble never fails a table
+      }
+    });
     this.turns.set(
       target,
       turn.then(() => undefined),
@@ -85,21 +128,8 @@ export class LockWaits {
     return turn;
   }
 
-  private async lookUp(target: string, pid: number): Promise<LockHolder[]> {
-    const monitor = await this.monitor(target);
-    if (!monitor || this.closed) return [];
-    try {
-      const { rows } = await monitor.query<LockHolder>(
-        `SELECT a.pid, coalesce(a.usename::text, '') AS user, coalesce(a.application_name, '') AS application,
-                coalesce(a.state, '') AS state
-           FROM unnest(pg_catalog.pg_blocking_pids($1)) AS b(pid)
-           JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid ORDER BY a.pid`,
-        [pid],
-      );
-      return rows;
-    } catch {
-      return []; // best effort: the monitor's own trouble never fails a table
-    }
+  private blockers(target: string, pid: number): Promise<LockWait> {
+    return this.inTurn(target, (monitor) => lockWait(monitor, pid), NO_WAIT);
   }
 
   private monitor(target: string): Promise<pg.Client | undefined> {

@@ -1,11 +1,17 @@
 import type pg from 'pg';
 import type { TablePlan } from '../plan/types.js';
 import type { Loaded } from './strategies/types.js';
+import type { WaitListener } from './lock-waits.js';
 
 /** Steps the run adds around one pair's copy, so that copy-pair itself stays about copying. */
 export interface PairHooks {
   /** On the target session, before its transaction begins (timeouts). */
   readonly prepareTarget?: (target: pg.Client, plan: TablePlan) => Promise<void>;
+  /**
+   * Watches the target session for lock waits while the pair copies; disposed when it ends.
+   * `onWait` (a split table's parts) hears of each wait at once, and may have it cancelled.
+   */
+  readonly watchTarget?: (target: pg.Client, plan: TablePlan, onWait?: WaitListener) => Disposable;
   /**
    * Inside both transactions, after the rows are loaded and before COMMIT (verification);
    * throwing rolls the table back.

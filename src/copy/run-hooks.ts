@@ -4,7 +4,10 @@ import type { PairHooks } from './pair-hooks.js';
 import { timeoutsOf } from '../config/timeouts.js';
 import { explainLockTimeout, timeoutSql } from './target-timeouts.js';
 
-/** The hooks a run gives every pair: the target's timeouts, their errors explained, verification. */
+/**
+ * The hooks a run gives every pair: the target's timeouts, their errors explained, the lock-wait
+ * monitor, verification.
+ */
 export function runHooks(
   config: Config,
   lockWaits: LockWaits,
@@ -14,8 +17,8 @@ export function runHooks(
     prepareTarget: async (target, plan) => {
       const sql = timeoutSql(timeoutsOf(config, plan.targetName));
       if (sql) await target.query(sql);
-      lockWaits.watch(target, plan);
     },
+    watchTarget: (target, plan, onWait) => lockWaits.watch(target, plan, onWait),
     explainFailure: (error, target, plan) =>
       explainLockTimeout(error, target, plan, timeoutsOf(config, plan.targetName)),
     ...(beforeCommit ? { beforeCommit } : {}),

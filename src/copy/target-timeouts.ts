@@ -3,6 +3,13 @@ import type { Timeouts } from '../config/timeouts.js';
 import { sqlstateOf } from '../errors.js';
 import { pairName, type TablePlan } from '../plan/types.js';
 import { targetName } from './sql.js';
+import {
+  holderOf,
+  PREPARED_FIELDS_SQL,
+  PREPARED_LOCKS_SQL,
+  type HolderRow,
+} from '../db/lock-holders.js';
+import { holderPhrase } from '../report/audit-lines.js';
 
 /**
  * SET statements for a target copy session, after SESSION_SETTINGS_SQL (which clears
@@ -18,17 +25,10 @@ export function timeoutSql(timeouts: Timeouts): string | undefined {
   return sets.length > 0 ? sets.join('; ') : undefined;
 }
 
-interface Holder {
-  pid: number;
-  application_name: string;
-  usename: string;
-  state: string;
-  mode: string;
-}
-
 /**
  * A lock timeout (55P03) restated with the table it waited for and the sessions holding a lock on
- * it, read after the ROLLBACK on the same session (the holders usually still hold it).
+ * it, read after the ROLLBACK on the same session (the holders usually still hold it). A prepared
+ * transaction is named by its gid: it holds its locks with no session at all.
  */
 export async function explainLockTimeout(
   error: unknown,
@@ -37,14 +37,19 @@ export async function explainLockTimeout(
   timeouts: Timeouts,
 ): Promise<unknown> {
   if (sqlstateOf(error) !== '55P03' || !target) return error;
-  let holders: Holder[] = [];
+  let holders: (HolderRow & { mode: string })[] = [];
   try {
-    const result = await target.query<Holder>(
-      `SELECT l.pid, coalesce(a.application_name, '') AS application_name,
-              coalesce(a.usename::text, '') AS usename, coalesce(a.state, '') AS state, l.mode
-         FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
-        WHERE l.granted AND l.relation = to_regclass($1) AND l.pid <> pg_backend_pid()
-        ORDER BY l.pid`,
+    const result = await target.query<HolderRow & { mode: string }>(
+      `SELECT coalesce(h.pid, 0) AS pid, coalesce(a.usename::text, p.owner::text, '') AS user,
+              coalesce(a.application_name, '') AS application,
+              coalesce(a.state, CASE WHEN p.gid IS NOT NULL THEN 'prepared' END, '') AS state,
+              h.mode, ${PREPARED_FIELDS_SQL}
+         FROM pg_catalog.pg_locks h
+         LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = h.pid
+         LEFT JOIN pg_catalog.pg_prepared_xacts p ON ${PREPARED_LOCKS_SQL}
+        WHERE h.granted AND h.relation = pg_catalog.to_regclass($1)
+          AND (h.pid <> pg_catalog.pg_backend_pid() OR p.gid IS NOT NULL)
+        ORDER BY 1, p.gid`,
       [targetName(plan)],
     );
     holders = result.rows;
@@ -54,12 +59,7 @@ export async function explainLockTimeout(
   const who =
     holders.length === 0
       ? 'held by another session'
-      : `held by ${holders
-          .map(
-            (h) =>
-              `pid ${h.pid} (${h.mode}, user ${h.usename}, application "${h.application_name}", ${h.state})`,
-          )
-          .join(', ')}`;
+      : `held by ${holders.map((h) => holderPhrase(holderOf(h), h.mode)).join(', ')}`;
   const waited =
     timeouts.lockTimeoutMs === undefined ? '' : ` within lock_timeout ${timeouts.lockTimeoutMs} ms`;
   return Object.assign(

@@ -41,6 +41,12 @@ export interface UniqueKey {
   readonly nullsNotDistinct: boolean;
   /** DEFERRABLE: PostgreSQL refuses it as an ON CONFLICT arbiter (55000). */
   readonly deferrable: boolean;
+  /**
+   * Per column, the type whose equality the key compares it by: its operator class's input type,
+   * when that class is the default one for the column's type; null otherwise (a custom or image
+   * equality, or an INCLUDE column, which the key does not compare). Absent: not read.
+   */
+  readonly equality?: readonly (string | null)[];
 }
 
 export interface TableInfo {
@@ -126,7 +132,12 @@ SELECT c.relname AS table_name, ic.relname AS key_name, i.indisprimary AS is_pri
                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                    WHERE NOT a.attnotnull) AS not_null,
        ${serverVersion >= 150000 ? 'i.indnullsnotdistinct' : 'false'} AS nulls_not_distinct,
-       NOT i.indimmediate AS deferrable
+       NOT i.indimmediate AS deferrable,
+       array(SELECT CASE WHEN o.opcdefault THEN format_type(o.opcintype, NULL) END
+               FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+               LEFT JOIN unnest(i.indclass::oid[]) WITH ORDINALITY x(opclass, ord) ON x.ord = k.ord
+               LEFT JOIN pg_opclass o ON o.oid = x.opclass
+              ORDER BY k.ord)::text[] AS equality
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
@@ -163,6 +174,7 @@ interface KeyRow {
   not_null: boolean;
   nulls_not_distinct: boolean;
   deferrable: boolean;
+  equality: (string | null)[];
 }
 
 /** Inheritance links (partitions aside) with either end among the named tables. */
@@ -294,6 +306,7 @@ export async function readSchemaCatalog(
       notNull: row.not_null,
       nullsNotDistinct: row.nulls_not_distinct,
       deferrable: row.deferrable,
+      equality: row.equality,
     });
   }
   for (const link of inheritance.rows) {

@@ -189,7 +189,7 @@ async function planTarget(
     // transactions, and must never wait on each other's rows.
     if (tables.some(splitOf)) {
       maxPrepared = await maxPreparedTransactions(client);
-      conflicts = await readConflictIndexes(client, target.schema, names);
+      conflicts = await readConflictIndexes(client, target.schema, names, catalog.serverVersion);
     }
     facts = {
       ...facts,
@@ -256,7 +256,7 @@ async function planTarget(
         waitRisk: partsMayWait(
           t,
           conflicts?.get(t.targetTable) ?? [],
-          sourceCatalog.tables.get(t.sourceTable)?.keys ?? [],
+          sourceCatalog.tables.get(t.sourceTable),
         ),
         integerKey: integerKeyOf(sourceCatalog.tables.get(t.sourceTable)),
       });

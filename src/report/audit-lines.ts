@@ -1,5 +1,5 @@
 import { pairName } from '../plan/types.js';
-import type { RunEvent, TableResult } from './events.js';
+import type { LockHolder, RunEvent, TableResult } from './events.js';
 import { formatMegabytes } from './format.js';
 
 function figures(r: TableResult): string {
@@ -23,12 +23,20 @@ export function retryLine(event: Extract<RunEvent, { type: 'table-retry' }>): st
   return `Retrying ${pairName({ targetName: event.ref.target, targetTable: event.ref.table })} (attempt ${event.attempt} of ${event.attempts}, in ${event.delayMs} ms) after: ${state}${event.error.message}`;
 }
 
+/** A lock's holder in words; `mode`, when known, is the lock it holds. */
+export function holderPhrase(h: LockHolder, mode?: string): string {
+  const held = mode === undefined ? '' : `${mode}, `;
+  if (h.prepared) {
+    const p = h.prepared;
+    return `prepared transaction "${p.gid}" (${held}owner ${h.user}, database ${p.database}, prepared ${p.seconds} s ago)`;
+  }
+  return `pid ${h.pid} (${held}user ${h.user}, application "${h.application}", ${h.state})`;
+}
+
 /** A target session waiting on a lock, and who holds it. */
 export function waitingLine(event: Extract<RunEvent, { type: 'table-waiting' }>): string {
   const name = pairName({ targetName: event.ref.target, targetTable: event.ref.table });
-  const holders = event.holders
-    .map((h) => `pid ${h.pid} (user ${h.user}, application "${h.application}", ${h.state})`)
-    .join(', ');
+  const holders = event.holders.map((h) => holderPhrase(h)).join(', ');
   return `Waiting ${event.seconds} s: ${name} is waiting for a lock held by ${holders}`;
 }
 

@@ -67,12 +67,25 @@ export interface RunReport {
   readonly error?: TableError;
 }
 
-/** A session holding a lock another waits for (pg_blocking_pids). */
+/**
+ * A session holding a lock another waits for (pg_blocking_pids), or a prepared transaction: pid 0,
+ * its owner as the user, state `prepared`, and `prepared` naming it.
+ */
 export interface LockHolder {
   readonly pid: number;
   readonly user: string;
   readonly application: string;
   readonly state: string;
+  readonly prepared?: PreparedHolder;
+}
+
+/** A prepared transaction (PREPARE TRANSACTION) holding a lock: it holds it until it is finished. */
+export interface PreparedHolder {
+  readonly gid: string;
+  readonly database: string;
+  /** When it was prepared (ISO 8601, UTC), and how many seconds ago, by the target's clock. */
+  readonly preparedAt: string;
+  readonly seconds: number;
 }
 
 export interface TableRef {

@@ -276,7 +276,7 @@ describe('options.split: a big table in parts, committed together', () => {
     expect(outcome.report?.tables[0]?.error?.sqlstate).toBe('23505');
     const plan = events.find((e) => e.type === 'plan');
     expect(plan?.plan.targets[0]?.tables[0]?.split?.reason).toBe(
-      "the target's index dup_k_key is not a unique key of the source with the same types: rows of two parts could wait on each other",
+      'the target\'s index dup_k_key is not a unique key of the source (source columns "k"): rows of two parts could wait on each other',
     );
     expect(await prepared(target)).toEqual([]);
     await sql(s.source, `DROP TABLE ${q}.dup`);

@@ -11,7 +11,7 @@ import {
 } from '../../src/plan/split-rules.js';
 import type { TablePlan } from '../../src/plan/types.js';
 import { planToJson, renderPlan } from '../../src/plan/render-plan.js';
-import { partsMayWait } from '../../src/plan/split-conflicts.js';
+import { partsMayWait, type ConflictIndex } from '../../src/plan/split-conflicts.js';
 import { tablePlan } from '../support/table-plan.js';
 
 const GB = 1024 ** 3;
@@ -217,38 +217,142 @@ describe('the integer key a table can be split by', () => {
 });
 
 describe('parts that could wait on each other', () => {
-  const pairs = ['id', 'k'].map((name) => ({
+  const types: Record<string, [string, string]> = {
+    id: ['integer', 'integer'],
+    k: ['integer', 'bigint'],
+    f: ['double precision', 'real'],
+    n: ['numeric', 'integer'],
+    t: ['text', 'citext'],
+    ts: ['timestamp without time zone', 'date'],
+    s: ['text', 'text'],
+    v: ['character varying(10)', 'text'],
+    c: ['character varying(10)', 'character varying(5)'],
+  };
+  const pairs = Object.entries(types).map(([name, [sourceType, targetType]]) => ({
     name,
-    sourceType: 'integer',
-    targetType: name === 'k' ? 'bigint' : 'integer',
+    sourceType,
+    targetType,
     conversion: 'same' as const,
   }));
-  const table = tablePlan({ pairs, columns: ['id', 'k'] });
-  const key = (columns: string[]) => ({
-    name: 'k',
+  const table = tablePlan({ pairs, columns: Object.keys(types) });
+  const equalityOf = (type: string): string => type.replace(/\(\d+\)$/, '');
+  const key = (columns: string[], extra: Partial<UniqueKey> = {}): UniqueKey => ({
+    name: `src_${columns.join('_')}`,
     primary: false,
     columns,
     notNull: true,
     nullsNotDistinct: false,
     deferrable: false,
+    equality: columns.map((c) => equalityOf(types[c]?.[0] ?? 'text')),
+    ...extra,
+  });
+  const source = (...keys: UniqueKey[]) =>
+    ({
+      columns: Object.entries(types).map(([name, [type]]) => ({
+        name,
+        type,
+        userDefined: false,
+        typtype: 'b',
+        category: 'N',
+      })),
+      keys,
+    }) as unknown as TableInfo;
+  const unique = (
+    columns: (string | null)[],
+    extra: { nullsNotDistinct?: boolean; deterministic?: boolean; equality?: string | null } = {},
+  ): ConflictIndex => ({
+    kind: 'unique',
+    name: 'target_key',
+    nullsNotDistinct: extra.nullsNotDistinct ?? false,
+    keyColumns: columns.map((column) => ({
+      column,
+      deterministic: extra.deterministic ?? true,
+      equality:
+        extra.equality === undefined
+          ? equalityOf(types[column ?? 'id']?.[1] ?? 'text')
+          : extra.equality,
+    })),
   });
 
-  it('allows unique keys the source has too, on columns of the same types', () => {
-    expect(partsMayWait(table, [{ name: 'pk', columns: ['id'] }], [key(['id'])])).toBeUndefined();
-    expect(partsMayWait(table, [], [])).toBeUndefined();
+  it('allows unique keys the source has too, on columns whose values cannot collide', () => {
+    expect(partsMayWait(table, [unique(['id'])], source(key(['id'])))).toBeUndefined();
+    expect(partsMayWait(table, [], source())).toBeUndefined();
+    // Integers widen, text stays text: distinct values stay distinct.
+    expect(partsMayWait(table, [unique(['k'])], source(key(['k'])))).toBeUndefined();
+    expect(partsMayWait(table, [unique(['v'])], source(key(['v'])))).toBeUndefined();
+    // A superset of a source key, expressions included, is unique too.
+    expect(partsMayWait(table, [unique(['id', null, 's'])], source(key(['id'])))).toBeUndefined();
+    // NULLS NOT DISTINCT on the target: fine when the source's key has no NULLs or is NND too.
+    const nnd = unique(['s'], { nullsNotDistinct: true });
+    expect(partsMayWait(table, [nnd], source(key(['s'])))).toBeUndefined();
+    const nullable = { notNull: false, nullsNotDistinct: true };
+    expect(partsMayWait(table, [nnd], source(key(['s'], nullable)))).toBeUndefined();
   });
 
-  it('refuses target-only keys, keys whose types differ, opaque indexes and triggers', () => {
-    const refused = (index: { name: string; columns: string[] | null }, source: string[][]) =>
-      partsMayWait(table, [index], source.map(key));
-    expect(refused({ name: 'only_target', columns: ['id'] }, [])).toContain('only_target');
-    expect(refused({ name: 'retyped', columns: ['k'] }, [['k']])).toContain('retyped');
-    expect(refused({ name: 'missing', columns: ['gone'] }, [['gone']])).toContain('missing');
-    expect(refused({ name: 'expression', columns: null }, [])).toContain('expression');
-    const parent = { name: 'parent_fk', columns: null, selfReference: true };
-    expect(partsMayWait(table, [parent], [])).toContain('references its own table');
-    expect(partsMayWait({ ...table, disableTriggers: true }, [parent], [])).toBeUndefined();
+  it('matches target key columns to source keys through renames', () => {
+    const renamed = tablePlan({ ...table, renamed: [{ source: 'b', target: 's' }] });
+    const b = key(['b'], { equality: ['text'] });
+    const withB = {
+      ...source(b),
+      columns: [
+        ...source().columns,
+        { name: 'b', userDefined: false, typtype: 'b', category: 'S' },
+      ],
+    } as unknown as TableInfo;
+    expect(partsMayWait(renamed, [unique(['s'])], withB)).toBeUndefined();
+    // The source's "s" is unique, but the target's "s" holds "b", which is not.
+    expect(partsMayWait(renamed, [unique(['s'])], { ...withB, keys: [key(['s'])] })).toMatch(
+      /^the target's index target_key is not a unique key of the source \(source columns "b"\)/,
+    );
+  });
+
+  it('refuses NULLS NOT DISTINCT targets over source keys that allow several NULLs', () => {
+    const nnd = unique(['s'], { nullsNotDistinct: true });
+    expect(partsMayWait(table, [nnd], source(key(['s'], { notNull: false })))).toBe(
+      "the target's index target_key is NULLS NOT DISTINCT, and the source's key src_s allows several NULLs: rows of two parts could wait on each other",
+    );
+  });
+
+  it('refuses target keys compared by a non-deterministic collation or a non-default operator class', () => {
+    expect(
+      partsMayWait(table, [unique(['s'], { deterministic: false })], source(key(['s']))),
+    ).toContain('column "s", compared by a non-deterministic collation');
+    expect(partsMayWait(table, [unique(['s'], { equality: null })], source(key(['s'])))).toContain(
+      'non-default operator class',
+    );
+    const sourceImage = key(['s'], { equality: [null] });
+    expect(partsMayWait(table, [unique(['s'])], source(sourceImage))).toContain('not a unique key');
+    // Same type name, another equality: a domain over text on one side, over citext on the other.
+    const domain = key(['s'], { equality: ['citext'] });
+    expect(partsMayWait(table, [unique(['s'])], source(domain))).toContain('not a unique key');
+  });
+
+  it('refuses conversions that can make distinct source values equal', () => {
+    for (const [column, from, to] of [
+      ['f', 'double precision', 'real'],
+      ['n', 'numeric', 'integer'],
+      ['t', 'text', 'citext'],
+      ['ts', 'timestamp without time zone', 'date'],
+      ['c', 'character varying(10)', 'character varying(5)'],
+    ] as const) {
+      expect(partsMayWait(table, [unique([column])], source(key([column])))).toContain(
+        `column "${column}", converted from ${from} to ${to} (distinct values can become equal)`,
+      );
+    }
+  });
+
+  it('refuses target-only keys, expressions, exclusion constraints, self-references and triggers', () => {
+    expect(partsMayWait(table, [unique(['id'])], source())).toContain('target_key');
+    expect(partsMayWait(table, [unique(['gone'])], source(key(['gone'])))).toContain(
+      'column "gone", which is not written from the source',
+    );
+    expect(partsMayWait(table, [unique([null])], source(key(['id'])))).toContain('an expression');
+    const exclusion: ConflictIndex = { kind: 'exclusion', name: 'no_overlap' };
+    expect(partsMayWait(table, [exclusion], source())).toContain('exclusion constraint no_overlap');
+    const parent: ConflictIndex = { kind: 'self-reference', name: 'parent_fk' };
+    expect(partsMayWait(table, [parent], source())).toContain('references its own table');
+    expect(partsMayWait({ ...table, disableTriggers: true }, [parent], source())).toBeUndefined();
     const triggered = tablePlan({ ...table, triggers: [{ name: 't' } as never] });
-    expect(partsMayWait(triggered, [], [])).toContain('triggers');
+    expect(partsMayWait(triggered, [], source())).toContain('triggers');
   });
 });

@@ -19,6 +19,7 @@ import {
   type Settled,
 } from './prepared.js';
 import { partPlans } from './part-plans.js';
+import type { WaitListener } from '../lock-waits.js';
 
 export interface SplitContext extends Omit<PairContext, 'connections'> {
   /** One worker's connections per part: a split table takes that many of the run's slots. */
@@ -35,6 +36,8 @@ interface Part {
   sourceUsable: boolean;
   targetUsable: boolean;
   readonly watches: { source?: ConnectionWatch; target?: ConnectionWatch };
+  /** The lock-wait monitor's watch of the target session, while the part copies. */
+  lockWatch?: Disposable | undefined;
   /** Bytes of COPY data this part has passed so far. */
   bytes: number;
 }
@@ -72,6 +75,19 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
   // Each part hangs its connects and its pipeline on it at once.
   setMaxListeners(4 * ctx.connections.length + 2, signal);
+  // The name prefix of this attempt's prepared parts, once they have one: a wait on a prepared
+  // transaction of that name is a wait on a sibling.
+  let attempt: string | undefined;
+  let conflict: CopyError | undefined;
+  const onWait = siblingWait(
+    parts,
+    () => attempt,
+    (waiter, holder) => {
+      conflict ??= partsConflict(plan, waiter, holder);
+      failedPart ??= parts[waiter - 1];
+      stop.abort(conflict);
+    },
+  );
   let failedPart: Part | undefined;
   let lastProgress = 0;
   let rows = 0;
@@ -99,6 +115,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
           part.target = client;
           part.watches.target = new ConnectionWatch(client);
           await ctx.hooks?.prepareTarget?.(client, plan);
+          part.lockWatch = ctx.hooks?.watchTarget?.(client, plan, onWait(part));
           await client.query(['BEGIN', ...destination.statements(client)].join('; '));
         }),
       ]),
@@ -152,6 +169,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     }
     step.at('preparing the parts');
     const prefix = attemptPrefix(ctx.runId, xid);
+    attempt = prefix;
     const prepared = await Promise.allSettled(
       others.map((part, i) => prepare(part.target, partGid(prefix, plan.targetTable, i + 2))),
     );
@@ -183,9 +201,9 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     }
     for (const part of ready) part.targetUsable = true;
   } catch (thrown) {
-    let explained = thrown;
+    let explained: unknown = conflict ?? thrown;
     const failedTarget = (failedPart ?? firstPart).target;
-    if (sqlstateOf(thrown) === '55P03' && failedTarget) {
+    if (!conflict && sqlstateOf(thrown) === '55P03' && failedTarget) {
       // Every part rolled back first: the parts' own locks on the table are not the holder.
       await Promise.all(parts.map((part) => rollback(part.target)));
       explained = (await ctx.hooks?.explainFailure?.(thrown, failedTarget, plan)) ?? thrown;
@@ -197,10 +215,12 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
       step,
       watches: (failedPart ?? firstPart).watches,
     });
-    if (decided) error = { ...error, transient: false };
+    // A new attempt would collide the same way, and a decided table may have committed.
+    if (decided || conflict) error = { ...error, transient: false };
   } finally {
     await Promise.all(
       parts.map(async (part) => {
+        part.lockWatch?.[Symbol.dispose]();
         part.watches.source?.[Symbol.dispose]();
         part.watches.target?.[Symbol.dispose]();
         // The sources only read: a rollback ends their snapshot transaction.
@@ -226,6 +246,47 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     error,
   });
   return error && read.rows + read.bytes > 0 ? { ...result, rolledBack: read } : result;
+}
+
+/**
+ * The lock-wait listener of each part: a part waiting for a sibling part's transaction (its
+ * session's, or its prepared one's) to end would wait for ever, since the sibling's transaction
+ * ends only once every part has loaded. Reports it (`found`: waiting part, holding part, both from 1)
+ * and has the wait cancelled.
+ */
+function siblingWait(
+  parts: readonly Part[],
+  attempt: () => string | undefined,
+  found: (waiter: number, holder: string) => void,
+): (part: Part) => WaitListener {
+  const pidOf = (client: pg.Client | undefined): number | null | undefined =>
+    (client as unknown as { processID?: number | null } | undefined)?.processID;
+  return (part) =>
+    ({ awaited, holders }) => {
+      // Waiting for a sibling's transaction to end (a row it wrote): that never happens before
+      // every part has loaded. Other waits on a sibling (extending the table) pass.
+      if (awaited !== 'transactionid') return false;
+      const prefix = attempt();
+      const sibling = holders.flatMap((h): string[] => {
+        if (h.prepared) {
+          return prefix !== undefined && h.prepared.gid.startsWith(prefix)
+            ? [`the prepared part ${h.prepared.gid}`]
+            : [];
+        }
+        const index = parts.findIndex((p) => p !== part && pidOf(p.target) === h.pid);
+        return index < 0 ? [] : [`part ${index + 1}`];
+      })[0];
+      if (sibling === undefined) return false;
+      found(parts.indexOf(part) + 1, sibling);
+      return true;
+    };
+}
+
+function partsConflict(plan: TablePlan, waiter: number, holder: string): CopyError {
+  return new CopyError(
+    pairName(plan),
+    `the parts of ${pairName(plan)} conflict on a unique key or constraint of the target: part ${waiter} waited on a lock ${holder} holds until every part has loaded, so neither could finish; every part was rolled back (split: false on the table copies it in one stream)`,
+  );
 }
 
 async function rollback(client: pg.Client | undefined): Promise<void> {
