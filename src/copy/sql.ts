@@ -220,10 +220,12 @@ function keyEquals(plan: TablePlan, column: string, a: string, b: string): strin
  */
 export function repeatedKeySql(plan: TablePlan, key: readonly string[]): string {
   const columns = columnList(key);
-  const values = key.map((c) => `${quoteIdent(c)}::text`).join(', ');
+  // It may run under the target's configured search_path: every function, operator and type
+  // named with its schema.
+  const values = key.map((c) => `${quoteIdent(c)}::pg_catalog.text`).join(', ');
   const notNull = plan.conflictNullsEqual
     ? ''
     : ` WHERE ${key.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(' AND ')}`;
-  const repeated = `WITH repeated AS (SELECT ARRAY[${values}] AS key, count(*) AS copies FROM ${STAGING_TABLE}${notNull} GROUP BY ${columns} HAVING count(*) > 1) SELECT key, copies::text AS copies, (SELECT count(*) FROM repeated)::text AS keys FROM repeated LIMIT 1`;
+  const repeated = `WITH repeated AS (SELECT ARRAY[${values}] AS key, pg_catalog.count(*) AS copies FROM ${STAGING_TABLE}${notNull} GROUP BY ${columns} HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) SELECT key, copies::pg_catalog.text AS copies, (SELECT pg_catalog.count(*) FROM repeated)::pg_catalog.text AS keys FROM repeated LIMIT 1`;
   return `SET LOCAL enable_hashagg = off; ${repeated}; RESET enable_hashagg`;
 }

@@ -90,7 +90,7 @@ describe('copy SQL builders', () => {
   it('finds a key the staged rows repeat, skipping NULL keys unless the key is NULLS NOT DISTINCT', () => {
     const key = ['Mixed Case', 'say "hi"'];
     const repeated = (nulls: string): string =>
-      `SET LOCAL enable_hashagg = off; WITH repeated AS (SELECT ARRAY["Mixed Case"::text, "say ""hi"""::text] AS key, count(*) AS copies FROM pg_temp."pgcopy_staging"${nulls} GROUP BY "Mixed Case", "say ""hi""" HAVING count(*) > 1) SELECT key, copies::text AS copies, (SELECT count(*) FROM repeated)::text AS keys FROM repeated LIMIT 1; RESET enable_hashagg`;
+      `SET LOCAL enable_hashagg = off; WITH repeated AS (SELECT ARRAY["Mixed Case"::pg_catalog.text, "say ""hi"""::pg_catalog.text] AS key, pg_catalog.count(*) AS copies FROM pg_temp."pgcopy_staging"${nulls} GROUP BY "Mixed Case", "say ""hi""" HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) SELECT key, copies::pg_catalog.text AS copies, (SELECT pg_catalog.count(*) FROM repeated)::pg_catalog.text AS keys FROM repeated LIMIT 1; RESET enable_hashagg`;
     expect(repeatedKeySql(planOf({ mode: 'insert-new' }), key)).toBe(
       repeated(` WHERE "Mixed Case" IS NOT NULL AND "say ""hi""" IS NOT NULL`),
     );
