@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { WRITTEN_RELATIONS_CTE } from './written-relations.js';
+import { runsDynamicSql, tablesWritten, type TableWrite } from './trigger-source.js';
 
 export type TriggerEvent = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
 
@@ -26,6 +27,14 @@ export interface TriggerInfo {
    * function cannot be written in SQL. Absent for compiled (C, internal) functions.
    */
   readonly namedInSource?: readonly string[];
+  /**
+   * Tables of the selection (other than the one the trigger loads) that the function's own
+   * statements write into: INSERT INTO, UPDATE, DELETE FROM, MERGE INTO, TRUNCATE (see
+   * db/trigger-source.ts). Read from PL/pgSQL source only: absent for other languages.
+   */
+  readonly writesTo?: readonly TableWrite[];
+  /** The PL/pgSQL source runs dynamic SQL (EXECUTE), whose tables its text does not show. */
+  readonly dynamicSql?: true;
 }
 
 /**
@@ -43,6 +52,7 @@ SELECT w.root AS table_name, w.relname AS on_table, t.tgname AS name, t.tgtype::
        EXISTS (SELECT 1 FROM pg_catalog.pg_trigger rt
                 WHERE rt.tgrelid = w.root_oid AND rt.tgname = t.tgname) AS declared_on_root,
        pg_catalog.format('%I.%I', pn.nspname, p.proname) AS function, l.lanname::text AS language,
+       p.prosrc AS source,
        EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) c
                 WHERE c LIKE 'search_path=%') AS own_search_path,
        -- A whole word of the source, optionally double-quoted, matched without regard to case.
@@ -75,6 +85,7 @@ interface TriggerRow {
   language: string;
   own_search_path: boolean;
   named_in_source: string[] | null;
+  source: string;
 }
 
 // pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h).
@@ -88,7 +99,21 @@ const EVENTS: readonly [number, TriggerEvent][] = [
   [1 << 5, 'TRUNCATE'],
 ];
 
-function toTrigger(row: TriggerRow): TriggerInfo {
+/** What a PL/pgSQL function's source shows of the planned tables it writes into. */
+function sourceWrites(
+  row: TriggerRow,
+  schema: string,
+  names: readonly string[],
+): Pick<TriggerInfo, 'writesTo' | 'dynamicSql'> {
+  if (row.language !== 'plpgsql') return {};
+  const others = names.filter((n) => n !== row.table_name);
+  return {
+    writesTo: tablesWritten(row.source, schema, others),
+    ...(runsDynamicSql(row.source) ? { dynamicSql: true as const } : {}),
+  };
+}
+
+function toTrigger(row: TriggerRow, schema: string, names: readonly string[]): TriggerInfo {
   return {
     name: row.name,
     table: row.declared_on_root ? row.table_name : row.on_table,
@@ -100,6 +125,7 @@ function toTrigger(row: TriggerRow): TriggerInfo {
     language: row.language,
     ownSearchPath: row.own_search_path,
     ...(row.named_in_source ? { namedInSource: row.named_in_source } : {}),
+    ...sourceWrites(row, schema, names),
   };
 }
 
@@ -116,7 +142,7 @@ export async function readTriggers(
   const byTable = new Map<string, Map<string, TriggerInfo>>();
   for (const row of rows) {
     const triggers = byTable.get(row.table_name) ?? new Map<string, TriggerInfo>();
-    const trigger = toTrigger(row);
+    const trigger = toTrigger(row, schema, names);
     triggers.set(JSON.stringify(trigger), trigger);
     byTable.set(row.table_name, triggers);
   }
