@@ -64,6 +64,9 @@ const TRIGGERS = `
      INSERT INTO history VALUES (NEW.id);`,
   )}
   CREATE TRIGGER note_log AFTER INSERT ON ${q}.note FOR EACH ROW EXECUTE FUNCTION ${q}.note_log();
+  -- Fires in upsert mode only (an UPDATE of a copied row).
+  ${fn('note_upd', 'DELETE FROM untouched WHERE id = NEW.id + 1000;')}
+  CREATE TRIGGER note_upd AFTER UPDATE ON ${q}.note FOR EACH ROW EXECUTE FUNCTION ${q}.note_upd();
   ${fn('dyn', `EXECUTE 'SELECT 1';`)}
   CREATE TRIGGER dyn AFTER INSERT ON ${q}.untouched FOR EACH ROW EXECUTE FUNCTION ${q}.dyn();`;
 
@@ -93,7 +96,7 @@ interface TableJson {
   errors: string[];
 }
 
-type Mode = 'append' | 'truncate';
+type Mode = 'append' | 'truncate' | 'upsert';
 
 async function config(mode: Mode, target: Record<string, unknown>, tables: unknown[] = ALL) {
   const w = await workDir({
@@ -195,22 +198,60 @@ describe('bug: a trigger writing into another planned table doubled, deleted or 
     ]);
   });
 
-  it('a run: the tables written into are refused, every other table copies exactly', async () => {
-    const tables = ALL.filter((t) => t !== 'tag_use'); // its parent tag is refused
-    const w = await config('append', {}, tables);
-    const result = await cli(['run', '-c', w.file], { cwd: w.dir });
-    const planned = await plan('append', {}, tables);
-    const wrong: string[] = [];
-    for (const table of tables) {
-      if ((planned.get(table)?.errors.length ?? 0) > 0) continue;
-      const query = `SELECT * FROM ${q}."${table}"`;
-      const [source, target] = await Promise.all([
-        tableDigest(s.source, query),
-        tableDigest(s.target1, query),
-      ]);
-      if (source.md5 !== target.md5 || source.count === 0) wrong.push(table);
-    }
-    expect(wrong, result.stdout + result.stderr).toEqual([]);
-    expect(refused(planned)).toEqual(['artist_meta', 'tag', 'Link Type', 'tally']);
+  it('upsert: a trigger that fires on UPDATE only refuses the table it writes into in upsert mode, not in append', async () => {
+    expect((await plan('append')).get('untouched')?.errors).toEqual([]);
+    expect((await plan('upsert')).get('untouched')?.errors).toEqual([
+      why('note_upd', 'note', 'DELETE'),
+    ]);
   });
+
+  it('per target: the same tables on a target without the triggers are not refused', async () => {
+    await sql(s.target2, DDL);
+    cleanups.push(async () => {
+      await sql(s.target2, `DROP SCHEMA ${q} CASCADE`);
+    });
+    const w = await workDir({
+      source: endpointOf(s.source, schema),
+      targets: [
+        { name: 'db_1', ...endpointOf(s.target1, schema), tables: ALL },
+        { name: 'db_2', ...endpointOf(s.target2, schema), tables: ALL },
+      ],
+      options: { logDir: 'logs', mode: 'append' },
+    });
+    cleanups.push(w.cleanup);
+    const result = await cli(['plan', '--json', '-c', w.file], { cwd: w.dir });
+    const json = JSON.parse(result.stdout) as { targets: { tables: TableJson[] }[] };
+    const refusedOn = (i: number) =>
+      (json.targets[i]?.tables ?? []).filter((t) => t.errors.length > 0).map((t) => t.target);
+    expect(refusedOn(0)).toEqual(['artist_meta', 'tag', 'Link Type', 'tally']);
+    expect(refusedOn(1)).toEqual([]);
+  });
+
+  // In this order: append first, onto the empty target tables.
+  it.each([
+    ['append', ['artist_meta', 'tag', 'Link Type', 'tally']],
+    // artist cannot be truncated while artist_meta, which references it, is not.
+    ['truncate', ['artist', 'artist_meta', 'tag', 'Link Type', 'tally']],
+    ['upsert', ['artist_meta', 'tag', 'Link Type', 'tally', 'untouched']],
+  ] as const)(
+    'a run in %s mode: the tables written into are refused, every other table copies exactly',
+    async (mode, expected) => {
+      const tables = ALL.filter((t) => t !== 'tag_use'); // its parent tag is refused
+      const w = await config(mode, {}, tables);
+      const result = await cli(['run', '-c', w.file], { cwd: w.dir });
+      const planned = await plan(mode, {}, tables);
+      const wrong: string[] = [];
+      for (const table of tables) {
+        if ((planned.get(table)?.errors.length ?? 0) > 0) continue;
+        const query = `SELECT * FROM ${q}."${table}"`;
+        const [source, target] = await Promise.all([
+          tableDigest(s.source, query),
+          tableDigest(s.target1, query),
+        ]);
+        if (source.md5 !== target.md5 || source.count === 0) wrong.push(table);
+      }
+      expect(wrong, result.stdout + result.stderr).toEqual([]);
+      expect(refused(planned)).toEqual(expected);
+    },
+  );
 });
