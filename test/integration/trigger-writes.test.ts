@@ -154,6 +154,13 @@ describe('bug: a trigger writing into another planned table doubled, deleted or 
     );
   });
 
+  it('the plan text says the same', async () => {
+    const w = await config('append', {});
+    const result = await cli(['plan', '-c', w.file], { cwd: w.dir });
+    expect(result.stdout).toContain(`✖ artist_meta: ${why('a_ins_artist', 'artist', 'INSERT')}`);
+    expect(result.stdout).toContain(`✖ Link Type: ${why('label_touch', 'label', 'UPDATE')}`);
+  });
+
   it('a name only in a comment, a string or a SELECT is a "may use" note; a table not planned and dynamic SQL are not refused', async () => {
     const tables = await plan('append');
     const note = tables.get('note');
