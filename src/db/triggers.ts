@@ -28,7 +28,7 @@ export interface TriggerInfo {
    */
   readonly namedInSource?: readonly string[];
   /**
-   * Tables of the selection (other than the one the trigger loads) that the function's own
+   * Tables of the selection (the one the trigger loads among them) that the function's own
    * statements write into: INSERT INTO, UPDATE, DELETE FROM, MERGE INTO, TRUNCATE (see
    * db/trigger-source.ts). Read from PL/pgSQL source only: absent for other languages.
    */
@@ -106,9 +106,8 @@ function sourceWrites(
   names: readonly string[],
 ): Pick<TriggerInfo, 'writesTo' | 'dynamicSql'> {
   if (row.language !== 'plpgsql') return {};
-  const others = names.filter((n) => n !== row.table_name);
   return {
-    writesTo: tablesWritten(row.source, schema, others),
+    writesTo: tablesWritten(row.source, schema, names),
     ...(runsDynamicSql(row.source) ? { dynamicSql: true as const } : {}),
   };
 }

@@ -18,7 +18,10 @@ function writeList(writes: readonly TableWrite[]): string {
  * table warns of it; a planned table its source only mentions is noted as "may use"; dynamic SQL
  * (EXECUTE) and other languages are noted as unknown.
  */
-export function triggerWrites(triggers: readonly TriggerInfo[]): {
+export function triggerWrites(
+  triggers: readonly TriggerInfo[],
+  table: string,
+): {
   warnings: string[];
   notes: string[];
 } {
@@ -28,13 +31,19 @@ export function triggerWrites(triggers: readonly TriggerInfo[]): {
   for (const trigger of triggers) {
     const named = `trigger "${trigger.name}" (${trigger.function}())`;
     if (trigger.namedInSource === undefined) continue; // compiled code: no source to read
-    const writes = trigger.writesTo ?? [];
+    const own = trigger.writesTo?.find((w) => w.table === table);
+    if (own) {
+      warnings.push(
+        `${named} writes into this table itself (${own.statements.join(', ')}): it may add, change or delete copied rows while they load`,
+      );
+    }
+    const writes = (trigger.writesTo ?? []).filter((w) => w.table !== table);
     if (writes.length > 0) {
       warnings.push(
         `${named} writes into planned table(s) ${writeList(writes)}: the plan refuses them while this table loads with the trigger on`,
       );
     }
-    const written = new Set(writes.map((w) => w.table));
+    const written = new Set((trigger.writesTo ?? []).map((w) => w.table));
     const mentioned = trigger.namedInSource.filter((n) => !written.has(n));
     if (mentioned.length > 0) {
       notes.push(

@@ -64,6 +64,10 @@ const TRIGGERS = `
      INSERT INTO history VALUES (NEW.id);`,
   )}
   CREATE TRIGGER note_log AFTER INSERT ON ${q}.note FOR EACH ROW EXECUTE FUNCTION ${q}.note_log();
+  -- Writes into its own table (as MusicBrainz's delete_unused_tag): a warning, not a refusal.
+  ${fn('delete_unused_tag', `DELETE FROM tag WHERE id = NEW.id AND NOT EXISTS (SELECT 1 FROM tag_use WHERE tag_use.tag = NEW.id);`)}
+  CREATE CONSTRAINT TRIGGER delete_unused_tag AFTER INSERT ON ${q}.tag DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ${q}.delete_unused_tag();
   -- Fires in upsert mode only (an UPDATE of a copied row).
   ${fn('note_upd', 'DELETE FROM untouched WHERE id = NEW.id + 1000;')}
   CREATE TRIGGER note_upd AFTER UPDATE ON ${q}.note FOR EACH ROW EXECUTE FUNCTION ${q}.note_upd();
@@ -152,6 +156,19 @@ describe('bug: a trigger writing into another planned table doubled, deleted or 
     expect(tables.get('artist')?.warnings).toContain(
       `trigger "a_ins_artist" (${q}.a_ins_artist()) writes into planned table(s) "artist_meta" (INSERT): the plan refuses them while this table loads with the trigger on`,
     );
+  });
+
+  it('a trigger writing into its own table is a warning, not a refusal of another table', async () => {
+    const tables = await plan('append', {}, ['tag', 'tag_use']);
+    expect(refused(tables)).toEqual([]);
+    const all = await plan('append');
+    expect(all.get('tag')?.warnings).toContain(
+      `trigger "delete_unused_tag" (${q}.delete_unused_tag()) writes into this table itself (DELETE): it may add, change or delete copied rows while they load`,
+    );
+    expect(all.get('tag')?.notes).toContain(
+      `trigger "delete_unused_tag" (${q}.delete_unused_tag()) may use planned table(s) "tag_use" (its source names them, not as the table of an INSERT, UPDATE, DELETE, MERGE or TRUNCATE)`,
+    );
+    expect(all.get('tag_use')?.errors).toEqual([]);
   });
 
   it('the plan text says the same', async () => {
