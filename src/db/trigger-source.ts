@@ -163,7 +163,7 @@ function writtenRelations(
  * when its schema is the planned one; an unqualified name is taken to be the planned table of that
  * name (the trigger fires on a table of that schema, and pgcopy cannot resolve the function's
  * search_path at run time). Comments and string literals are left out, so dynamic SQL (EXECUTE)
- * and the functions it calls are not read: see `runsDynamicSql`.
+ * is not read (see `runsDynamicSql`); the functions it calls are read by the caller.
  */
 export function tablesWritten(src: string, schema: string, names: readonly string[]): TableWrite[] {
   const planned = new Set(names);
@@ -183,4 +183,24 @@ export function tablesWritten(src: string, schema: string, names: readonly strin
 /** The PL/pgSQL source runs dynamic SQL (EXECUTE), whose tables its text does not show. */
 export function runsDynamicSql(src: string): boolean {
   return sqlTokens(src).some((t) => isKeyword(t, 'execute'));
+}
+
+/** A function a PL/pgSQL source calls by name (`f(`, `s.f(`), its schema when written. */
+export interface FunctionCall {
+  readonly schema?: string;
+  readonly name: string;
+}
+
+/** The names the source calls as functions: a word (optionally schema-qualified) before `(`. */
+export function functionsCalled(src: string): FunctionCall[] {
+  const tokens = sqlTokens(src);
+  const found: FunctionCall[] = [];
+  for (let i = 0; i < tokens.length - 1; i++) {
+    const t = tokens[i] as Token;
+    if (!t.word || tokens[i + 1]?.text !== '(' || tokens[i + 1]?.word) continue;
+    const dot = tokens[i - 1];
+    const schema = dot?.text === '.' && !dot.word ? tokens[i - 2] : undefined;
+    found.push(schema?.word ? { schema: schema.text, name: t.text } : { name: t.text });
+  }
+  return found;
 }

@@ -26,7 +26,9 @@ const DDL = `
   -- No key: rows a trigger adds here would be doubled, not refused by PostgreSQL.
   CREATE TABLE ${q}.tally (event int);
   CREATE TABLE ${q}.note (id int PRIMARY KEY, body text);
-  CREATE TABLE ${q}.untouched (id int PRIMARY KEY);`;
+  CREATE TABLE ${q}.untouched (id int PRIMARY KEY);
+  CREATE TABLE ${q}.medium (id int PRIMARY KEY);
+  CREATE TABLE ${q}.medium_count (n int);`;
 
 const ROWS = `
   INSERT INTO ${q}.artist SELECT g, 'a' || g FROM generate_series(1, 3) g;
@@ -38,7 +40,9 @@ const ROWS = `
   INSERT INTO ${q}.event SELECT g FROM generate_series(1, 3) g;
   INSERT INTO ${q}.tally SELECT g FROM generate_series(1, 3) g;
   INSERT INTO ${q}.note SELECT g, 'n' || g FROM generate_series(1, 2) g;
-  INSERT INTO ${q}.untouched SELECT g FROM generate_series(1, 2) g;`;
+  INSERT INTO ${q}.untouched SELECT g FROM generate_series(1, 2) g;
+  INSERT INTO ${q}.medium SELECT g FROM generate_series(1, 2) g;
+  INSERT INTO ${q}.medium_count VALUES (2);`;
 
 const fn = (name: string, body: string) => `
   CREATE FUNCTION ${q}.${name}() RETURNS trigger LANGUAGE plpgsql SET search_path = ${q} AS $$
@@ -68,6 +72,12 @@ const TRIGGERS = `
   ${fn('delete_unused_tag', `DELETE FROM tag WHERE id = NEW.id AND NOT EXISTS (SELECT 1 FROM tag_use WHERE tag_use.tag = NEW.id);`)}
   CREATE CONSTRAINT TRIGGER delete_unused_tag AFTER INSERT ON ${q}.tag DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION ${q}.delete_unused_tag();
+  -- Writes through a function it calls (as MusicBrainz's triggers call helpers).
+  CREATE FUNCTION ${q}.bump_count(by int) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN UPDATE ${q}.medium_count SET n = n + by; END $$;
+  ${fn('medium_added', 'PERFORM bump_count(1);')}
+  CREATE TRIGGER medium_added AFTER INSERT ON ${q}.medium
+    FOR EACH ROW EXECUTE FUNCTION ${q}.medium_added();
   -- Fires in upsert mode only (an UPDATE of a copied row).
   ${fn('note_upd', 'DELETE FROM untouched WHERE id = NEW.id + 1000;')}
   CREATE TRIGGER note_upd AFTER UPDATE ON ${q}.note FOR EACH ROW EXECUTE FUNCTION ${q}.note_upd();
@@ -85,6 +95,8 @@ const ALL = [
   'tally',
   'note',
   'untouched',
+  'medium',
+  'medium_count',
 ];
 
 interface TableJson {
@@ -139,7 +151,7 @@ afterAll(async () => {
 describe('bug: a trigger writing into another planned table doubled, deleted or collided with copied rows', () => {
   it('refuses each planned table a firing trigger writes into (INSERT, UPDATE, DELETE, TRUNCATE; unqualified, qualified, quoted), naming the trigger', async () => {
     const tables = await plan('append');
-    expect(refused(tables)).toEqual(['artist_meta', 'tag', 'Link Type', 'tally']);
+    expect(refused(tables)).toEqual(['artist_meta', 'tag', 'Link Type', 'tally', 'medium_count']);
     expect(tables.get('artist_meta')?.errors).toEqual([why('a_ins_artist', 'artist', 'INSERT')]);
     expect(tables.get('tag')?.errors).toEqual([why('label_touch', 'label', 'DELETE')]);
     expect(tables.get('Link Type')?.errors).toEqual([why('label_touch', 'label', 'UPDATE')]);
@@ -176,6 +188,11 @@ describe('bug: a trigger writing into another planned table doubled, deleted or 
     const result = await cli(['plan', '-c', w.file], { cwd: w.dir });
     expect(result.stdout).toContain(`✖ artist_meta: ${why('a_ins_artist', 'artist', 'INSERT')}`);
     expect(result.stdout).toContain(`✖ Link Type: ${why('label_touch', 'label', 'UPDATE')}`);
+  });
+
+  it('reads the PL/pgSQL functions a trigger function calls: a write there counts', async () => {
+    const tables = await plan('append');
+    expect(tables.get('medium_count')?.errors).toEqual([why('medium_added', 'medium', 'UPDATE')]);
   });
 
   it('a name only in a comment, a string or a SELECT is a "may use" note; a table not planned and dynamic SQL are not refused', async () => {
@@ -247,16 +264,16 @@ describe('bug: a trigger writing into another planned table doubled, deleted or 
     const json = JSON.parse(result.stdout) as { targets: { tables: TableJson[] }[] };
     const refusedOn = (i: number) =>
       (json.targets[i]?.tables ?? []).filter((t) => t.errors.length > 0).map((t) => t.target);
-    expect(refusedOn(0)).toEqual(['artist_meta', 'tag', 'Link Type', 'tally']);
+    expect(refusedOn(0)).toEqual(['artist_meta', 'tag', 'Link Type', 'tally', 'medium_count']);
     expect(refusedOn(1)).toEqual([]);
   });
 
   // In this order: append first, onto the empty target tables.
   it.each([
-    ['append', ['artist_meta', 'tag', 'Link Type', 'tally']],
+    ['append', ['artist_meta', 'tag', 'Link Type', 'tally', 'medium_count']],
     // artist cannot be truncated while artist_meta, which references it, is not.
-    ['truncate', ['artist', 'artist_meta', 'tag', 'Link Type', 'tally']],
-    ['upsert', ['artist_meta', 'tag', 'Link Type', 'tally', 'untouched']],
+    ['truncate', ['artist', 'artist_meta', 'tag', 'Link Type', 'tally', 'medium_count']],
+    ['upsert', ['artist_meta', 'tag', 'Link Type', 'tally', 'untouched', 'medium_count']],
   ] as const)(
     'a run in %s mode: the tables written into are refused, every other table copies exactly',
     async (mode, expected) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runsDynamicSql, tablesWritten } from '../../src/db/trigger-source.js';
+import { functionsCalled, runsDynamicSql, tablesWritten } from '../../src/db/trigger-source.js';
 
 const NAMES = ['artist', 'artist_meta', 'Tag Map', 'tag'];
 const writes = (src: string) => tablesWritten(src, 'mb', NAMES);
@@ -49,5 +49,12 @@ describe('tablesWritten: the planned tables a trigger function writes into by it
   it('says when the source runs dynamic SQL', () => {
     expect(runsDynamicSql(`EXECUTE format('INSERT INTO %I VALUES (1)', t)`)).toBe(true);
     expect(runsDynamicSql(`RAISE NOTICE 'EXECUTE'; -- EXECUTE`)).toBe(false);
+  });
+
+  it('names the functions the source calls, schema-qualified or not, outside comments and strings', () => {
+    expect(
+      functionsCalled(`PERFORM bump(1); x := mb.Fill_Meta(NEW.id); -- skip(1)
+                       RAISE NOTICE 'no(1)'; y := "Quoted"(2);`),
+    ).toEqual([{ name: 'bump' }, { schema: 'mb', name: 'fill_meta' }, { name: 'Quoted' }]);
   });
 });
