@@ -1,5 +1,11 @@
 import type pg from 'pg';
 import { WRITTEN_RELATIONS_CTE } from './written-relations.js';
+import {
+  functionsCalled,
+  runsDynamicSql,
+  tablesWritten,
+  type TableWrite,
+} from './trigger-source.js';
 
 export type TriggerEvent = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
 
@@ -26,6 +32,14 @@ export interface TriggerInfo {
    * function cannot be written in SQL. Absent for compiled (C, internal) functions.
    */
   readonly namedInSource?: readonly string[];
+  /**
+   * Tables of the selection (the one the trigger loads among them) that the function's statements,
+   * or those of the PL/pgSQL functions it calls by name, write into: INSERT INTO, UPDATE, DELETE
+   * FROM, MERGE INTO, TRUNCATE (see db/trigger-source.ts). Absent for other languages.
+   */
+  readonly writesTo?: readonly TableWrite[];
+  /** The PL/pgSQL source runs dynamic SQL (EXECUTE), whose tables its text does not show. */
+  readonly dynamicSql?: true;
 }
 
 /**
@@ -43,6 +57,7 @@ SELECT w.root AS table_name, w.relname AS on_table, t.tgname AS name, t.tgtype::
        EXISTS (SELECT 1 FROM pg_catalog.pg_trigger rt
                 WHERE rt.tgrelid = w.root_oid AND rt.tgname = t.tgname) AS declared_on_root,
        pg_catalog.format('%I.%I', pn.nspname, p.proname) AS function, l.lanname::text AS language,
+       p.prosrc AS source, pn.nspname AS function_schema,
        EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) c
                 WHERE c LIKE 'search_path=%') AS own_search_path,
        -- A whole word of the source, optionally double-quoted, matched without regard to case.
@@ -75,6 +90,42 @@ interface TriggerRow {
   language: string;
   own_search_path: boolean;
   named_in_source: string[] | null;
+  source: string;
+  function_schema: string;
+}
+
+/** PL/pgSQL functions of some schemas, whose calls a trigger function's source may make. */
+const FUNCTIONS_SQL = `
+SELECT n.nspname AS schema, p.proname AS name, p.prosrc AS source
+  FROM pg_catalog.pg_proc p
+  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+ WHERE l.lanname = 'plpgsql' AND n.nspname = ANY($1::text[])`;
+
+/** PL/pgSQL sources by `schema.name` (overloads joined). */
+type Sources = ReadonlyMap<string, string>;
+
+/**
+ * The source a trigger runs: its function's, and that of every PL/pgSQL function it calls in
+ * turn, by name (an unqualified name looked up in the function's schema and the target's).
+ */
+function sourceRun(row: TriggerRow, schema: string, functions: Sources): string {
+  const seen = new Set<string>();
+  const parts = [row.source];
+  const queue = [row.source];
+  for (let src = queue.pop(); src !== undefined; src = queue.pop()) {
+    for (const call of functionsCalled(src)) {
+      const schemas = call.schema === undefined ? [row.function_schema, schema] : [call.schema];
+      for (const key of schemas.map((s) => `${s}.${call.name}`)) {
+        const called = functions.get(key);
+        if (called === undefined || seen.has(key)) continue;
+        seen.add(key);
+        parts.push(called);
+        queue.push(called);
+      }
+    }
+  }
+  return parts.join('\n;\n');
 }
 
 // pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h).
@@ -88,7 +139,27 @@ const EVENTS: readonly [number, TriggerEvent][] = [
   [1 << 5, 'TRUNCATE'],
 ];
 
-function toTrigger(row: TriggerRow): TriggerInfo {
+/** What a PL/pgSQL function's source shows of the planned tables it writes into. */
+function sourceWrites(
+  row: TriggerRow,
+  schema: string,
+  names: readonly string[],
+  functions: Sources,
+): Pick<TriggerInfo, 'writesTo' | 'dynamicSql'> {
+  if (row.language !== 'plpgsql') return {};
+  const source = sourceRun(row, schema, functions);
+  return {
+    writesTo: tablesWritten(source, schema, names),
+    ...(runsDynamicSql(source) ? { dynamicSql: true as const } : {}),
+  };
+}
+
+function toTrigger(
+  row: TriggerRow,
+  schema: string,
+  names: readonly string[],
+  functions: Sources,
+): TriggerInfo {
   return {
     name: row.name,
     table: row.declared_on_root ? row.table_name : row.on_table,
@@ -100,7 +171,22 @@ function toTrigger(row: TriggerRow): TriggerInfo {
     language: row.language,
     ownSearchPath: row.own_search_path,
     ...(row.named_in_source ? { namedInSource: row.named_in_source } : {}),
+    ...sourceWrites(row, schema, names, functions),
   };
+}
+
+async function readFunctions(client: pg.ClientBase, schemas: readonly string[]): Promise<Sources> {
+  const { rows } = await client.query<{ schema: string; name: string; source: string }>(
+    FUNCTIONS_SQL,
+    [schemas],
+  );
+  const sources = new Map<string, string>();
+  for (const r of rows) {
+    const key = `${r.schema}.${r.name}`;
+    const before = sources.get(key);
+    sources.set(key, before === undefined ? r.source : `${before}\n;\n${r.source}`);
+  }
+  return sources;
 }
 
 /**
@@ -113,10 +199,13 @@ export async function readTriggers(
   names: readonly string[],
 ): Promise<Map<string, TriggerInfo[]>> {
   const { rows } = await client.query<TriggerRow>(TRIGGERS_SQL, [schema, names]);
+  const functions = await readFunctions(client, [
+    ...new Set([schema, ...rows.map((r) => r.function_schema)]),
+  ]);
   const byTable = new Map<string, Map<string, TriggerInfo>>();
   for (const row of rows) {
     const triggers = byTable.get(row.table_name) ?? new Map<string, TriggerInfo>();
-    const trigger = toTrigger(row);
+    const trigger = toTrigger(row, schema, names, functions);
     triggers.set(JSON.stringify(trigger), trigger);
     byTable.set(row.table_name, triggers);
   }

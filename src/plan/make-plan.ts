@@ -20,6 +20,7 @@ import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { withOrphanRules } from './orphan-rules.js';
 import { withTruncateGroups } from './truncate-groups.js';
+import { withTriggerWriteRefusals } from './trigger-write-rules.js';
 import { applySplitRules, splitSettingOf } from './split-rules.js';
 import { integerKeyOf } from './split-key.js';
 import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
@@ -284,10 +285,12 @@ async function planTarget(
             targetVersion: catalog.serverVersion,
           })
         : rebuilt;
-    // The targets' foreign keys: groups replaced together in truncate mode, and the children
-    // that disableTriggers would leave without their parent.
+    // Tables a firing trigger of another planned table writes into are refused first: the rules
+    // below spread refusals along the foreign keys (groups replaced together in truncate mode,
+    // and the children that disableTriggers would leave without their parent).
+    const written = withTriggerWriteRefusals(probed);
     const grouped = withTruncateGroups(
-      probed,
+      written,
       (t) => catalog?.tables.get(t.targetTable)?.referencedBy ?? [],
     );
     return {

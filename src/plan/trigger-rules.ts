@@ -47,7 +47,7 @@ function describe(trigger: TriggerInfo, table: string): string {
 export function planTriggers(input: TriggerRulesInput): TriggerRules {
   const rules = firingTriggers(input);
   const about = aboutFiring(rules.triggers, input.strategy);
-  const writes = triggerWrites(rules.triggers);
+  const writes = triggerWrites(rules.triggers, input.target.name);
   return {
     ...rules,
     warnings: [...rules.warnings, ...about.warnings, ...writes.warnings],

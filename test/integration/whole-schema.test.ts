@@ -318,6 +318,14 @@ describe('whole schema with tables: ["*"] (issue 21)', () => {
     '%s: every table copies exactly or is refused in the plan with its reason, no orphan rows, no MaxListenersExceededWarning, verify agrees',
     async (_name, mode, options) => {
       const copy = await copyWhole(mode, options);
+      // add_meta on tree0 writes into tree0_meta: refused while tree0 loads with triggers on.
+      expect(copy.refused.get('tree0_meta')).toEqual(
+        'disableTriggers' in options && options.disableTriggers
+          ? undefined
+          : [
+              'trigger "add_meta" on planned table "tree0" writes into this table (INSERT): copying both with triggers on would add or change its rows; set disableTriggers on the target (or for "tree0"), or leave one of the two out',
+            ],
+      );
       expect.soft(copy.wrong, sample('neither exact nor refused', copy.wrong)).toEqual([]);
       expect.soft(copy.orphans, sample('orphans', copy.orphans)).toEqual([]);
       expect.soft(copy.warnings, sample('warnings', copy.warnings)).toEqual([]);
@@ -328,8 +336,9 @@ describe('whole schema with tables: ["*"] (issue 21)', () => {
 
   it('truncate replaces a selection closed under its foreign keys: no table refused for being referenced', async () => {
     const copy = await copyWhole('truncate', { targetRows: true });
+    // A table referenced by one the plan refuses (tree0 by tree0_meta) cannot be truncated.
     const referenced = [...copy.refused].filter(([, reasons]) =>
-      reasons.some((r) => /foreign key/i.test(r)),
+      reasons.some((r) => /foreign key/i.test(r) && !r.includes('(the plan refuses it)')),
     );
     expect(
       referenced,

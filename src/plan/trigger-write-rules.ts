@@ -1,0 +1,39 @@
+import type { TablePlan } from './types.js';
+
+/** Why a table is refused: a trigger of another planned table writes into it during the load. */
+export function triggerWriteReason(
+  trigger: string,
+  table: string,
+  statements: readonly string[],
+): string {
+  return `trigger "${trigger}" on planned table "${table}" writes into this table (${statements.join(', ')}): copying both with triggers on would add or change its rows; set disableTriggers on the target (or for "${table}"), or leave one of the two out`;
+}
+
+/**
+ * A trigger that fires while one planned table loads and writes into another planned table of the
+ * same target adds rows there (duplicate keys, or doubled rows without a key), or updates or
+ * deletes rows already copied: that table cannot come out equal to its source. The plan refuses
+ * the table written into, naming the trigger. Only tables the plan still loads count as writers
+ * (a refused table fires nothing); this runs before the rules that spread refusals along foreign
+ * keys (truncate groups, disableTriggers' orphans), so they see it.
+ */
+export function withTriggerWriteRefusals(tables: readonly TablePlan[]): TablePlan[] {
+  const reasons = new Map<string, string[]>();
+  const planned = new Set(tables.map((t) => t.targetTable));
+  for (const writer of tables) {
+    if (writer.errors.length > 0) continue;
+    for (const trigger of writer.triggers ?? []) {
+      for (const write of trigger.writesTo ?? []) {
+        if (write.table === writer.targetTable || !planned.has(write.table)) continue;
+        const why = triggerWriteReason(trigger.name, writer.targetTable, write.statements);
+        const list = reasons.get(write.table) ?? [];
+        if (!list.includes(why)) list.push(why);
+        reasons.set(write.table, list);
+      }
+    }
+  }
+  return tables.map((t) => {
+    const why = reasons.get(t.targetTable);
+    return why ? { ...t, errors: [...t.errors, ...why] } : t;
+  });
+}
