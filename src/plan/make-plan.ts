@@ -7,7 +7,12 @@ import type {
   TableSpec,
   TargetConfig,
 } from '../config/types.js';
-import { readSchemaCatalog, type ExtensionState, type SchemaCatalog } from '../db/catalog.js';
+import {
+  readSchemaCatalog,
+  type ExtensionState,
+  type SchemaCatalog,
+  type TableRef,
+} from '../db/catalog.js';
 import type { Connectors } from '../db/connectors.js';
 import { relationSql, SESSION_SETTINGS_SQL, whereClause } from '../copy/sql.js';
 import { mayDisableTriggers } from '../db/may-disable-triggers.js';
@@ -18,7 +23,7 @@ import { probeConversions, SourceSampler } from './probe-conversions.js';
 import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
-import { withOrphanRules } from './orphan-rules.js';
+import { withOrphanRules, withRefusedParents } from './orphan-rules.js';
 import { withTruncateGroups } from './truncate-groups.js';
 import { withTriggerWriteRefusals } from './trigger-write-rules.js';
 import { applySplitRules, splitSettingOf } from './split-rules.js';
@@ -288,7 +293,9 @@ async function planTarget(
     // Tables a firing trigger of another planned table writes into are refused first: the rules
     // below spread refusals along the foreign keys (groups replaced together in truncate mode,
     // and the children that disableTriggers would leave without their parent).
-    const written = withTriggerWriteRefusals(probed);
+    const references = (t: TablePlan): readonly TableRef[] =>
+      catalog?.tables.get(t.targetTable)?.references ?? [];
+    const written = withRefusedParents(withTriggerWriteRefusals(probed), references);
     const grouped = withTruncateGroups(
       written,
       (t) => catalog?.tables.get(t.targetTable)?.referencedBy ?? [],
@@ -297,10 +304,7 @@ async function planTarget(
       plan: {
         name: target.name,
         schema: target.schema,
-        tables: withOrphanRules(
-          grouped.tables,
-          (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
-        ),
+        tables: withOrphanRules(grouped.tables, references),
         ...(grouped.groups.length > 0 ? { truncateGroups: grouped.groups } : {}),
       },
       database: catalog?.databaseIdentity,

@@ -9,11 +9,17 @@ export function triggerWriteReason(
   return `trigger "${trigger}" on planned table "${table}" writes into this table (${statements.join(', ')}): copying both with triggers on would add or change its rows; set disableTriggers on the target (or for "${table}"), or leave one of the two out`;
 }
 
+/** Why a table is refused: a trigger of its own writes into it while it loads. */
+export function selfWriteReason(trigger: string, statements: readonly string[]): string {
+  return `trigger "${trigger}" on this table writes into this table itself (${statements.join(', ')}): loading it with triggers on would add, change or delete rows as they load, so it cannot come out equal to its source; set disableTriggers for it, or leave it out`;
+}
+
 /**
  * A trigger that fires while one planned table loads and writes into another planned table of the
  * same target adds rows there (duplicate keys, or doubled rows without a key), or updates or
  * deletes rows already copied: that table cannot come out equal to its source. The plan refuses
- * the table written into, naming the trigger. Only tables the plan still loads count as writers
+ * the table written into, naming the trigger; a table whose own trigger writes into it (MusicBrainz's
+ * delete_unused_tag empties `tag` as it loads) likewise. Only tables the plan still loads count as writers
  * (a refused table fires nothing); this runs before the rules that spread refusals along foreign
  * keys (truncate groups, disableTriggers' orphans), so they see it.
  */
@@ -24,8 +30,11 @@ export function withTriggerWriteRefusals(tables: readonly TablePlan[]): TablePla
     if (writer.errors.length > 0) continue;
     for (const trigger of writer.triggers ?? []) {
       for (const write of trigger.writesTo ?? []) {
-        if (write.table === writer.targetTable || !planned.has(write.table)) continue;
-        const why = triggerWriteReason(trigger.name, writer.targetTable, write.statements);
+        if (!planned.has(write.table)) continue;
+        const why =
+          write.table === writer.targetTable
+            ? selfWriteReason(trigger.name, write.statements)
+            : triggerWriteReason(trigger.name, writer.targetTable, write.statements);
         const list = reasons.get(write.table) ?? [];
         if (!list.includes(why)) list.push(why);
         reasons.set(write.table, list);

@@ -31,12 +31,7 @@ export function triggerWrites(
   for (const trigger of triggers) {
     const named = `trigger "${trigger.name}" (${trigger.function}())`;
     if (trigger.namedInSource === undefined) continue; // compiled code: no source to read
-    const own = trigger.writesTo?.find((w) => w.table === table);
-    if (own) {
-      warnings.push(
-        `${named} writes into this table itself (${own.statements.join(', ')}): it may add, change or delete copied rows while they load`,
-      );
-    }
+    // A write into this table itself is a refusal of its own (trigger-write-rules.ts).
     const writes = (trigger.writesTo ?? []).filter((w) => w.table !== table);
     if (writes.length > 0) {
       warnings.push(
