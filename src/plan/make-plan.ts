@@ -19,7 +19,7 @@ import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { withOrphanRules } from './orphan-rules.js';
-import { withTruncateGroups } from './truncate-groups.js';
+import { withCycleGroups, withTruncateGroups } from './truncate-groups.js';
 import { applySplitRules, splitSettingOf } from './split-rules.js';
 import { integerKeyOf } from './split-key.js';
 import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
@@ -286,19 +286,20 @@ async function planTarget(
         : rebuilt;
     // The targets' foreign keys: groups replaced together in truncate mode, and the children
     // that disableTriggers would leave without their parent.
-    const grouped = withTruncateGroups(
-      probed,
-      (t) => catalog?.tables.get(t.targetTable)?.referencedBy ?? [],
-    );
+    const referencedBy = (t: TablePlan) => catalog?.tables.get(t.targetTable)?.referencedBy ?? [];
+    const grouped = withTruncateGroups(probed, referencedBy);
+    // The other modes: a foreign-key cycle loads in one transaction, or is refused.
+    const cycles = withCycleGroups(grouped.tables, referencedBy);
     return {
       plan: {
         name: target.name,
         schema: target.schema,
         tables: withOrphanRules(
-          grouped.tables,
+          cycles.tables,
           (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
         ),
         ...(grouped.groups.length > 0 ? { truncateGroups: grouped.groups } : {}),
+        ...(cycles.groups.length > 0 ? { loadGroups: cycles.groups } : {}),
       },
       database: catalog?.databaseIdentity,
     };
