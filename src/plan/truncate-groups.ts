@@ -264,9 +264,13 @@ function memberNote(t: TablePlan, plan: TruncateGroupPlan): string {
 /** A group member: says so, and keeps its indexes (its load runs in the group's transaction). */
 function asMember(t: TablePlan, plan: TruncateGroupPlan, mixed: boolean): TablePlan {
   const rebuilt = t.rebuildIndexes !== undefined && t.rebuildIndexes.indexes.length > 0;
-  const kept = `indexes kept during the load: ${t.mode === 'truncate' ? IN_A_GROUP : IN_A_LOAD_GROUP}`;
+  const why = t.mode === 'truncate' ? IN_A_GROUP : IN_A_LOAD_GROUP;
+  const kept = `indexes kept during the load: ${why}`;
+  const split = t.split !== undefined && t.split.parts > 1;
   return {
     ...t,
+    // The group's one transaction loads each member whole.
+    ...(split ? { split: { parts: 1, reason: `not split: ${why}` } } : {}),
     loadGroup: plan.tables,
     ...(plan.deferred ? { deferredChecks: true as const } : {}),
     // A cycle within the group loads in its one transaction: no ordering needed, nothing left over.

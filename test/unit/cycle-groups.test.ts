@@ -61,14 +61,22 @@ describe('foreign-key cycles outside truncate mode (plan rules)', () => {
     expect(byName('other').errors).toEqual([]);
   });
 
-  it('groups a cycle of DEFERRABLE keys, checked at COMMIT, and says so on each member', () => {
-    const { groups, byName } = planOf({
-      root: [],
-      a: [{ table: 'b', deferrable: true }, 'root'],
-      b: [{ table: 'a', deferrable: true }],
-    });
+  it('groups a cycle of DEFERRABLE keys, checked at COMMIT, and says so on each member; members load whole', () => {
+    const { groups, byName } = planOf(
+      {
+        root: [],
+        a: [{ table: 'b', deferrable: true }, 'root'],
+        b: [{ table: 'a', deferrable: true }],
+      },
+      { a: { split: { parts: 4, by: 'blocks' } } },
+    );
     expect(groups).toEqual([{ tables: ['a', 'b'], deferred: true }]);
     expect(byName('a')).toMatchObject({
+      split: {
+        parts: 1,
+        reason:
+          'not split: in a load group (a foreign-key cycle), whose tables load one after another in one transaction',
+      },
       errors: [],
       warnings: [],
       loadGroup: ['a', 'b'],
