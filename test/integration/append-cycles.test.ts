@@ -160,6 +160,27 @@ describe('bug: a foreign-key cycle fails in append mode with 23503 after a plan 
     }
   });
 
+  it.each(['dblink', 'fdw'] as const)(
+    'strategy %s loads a cycle in its one target transaction, in upsert and append modes',
+    async (strategy) => {
+      await fresh(s.target1, true);
+      for (const mode of ['upsert', 'append'] as const) {
+        if (mode === 'append') await sql(s.target1, `TRUNCATE ${q}.cyc_a, ${q}.cyc_b CASCADE`);
+        const { plan, report } = await copy([target(CYCLE)], {
+          mode,
+          strategy,
+          createExtensions: true,
+        });
+        expect(plan.targets[0]?.loadGroups, mode).toEqual([{ tables: CYCLE, deferred: true }]);
+        expect(outcomes(report), mode).toEqual([
+          ['cyc_a', 'ok'],
+          ['cyc_b', 'ok'],
+        ]);
+        await expectCopied(s.target1, CYCLE);
+      }
+    },
+  );
+
   it('the plan says so: a load group in text and JSON, without the truncate group keys', async () => {
     await fresh(s.target1, true);
     const { plan } = await copy([target(CYCLE)], {}, { dryRun: true });
