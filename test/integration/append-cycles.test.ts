@@ -8,6 +8,7 @@ import type { RunReport } from '../../src/report/events.js';
 import { ResumeReport } from '../../src/resume/resume-report.js';
 import { testConfig, type TestTarget } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { terminateCopyBackend } from '../support/faults.js';
 import type { ServerInfo } from '../support/server-info.js';
 
 // Bug: two tables whose foreign keys point at each other failed in append mode (and every mode
@@ -238,6 +239,22 @@ describe('bug: a foreign-key cycle fails in append mode with 23503 after a plan 
     );
     expect(await count(s.target1, 'cyc_a')).toBe(0);
     expect(await count(s.target1, 'cyc_b')).toBe(0);
+  });
+
+  it('a transient failure runs the whole cycle again: rolled back, then loaded once', async () => {
+    await fresh(s.target1, true);
+    // The source pauses on each row of cyc_b, so that the test can catch its COPY.
+    const pending = copy(
+      [target(['cyc_a', { name: 'cyc_b', where: 'pg_catalog.pg_sleep(0.01) IS NOT NULL' }])],
+      { retries: 1 },
+    );
+    expect(await terminateCopyBackend(s.target1, `${schema}"."cyc_b`)).toBe(true);
+    const { report } = await pending;
+    expect(report.tables.map((t) => [t.table, t.error, t.attempts])).toEqual([
+      ['cyc_a', null, 2],
+      ['cyc_b', null, 2],
+    ]);
+    await expectCopied(s.target1, CYCLE);
   });
 
   it('verify, resume and two targets: group members verify, resume together and read on their own', async () => {
