@@ -80,7 +80,7 @@ export async function copyUnit(
   others: readonly number[],
   phase: CopyPhase,
 ): Promise<void> {
-  if (unit.truncateGroup) return copyGroup(unit.tables, worker, phase);
+  if (unit.loadGroup) return copyGroup(unit.tables, worker, phase);
   using readScope = new AbortScope(phase.signal);
   const shared = unit.columns
     ? new SharedRead(
@@ -152,7 +152,7 @@ async function copyTable(
   record(phase, table, result);
 }
 
-/** A truncate group: its tables replaced together on the worker's connection to its target. */
+/** A load group (a truncate group, or a foreign-key cycle): its tables loaded together on the worker's connection to its target. */
 async function copyGroup(
   members: readonly TablePlan[],
   worker: number,

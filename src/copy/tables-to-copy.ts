@@ -8,7 +8,7 @@ import { groupError } from './truncate-group.js';
 
 /** The other tables of `t`'s truncate group (none when it is not in one). */
 export function groupMembers(t: TablePlan, all: readonly TablePlan[]): TablePlan[] {
-  const names = t.truncateGroup ?? [];
+  const names = t.loadGroup ?? [];
   return names.flatMap(
     (name) => all.find((p) => p.targetName === t.targetName && p.targetTable === name) ?? [],
   );
@@ -25,12 +25,15 @@ function resumeDecision(
 ): ResumeDecision | undefined {
   if (!resume || t.errors.length > 0) return undefined;
   const own = resume.decide(t);
-  if (!own.skip || !t.truncateGroup) return own;
+  if (!own.skip || !t.loadGroup) return own;
   const again = groupMembers(t, all).find((m) => !resume.decide(m).skip);
   return again
     ? {
         skip: undefined,
-        reason: `its truncate group is replaced as a whole, and "${again.targetTable}" is copied again`,
+        reason:
+          t.mode === 'truncate'
+            ? `its truncate group is replaced as a whole, and "${again.targetTable}" is copied again`
+            : `its load group is loaded as a whole, and "${again.targetTable}" is copied again`,
       }
     : own;
 }

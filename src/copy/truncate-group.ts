@@ -8,7 +8,8 @@ import { copyPair, refOf, resultOf, type PairContext } from './copy-pair.js';
 import { backoffMs, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
 import type { SnapshotHolder } from './snapshot-holder.js';
-import { groupTruncateSql } from './sql.js';
+import { STAGING_TABLE, createStagingSql, groupTruncateSql } from './sql.js';
+import { isKeyedMode } from '../plan/types.js';
 import { sqlstateOf } from '../errors.js';
 import { orphanReason, unloadedParent } from '../plan/orphan-rules.js';
 import { toTableError } from './table-error.js';
@@ -22,11 +23,17 @@ export interface GroupContext extends Omit<PairContext, 'snapshot' | 'group' | '
 const listed = (members: readonly TablePlan[]): string =>
   members.map((m) => `"${m.targetTable}"`).join(', ');
 
+/** Whether a group replaces its tables (truncate mode) or loads a foreign-key cycle. */
+const truncates = (members: readonly TablePlan[]): boolean =>
+  members.every((m) => m.mode === 'truncate');
+
 /** Why a member was not copied when another member, or the group's own statements, failed. */
 export function groupError(members: readonly TablePlan[], failed: string): TableError {
+  const kind = truncates(members) ? 'truncate group' : 'load group';
+  const verb = truncates(members) ? 'replaced' : 'loaded';
   return {
     code: 'GROUP_ROLLED_BACK',
-    message: `not copied: ${failed}, and its truncate group ${listed(members)} is replaced as a whole or not at all (rolled back)`,
+    message: `not copied: ${failed}, and its ${kind} ${listed(members)} is ${verb} as a whole or not at all (rolled back)`,
   };
 }
 
@@ -51,15 +58,19 @@ export function orphanedGroup(
 }
 
 /**
- * The session setting of each member's load: with disableTriggers on some members only, each
- * sets its own (replica, or origin again after one that had it); otherwise the group's BEGIN did.
+ * The statements of each member's load: with disableTriggers on some members only, each sets its
+ * own (replica, or origin again after one that had it; otherwise the group's BEGIN did). upsert
+ * and insert-new stage their rows: the staging table is dropped only at the group's COMMIT, so a
+ * member drops an earlier member's first.
  */
 function memberSetup(members: readonly TablePlan[]): (m: TablePlan) => string[] {
   const mixed = members.some((m) => m.disableTriggers) && !members.every((m) => m.disableTriggers);
-  return (m) =>
-    mixed
+  return (m) => [
+    ...(mixed
       ? [`SET LOCAL session_replication_role = ${m.disableTriggers ? 'replica' : 'origin'}`]
-      : [];
+      : []),
+    ...(isKeyedMode(m.mode) ? [`DROP TABLE IF EXISTS ${STAGING_TABLE}`, createStagingSql(m)] : []),
+  ];
 }
 
 interface Attempt {
@@ -93,7 +104,8 @@ async function attemptGroup(
         ...(replica ? ['SET LOCAL session_replication_role = replica'] : []),
         // A foreign-key cycle: its deferrable keys are checked at the COMMIT, once every table is in.
         ...(members.some((m) => m.deferredChecks) ? ['SET CONSTRAINTS ALL DEFERRED'] : []),
-        ...asUserCode(client, userCode, [groupTruncateSql(members)]),
+        // A truncate group empties its tables in one statement; a cycle's group only loads.
+        ...(truncates(members) ? asUserCode(client, userCode, [groupTruncateSql(members)]) : []),
       ].join('; '),
     );
     const setup = memberSetup(members);
@@ -134,7 +146,7 @@ async function attemptGroup(
     return {
       results,
       failure: error,
-      failed: `the group's own statements (BEGIN, TRUNCATE, COMMIT) failed: ${error.message}`,
+      failed: `the group's own statements (BEGIN, ${truncates(members) ? 'TRUNCATE, ' : ''}COMMIT) failed: ${error.message}`,
     };
   } finally {
     watch?.[Symbol.dispose]();
@@ -178,7 +190,8 @@ function notKept(
 
 /**
  * Replaces a truncate group's tables together on one connection: BEGIN, one TRUNCATE of them all,
- * each member's load in order (copy-pair, verification included), then one COMMIT; the first
+ * each member's load in order (copy-pair, verification included), then one COMMIT; a load group
+ * (a foreign-key cycle outside truncate mode) the same without the TRUNCATE. The first
  * failure rolls the whole group back. A transient failure runs the whole group again, as a table's
  * would be. Returns each member's result, in the members' order; emits table-start and retries.
  */

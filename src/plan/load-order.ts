@@ -1,10 +1,13 @@
 import type { TableRef } from '../db/catalog.js';
+import { strongComponents } from './strong-components.js';
 import type { TablePlan } from './types.js';
 
 /**
  * Within one target, a table whose foreign keys reference another table of the same run is loaded
  * after it: each table commits on its own, so a child loaded first (or alongside) would fail its
- * foreign-key checks. Tables caught in a reference cycle get no order, and a warning saying so.
+ * foreign-key checks. Tables of a reference cycle get no order among themselves, and a warning
+ * saying so (the plan then loads the cycle as one group, or refuses it: see withCycleGroups); they
+ * still load after the tables outside the cycle they reference, and tables beyond it after them.
  */
 export function withLoadOrder(
   tables: readonly TablePlan[],
@@ -21,39 +24,29 @@ export function withLoadOrder(
       return [t.targetTable, [...new Set(parents)]] as const;
     }),
   );
-  const cyclic = tablesInCycles(after);
+  const cycleOf = new Map(
+    strongComponents([...after.keys()], (name) => after.get(name) ?? [])
+      .filter((c) => c.length > 1)
+      .flatMap((c) => c.map((name) => [name, c] as const)),
+  );
   return tables.map((t) => {
-    const parents = after.get(t.targetTable) ?? [];
-    if (parents.length === 0) return t;
-    if (cyclic.has(t.targetTable)) {
-      return {
-        ...t,
-        warnings: [
-          ...t.warnings,
-          `foreign keys form a cycle through ${parents.map((p) => `"${p}"`).join(', ')}: loaded without ordering${
-            t.disableTriggers
-              ? ", and with disableTriggers (checks off) a failure of one leaves the others' rows without their parent"
-              : ''
-          }`,
-        ],
-      };
-    }
-    return { ...t, loadsAfter: parents };
+    const all = after.get(t.targetTable) ?? [];
+    const cycle = cycleOf.get(t.targetTable);
+    // The tables of its cycle cannot come first: those outside it still do.
+    const parents = cycle ? all.filter((p) => !cycle.includes(p)) : all;
+    const ordered = parents.length > 0 ? { ...t, loadsAfter: parents } : t;
+    if (!cycle) return ordered;
+    const through = all.filter((p) => cycle.includes(p));
+    return {
+      ...ordered,
+      warnings: [
+        ...t.warnings,
+        `foreign keys form a cycle through ${through.map((p) => `"${p}"`).join(', ')}: loaded without ordering${
+          t.disableTriggers
+            ? ", and with disableTriggers (checks off) a failure of one leaves the others' rows without their parent"
+            : ''
+        }`,
+      ],
+    };
   });
-}
-
-/** Kahn's algorithm: whatever cannot be ordered is on, or behind, a cycle. */
-function tablesInCycles(after: ReadonlyMap<string, readonly string[]>): Set<string> {
-  const remaining = new Map([...after].map(([name, parents]) => [name, new Set(parents)]));
-  let progress = true;
-  while (progress) {
-    progress = false;
-    for (const [name, parents] of remaining) {
-      if ([...parents].every((p) => !remaining.has(p))) {
-        remaining.delete(name);
-        progress = true;
-      }
-    }
-  }
-  return new Set(remaining.keys());
 }

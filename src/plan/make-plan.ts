@@ -24,7 +24,7 @@ import { extensionNeed } from './strategy-rules.js';
 import { applyEndpointFacts, type EndpointFacts } from './endpoint-rules.js';
 import { withLoadOrder } from './load-order.js';
 import { withOrphanRules, withRefusedParents } from './orphan-rules.js';
-import { withTruncateGroups } from './truncate-groups.js';
+import { withCycleGroups, withTruncateGroups } from './truncate-groups.js';
 import { withTriggerWriteRefusals } from './trigger-write-rules.js';
 import { applySplitRules, splitSettingOf } from './split-rules.js';
 import { integerKeyOf } from './split-key.js';
@@ -295,17 +295,20 @@ async function planTarget(
     // and the children that disableTriggers would leave without their parent).
     const references = (t: TablePlan): readonly TableRef[] =>
       catalog?.tables.get(t.targetTable)?.references ?? [];
+    const referencedBy = (t: TablePlan): readonly TableRef[] =>
+      catalog?.tables.get(t.targetTable)?.referencedBy ?? [];
     const written = withRefusedParents(withTriggerWriteRefusals(probed), references);
-    const grouped = withTruncateGroups(
-      written,
-      (t) => catalog?.tables.get(t.targetTable)?.referencedBy ?? [],
-    );
+    const grouped = withTruncateGroups(written, referencedBy);
+    // The other modes: a foreign-key cycle loads in one transaction, or is refused (and the
+    // children of what it refuses with it).
+    const cycles = withCycleGroups(grouped.tables, referencedBy);
     return {
       plan: {
         name: target.name,
         schema: target.schema,
-        tables: withOrphanRules(grouped.tables, references),
+        tables: withOrphanRules(withRefusedParents(cycles.tables, references), references),
         ...(grouped.groups.length > 0 ? { truncateGroups: grouped.groups } : {}),
+        ...(cycles.groups.length > 0 ? { loadGroups: cycles.groups } : {}),
       },
       database: catalog?.databaseIdentity,
     };

@@ -82,8 +82,8 @@ export function withOrphanRules(
   }
   return tables.map((original) => {
     const t = byName.get(original.targetTable) ?? original;
-    // A parent in its truncate group loads in the same transaction: they load together or not.
-    const parents = (t.loadsAfter ?? []).filter((p) => !t.truncateGroup?.includes(p));
+    // A parent in its load group loads in the same transaction: they load together or not.
+    const parents = (t.loadsAfter ?? []).filter((p) => !t.loadGroup?.includes(p));
     if (!t.disableTriggers || t.errors.length > 0 || parents.length === 0) return t;
     return {
       ...t,

@@ -72,10 +72,10 @@ export function planReadOnce(targets: readonly TargetPlan[], enabled: boolean): 
     }
     const streamed: TablePlan[][] = [];
     for (const t of pairs) {
-      if (t.truncateGroup) {
+      if (t.loadGroup) {
         alone(
           t,
-          `it is in a truncate group (${t.truncateGroup.map((n) => `"${n}"`).join(', ')}), whose tables load one after another in one target transaction`,
+          `it is in a ${t.mode === 'truncate' ? 'truncate' : 'load'} group (${t.loadGroup.map((n) => `"${n}"`).join(', ')}), whose tables load one after another in one target transaction`,
         );
         continue;
       }

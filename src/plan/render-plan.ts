@@ -56,6 +56,9 @@ export function renderPlan(plan: Plan): string {
     for (const g of target.truncateGroups ?? []) {
       out += printed`  ⧉ truncate group ${g.tables.map((n) => `"${n}"`).join(', ')}: one TRUNCATE, loaded in this order in one transaction (all or nothing)\n`;
     }
+    for (const g of target.loadGroups ?? []) {
+      out += printed`  ⧉ load group ${g.tables.map((n) => `"${n}"`).join(', ')}: loaded in this order in one transaction (all or nothing), its foreign-key cycle ${g.deferred ? 'checked at COMMIT' : 'loaded with checks off (disableTriggers)'}\n`;
+    }
     for (const t of target.tables) {
       for (const e of t.errors) out += printed`  ✖ ${t.targetTable}: ${e}\n`;
       for (const w of t.warnings) out += printed`  ⚠ ${t.targetTable}: ${w}\n`;
@@ -114,6 +117,7 @@ export function planToJson(plan: Plan): unknown {
       name: target.name,
       schema: target.schema,
       truncateGroups: target.truncateGroups ?? [],
+      loadGroups: target.loadGroups ?? [],
       tables: target.tables.map((t) => ({
         source: t.sourceTable,
         target: t.targetTable,
@@ -129,7 +133,9 @@ export function planToJson(plan: Plan): unknown {
         conflictKey: t.conflictKey ?? null,
         overridingSystemValue: t.overridingSystemValue,
         loadsAfter: t.loadsAfter ?? [],
-        ...(t.truncateGroup ? { truncateGroup: t.truncateGroup } : {}),
+        ...(t.loadGroup
+          ? { [t.mode === 'truncate' ? 'truncateGroup' : 'loadGroup']: t.loadGroup }
+          : {}),
         sequences: t.sequences ?? [],
         triggers: t.triggers ?? [],
         disableTriggers: t.disableTriggers ?? false,

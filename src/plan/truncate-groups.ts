@@ -1,4 +1,5 @@
 import type { TableRef } from '../db/catalog.js';
+import { strongComponents as stronglyConnected } from './strong-components.js';
 import type { TablePlan } from './types.js';
 
 /** Tables of one target replaced together: one TRUNCATE, one transaction, foreign-key order. */
@@ -174,45 +175,15 @@ function parentLinks(
   return parents;
 }
 
-/**
- * The group's strongly connected components, parents before children (Tarjan's algorithm emits
- * a component after every component it reaches, and the links go from child to parent); each
- * component's tables in plan order. A component of several tables is a foreign-key cycle.
- */
+/** The group's foreign-key cycles and single tables, parents before children. */
 function strongComponents(
   group: readonly TablePlan[],
   parents: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
 ): string[][] {
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const found: string[][] = [];
-  const order = new Map(group.map((t, i) => [t.targetTable, i]));
-  const visit = (name: string): void => {
-    index.set(name, index.size);
-    low.set(name, index.get(name) as number);
-    stack.push(name);
-    onStack.add(name);
-    for (const parent of parents.get(name)?.keys() ?? []) {
-      if (!index.has(parent)) {
-        visit(parent);
-        low.set(name, Math.min(low.get(name) as number, low.get(parent) as number));
-      } else if (onStack.has(parent)) {
-        low.set(name, Math.min(low.get(name) as number, index.get(parent) as number));
-      }
-    }
-    if (low.get(name) !== index.get(name)) return;
-    const component: string[] = [];
-    for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-      onStack.delete(top);
-      component.push(top);
-      if (top === name) break;
-    }
-    found.push(component.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)));
-  };
-  for (const t of group) if (!index.has(t.targetTable)) visit(t.targetTable);
-  return found;
+  return stronglyConnected(
+    group.map((t) => t.targetTable),
+    (name) => parents.get(name)?.keys() ?? [],
+  );
 }
 
 /**
@@ -230,19 +201,25 @@ function unloadableCycle(
     (cycle) =>
       cycle.length > 1 &&
       !cycle.every((name) => byName.get(name)?.disableTriggers) &&
-      !deferrableWithin(cycle, parents),
+      deferredOrder(cycle, parents) === undefined,
   );
 }
 
-function deferrableWithin(
+/**
+ * The order a cycle loads in with its DEFERRABLE keys checked at COMMIT: its keys that are not
+ * DEFERRABLE are checked row by row, so each of those parents comes before its child. Undefined
+ * when those keys form a cycle of their own (then no order loads it).
+ */
+function deferredOrder(
   cycle: readonly string[],
   parents: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
-): boolean {
-  return cycle.every((name) =>
-    [...(parents.get(name) ?? [])].every(
-      ([parent, deferrable]) => deferrable || !cycle.includes(parent),
-    ),
-  );
+): string[] | undefined {
+  const immediate = (name: string): string[] =>
+    [...(parents.get(name) ?? [])]
+      .filter(([parent, deferrable]) => !deferrable && cycle.includes(parent))
+      .map(([parent]) => parent);
+  const order = stronglyConnected(cycle, immediate);
+  return order.every((c) => c.length === 1) ? order.flat() : undefined;
 }
 
 /** Parents before children; the tables of a cycle together, in plan order. */
@@ -256,24 +233,45 @@ function loadOrder(
   const deferred = cycles.some(
     (c) => c.length > 1 && !c.every((name) => byName.get(name)?.disableTriggers),
   );
-  return { tables: cycles.flat().map((name) => byName.get(name) as TablePlan), deferred };
+  const order = cycles.flatMap((c) => (c.length > 1 ? (deferredOrder(c, parents) ?? c) : c));
+  return { tables: order.map((name) => byName.get(name) as TablePlan), deferred };
 }
 
-/** A group member: says so, and keeps its indexes (its load runs in the group's transaction). */
 /** Some members load with disableTriggers and some without: the one TRUNCATE fires triggers. */
 function mixedTriggers(plan: TruncateGroupPlan, byName: ReadonlyMap<string, TablePlan>): boolean {
   const off = plan.tables.filter((name) => byName.get(name)?.disableTriggers);
   return off.length > 0 && off.length < plan.tables.length;
 }
 
-function asMember(t: TablePlan, plan: TruncateGroupPlan, mixed: boolean): TablePlan {
+/** What the plan says of a member's group: a truncate group's, or a cycle's in the other modes. */
+function memberNote(t: TablePlan, plan: TruncateGroupPlan): string {
   const group = plan.tables;
-  const others = group.filter((name) => name !== t.targetTable);
+  const others = listed(group.filter((name) => name !== t.targetTable));
+  if (t.mode !== 'truncate') {
+    return `load group ${listed(group)}: its foreign keys form a cycle with ${others}, so it loads with them in one transaction, in this order, so that all of them are loaded or none; ${
+      plan.deferred
+        ? 'the cycle is checked at COMMIT (SET CONSTRAINTS ALL DEFERRED)'
+        : 'the cycle loads with checks off (disableTriggers)'
+    }`;
+  }
+  return `truncate group ${listed(group)}: truncated in one statement with ${others} (foreign keys) and loaded with them in one transaction, in this order, so that all of them are replaced or none${
+    plan.deferred
+      ? '; its foreign-key cycle is checked at COMMIT (SET CONSTRAINTS ALL DEFERRED)'
+      : ''
+  }`;
+}
+
+/** A group member: says so, and keeps its indexes (its load runs in the group's transaction). */
+function asMember(t: TablePlan, plan: TruncateGroupPlan, mixed: boolean): TablePlan {
   const rebuilt = t.rebuildIndexes !== undefined && t.rebuildIndexes.indexes.length > 0;
-  const kept = `indexes kept during the load: ${IN_A_GROUP}`;
+  const why = t.mode === 'truncate' ? IN_A_GROUP : IN_A_LOAD_GROUP;
+  const kept = `indexes kept during the load: ${why}`;
+  const split = t.split !== undefined && t.split.parts > 1;
   return {
     ...t,
-    truncateGroup: group,
+    // The group's one transaction loads each member whole.
+    ...(split ? { split: { parts: 1, reason: `not split: ${why}` } } : {}),
+    loadGroup: plan.tables,
     ...(plan.deferred ? { deferredChecks: true as const } : {}),
     // A cycle within the group loads in its one transaction: no ordering needed, nothing left over.
     warnings: [
@@ -288,11 +286,84 @@ function asMember(t: TablePlan, plan: TruncateGroupPlan, mixed: boolean): TableP
     notes: [
       ...(t.notes ?? []).filter((n) => !(rebuilt && n.includes('dropped for the load'))),
       ...(rebuilt ? [kept] : []),
-      `truncate group ${listed(group)}: truncated in one statement with ${listed(others)} (foreign keys) and loaded with them in one transaction, in this order, so that all of them are replaced or none${
-        plan.deferred
-          ? '; its foreign-key cycle is checked at COMMIT (SET CONSTRAINTS ALL DEFERRED)'
-          : ''
-      }`,
+      memberNote(t, plan),
     ],
   };
+}
+
+const IN_A_LOAD_GROUP =
+  'in a load group (a foreign-key cycle), whose tables load one after another in one transaction';
+
+/**
+ * Outside truncate mode each table commits on its own, after the tables it references: tables
+ * whose foreign keys form a cycle (a strongly connected component of several tables) cannot be
+ * ordered so, and each would fail its checks for want of the other's rows. Such a cycle loads as
+ * one group, in one transaction on one connection, when its keys are DEFERRABLE (checked at the
+ * COMMIT) or each of its tables has disableTriggers (checks off); otherwise its tables are refused.
+ * The target may already hold the rows they reference, but the plan cannot know it: refusing is
+ * the safe default. A self-reference is no cycle here (one table checks its own rows at once).
+ */
+export function withCycleGroups(
+  tables: readonly TablePlan[],
+  referencedByOf: (table: TablePlan) => readonly TableRef[],
+): { tables: TablePlan[]; groups: TruncateGroupPlan[] } {
+  const candidates = tables.filter(
+    (t) => t.mode !== 'truncate' && t.errors.length === 0 && t.loadGroup === undefined,
+  );
+  const byName = new Map(candidates.map((t) => [t.targetTable, t]));
+  const parents = parentLinks(candidates, referencedByOf);
+  const refused = new Map<string, string>();
+  const groups: TruncateGroupPlan[] = [];
+  for (const cycle of stronglyConnected(
+    candidates.map((t) => t.targetTable),
+    (name) => parents.get(name)?.keys() ?? [],
+  )) {
+    if (cycle.length < 2) continue;
+    const members = cycle.map((name) => byName.get(name) as TablePlan);
+    const why = cycleProblem(cycle, members, parents);
+    if (why !== undefined) {
+      for (const name of cycle) refused.set(name, why);
+      continue;
+    }
+    const off = members.every((m) => m.disableTriggers);
+    const order = off ? cycle : (deferredOrder(cycle, parents) ?? cycle);
+    groups.push({ tables: order, ...(off ? {} : { deferred: true as const }) });
+  }
+  const groupOf = new Map(groups.flatMap((g) => g.tables.map((name) => [name, g] as const)));
+  return {
+    tables: tables.map((t) => {
+      if (!byName.has(t.targetTable)) return t;
+      const why = refused.get(t.targetTable);
+      if (why !== undefined) {
+        return {
+          ...t,
+          errors: [...t.errors, why],
+          warnings: t.warnings.filter((w) => !w.startsWith('foreign keys form a cycle through')),
+        };
+      }
+      const group = groupOf.get(t.targetTable);
+      return group ? asMember(t, group, false) : t;
+    }),
+    groups,
+  };
+}
+
+/** Why a cycle cannot load as one group, if it cannot. */
+function cycleProblem(
+  cycle: readonly string[],
+  members: readonly TablePlan[],
+  parents: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
+): string | undefined {
+  const names = listed(cycle);
+  if (members.some((m) => m.strategy === 'fdw-push')) {
+    return `foreign keys between ${names} form a cycle, whose tables can only load together in one target transaction, which fdw-push (committing through the source's session) cannot join: use another strategy, or leave one out`;
+  }
+  if (members.every((m) => m.disableTriggers) || deferredOrder(cycle, parents) !== undefined) {
+    return undefined;
+  }
+  const stuck =
+    cycle.length === 2
+      ? 'neither table can be loaded before the other'
+      : 'no table of it can be loaded before the others';
+  return `foreign keys between ${names} form a cycle, and its foreign keys are not DEFERRABLE, so ${stuck}: make one DEFERRABLE, set disableTriggers, or leave one out`;
 }

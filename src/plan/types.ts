@@ -80,11 +80,12 @@ export interface TablePlan {
    */
   readonly identityAlways?: readonly string[];
   /**
-   * truncate mode: the tables of its target replaced together with this one (truncated in one
-   * statement, loaded in one transaction), in load order; this table among them.
+   * The tables of its target loaded together with this one, in one transaction, in load order;
+   * this table among them. In truncate mode a truncate group (truncated in one statement, the
+   * JSON's `truncateGroup`); in the other modes a foreign-key cycle (the JSON's `loadGroup`).
    */
-  readonly truncateGroup?: readonly string[];
-  /** Its truncate group loads a foreign-key cycle with its DEFERRABLE keys checked at COMMIT. */
+  readonly loadGroup?: readonly string[];
+  /** Its load group loads a foreign-key cycle with its DEFERRABLE keys checked at COMMIT. */
   readonly deferredChecks?: true;
   /** Target tables of the same target that this one's foreign keys reference: loaded first. */
   readonly loadsAfter?: readonly string[];
@@ -137,8 +138,10 @@ export interface TargetPlan {
   readonly name: string;
   readonly schema: string;
   readonly tables: readonly TablePlan[];
-  /** truncate mode: tables connected by foreign keys, replaced together (see TablePlan.truncateGroup). */
+  /** truncate mode: tables connected by foreign keys, replaced together (see TablePlan.loadGroup). */
   readonly truncateGroups?: readonly TruncateGroupPlan[];
+  /** The other modes: foreign-key cycles loaded together in one transaction (no TRUNCATE). */
+  readonly loadGroups?: readonly TruncateGroupPlan[];
 }
 
 export interface Plan {

@@ -28,8 +28,11 @@ export function pairPlanHash(plan: TablePlan): string {
     plan.disableTriggers ?? null,
     // Only when the config has columns: a plan without them hashes as it always did.
     ...(plan.excluded || plan.renamed ? [plan.excluded ?? [], plan.renamed ?? []] : []),
-    // Only for a truncate group's member: replaced together with these tables.
-    ...(plan.truncateGroup ? [['truncateGroup', ...plan.truncateGroup]] : []),
+    // Only for a load group's member: loaded together with these tables (a truncate group's
+    // hashes as it always did).
+    ...(plan.loadGroup
+      ? [[plan.mode === 'truncate' ? 'truncateGroup' : 'loadGroup', ...plan.loadGroup]]
+      : []),
   ]);
 }
 

@@ -59,9 +59,9 @@ describe('truncate groups (plan rules)', () => {
       tree: ['tree'],
     });
     expect(groups).toEqual([{ tables: ['customer', 'orders', 'product', 'line'] }]);
-    expect(byName('alone').truncateGroup).toBeUndefined();
-    expect(byName('tree').truncateGroup).toBeUndefined();
-    expect(byName('line').truncateGroup).toEqual(['customer', 'orders', 'product', 'line']);
+    expect(byName('alone').loadGroup).toBeUndefined();
+    expect(byName('tree').loadGroup).toBeUndefined();
+    expect(byName('line').loadGroup).toEqual(['customer', 'orders', 'product', 'line']);
   });
 
   it('a refusal spreads up the foreign keys: the parents of a refused member are refused too', () => {

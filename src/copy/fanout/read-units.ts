@@ -4,20 +4,20 @@ import type { TablePlan } from '../../plan/types.js';
 
 /**
  * What one worker runs at once: one pair, the pairs of one shared read (and its columns), or the
- * tables of one truncate group (in their load order).
+ * tables of one load group (a truncate group or a foreign-key cycle) (in their load order).
  */
 export interface ReadUnit {
   readonly tables: readonly TablePlan[];
   /** A shared read: the source columns it reads (absent for one pair, which reads its own). */
   readonly columns?: readonly ReadColumn[];
-  /** A truncate group: its tables replaced together, in one transaction (never a shared read). */
-  readonly truncateGroup?: true;
+  /** A load group: its tables loaded together, in one transaction (never a shared read). */
+  readonly loadGroup?: true;
 }
 
 /**
  * The pairs to copy as units for the pool, in the pairs' order (a unit where its first pair is).
  * A shared read of the plan becomes a unit of those of its pairs still to copy (a resumed or
- * failed pair drops out), when two or more are; a truncate group's tables are one unit; the rest
+ * failed pair drops out), when two or more are; a load group's tables are one unit; the rest
  * copy one by one.
  */
 export function readUnits(
@@ -26,11 +26,11 @@ export function readUnits(
 ): ReadUnit[] {
   const unitOf = new Map<TablePlan, ReadUnit>();
   for (const t of copyable) {
-    const names = t.truncateGroup;
+    const names = t.loadGroup;
     if (!names || unitOf.has(t)) continue;
     const member = (name: string) =>
       copyable.find((m) => m.targetName === t.targetName && m.targetTable === name) ?? [];
-    const unit: ReadUnit = { tables: names.flatMap(member), truncateGroup: true };
+    const unit: ReadUnit = { tables: names.flatMap(member), loadGroup: true };
     for (const m of unit.tables) unitOf.set(m, unit);
   }
   for (const shared of readOnce?.shared ?? []) {
