@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { asUserCode, userPathLocalSql } from '../db/search-path.js';
+import { quotedNames } from '../plan/name-list.js';
 import type { TablePlan } from '../plan/types.js';
 import type { TableError, TableResult } from '../report/events.js';
 import { ConnectionWatch } from './connection-watch.js';
@@ -21,7 +22,7 @@ export interface GroupContext extends Omit<PairContext, 'snapshot' | 'group' | '
 }
 
 const listed = (members: readonly TablePlan[]): string =>
-  members.map((m) => `"${m.targetTable}"`).join(', ');
+  quotedNames(members.map((m) => m.targetTable));
 
 /** Whether a group replaces its tables (truncate mode) or loads a foreign-key cycle. */
 const truncates = (members: readonly TablePlan[]): boolean =>

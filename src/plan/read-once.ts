@@ -1,4 +1,5 @@
 import { sharedReadColumns } from './read-columns.js';
+import { quotedNames } from './name-list.js';
 import type { TablePlan, TargetPlan } from './types.js';
 
 /** A (target, table) pair, as the plan names it. */
@@ -75,7 +76,7 @@ export function planReadOnce(targets: readonly TargetPlan[], enabled: boolean): 
       if (t.loadGroup) {
         alone(
           t,
-          `it is in a ${t.mode === 'truncate' ? 'truncate' : 'load'} group (${t.loadGroup.map((n) => `"${n}"`).join(', ')}), whose tables load one after another in one target transaction`,
+          `it is in a ${t.mode === 'truncate' ? 'truncate' : 'load'} group (${quotedNames(t.loadGroup)}), whose tables load one after another in one target transaction`,
         );
         continue;
       }

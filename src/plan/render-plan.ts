@@ -1,4 +1,5 @@
 import { printable, printed } from '../report/printable.js';
+import { quotedNames } from './name-list.js';
 import { textTable } from '../report/text-table.js';
 import type { PatternMatch } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
@@ -29,6 +30,12 @@ function matchedLine(p: PatternMatch): string {
   return printed`Target ${p.target}: pattern ${p.pattern} matched ${String(p.matched.length)} tables: ${shown} … and ${String(rest)} more (plan --json lists them all)\n`;
 }
 
+/** A group's tables on its line: the first few dozen, then a count (`plan --json` has all). */
+function groupNames(tables: readonly string[]): string {
+  const names = quotedNames(tables, LISTED_MATCHES);
+  return tables.length > LISTED_MATCHES ? `${names} (plan --json lists them all)` : names;
+}
+
 /** The readable plan: one table per target, then each warning and error under its table. */
 export function renderPlan(plan: Plan): string {
   let out = '';
@@ -54,10 +61,10 @@ export function renderPlan(plan: Plan): string {
       '  ',
     );
     for (const g of target.truncateGroups ?? []) {
-      out += printed`  ⧉ truncate group ${g.tables.map((n) => `"${n}"`).join(', ')}: one TRUNCATE, loaded in this order in one transaction (all or nothing)\n`;
+      out += printed`  ⧉ truncate group ${groupNames(g.tables)}: one TRUNCATE, loaded in this order in one transaction (all or nothing)\n`;
     }
     for (const g of target.loadGroups ?? []) {
-      out += printed`  ⧉ load group ${g.tables.map((n) => `"${n}"`).join(', ')}: loaded in this order in one transaction (all or nothing), its foreign-key cycle ${g.deferred ? 'checked at COMMIT' : 'loaded with checks off (disableTriggers)'}\n`;
+      out += printed`  ⧉ load group ${groupNames(g.tables)}: loaded in this order in one transaction (all or nothing), its foreign-key cycle ${g.deferred ? 'checked at COMMIT' : 'loaded with checks off (disableTriggers)'}\n`;
     }
     for (const t of target.tables) {
       for (const e of t.errors) out += printed`  ✖ ${t.targetTable}: ${e}\n`;

@@ -1,4 +1,5 @@
 import type { TableRef } from '../db/catalog.js';
+import { quotedNames } from './name-list.js';
 import { strongComponents as stronglyConnected } from './strong-components.js';
 import type { TablePlan } from './types.js';
 
@@ -13,7 +14,7 @@ export interface TruncateGroupPlan {
   readonly deferred?: true;
 }
 
-const listed = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
+const listed = (names: readonly string[]): string => quotedNames(names);
 
 /** Why a table referenced by `ref` cannot be truncated; undefined when `ref` can be truncated with it. */
 type Referrer = (ref: TableRef) => string | undefined;
