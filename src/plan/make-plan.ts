@@ -290,30 +290,65 @@ async function planTarget(
             targetVersion: catalog.serverVersion,
           })
         : rebuilt;
-    // Tables a firing trigger of another planned table writes into are refused first: the rules
-    // below spread refusals along the foreign keys (groups replaced together in truncate mode,
-    // and the children that disableTriggers would leave without their parent).
     const references = (t: TablePlan): readonly TableRef[] =>
       catalog?.tables.get(t.targetTable)?.references ?? [];
     const referencedBy = (t: TablePlan): readonly TableRef[] =>
       catalog?.tables.get(t.targetTable)?.referencedBy ?? [];
-    const written = withRefusedParents(withTriggerWriteRefusals(probed), references);
-    const grouped = withTruncateGroups(written, referencedBy);
-    // The other modes: a foreign-key cycle loads in one transaction, or is refused (and the
-    // children of what it refuses with it).
-    const cycles = withCycleGroups(grouped.tables, referencedBy);
+    const fk = withForeignKeyRules(withTriggerWriteRefusals(probed), references, referencedBy);
     return {
       plan: {
         name: target.name,
         schema: target.schema,
-        tables: withOrphanRules(withRefusedParents(cycles.tables, references), references),
-        ...(grouped.groups.length > 0 ? { truncateGroups: grouped.groups } : {}),
-        ...(cycles.groups.length > 0 ? { loadGroups: cycles.groups } : {}),
+        tables: withOrphanRules(fk.tables, references),
+        ...(fk.truncateGroups.length > 0 ? { truncateGroups: fk.truncateGroups } : {}),
+        ...(fk.loadGroups.length > 0 ? { loadGroups: fk.loadGroups } : {}),
       },
       database: catalog?.databaseIdentity,
     };
   } finally {
     await client?.end();
+  }
+}
+
+/**
+ * The rules that spread refusals along the target's foreign keys, to a fixed point: a refused
+ * parent refuses its children (withRefusedParents), a table that cannot be truncated refuses the
+ * tables it references in its truncate group, and a cycle that cannot load together is refused.
+ * Each may refuse what another's group counted on, so the groups are formed again, from the
+ * tables as the plan had them, with every refusal found so far, until none is new: no group ever
+ * holds a table that will not load.
+ */
+function withForeignKeyRules(
+  tables: readonly TablePlan[],
+  references: (t: TablePlan) => readonly TableRef[],
+  referencedBy: (t: TablePlan) => readonly TableRef[],
+): {
+  tables: TablePlan[];
+  truncateGroups: ReturnType<typeof withTruncateGroups>['groups'];
+  loadGroups: ReturnType<typeof withCycleGroups>['groups'];
+} {
+  let current = [...tables];
+  for (;;) {
+    const grouped = withTruncateGroups(withRefusedParents(current, references), referencedBy);
+    const cycles = withCycleGroups(grouped.tables, referencedBy);
+    const settled = withRefusedParents(cycles.tables, references);
+    // Refusals of the last pass alone (the groups' own are formed again each time).
+    const unrefused = new Set(
+      cycles.tables.filter((t) => t.errors.length === 0).map((t) => t.targetTable),
+    );
+    const found = new Map(
+      settled
+        .filter((t) => t.errors.length > 0 && unrefused.has(t.targetTable))
+        .map((t) => [t.targetTable, t.errors]),
+    );
+    if (found.size === 0) {
+      return { tables: settled, truncateGroups: grouped.groups, loadGroups: cycles.groups };
+    }
+    // A refusal found after the groups formed: form them again with it (and the others found).
+    current = current.map((t) => {
+      const errors = found.get(t.targetTable);
+      return errors && t.errors.length === 0 ? { ...t, errors } : t;
+    });
   }
 }
 
