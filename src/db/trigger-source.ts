@@ -16,7 +16,8 @@ interface Token {
 
 const WORD_START = /[A-Za-z_\u0080-\uffff]/;
 const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
-const DOLLAR_TAG = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+/** `$$` or `$tag$` (a tag never starts with a digit: `$1` is a parameter), one quantifier deep. */
+const DOLLAR_TAG = /^\$(?![0-9])[A-Za-z0-9_\u0080-\uffff]*\$/;
 
 /** The end of a quoted run starting at `start` (the opening quote), `''`-style doubling escaping it. */
 function endOfQuoted(src: string, start: number, quote: string, backslash: boolean): number {

@@ -55,10 +55,11 @@ export async function copyZones(
  * Types whose text form the session's TimeZone decides and that sourceColumn cannot print in
  * another zone: arrays and ranges of timestamptz (a plain timestamptz it can).
  */
-const ZONED_OUTPUT = /timestamp(\(\d+\))? with time zone\[|^tstz(multi)?range/;
+// A timestamp's precision is one digit (0 to 6).
+const ZONED_OUTPUT = /timestamp(\(\d\))? with time zone\[|^tstz(multi)?range/;
 /** Types whose text form never carries an offset: timestamptz's input reads them in its TimeZone. */
-const ZONELESS = /^(date|timestamp(\(\d+\))? without time zone)$/;
-const TIMESTAMPTZ = /^timestamp(\(\d+\))? with time zone$/;
+const ZONELESS = /^(date|timestamp(\(\d\))? without time zone)$/;
+const TIMESTAMPTZ = /^timestamp(\(\d\))? with time zone$/;
 
 function converted(pair: ColumnPair | undefined): pair is ColumnPair & { targetTypeSql: string } {
   return (
