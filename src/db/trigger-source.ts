@@ -1,5 +1,6 @@
 /** A statement that changes a table's rows, as a trigger function's source writes it. */
-export type WriteStatement = 'INSERT' | 'UPDATE' | 'DELETE' | 'MERGE' | 'TRUNCATE';
+/** EXECUTE: dynamic SQL handed a planned table's name as a string (`inc_ref_count('artist_credit', …)`). */
+export type WriteStatement = 'INSERT' | 'UPDATE' | 'DELETE' | 'MERGE' | 'TRUNCATE' | 'EXECUTE';
 
 /** A planned table a trigger function's own statements write into. */
 export interface TableWrite {
@@ -179,6 +180,29 @@ export function tablesWritten(src: string, schema: string, names: readonly strin
   return [...byTable]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([table, statements]) => ({ table, statements: [...statements] }));
+}
+
+/**
+ * The planned tables whose name is a whole string literal of the source (`'artist_credit'` or
+ * `'schema.artist_credit'`): where the source runs dynamic SQL, such a name is the table it is
+ * most likely to write (MusicBrainz's `inc_ref_count('artist_credit', …)` updates it through
+ * EXECUTE). Read only where runsDynamicSql says the source has EXECUTE.
+ */
+export function tablesNamedInLiterals(
+  src: string,
+  schema: string,
+  names: readonly string[],
+): TableWrite[] {
+  const planned = new Set(names);
+  const found = new Set<string>();
+  for (const match of src.matchAll(/'([^'\n]{1,127})'/g)) {
+    const text = match[1] ?? '';
+    const dot = text.lastIndexOf('.');
+    const name = dot < 0 ? text : text.slice(dot + 1);
+    if (dot >= 0 && text.slice(0, dot) !== schema) continue;
+    if (planned.has(name)) found.add(name);
+  }
+  return [...found].sort().map((table) => ({ table, statements: ['EXECUTE'] }));
 }
 
 /** The PL/pgSQL source runs dynamic SQL (EXECUTE), whose tables its text does not show. */

@@ -3,6 +3,7 @@ import { WRITTEN_RELATIONS_CTE } from './written-relations.js';
 import {
   functionsCalled,
   runsDynamicSql,
+  tablesNamedInLiterals,
   tablesWritten,
   type TableWrite,
 } from './trigger-source.js';
@@ -148,10 +149,12 @@ function sourceWrites(
 ): Pick<TriggerInfo, 'writesTo' | 'dynamicSql'> {
   if (row.language !== 'plpgsql') return {};
   const source = sourceRun(row, schema, functions);
-  return {
-    writesTo: tablesWritten(source, schema, names),
-    ...(runsDynamicSql(source) ? { dynamicSql: true as const } : {}),
-  };
+  const written = tablesWritten(source, schema, names);
+  if (!runsDynamicSql(source)) return { writesTo: written };
+  // Dynamic SQL: a planned table named whole in a string literal is taken as written through it.
+  const seen = new Set(written.map((w) => w.table));
+  const dynamic = tablesNamedInLiterals(source, schema, names).filter((w) => !seen.has(w.table));
+  return { writesTo: [...written, ...dynamic], dynamicSql: true as const };
 }
 
 function toTrigger(

@@ -9,6 +9,11 @@ export function triggerWriteReason(
   return `trigger "${trigger}" on planned table "${table}" writes into this table (${statements.join(', ')}): copying both with triggers on would add or change its rows; set disableTriggers on the target (or for "${table}"), or leave one of the two out`;
 }
 
+/** Why a table is refused: a trigger of its own writes into another planned table as it loads. */
+export function writerReason(trigger: string, tables: readonly string[]): string {
+  return `its trigger "${trigger}" writes into planned table(s) ${tables.map((t) => `"${t}"`).join(', ')} as it loads: those cannot come out equal to their source while this table loads with triggers on, and this one would write rows the copy does not account for; set disableTriggers on the target (or for this table), or leave the tables it writes out of the run`;
+}
+
 /** Why a table is refused: a trigger of its own writes into it while it loads. */
 export function selfWriteReason(trigger: string, statements: readonly string[]): string {
   return `trigger "${trigger}" on this table writes into this table itself (${statements.join(', ')}): loading it with triggers on would add, change or delete rows as they load, so it cannot come out equal to its source; set disableTriggers for it, or leave it out`;
@@ -25,19 +30,28 @@ export function selfWriteReason(trigger: string, statements: readonly string[]):
  */
 export function withTriggerWriteRefusals(tables: readonly TablePlan[]): TablePlan[] {
   const reasons = new Map<string, string[]>();
+  const refuse = (table: string, why: string): void => {
+    const list = reasons.get(table) ?? [];
+    if (!list.includes(why)) list.push(why);
+    reasons.set(table, list);
+  };
   const planned = new Set(tables.map((t) => t.targetTable));
   for (const writer of tables) {
     if (writer.errors.length > 0) continue;
     for (const trigger of writer.triggers ?? []) {
+      // The writer too: both tables were asked for as they are on the source, and the trigger
+      // makes one of them otherwise (or fails on it, as a parent it needs is not there yet).
+      const others = (trigger.writesTo ?? [])
+        .map((w) => w.table)
+        .filter((t) => t !== writer.targetTable && planned.has(t));
+      if (others.length > 0) refuse(writer.targetTable, writerReason(trigger.name, others));
       for (const write of trigger.writesTo ?? []) {
         if (!planned.has(write.table)) continue;
         const why =
           write.table === writer.targetTable
             ? selfWriteReason(trigger.name, write.statements)
             : triggerWriteReason(trigger.name, writer.targetTable, write.statements);
-        const list = reasons.get(write.table) ?? [];
-        if (!list.includes(why)) list.push(why);
-        reasons.set(write.table, list);
+        refuse(write.table, why);
       }
     }
   }

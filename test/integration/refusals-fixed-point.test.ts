@@ -4,10 +4,11 @@ import { testConfig } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 
 /**
- * The plan's foreign-key rules refuse one another's tables: a trigger's write refuses t_meta, so t
- * cannot be truncated (t_meta references it and is not copied), so kid (a child of t) is refused,
- * so kind (referenced by kid only) cannot be truncated either. Found on MusicBrainz: a table
- * refused after its truncate group formed rolled the whole group back in the run.
+ * The plan's foreign-key rules refuse one another's tables: p cannot be truncated (q, loaded in
+ * append mode, references it), so kid (a child of p) is refused, so kind (referenced by kid only)
+ * cannot be truncated either, though it had formed a truncate group with kid. Found on
+ * MusicBrainz: a table refused after its truncate group formed rolled the whole group back in the
+ * run.
  */
 
 const schema = uniqueName('Refusals');
@@ -16,25 +17,21 @@ const s = servers();
 
 const DDL = `
   CREATE SCHEMA ${q};
-  CREATE TABLE ${q}.t (id int PRIMARY KEY);
-  CREATE TABLE ${q}.t_meta (id int PRIMARY KEY REFERENCES ${q}.t);
+  CREATE TABLE ${q}.p (id int PRIMARY KEY);
+  CREATE TABLE ${q}.q (id int PRIMARY KEY, p int REFERENCES ${q}.p);
   CREATE TABLE ${q}.kind (id int PRIMARY KEY);
-  CREATE TABLE ${q}.kid (id int PRIMARY KEY, t int REFERENCES ${q}.t, kind int REFERENCES ${q}.kind);
+  CREATE TABLE ${q}.kid (id int PRIMARY KEY, p int REFERENCES ${q}.p, kind int REFERENCES ${q}.kind);
   CREATE TABLE ${q}.lone (id int PRIMARY KEY);`;
 const ROWS = `
-  INSERT INTO ${q}.t SELECT generate_series(1, 10);
-  INSERT INTO ${q}.t_meta SELECT generate_series(1, 10);
+  INSERT INTO ${q}.p SELECT generate_series(1, 10);
+  INSERT INTO ${q}.q SELECT g, g FROM generate_series(1, 10) g;
   INSERT INTO ${q}.kind SELECT generate_series(1, 3);
   INSERT INTO ${q}.kid SELECT g, g, 1 + g % 3 FROM generate_series(1, 10) g;
   INSERT INTO ${q}.lone SELECT generate_series(1, 10);`;
-const TRIGGER = `
-  CREATE FUNCTION ${q}.add_meta() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN INSERT INTO ${q}.t_meta (id) VALUES (NEW.id); RETURN NULL; END $$;
-  CREATE TRIGGER add_meta AFTER INSERT ON ${q}.t FOR EACH ROW EXECUTE FUNCTION ${q}.add_meta();`;
 
 beforeAll(async () => {
   await sql(s.source, `${DDL}${ROWS}`);
-  await sql(s.target1, `${DDL}${TRIGGER}`);
+  await sql(s.target1, DDL);
 });
 
 afterAll(async () => {
@@ -44,15 +41,19 @@ afterAll(async () => {
 describe('bug: a table refused after its truncate group formed rolled the whole group back in the run', () => {
   it('refusals spread to a fixed point in the plan; the run fails nothing it planned', async () => {
     const config = testConfig({ server: s.source, schema }, [
-      { name: 'db_1', server: s.target1, schema, tables: ['*'] },
+      {
+        name: 'db_1',
+        server: s.target1,
+        schema,
+        tables: ['p', { name: 'q', mode: 'append' }, 'kind', 'kid', 'lone'],
+      },
     ]);
     const { plan, report } = await run(config, { filters: { mode: 'truncate' } });
     const errors = new Map(
       (plan.targets[0]?.tables ?? []).map((t) => [t.targetTable, t.errors.join('; ')]),
     );
-    expect(errors.get('t_meta')).toMatch(/trigger "add_meta" on planned table "t" writes into/);
-    expect(errors.get('t')).toMatch(/"(t_meta|kid)" references this table by foreign key/);
-    expect(errors.get('kid')).toMatch(/its parent table "t" is refused in this plan/);
+    expect(errors.get('p')).toMatch(/"(q|kid)" references this table by foreign key/);
+    expect(errors.get('kid')).toMatch(/its parent table "p" is refused in this plan/);
     expect(errors.get('kind')).toMatch(/"kid" references this table by foreign key/);
     expect(errors.get('lone')).toBe('');
     // No group of the plan counts on a refused table: nothing fails in the run.

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { functionsCalled, runsDynamicSql, tablesWritten } from '../../src/db/trigger-source.js';
+import {
+  functionsCalled,
+  runsDynamicSql,
+  tablesNamedInLiterals,
+  tablesWritten,
+} from '../../src/db/trigger-source.js';
 
 const NAMES = ['artist', 'artist_meta', 'Tag Map', 'tag'];
 const writes = (src: string) => tablesWritten(src, 'mb', NAMES);
@@ -56,5 +61,18 @@ describe('tablesWritten: the planned tables a trigger function writes into by it
       functionsCalled(`PERFORM bump(1); x := mb.Fill_Meta(NEW.id); -- skip(1)
                        RAISE NOTICE 'no(1)'; y := "Quoted"(2);`),
     ).toEqual([{ name: 'bump' }, { schema: 'mb', name: 'fill_meta' }, { name: 'Quoted' }]);
+  });
+});
+
+describe('tablesNamedInLiterals: a planned table handed to dynamic SQL by name', () => {
+  it("takes a string literal that is a planned table's whole name, qualified by its schema or not", () => {
+    const src = `PERFORM inc_ref_count('artist_credit', NEW.artist_credit, 1);
+      PERFORM touch('app.medium'); PERFORM touch('other.tag'); PERFORM note('artist credit');
+      EXECUTE 'UPDATE ' || tbl || ' SET ref_count = ref_count + 1';`;
+    expect(tablesNamedInLiterals(src, 'app', ['artist_credit', 'medium', 'tag'])).toEqual([
+      { table: 'artist_credit', statements: ['EXECUTE'] },
+      { table: 'medium', statements: ['EXECUTE'] },
+    ]);
+    expect(tablesNamedInLiterals(src, 'app', ['recording'])).toEqual([]);
   });
 });
