@@ -50,9 +50,10 @@ export function withRefusedParents(
 /**
  * disableTriggers loads as a replica, with foreign-key checks off: a child loaded while a parent
  * of the same run is not copied would keep rows that point at nothing, and its constraint would
- * still count as validated. So a child whose parent the plan refuses is refused too (and its own
- * children after it), and a child whose parent may still fail is told, in a note, that the run
- * skips it then. Without disableTriggers the child's own checks decide, as for any table.
+ * still count as validated. withRefusedParents has refused the children of what the plan refuses
+ * (checks on or off); here a child whose parent may still fail in the run is told, in a note, that
+ * the run skips it then. Without disableTriggers a parent failing in the run leaves the child to
+ * its own checks.
  */
 export function withOrphanRules(
   tables: readonly TablePlan[],
