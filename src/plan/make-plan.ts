@@ -299,7 +299,7 @@ async function planTarget(
       plan: {
         name: target.name,
         schema: target.schema,
-        tables: withOrphanRules(fk.tables, references),
+        tables: withOrphanRules(fk.tables),
         ...(fk.truncateGroups.length > 0 ? { truncateGroups: fk.truncateGroups } : {}),
         ...(fk.loadGroups.length > 0 ? { loadGroups: fk.loadGroups } : {}),
       },

@@ -50,39 +50,13 @@ export function withRefusedParents(
 /**
  * disableTriggers loads as a replica, with foreign-key checks off: a child loaded while a parent
  * of the same run is not copied would keep rows that point at nothing, and its constraint would
- * still count as validated. withRefusedParents has refused the children of what the plan refuses
- * (checks on or off); here a child whose parent may still fail in the run is told, in a note, that
- * the run skips it then. Without disableTriggers a parent failing in the run leaves the child to
- * its own checks.
+ * still count as validated. withRefusedParents, run to a fixed point before this, has refused the
+ * children of what the plan refuses (checks on or off); here a child whose parent may still fail
+ * in the run is told, in a note, that the run skips it then. Without disableTriggers a parent
+ * failing in the run leaves the child to its own checks.
  */
-export function withOrphanRules(
-  tables: readonly TablePlan[],
-  referencesOf: (table: TablePlan) => readonly TableRef[],
-): TablePlan[] {
-  const byName = new Map(tables.map((t) => [t.targetTable, t]));
-  const parentsOf = (t: TablePlan): string[] => [
-    ...new Set(
-      referencesOf(t)
-        .filter(
-          (r) => r.schema === t.targetSchema && r.table !== t.targetTable && byName.has(r.table),
-        )
-        .map((r) => r.table),
-    ),
-  ];
-  // Refusals spread down the foreign keys (a grandchild of a refused table): to a fixed point.
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const t of byName.values()) {
-      if (!t.disableTriggers || t.errors.length > 0) continue;
-      const refused = parentsOf(t).find((p) => (byName.get(p)?.errors.length ?? 0) > 0);
-      if (refused === undefined) continue;
-      byName.set(t.targetTable, { ...t, errors: [orphanReason(refused)] });
-      changed = true;
-    }
-  }
-  return tables.map((original) => {
-    const t = byName.get(original.targetTable) ?? original;
+export function withOrphanRules(tables: readonly TablePlan[]): TablePlan[] {
+  return tables.map((t) => {
     // A parent in its load group loads in the same transaction: they load together or not.
     const parents = (t.loadsAfter ?? []).filter((p) => !t.loadGroup?.includes(p));
     if (!t.disableTriggers || t.errors.length > 0 || parents.length === 0) return t;

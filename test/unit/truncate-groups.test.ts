@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TableRef } from '../../src/db/catalog.js';
 import { withLoadOrder } from '../../src/plan/load-order.js';
-import { withOrphanRules } from '../../src/plan/orphan-rules.js';
+import { withOrphanRules, withRefusedParents } from '../../src/plan/orphan-rules.js';
 import { withTruncateGroups } from '../../src/plan/truncate-groups.js';
 import type { TablePlan } from '../../src/plan/types.js';
 import { tablePlan } from '../support/table-plan.js';
@@ -44,7 +44,9 @@ function planOf(links: Links, overrides: Record<string, Partial<TablePlan>> = {}
   return {
     ...grouped,
     byName,
-    orphans: () => withOrphanRules(grouped.tables, (t) => references(t.targetTable)),
+    // As the plan composes them: refusals spread first, then the notes.
+    orphans: () =>
+      withOrphanRules(withRefusedParents(grouped.tables, (t) => references(t.targetTable))),
   };
 }
 
