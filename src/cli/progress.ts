@@ -5,6 +5,7 @@ import {
   resumeLine,
   retryLine,
   snapshotLostLine,
+  ledgerLine,
   preparedSettledLine,
   waitingLine,
 } from '../report/audit-lines.js';
@@ -53,6 +54,7 @@ export class ProgressRenderer {
   readonly onEvent = (event: RunEvent): void => {
     switch (event.type) {
       case 'run-start':
+        this.print(printable(`Run ${event.runId}: ${event.pairs} table(s)`));
         this.total = event.pairs;
         if (this.tty) this.timer = setInterval(() => this.draw(), 200).unref();
         break;
@@ -81,6 +83,10 @@ export class ProgressRenderer {
         break;
       case 'prepared-settled':
         this.print(printable(preparedSettledLine(event)));
+        break;
+      case 'ledger':
+        // Only what changes the run: no ledger, or tables this run id already committed.
+        if (!event.available || event.committed > 0) this.print(printable(ledgerLine(event)));
         break;
       case 'table-resume':
         this.print(printable(resumeLine(event)));

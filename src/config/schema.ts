@@ -344,6 +344,8 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   retries: 3,
   onSnapshotLoss: 'fail',
   readOnce: true,
+  ledgerSchema: 'pgcopy',
+  ledgerKeepDays: 30,
 });
 
 const options = closed({
@@ -366,6 +368,12 @@ const options = closed({
   readOnce: flag()
     .nullish()
     .describe('Read a table several targets take once for all of them (default true).'),
+  ledgerSchema: identifier('a schema name')
+    .nullish()
+    .describe("The targets' schema of pgcopy's ledger: what each run committed (default pgcopy)."),
+  ledgerKeepDays: integer(1, 36500)
+    .nullish()
+    .describe('Days a ledger row is kept; older ones are removed when a run starts (default 30).'),
 })
   .transform((v): RunOptions => ({
     mode: v.mode ?? DEFAULT_OPTIONS.mode,
@@ -377,6 +385,8 @@ const options = closed({
     retries: v.retries ?? DEFAULT_OPTIONS.retries,
     onSnapshotLoss: v.onSnapshotLoss ?? DEFAULT_OPTIONS.onSnapshotLoss,
     readOnce: v.readOnce ?? DEFAULT_OPTIONS.readOnce,
+    ledgerSchema: v.ledgerSchema ?? DEFAULT_OPTIONS.ledgerSchema,
+    ledgerKeepDays: v.ledgerKeepDays ?? DEFAULT_OPTIONS.ledgerKeepDays,
     ...present({
       lockTimeoutMs: v.lockTimeout,
       statementTimeoutMs: v.statementTimeout,

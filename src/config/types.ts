@@ -170,6 +170,10 @@ export interface RunOptions {
   readonly onSnapshotLoss: SnapshotLossPolicy;
   /** A source table that several targets take is read once and streamed into each of them. */
   readonly readOnce: boolean;
+  /** The targets' schema of the ledger (what each run id committed), made on first use. */
+  readonly ledgerSchema: string;
+  /** Ledger rows older than this many days are removed at the start of a run. */
+  readonly ledgerKeepDays: number;
   /** lock_timeout of the target sessions, in milliseconds (absent: the server's). */
   readonly lockTimeoutMs?: number;
   /** statement_timeout of the target sessions, in milliseconds (absent: none). */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { PairRecord } from '../ledger/pair-record.js';
 import type { Connector } from '../db/connector.js';
 import { userPathLocalSql } from '../db/search-path.js';
 import { pairName, type TablePlan } from '../plan/types.js';
@@ -15,7 +16,7 @@ import { advanceSequences, type SequenceOutcome } from './sequences.js';
 import { strategyFor } from './strategies/index.js';
 import type { Loaded } from './strategies/types.js';
 import { ConnectionWatch, PairStep } from './connection-watch.js';
-import { toTableError } from './table-error.js';
+import { OUTCOME_UNKNOWN, toTableError } from './table-error.js';
 import { sqlstateOf } from '../errors.js';
 import type { WorkerConnections } from './worker-connections.js';
 import type { PairHooks } from './pair-hooks.js';
@@ -45,6 +46,11 @@ export interface PairContext {
    * begins, truncates, commits nor hands back that connection.
    */
   readonly group?: GroupTransaction | undefined;
+  /**
+   * The statements that record the pair in its target's ledger (rows written, prepared parts),
+   * run in the pair's transaction just before its COMMIT; none where the target has no ledger.
+   */
+  readonly ledger?: PairRecord | undefined;
 }
 
 /** A truncate group's one target transaction, as one member's load joins it. */
@@ -72,7 +78,13 @@ export function resultOf(
 ): TableResult {
   return {
     ...refOf(plan),
-    status: outcome.error ? 'error' : outcome.warnings.length > 0 ? 'warnings' : 'done',
+    status: outcome.error
+      ? outcome.error.code === OUTCOME_UNKNOWN
+        ? 'unknown'
+        : 'error'
+      : outcome.warnings.length > 0
+        ? 'warnings'
+        : 'done',
     rows: outcome.rows,
     ...(outcome.changes ? { changes: outcome.changes } : {}),
     ...(outcome.indexes ? { indexes: outcome.indexes } : {}),
@@ -214,7 +226,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     sequences = await advanceSequences(target, plan);
     step.at('verifying');
     await ctx.hooks?.beforeCommit?.({ plan, source, target, load });
-    step.at('committing');
+    // A group member's rows commit with its group: a drop here rolls them back.
+    step.at(ctx.group ? 'recording the table in the group transaction' : 'committing');
     // The read-only source transaction ends while the target commits (two connections, one wait).
     // Its ending cannot change the table's outcome; a source that fails it is not reused. A
     // shared read's source transaction is the read's to end.
@@ -227,11 +240,18 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
           );
     // A group member's rows commit with the group, after its last table. Deferred constraint
     // triggers fire at COMMIT: they too see the target's configured path.
+    const record = ctx.ledger?.(load.rows, []) ?? [];
     [sourceUsable] = await Promise.all([
       sourceEnded,
       ctx.group
-        ? null
-        : target.query(plan.runsUserCode ? `${userPathLocalSql(target)}; COMMIT` : 'COMMIT'),
+        ? record.length > 0
+          ? target.query(record.join('; '))
+          : null
+        : target.query(
+            [...record, ...(plan.runsUserCode ? [userPathLocalSql(target)] : []), 'COMMIT'].join(
+              '; ',
+            ),
+          ),
     ]);
     targetUsable = true;
   } catch (thrown) {
@@ -277,8 +297,9 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       message: `${error.message} (the ${read.rows} rows pushed to the target were committed before this failure)`,
     };
   }
-  // A failed table wrote nothing (but after a push's commit): its rows were rolled back.
-  const kept = !error || committedOnSource;
+  // A failed table wrote nothing (but after a push's commit): its rows were rolled back. An
+  // unknown outcome reports the rows sent: they are in, or none is.
+  const kept = !error || committedOnSource || error.code === OUTCOME_UNKNOWN;
   const result = resultOf(plan, {
     rows: kept ? read.rows : 0,
     // A failed table changed nothing (fdw-push, which keeps its rows, has no upsert).

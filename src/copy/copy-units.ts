@@ -14,6 +14,8 @@ import { copierOf } from './split/copy-split.js';
 import { abortedTableError } from './table-error.js';
 import { copyTruncateGroup, orphanedGroup } from './truncate-group.js';
 import type { WorkerConnections } from './worker-connections.js';
+import { pairRecord } from '../ledger/pair-record.js';
+import type { TargetLedger } from '../ledger/target-ledger.js';
 
 /** What the run's copy phase shares between its units: connections, snapshot, hooks, results. */
 export interface CopyPhase {
@@ -27,8 +29,10 @@ export interface CopyPhase {
   readonly progressIntervalMs: number;
   readonly hooks: PairHooks;
   readonly policy: RetryPolicy;
-  /** Names this run's prepared transactions (split tables). */
+  /** The run's id: it names its prepared transactions (split tables) and its ledger rows. */
   readonly runId: string;
+  /** Each target's ledger as the run found it. */
+  readonly ledgers: ReadonlyMap<string, TargetLedger>;
   readonly all: readonly TablePlan[];
   readonly results: Map<TablePlan, TableResult>;
   readonly verified: ReadonlyMap<TablePlan, Verified>;
@@ -138,6 +142,7 @@ async function copyTable(
         now,
         progressIntervalMs: phase.progressIntervalMs,
         hooks: phase.hooks,
+        ledger: pairRecord(phase.ledgers.get(table.targetName), table, phase.runId),
       };
       const turn = sharedTurn;
       sharedTurn = undefined;
@@ -181,6 +186,7 @@ async function copyGroup(
     hooks: phase.hooks,
     snapshots: snapshot,
     policy: phase.policy,
+    ledger: (m) => pairRecord(phase.ledgers.get(m.targetName), m, phase.runId),
   });
   members.forEach((m, i) =>
     record(phase, m, done[i] ?? uncopied(m, abortedTableError(signal, true))),

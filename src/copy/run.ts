@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import type { Connectors } from '../db/connectors.js';
@@ -30,6 +29,10 @@ import { verifyBeforeCommit, type Verified } from '../verify/verify-before-commi
 import { readUnits, unitBlockers } from './fanout/read-units.js';
 import { limitSplit } from '../plan/split-rules.js';
 import { settleLeftovers } from './split/leftovers.js';
+import { openLedgers } from '../ledger/open-ledgers.js';
+import type { TargetLedger } from '../ledger/target-ledger.js';
+import { newRunId } from '../run-id.js';
+import { VERSION } from '../version.js';
 
 export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
@@ -50,6 +53,11 @@ export interface RunOptions {
   readonly lockWaitTiming?: LockWaitTiming | undefined;
   /** Backoff between attempts of a table (tests shorten it); retries come from options.retries. */
   readonly retryDelays?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> | undefined;
+  /**
+   * The run's id; generated when absent (a resumed report's when resuming). A run under the id of
+   * an earlier one skips every pair the targets' ledgers record as committed under it.
+   */
+  readonly runId?: string | undefined;
 }
 
 export interface RunOutcome {
@@ -60,8 +68,11 @@ export interface RunOutcome {
 
 /** The copy job, shared by the CLI and the Lambda handler: plan, snapshot, copy every pair, report. */
 export async function run(config: Config, options: RunOptions = {}): Promise<RunOutcome> {
-  const emit: EventListener = options.onEvent ?? (() => undefined);
   const now = options.now ?? (() => new Date());
+  const runId = options.runId ?? options.resume?.runId ?? newRunId(now());
+  const listener = options.onEvent ?? (() => undefined);
+  // Every event carries the run's id.
+  const emit: EventListener = (event) => listener({ ...event, runId });
   const signal = options.signal;
   const connectors = await openConnectors(config, {
     ...options.deps,
@@ -79,12 +90,20 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
     });
     emit({ type: 'plan', plan });
     if (options.dryRun) return { plan, report: undefined };
-    const report = await copyAll(config, plan, connectors, { ...options, emit, now });
+    const report = await copyAll(config, plan, connectors, { ...options, emit, now, runId });
     emit({ type: 'run-end', report });
     return { plan, report };
   } finally {
     await connectors.close();
   }
+}
+
+/** The targets the run writes (a table of theirs passed the plan) and that resolved. */
+function writtenTargets(plan: Plan, connectors: Connectors): string[] {
+  return plan.targets
+    .filter((t) => t.tables.some((table) => table.errors.length === 0))
+    .map((t) => t.name)
+    .filter((name) => connectors.targets.get(name)?.spec.unavailable === undefined);
 }
 
 /** The run's endpoints as they resolved (run --resume matches a report by them). */
@@ -110,9 +129,9 @@ async function copyAll(
   config: Config,
   plan: Plan,
   connectors: Connectors,
-  options: RunOptions & { emit: EventListener; now: () => Date },
+  options: RunOptions & { emit: EventListener; now: () => Date; runId: string },
 ): Promise<RunReport> {
-  const { emit, now } = options;
+  const { emit, now, runId } = options;
   const concurrency = options.concurrency ?? config.options.concurrency;
   // The pairs' listeners hang on scopes of their own: one listener per running pair here, and
   // one per shared read (a worker runs at most one pair per target, or one read, at once).
@@ -126,19 +145,40 @@ async function copyAll(
     results.set(t, result);
     emit({ type: 'table-failed', at: now().toISOString(), result });
   };
-  const copyable = (
-    await tablesToCopy(all, {
-      connectors,
-      resume: options.resume,
-      signal,
-      emit,
-      record: (t, result) => results.set(t, result),
-      fail,
-    })
-  ).sort((a, b) => b.estimatedBytes - a.estimatedBytes);
-
-  const snapshot =
-    copyable.length > 0 ? await openSnapshot(config, connectors, signal, emit, now) : undefined;
+  // Each worker keeps its connections from one table to the next, for the whole run.
+  const workers = new Map<number, WorkerConnections>();
+  const connectionsOf = (worker: number): WorkerConnections => {
+    let held = workers.get(worker);
+    if (!held) workers.set(worker, (held = new WorkerConnections(connectors)));
+    return held;
+  };
+  const closeWorkers = (): Promise<unknown> =>
+    Promise.all([...workers.values()].map((w) => w.close()));
+  let copyable: TablePlan[];
+  let ledgers: Map<string, TargetLedger>;
+  let snapshot: SnapshotHolder | undefined;
+  try {
+    // Before any table starts: what this run id committed, and the leftovers of earlier runs.
+    const written = writtenTargets(plan, connectors);
+    ledgers = await openLedgers(written, config, runId, connectionsOf(0), { emit, now, signal });
+    await settleLeftovers(written, ledgers, connectionsOf(0), emit, now, signal ? { signal } : {});
+    copyable = (
+      await tablesToCopy(all, {
+        connectors,
+        resume: options.resume,
+        rerun: { runId, ledgers },
+        signal,
+        emit,
+        record: (t, result) => results.set(t, result),
+        fail,
+      })
+    ).sort((a, b) => b.estimatedBytes - a.estimatedBytes);
+    snapshot =
+      copyable.length > 0 ? await openSnapshot(config, connectors, signal, emit, now) : undefined;
+  } catch (error) {
+    await closeWorkers();
+    throw error;
+  }
   const verified = new Map<TablePlan, Verified>();
   const lockWaits = new LockWaits(
     (name) => connectors.target(name),
@@ -151,8 +191,6 @@ async function copyAll(
     lockWaits,
     options.verify ? verifyBeforeCommit((t, v) => verified.set(t, v)) : undefined,
   );
-  // Names this run's prepared transactions (split tables).
-  const runId = randomBytes(6).toString('hex');
   const policy: RetryPolicy = {
     retries: config.options.retries,
     ...(options.retryDelays ?? DEFAULT_RETRY_DELAYS),
@@ -161,18 +199,11 @@ async function copyAll(
     emit({
       type: 'run-start',
       at: startedAt,
+      runId,
       snapshot: snapshot?.first ?? null,
       pairs: all.length,
       estimatedBytes: copyable.reduce((sum, t) => sum + t.estimatedBytes, 0),
     });
-    // Each worker keeps its connections from one table to the next, for the whole run.
-    const workers = new Map<number, WorkerConnections>();
-    const connectionsOf = (worker: number): WorkerConnections => {
-      let held = workers.get(worker);
-      if (!held) workers.set(worker, (held = new WorkerConnections(connectors)));
-      return held;
-    };
-    await settleLeftovers(plan, connectionsOf(0), emit, now, signal ? { signal } : {});
     const parentsOf = (table: TablePlan): TablePlan[] =>
       copyable.filter(
         (p) => p.targetName === table.targetName && table.loadsAfter?.includes(p.targetTable),
@@ -188,6 +219,7 @@ async function copyAll(
       hooks,
       policy,
       runId,
+      ledgers,
       all,
       results,
       verified,
@@ -203,12 +235,14 @@ async function copyAll(
       unitBlockers(units, parentsOf),
       // A split table (always a unit of its own) takes a slot, and a worker's connections, per part.
       (unit) => (unit.tables.length === 1 ? (unit.tables[0]?.split?.parts ?? 1) : 1),
-    ).finally(() => Promise.all([...workers.values()].map((w) => w.close())));
+    );
   } finally {
+    await closeWorkers();
     await lockWaits.close();
     await snapshot?.close().catch(() => undefined);
   }
   return reportOf(all, results, {
+    runId,
     startedAt,
     snapshot,
     now,
@@ -242,6 +276,7 @@ function reportOf(
   all: readonly TablePlan[],
   results: ReadonlyMap<TablePlan, TableResult>,
   run: {
+    runId: string;
     startedAt: string;
     snapshot: SnapshotHolder | undefined;
     now: () => Date;
@@ -255,6 +290,8 @@ function reportOf(
   });
   const snapshots = run.snapshot?.ids ?? [];
   return {
+    runId: run.runId,
+    version: VERSION,
     startedAt: run.startedAt,
     finishedAt: run.now().toISOString(),
     status: overallStatus(tables),

@@ -10,6 +10,13 @@ interface PgErrorFields {
   hint?: unknown;
 }
 
+/** The code of a table whose COMMIT's outcome cannot be known (its status is `unknown`). */
+export const OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN';
+
+/** What settles an unknown outcome. */
+export const UNKNOWN_NEXT =
+  "the next run with the same run id reads it from the target's ledger and copies the table only if it did not";
+
 /** PostgreSQL's message with its detail and context, as one line. */
 export function pgMessage(error: unknown): string {
   let message = describeError(error);
@@ -79,14 +86,18 @@ export async function toTableError(
   const dropped = droppedSide(context.watches ?? {});
   if (dropped) {
     // A drop while committing leaves the outcome to the server: say so rather than guess.
-    const outcome =
-      context.step?.doing === 'committing' && dropped.side === 'target'
-        ? 'the commit may or may not have happened on the target'
-        : 'the target transaction was rolled back';
+    // The side whose COMMIT decides: the target's, or the source's for a push through it.
+    const doing = context.step?.doing ?? '';
+    const unknown =
+      (doing === 'committing' && dropped.side === 'target') ||
+      (doing.startsWith('committing on the source') && dropped.side === 'source');
+    const outcome = unknown
+      ? `the commit may or may not have happened on the target: ${UNKNOWN_NEXT}`
+      : 'the target transaction was rolled back';
     const reason = pgMessage(sqlstateOf(dropped.lost) ? dropped.lost : error);
     const sqlstate = sqlstateOf(dropped.lost) ?? sqlstateOf(error);
     return {
-      code: 'CONNECTION_LOST',
+      code: unknown ? OUTCOME_UNKNOWN : 'CONNECTION_LOST',
       message: `${sideName(dropped.side, context[dropped.side])}: connection lost while ${context.step?.doing ?? 'copying'}: ${reason}; ${outcome}`,
       ...(sqlstate ? { sqlstate } : {}),
       // A drop during COMMIT may have committed: only a drop before it is safe to redo.

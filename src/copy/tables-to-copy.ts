@@ -5,6 +5,14 @@ import type { ResumeDecision, ResumeReport } from '../resume/resume-report.js';
 import { createMissingExtensions } from './create-extensions.js';
 import { refOf } from './copy-pair.js';
 import { groupError } from './truncate-group.js';
+import { ledgerDecision } from '../ledger/ledger-decision.js';
+import type { TargetLedger } from '../ledger/target-ledger.js';
+
+/** What a re-run under a run id goes by: the id, and each target's ledger as the run found it. */
+export interface Rerun {
+  readonly runId: string;
+  readonly ledgers: ReadonlyMap<string, TargetLedger>;
+}
 
 /** The other tables of `t`'s truncate group (none when it is not in one). */
 export function groupMembers(t: TablePlan, all: readonly TablePlan[]): TablePlan[] {
@@ -22,8 +30,18 @@ function resumeDecision(
   t: TablePlan,
   all: readonly TablePlan[],
   resume: ResumeReport | undefined,
+  rerun: Rerun,
 ): ResumeDecision | undefined {
-  if (!resume || t.errors.length > 0) return undefined;
+  if (t.errors.length > 0) return undefined;
+  // The target's ledger is the truth of what this run id committed: a report only speaks where
+  // there is no ledger, or of another run (one written before run ids).
+  const ledger = rerun.ledgers.get(t.targetName);
+  const sameRun = !resume || resume.runId === rerun.runId;
+  if (sameRun) {
+    const decision = ledgerDecision(ledger, t, rerun.runId);
+    if (decision) return decision.skip || resume ? decision : undefined;
+  }
+  if (!resume) return undefined;
   const own = resume.decide(t);
   if (!own.skip || !t.loadGroup) return own;
   const again = groupMembers(t, all).find((m) => !resume.decide(m).skip);
@@ -48,6 +66,7 @@ export async function tablesToCopy(
   context: {
     readonly connectors: Connectors;
     readonly resume: ResumeReport | undefined;
+    readonly rerun: Rerun;
     readonly signal?: AbortSignal | undefined;
     readonly emit: EventListener;
     readonly record: (t: TablePlan, result: TableResult) => void;
@@ -55,9 +74,14 @@ export async function tablesToCopy(
   },
 ): Promise<TablePlan[]> {
   const { emit } = context;
+  const refused = new Map<TablePlan, string>();
   const resumed = (t: TablePlan): boolean => {
-    const decision = resumeDecision(t, all, context.resume);
+    const decision = resumeDecision(t, all, context.resume, context.rerun);
     if (!decision) return false;
+    if (decision.refuse) {
+      refused.set(t, decision.refuse);
+      return true;
+    }
     emit({
       type: 'table-resume',
       ref: refOf(t),
@@ -71,6 +95,7 @@ export async function tablesToCopy(
   for (const t of all.filter((p) => p.errors.length > 0)) {
     context.fail(t, { code: 'PLAN', message: t.errors.join('; ') });
   }
+  for (const [t, message] of refused) context.fail(t, { code: 'OUTCOME_UNKNOWN_BEFORE', message });
   const signal = context.signal ? { signal: context.signal } : {};
   const noExtension = await createMissingExtensions(planned, context.connectors, signal);
   for (const [t, error] of noExtension) context.fail(t, error);

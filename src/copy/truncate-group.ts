@@ -4,7 +4,7 @@ import { asUserCode, userPathLocalSql } from '../db/search-path.js';
 import { quotedNames } from '../plan/name-list.js';
 import type { TablePlan } from '../plan/types.js';
 import type { TableError, TableResult } from '../report/events.js';
-import { ConnectionWatch } from './connection-watch.js';
+import { ConnectionWatch, PairStep } from './connection-watch.js';
 import { copyPair, refOf, resultOf, type PairContext } from './copy-pair.js';
 import { backoffMs, type RetryPolicy } from './retry.js';
 import { SnapshotCoordinator } from './snapshot.js';
@@ -13,12 +13,18 @@ import { STAGING_TABLE, createStagingSql, groupTruncateSql } from './sql.js';
 import { isKeyedMode } from '../plan/types.js';
 import { sqlstateOf } from '../errors.js';
 import { orphanReason, unloadedParent } from '../plan/orphan-rules.js';
-import { toTableError } from './table-error.js';
+import { OUTCOME_UNKNOWN, toTableError } from './table-error.js';
+import type { PairRecord } from '../ledger/pair-record.js';
 
 /** What a group's copy needs from the run: a pair's context but its snapshot, and the retries. */
-export interface GroupContext extends Omit<PairContext, 'snapshot' | 'group' | 'sharedRead'> {
+export interface GroupContext extends Omit<
+  PairContext,
+  'snapshot' | 'group' | 'sharedRead' | 'ledger'
+> {
   readonly snapshots: SnapshotHolder;
   readonly policy: RetryPolicy;
+  /** How each member records itself in the ledger, in the group's transaction. */
+  readonly ledger?: ((member: TablePlan) => PairRecord | undefined) | undefined;
 }
 
 const listed = (members: readonly TablePlan[]): string =>
@@ -92,6 +98,8 @@ async function attemptGroup(
   let client: pg.Client | undefined;
   let usable = false;
   let watch: ConnectionWatch | undefined;
+  // Only the group's COMMIT leaves an outcome to be known (a drop there is `unknown`).
+  const step = new PairStep();
   try {
     client = await ctx.connections.targetClient(first.targetName, signal);
     watch = new ConnectionWatch(client);
@@ -114,6 +122,7 @@ async function attemptGroup(
       const result = await copyPair(member, {
         ...ctx,
         snapshot,
+        ledger: ctx.ledger?.(member),
         group: { target: client, setup: setup(member) },
       });
       results.push(result);
@@ -125,6 +134,7 @@ async function attemptGroup(
         return { results, failure: result.error, failed: `"${member.targetTable}" failed` };
       }
     }
+    step.at('committing');
     await client.query(userCode ? `${userPathLocalSql(client)}; COMMIT` : 'COMMIT');
     usable = true;
     return { results };
@@ -142,6 +152,7 @@ async function attemptGroup(
       signal: ctx.signal,
       source: ctx.source,
       target: ctx.target,
+      step,
       ...(watch ? { watches: { target: watch } } : {}),
     });
     return {
@@ -224,6 +235,15 @@ export async function copyTruncateGroup(
     const attempt = await attemptGroup(members, ctx, snapshot);
     const error = attempt.failure;
     if (!error) return attempt.results.map((r) => ({ ...r, attempts: n }));
+    if (error.code === OUTCOME_UNKNOWN && attempt.results.length === members.length) {
+      // The group's COMMIT was sent: every member's rows are in, or none is.
+      return attempt.results.map((r) => ({
+        ...r,
+        status: 'unknown' as const,
+        error: { ...error, message: `the group's COMMIT: ${error.message}` },
+        attempts: n,
+      }));
+    }
     const retryable = error.transient === true || ctx.snapshots.isLost(snapshot);
     if (!retryable || n >= most || ctx.signal?.aborted) {
       return members.map((m) => notKept(m, members, attempt, n));

@@ -66,12 +66,24 @@ export function preparedSettledLine(
   ].join('; ')}`;
 }
 
+/** A target's ledger as the run found it. */
+export function ledgerLine(event: Extract<RunEvent, { type: 'ledger' }>): string {
+  if (!event.available) {
+    return `Target ${event.target}: no ledger (${event.reason ?? 'unavailable'}): a re-run with the same run id cannot tell which tables this run committed there`;
+  }
+  const pruned = event.pruned > 0 ? `; ${event.pruned} row(s) past the retention removed` : '';
+  return `Target ${event.target}: ledger ${event.schema}: ${event.committed} table(s) already committed under this run id${pruned}`;
+}
+
 /** The audit log's markers, exactly as the ancestor wrote them, followed by the figures. */
 export function resultLine(r: TableResult): string {
   const name = pairName({ targetName: r.target, targetTable: r.table });
   if (r.status === 'error') {
     const state = r.error?.sqlstate ? `[${r.error.sqlstate}] ` : '';
     return `❌ Error copying ${name} ${figures(r)} error: ${state}${r.error?.message ?? 'unknown error'}`;
+  }
+  if (r.status === 'unknown') {
+    return `❓ Outcome unknown: ${name} ${figures(r)} reason: ${r.error?.message ?? 'the commit was not answered'}`;
   }
   if (r.status === 'warnings') {
     return `⚠️ Done with warnings: ${name} ${figures(r)} warnings: ${r.warnings.join('; ')}`;
@@ -83,7 +95,9 @@ export function resultLine(r: TableResult): string {
 export function auditLine(event: RunEvent): string | undefined {
   switch (event.type) {
     case 'run-start':
-      return `Run started: ${event.pairs} table(s), snapshot ${event.snapshot ?? 'none'}`;
+      return `Run ${event.runId} started: ${event.pairs} table(s), snapshot ${event.snapshot ?? 'none'}`;
+    case 'ledger':
+      return ledgerLine(event);
     case 'table-start':
       return `Copying ${event.ref.target}.${event.ref.table} from ${event.ref.source} (${event.mode}, ${event.format})`;
     case 'table-retry':
@@ -102,7 +116,8 @@ export function auditLine(event: RunEvent): string | undefined {
     case 'run-end': {
       const t = event.report.tables;
       const count = (s: TableResult['status']): number => t.filter((r) => r.status === s).length;
-      return `Run finished: status ${event.report.status}; ${count('done')} done, ${count('warnings')} done with warnings, ${count('error')} error(s)`;
+      const unknown = count('unknown');
+      return `Run ${event.report.runId ?? ''}${event.report.runId ? ' ' : ''}finished: status ${event.report.status}; ${count('done')} done, ${count('warnings')} done with warnings, ${count('error')} error(s)${unknown > 0 ? `, ${unknown} with an unknown outcome` : ''}`;
     }
     default:
       return undefined;

@@ -6,5 +6,10 @@ import type { RunEvent } from './events.js';
  * the shape `plan --json` prints. Events carry no secrets (names, counts, messages).
  */
 export function eventToJson(event: RunEvent): unknown {
-  return event.type === 'plan' ? { type: 'plan', plan: planToJson(event.plan) } : event;
+  if (event.type !== 'plan') return event;
+  return {
+    type: 'plan',
+    ...(event.runId === undefined ? {} : { runId: event.runId }),
+    plan: planToJson(event.plan),
+  };
 }

@@ -1,7 +1,12 @@
 import type { Mode, Strategy } from '../config/types.js';
 import type { Plan } from '../plan/types.js';
 
-export type TableStatus = 'done' | 'warnings' | 'error';
+/**
+ * `unknown`: the connection was lost during the table's COMMIT (or its prepared parts' COMMIT
+ * PREPARED), so whether its rows are in cannot be known here; the next run with the same run id
+ * reads it from the target's ledger.
+ */
+export type TableStatus = 'done' | 'warnings' | 'error' | 'unknown';
 
 export interface TableError {
   readonly message: string;
@@ -47,13 +52,19 @@ export interface TableResult {
   readonly verified?: { readonly rows: number; readonly seconds: number };
   /** A hash of the pair's plan: `run --resume` skips a done pair only while it is unchanged. */
   readonly planHash?: string;
-  /** Skipped by `run --resume`: this result is the earlier run's. */
+  /** Skipped by `run --resume` or by the same run id: this result is the earlier run's. */
   readonly resumed?: boolean;
+  /** Skipped because the target's ledger records it committed under this run id. */
+  readonly committedBefore?: { readonly at: string; readonly rows: number };
   /** How many times the pair was tried (1 + retries); absent when it never started. */
   readonly attempts?: number;
 }
 
 export interface RunReport {
+  /** The run's id: given (--run-id, the event's runId, the resumed report's) or generated. */
+  readonly runId?: string;
+  /** The pgcopy version that wrote the report. */
+  readonly version?: string;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly status: TableStatus;
@@ -95,11 +106,17 @@ export interface TableRef {
 }
 
 /** What the engine tells the outside world; renderers and sinks subscribe, the engine never prints. */
-export type RunEvent =
+export type RunEvent = RunEventBody & {
+  /** The run's id: every event of a run carries it. */
+  readonly runId?: string;
+};
+
+type RunEventBody =
   | { readonly type: 'plan'; readonly plan: Plan }
   | {
       readonly type: 'run-start';
       readonly at: string;
+      readonly runId: string;
       readonly snapshot: string | null;
       readonly pairs: number;
       readonly estimatedBytes: number;
@@ -156,6 +173,19 @@ export type RunEvent =
       readonly pending: readonly string[];
     }
   | {
+      /** A target's ledger as the run found it: what this run id had committed, or why there is none. */
+      readonly type: 'ledger';
+      readonly at: string;
+      readonly target: string;
+      readonly schema: string;
+      readonly available: boolean;
+      /** Pairs this run id had committed on the target before this run started. */
+      readonly committed: number;
+      /** Rows older than the retention removed. */
+      readonly pruned: number;
+      readonly reason?: string;
+    }
+  | {
       readonly type: 'table-resume';
       readonly ref: TableRef;
       /** True: skipped, the earlier result stands; false: copied again. */
@@ -170,6 +200,7 @@ export type EventListener = (event: RunEvent) => void;
 
 export function overallStatus(tables: readonly TableResult[]): TableStatus {
   if (tables.some((t) => t.status === 'error')) return 'error';
+  if (tables.some((t) => t.status === 'unknown')) return 'unknown';
   if (tables.some((t) => t.status === 'warnings')) return 'warnings';
   return 'done';
 }

@@ -26,7 +26,7 @@ const tableResult = z
     target: z.string().describe("The target's name."),
     source: z.string().describe('Source table.'),
     table: z.string().describe('Target table.'),
-    status: z.enum(['done', 'warnings', 'error']),
+    status: z.enum(['done', 'warnings', 'error', 'unknown']),
     rows: count,
     changes: z
       .strictObject({ inserted: count, updated: count, unchanged: count })
@@ -60,15 +60,24 @@ const tableResult = z
       .string()
       .optional()
       .describe('run --resume skips a done pair while it is unchanged.'),
-    resumed: z.boolean().optional().describe("Skipped by run --resume: the earlier run's result."),
+    resumed: z
+      .boolean()
+      .optional()
+      .describe("Skipped by run --resume or the same run id: the earlier run's result."),
+    committedBefore: z
+      .strictObject({ at: z.string(), rows: count })
+      .optional()
+      .describe("Skipped: the target's ledger records it committed under this run id."),
     attempts: z.int().min(1).optional().describe('1 + retries; absent when it never started.'),
   })
   .meta({ id: 'tableResult', title: 'One (target, table) pair' });
 
 const runReportShape = {
+  runId: z.string().optional().describe('The run id (given, or generated).'),
+  version: z.string().optional().describe('The pgcopy version that wrote the report.'),
   startedAt: z.string().describe('ISO 8601.'),
   finishedAt: z.string().describe('ISO 8601.'),
-  status: z.enum(['done', 'warnings', 'error']),
+  status: z.enum(['done', 'warnings', 'error', 'unknown']),
   snapshot: z.string().nullable().describe('The exported snapshot the tables were read from.'),
   configId: z.string().optional().describe('Which source and targets the run copied between.'),
   snapshots: names.optional().describe('Every snapshot read from, when the first was lost.'),

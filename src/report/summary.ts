@@ -3,7 +3,12 @@ import { formatCount, formatMegabytes, formatRate } from './format.js';
 import { printed } from './printable.js';
 import { textTable } from './text-table.js';
 
-const STATUS_TEXT = { done: 'done', warnings: 'done with warnings', error: 'error' } as const;
+const STATUS_TEXT = {
+  done: 'done',
+  warnings: 'done with warnings',
+  error: 'error',
+  unknown: 'outcome unknown',
+} as const;
 
 /** The end-of-run table: target, table, status, rows, MB, MB/s; then the totals. */
 export function renderSummary(report: RunReport): string {
@@ -29,7 +34,9 @@ export function renderSummary(report: RunReport): string {
       out += printed`  ${t.target}.${t.table}: ${t.indexes.rebuilt.length} index(es) rebuilt in ${t.indexes.seconds.toFixed(1)} s
 `;
     }
-    if (t.error)
+    if (t.error && t.status === 'unknown')
+      out += printed`  ❓ ${t.target}.${t.table}: ${t.error.message}\n`;
+    else if (t.error)
       out += printed`  ❌ ${t.target}.${t.table}: ${t.error.sqlstate ? `[${t.error.sqlstate}] ` : ''}${t.error.message}\n`;
   }
   return out;

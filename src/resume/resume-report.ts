@@ -9,16 +9,23 @@ import { pairPlanHash } from './plan-hash.js';
 /** What a resumed run takes from the report: only what decides whether a pair is skipped. */
 interface EarlierReport {
   readonly path: string;
+  readonly runId: string | undefined;
   readonly startedAt: string;
   readonly configId: string | undefined;
   readonly tables: readonly Pick<TableResult, 'target' | 'table' | 'status' | 'planHash'>[];
 }
 
-/** A pair's fate in a resumed run: skipped (done before, same plan) or copied again, and why. */
+/** A pair's fate in a resumed run: skipped (done before) or copied again, and why. */
 export interface ResumeDecision {
   readonly skip: TableResult | undefined;
   readonly reason: string;
+  /** Neither: the pair fails with this message (whether it committed cannot be told). */
+  readonly refuse?: string;
 }
+
+/** A pair committed under the run id whose plan has changed since: skipped all the same. */
+export const changedPlanWarning =
+  'its plan has changed since it was committed under this run id: not copied again (a new run id copies it)';
 
 /**
  * The previous run's report, read for `run --resume FILE`: validated against the report's schema
@@ -30,6 +37,11 @@ export class ResumeReport {
 
   get path(): string {
     return this.report.path;
+  }
+
+  /** The run id the report was written under (absent in a report of an older pgcopy). */
+  get runId(): string | undefined {
+    return this.report.runId;
   }
 
   static async read(path: string): Promise<ResumeReport> {
@@ -52,9 +64,10 @@ export class ResumeReport {
         `--resume: ${path} is not a pgcopy run report (${at === '' ? '' : `${at}: `}${issue?.message ?? 'invalid'})`,
       );
     }
-    const { startedAt, configId, tables } = parsed.data;
+    const { startedAt, configId, tables, runId } = parsed.data;
     return new ResumeReport({
       path,
+      runId,
       startedAt,
       configId,
       tables: tables.map(({ target, table, status, planHash }) => ({
@@ -81,14 +94,22 @@ export class ResumeReport {
     );
     if (!before) return { skip: undefined, reason: 'not in the report' };
     if (before.status === 'error') return { skip: undefined, reason: 'it failed in the report' };
-    if (before.planHash !== pairPlanHash(plan)) {
-      return { skip: undefined, reason: 'done in the report, but its plan has changed since' };
+    if (before.status === 'unknown') {
+      // Copying it again could write its rows twice; skipping it could leave them out.
+      return {
+        skip: undefined,
+        reason: 'its outcome is unknown in the report',
+        refuse: `its COMMIT's outcome is unknown in ${this.report.path}, and the target has no ledger to tell: look at the target table, then copy it under a new run id if its rows are not in`,
+      };
     }
+    const changed = before.planHash !== pairPlanHash(plan);
+    // Committed once, never again under the same run: a changed plan is said, not copied.
+    const warnings = changed ? [changedPlanWarning] : [];
     // This run copies nothing of it: no row count, time or change of the earlier run is its.
-    const skip = resultOf(plan, { rows: 0, bytes: 0, seconds: 0, warnings: [], error: null });
+    const skip = resultOf(plan, { rows: 0, bytes: 0, seconds: 0, warnings, error: null });
     return {
       skip: { ...skip, resumed: true },
-      reason: `done in the report of ${this.report.startedAt}, plan unchanged`,
+      reason: `done in the report of ${this.report.startedAt}${changed ? `; ${changedPlanWarning}` : ', plan unchanged'}`,
     };
   }
 }

@@ -49,14 +49,15 @@ const count = async (table: string): Promise<number> =>
     .n;
 
 describe('run --resume REPORT', () => {
-  it('skips the pairs the report marks done with an unchanged plan and runs the rest, saying why', async () => {
+  it("skips the pairs the target's ledger records under the report's run id, even one whose plan changed since (no row twice), and runs the rest, saying why", async () => {
     const first = await cli(['run', '-c', work.file, '--quiet', '--report', 'first.json'], {
       cwd: work.dir,
     });
     expect(first.code).toBe(1);
     const report = JSON.parse(await readFile(join(work.dir, 'first.json'), 'utf8')) as RunReport;
     expect(result(report, 'a').planHash).toMatch(/^[0-9a-f]{32}$/);
-    // Fix c; change b's plan (a where filter): b is copied again, a is skipped.
+    expect(report.runId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    // Fix c; change b's plan (a where filter): b is not appended again all the same.
     await sql(s.target1, `DELETE FROM ${q}.c`);
     await writeFile(work.file, JSON.stringify(config(['a', { name: 'b', where: 'id > 5' }, 'c'])));
     const second = await cli(
@@ -64,16 +65,32 @@ describe('run --resume REPORT', () => {
       { cwd: work.dir },
     );
     expect(second.code).toBe(0);
-    expect(second.stderr).toMatch(/Skipped db_1\.a: done in the report of \S+, plan unchanged/);
-    expect(second.stderr).toContain(
-      'Copying again db_1.b: done in the report, but its plan has changed since',
+    const runId = report.runId ?? '';
+    expect(second.stderr).toContain(`Run ${runId}: 3 table(s)`);
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `Skipped db_1\\.a: committed under run ${runId} at \\S+ \\(10 rows\\), as the target's ledger records$`,
+        'm',
+      ),
     );
-    expect(second.stderr).toContain('Copying again db_1.c: it failed in the report');
-    // a was not appended twice; b got its filtered rows on top of the first run's.
-    expect([await count('a'), await count('b'), await count('c')]).toEqual([10, 15, 10]);
+    expect(second.stderr).toContain(
+      'its plan has changed since it was committed under this run id: not copied again',
+    );
+    expect(second.stderr).toContain(
+      `Copying again db_1.c: not in the target's ledger under run ${runId}`,
+    );
+    // Neither a nor b was appended twice.
+    expect([await count('a'), await count('b'), await count('c')]).toEqual([10, 10, 10]);
     const resumed = JSON.parse(await readFile(join(work.dir, 'second.json'), 'utf8')) as RunReport;
+    expect(resumed.runId).toBe(runId);
     // This run copied none of a: the earlier run's count is not this run's.
-    expect(result(resumed, 'a')).toMatchObject({ resumed: true, status: 'done', rows: 0 });
+    expect(result(resumed, 'a')).toMatchObject({
+      resumed: true,
+      status: 'done',
+      rows: 0,
+      committedBefore: { rows: 10 },
+    });
+    expect(result(resumed, 'b')).toMatchObject({ resumed: true, status: 'warnings', rows: 0 });
     expect(result(resumed, 'c')).toMatchObject({ status: 'done', rows: 10 });
   });
 

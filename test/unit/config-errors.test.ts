@@ -317,6 +317,8 @@ describe('valid configs resolve fully and freeze', () => {
       onSnapshotLoss: 'fail',
       disableTriggers: false,
       readOnce: true,
+      ledgerSchema: 'pgcopy',
+      ledgerKeepDays: 30,
     });
     expect(Object.isFrozen(config.targets[0]?.tables[1])).toBe(true);
   });

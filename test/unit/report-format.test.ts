@@ -102,8 +102,15 @@ describe('summary and audit lines', () => {
       'seconds=2.000 indexes rebuilt=a_idx,b_idx in 1.250s',
     );
     expect(
-      auditLine({ type: 'run-start', at: '', snapshot: null, pairs: 2, estimatedBytes: 0 }),
-    ).toBe('Run started: 2 table(s), snapshot none');
+      auditLine({
+        type: 'run-start',
+        at: '',
+        runId: 'r1',
+        snapshot: null,
+        pairs: 2,
+        estimatedBytes: 0,
+      }),
+    ).toBe('Run r1 started: 2 table(s), snapshot none');
     expect(
       auditLine({ type: 'table-progress', ref: result, bytes: 1, seconds: 1 }),
     ).toBeUndefined();
@@ -121,7 +128,14 @@ describe('progress on a TTY', () => {
   it('draws a line per running table with rows, rate and ETA, and an overall bar', () => {
     const { progress, text } = ttyProgress();
     const ref = { target: 'db_1', source: 't', table: 't' };
-    progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 2, estimatedBytes: 0 });
+    progress.onEvent({
+      type: 'run-start',
+      at: '',
+      runId: 'r1',
+      snapshot: 's',
+      pairs: 2,
+      estimatedBytes: 0,
+    });
     progress.onEvent({
       type: 'table-start',
       at: '',
@@ -157,7 +171,14 @@ describe('progress on a TTY', () => {
     const { progress, text } = ttyProgress();
     const ref = { target: 'db_1', source: 't', table: 't' };
     const unsized = { ...ref, table: 'unsized' };
-    progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 2, estimatedBytes: 0 });
+    progress.onEvent({
+      type: 'run-start',
+      at: '',
+      runId: 'r1',
+      snapshot: 's',
+      pairs: 2,
+      estimatedBytes: 0,
+    });
     for (const [r, estimatedBytes] of [
       [ref, 20_000_000],
       [unsized, 0],
@@ -198,7 +219,14 @@ describe('progress on a TTY', () => {
   it('caps progress below 100% while a table runs past its estimate', () => {
     const { progress, text } = ttyProgress();
     const ref = { target: 'db_1', source: 't', table: 't' };
-    progress.onEvent({ type: 'run-start', at: '', snapshot: 's', pairs: 1, estimatedBytes: 0 });
+    progress.onEvent({
+      type: 'run-start',
+      at: '',
+      runId: 'r1',
+      snapshot: 's',
+      pairs: 1,
+      estimatedBytes: 0,
+    });
     progress.onEvent({
       type: 'table-start',
       at: '',

@@ -11,6 +11,7 @@ import { printable, printableJsonLine, printed } from '../../report/printable.js
 import { ReportFile, runStoppedError, stoppedRunReport } from '../../report/report-file.js';
 import { renderSummary } from '../../report/summary.js';
 import { ResumeReport } from '../../resume/resume-report.js';
+import { checkRunId } from '../../run-id.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -25,6 +26,18 @@ function parseConcurrency(value: string | undefined): number | undefined {
   return n;
 }
 
+/** --run-id, or the resumed report's; both given, they must agree. */
+function runIdOf(given: string | undefined, resume: ResumeReport | undefined): string | undefined {
+  if (given === undefined) return undefined;
+  const runId = checkRunId(given, '--run-id');
+  if (resume?.runId !== undefined && resume.runId !== runId) {
+    throw new ConfigError(
+      `--run-id ${runId} differs from the run id of ${resume.path} (${resume.runId}): --resume continues that run under its own id; leave out --run-id`,
+    );
+  }
+  return runId;
+}
+
 /** `pgcopy run`: copy every planned table; summary on stdout, progress on stderr, audit log on disk. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
@@ -34,6 +47,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     'dry-run': { type: 'boolean' },
     verify: { type: 'boolean' },
     resume: { type: 'string' },
+    'run-id': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
     json: { type: 'boolean' },
   });
@@ -48,6 +62,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   // Read before --report opens (and empties) its file: both may name the same report.
   const resume =
     values.resume === undefined ? undefined : await ResumeReport.read(resolve(cwd, values.resume));
+  const runId = runIdOf(values['run-id'], resume);
 
   // Both outputs open before any connection: a path that cannot be written is a usage error
   // (exit 2) while nothing has been copied yet.
@@ -83,6 +98,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       dryRun,
       verify: values.verify === true,
       resume,
+      runId,
       deps: { env: io.env },
     });
     if (!report) {
@@ -96,7 +112,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
     if (audit) text.write(printed`Audit log: ${audit.path}\n`);
     if (io.signal?.aborted) return EXIT.INTERRUPTED;
-    return report.status === 'error' ? EXIT.FAILED : EXIT.OK;
+    return report.status === 'error' || report.status === 'unknown' ? EXIT.FAILED : EXIT.OK;
   } catch (error) {
     audit?.write(`Run failed: ${describeError(error)}`);
     if (reportFile) {

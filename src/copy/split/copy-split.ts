@@ -8,7 +8,7 @@ import { copyPair, refOf, resultOf, type PairContext } from '../copy-pair.js';
 import { destinationSetup } from '../destination.js';
 import { advanceSequences } from '../sequences.js';
 import { streamStrategy } from '../strategies/stream.js';
-import { toTableError } from '../table-error.js';
+import { OUTCOME_UNKNOWN, UNKNOWN_NEXT, toTableError } from '../table-error.js';
 import type { WorkerConnections } from '../worker-connections.js';
 import {
   attemptPrefix,
@@ -183,7 +183,10 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
         .then(() => Promise.reject(refused.reason as Error));
     } else {
       decided = true;
-      committed = first.target.query('COMMIT');
+      // The ledger's row names the prepared parts: they commit when it does.
+      const gids = others.map((_, i) => partGid(prefix, plan.targetTable, i + 2));
+      const record = ctx.ledger?.(rows, gids) ?? [];
+      committed = first.target.query([...record, 'COMMIT'].join('; '));
     }
     const outcome = await committed.then(
       () => undefined,
@@ -197,6 +200,10 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     // A prepared part commits only after the first part did: all committed means the table did,
     // whatever the first COMMIT answered (its connection may have dropped after the commit).
     if (settled.committed.length < others.length) {
+      // Every part rolled back, the first one's COMMIT refused by the server: nothing is in.
+      if (outcome && sqlstateOf(outcome.thrown) && settled.rolledBack.length === others.length) {
+        decided = false;
+      }
       throw outcome ? outcome.thrown : notTogether(plan, settled, others.length);
     }
     for (const part of ready) part.targetUsable = true;
@@ -217,6 +224,13 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     });
     // A new attempt would collide the same way, and a decided table may have committed.
     if (decided || conflict) error = { ...error, transient: false };
+    if (decided && !conflict && error.code !== OUTCOME_UNKNOWN) {
+      error = {
+        ...error,
+        code: OUTCOME_UNKNOWN,
+        message: `${error.message}; the table's first part was sent its COMMIT: whether its rows are in cannot be known here (${UNKNOWN_NEXT})`,
+      };
+    }
   } finally {
     await Promise.all(
       parts.map(async (part) => {
@@ -238,14 +252,16 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
     );
   }
   const read = { rows, bytes: bytes() };
+  // An unknown outcome reports the rows sent: they are in, or none is.
+  const kept = !error || error.code === OUTCOME_UNKNOWN;
   const result = resultOf(plan, {
-    rows: error ? 0 : read.rows,
-    bytes: error ? 0 : read.bytes,
+    rows: kept ? read.rows : 0,
+    bytes: kept ? read.bytes : 0,
     seconds: seconds(),
     warnings: [...warnings, ...(!error && rows === 0 ? ['zero rows copied'] : [])],
     error,
   });
-  return error && read.rows + read.bytes > 0 ? { ...result, rolledBack: read } : result;
+  return !kept && read.rows + read.bytes > 0 ? { ...result, rolledBack: read } : result;
 }
 
 /**

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { quoteLiteral } from '../../db/quote.js';
+import { ledgerCommittedPartSql } from '../../ledger/target-ledger.js';
 
 /**
  * Prepared transactions of a split table. The first part commits normally: its commit is the
  * table's decision. Every other part is prepared first, under a name that carries the first part's
- * transaction id: `pgcopy_<run>_x<xid>_<table>_<part>`. Whatever happens to pgcopy after that, the
+ * transaction id: `pgcopy_<run>_x<xid>_<table>_<part>` (<run>: hex digits of the run id's hash). Whatever happens to pgcopy after that, the
  * target itself tells how to finish a prepared part (txid_status of that id: committed, or
  * aborted), so leftovers are settled safely by the next run, never guessed.
  */
@@ -15,7 +17,12 @@ const TABLE_CHARS = 40;
 
 /** The prefix shared by the prepared parts of one attempt at one table. */
 export function attemptPrefix(runId: string, deciderXid: string): string {
-  return `${GID_PREFIX}${runId}_x${deciderXid}_`;
+  return `${GID_PREFIX}${runTag(runId)}_x${deciderXid}_`;
+}
+
+/** A run id as hex digits of fixed length: any run id fits the gid, and its pattern stays. */
+export function runTag(runId: string): string {
+  return createHash('sha256').update(runId).digest('hex').slice(0, 12);
 }
 
 export function partGid(prefix: string, table: string, part: number): string {
@@ -49,9 +56,19 @@ interface PreparedRow {
  * each as its first part ended: COMMIT PREPARED when it committed, ROLLBACK PREPARED when it
  * aborted. One still in progress (its run is between PREPARE and COMMIT) is left alone.
  */
-export async function settlePrepared(client: pg.ClientBase, prefix: string): Promise<Settled> {
+export async function settlePrepared(
+  client: pg.ClientBase,
+  prefix: string,
+  ledgerSchema?: string,
+): Promise<Settled> {
+  const decider = `txid_status(substring(gid FROM '^pgcopy_[0-9a-f]+_x([0-9]+)_')::bigint)`;
+  // The ledger names the parts of every table that committed: it outlasts the transaction
+  // ids' own status (which a server forgets, long after).
+  const status = ledgerSchema
+    ? `CASE WHEN ${ledgerCommittedPartSql(ledgerSchema, 'gid')} THEN 'committed' ELSE ${decider} END`
+    : decider;
   const found = await client.query<PreparedRow>(
-    `SELECT gid, txid_status(substring(gid FROM '^pgcopy_[0-9a-f]+_x([0-9]+)_')::bigint) AS status
+    `SELECT gid, ${status} AS status
        FROM pg_prepared_xacts
       WHERE database = current_database() AND left(gid, length($1)) = $1 AND left(gid, 7) = 'pgcopy_'
       ORDER BY gid`,

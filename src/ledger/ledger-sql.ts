@@ -1,0 +1,76 @@
+import { qualifiedName, quoteIdent, quoteLiteral } from '../db/quote.js';
+
+/**
+ * The ledger: a table of pgcopy's own on each target, one row per pair a run committed, written in
+ * the transaction that commits the pair's rows. Whether a pair's rows are in is read here, never
+ * inferred from a report.
+ */
+export const LEDGER_TABLE = 'ledger';
+
+/** Its columns, in the order `recordSql` writes them. */
+export const LEDGER_COLUMNS = [
+  ['run_id', 'text NOT NULL'],
+  ['source_schema', 'text NOT NULL'],
+  ['source_table', 'text NOT NULL'],
+  ['target_schema', 'text NOT NULL'],
+  ['target_table', 'text NOT NULL'],
+  ['mode', 'text NOT NULL'],
+  ['rows', 'bigint NOT NULL'],
+  ['plan_hash', 'text NOT NULL'],
+  ['prepared_parts', "text[] NOT NULL DEFAULT '{}'"],
+  ['pgcopy_version', 'text NOT NULL'],
+  ['committed_at', 'timestamptz NOT NULL DEFAULT clock_timestamp()'],
+] as const;
+
+export function ledgerName(schema: string): string {
+  return qualifiedName(schema, LEDGER_TABLE);
+}
+
+/** The schema and table, made when missing. A pair is committed at most once per run id (the key). */
+export function createLedgerSql(schema: string): string {
+  const columns = LEDGER_COLUMNS.map(([name, type]) => `${quoteIdent(name)} ${type}`).join(', ');
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
+    `CREATE TABLE IF NOT EXISTS ${ledgerName(schema)} (${columns}, PRIMARY KEY (run_id, target_schema, target_table))`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${LEDGER_TABLE}_committed_at`)} ON ${ledgerName(schema)} (committed_at)`,
+  ].join('; ');
+}
+
+/** What one committed pair writes into the ledger. */
+export interface LedgerEntry {
+  readonly runId: string;
+  readonly sourceSchema: string;
+  readonly sourceTable: string;
+  readonly targetSchema: string;
+  readonly targetTable: string;
+  readonly mode: string;
+  readonly rows: number;
+  readonly planHash: string;
+  /** A split table: the prepared parts that commit with its first part. */
+  readonly preparedParts: readonly string[];
+  readonly version: string;
+}
+
+/** The entry's values as literals: sent with the COMMIT in one round trip (simple protocol). */
+export function entryValuesSql(entry: LedgerEntry): string {
+  const parts = `ARRAY[${entry.preparedParts.map(quoteLiteral).join(', ')}]::text[]`;
+  return [
+    quoteLiteral(entry.runId),
+    quoteLiteral(entry.sourceSchema),
+    quoteLiteral(entry.sourceTable),
+    quoteLiteral(entry.targetSchema),
+    quoteLiteral(entry.targetTable),
+    quoteLiteral(entry.mode),
+    String(Math.trunc(entry.rows)),
+    quoteLiteral(entry.planHash),
+    parts,
+    quoteLiteral(entry.version),
+  ].join(', ');
+}
+
+/** The columns recordSql writes (committed_at takes its default). */
+export const WRITTEN_COLUMNS = LEDGER_COLUMNS.slice(0, -1).map(([name]) => quoteIdent(name));
+
+export function recordSql(schema: string, entry: LedgerEntry): string {
+  return `INSERT INTO ${ledgerName(schema)} (${WRITTEN_COLUMNS.join(', ')}) VALUES (${entryValuesSql(entry)})`;
+}
