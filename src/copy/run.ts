@@ -50,6 +50,8 @@ export interface RunOptions {
   readonly lockWaitTiming?: LockWaitTiming | undefined;
   /** Backoff between attempts of a table (tests shorten it); retries come from options.retries. */
   readonly retryDelays?: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'> | undefined;
+  /** The run's id; generated when absent. */
+  readonly runId?: string | undefined;
 }
 
 export interface RunOutcome {
