@@ -24,6 +24,7 @@ export {
 } from './lambda/handler.js';
 export type { PgcopyEvent } from './lambda/lambda-event.js';
 export { RunFailedError } from './lambda/run-failed.js';
+export { ERROR_TYPES, errorTypeOf, type ErrorType } from './lambda/error-type.js';
 export {
   PgcopyError,
   ConfigError,

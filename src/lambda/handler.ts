@@ -7,9 +7,11 @@ import { pairName, planHasErrors, type Plan } from '../plan/types.js';
 import type { RunReport } from '../report/events.js';
 import { ConfigCache } from './config-cache.js';
 import { marginFrom, startDeadline } from './deadline.js';
-import { checkEventNames, parseEvent } from './lambda-event.js';
-import { logRunEvent, type LogSink } from './log-events.js';
+import { checkEventNames, parseEvent, type ParsedEvent } from './lambda-event.js';
+import { logRunEvent, withFields, type LogSink } from './log-events.js';
 import { redactEnvironment } from './redact-environment.js';
+import { newRunId } from '../run-id.js';
+import { withErrorType } from './error-type.js';
 import { RunFailedError } from './run-failed.js';
 import { SecretsProviders, type CreateSecretsClient } from './secrets-clients.js';
 
@@ -22,13 +24,16 @@ export interface DryRunResult {
   readonly plan: unknown;
 }
 
-export type HandlerResult = RunReport | DryRunResult;
+/** What an invocation returns, with the run id it ran under (the event's, or a new one). */
+export type HandlerResult = (RunReport | DryRunResult) & { readonly runId: string };
 
 export interface HandlerDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Default: Powertools' Logger, JSON lines on stdout (service `pgcopy`). */
   readonly logger?: LogSink & { addContext?(context: Context): void };
   readonly createSecretsClient?: CreateSecretsClient;
+  /** The clock a new run id is taken from. */
+  readonly now?: () => Date;
 }
 
 function planFailure(plan: Plan): PgcopyError {
@@ -48,30 +53,46 @@ export class PgcopyFunction {
   readonly secrets: SecretsProviders;
   private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly logger: NonNullable<HandlerDeps['logger']>;
+  private readonly now: () => Date;
 
   constructor(deps: HandlerDeps = {}) {
     this.env = deps.env ?? process.env;
     this.configs = new ConfigCache(this.env);
     this.secrets = new SecretsProviders(this.env, deps.createSecretsClient);
     this.logger = deps.logger ?? new Logger({ serviceName: 'pgcopy' });
+    this.now = deps.now ?? (() => new Date());
   }
 
   async invoke(event: unknown, context: LambdaContext): Promise<HandlerResult> {
     if (this.logger.addContext && context.awsRequestId !== undefined) {
       this.logger.addContext(context as Context);
     }
+    let log: LogSink = this.logger;
     try {
-      return await this.runOnce(event, context);
+      const parsed = parseEvent(event);
+      // Made here when the event gives none, so that every log line of the run carries it.
+      const runId = parsed.runId ?? newRunId(this.now());
+      log = withFields(this.logger, { runId });
+      return await this.runOnce(parsed, runId, log, context);
     } catch (error) {
       const code = error instanceof PgcopyError ? error.code : 'UNEXPECTED';
-      this.logger.error(`❌ Run failed: ${describeError(error)}`, { event: 'run-failed', code });
-      // Lambda hands the message and stack to whoever invoked the function.
-      throw redactEnvironment(error, this.env);
+      // Lambda hands the name (as errorType), message and stack to whoever invoked the function.
+      const thrown = withErrorType(redactEnvironment(error, this.env));
+      log.error(`❌ Run failed: ${describeError(error)}`, {
+        event: 'run-failed',
+        code,
+        errorType: thrown.name,
+      });
+      throw thrown;
     }
   }
 
-  private async runOnce(rawEvent: unknown, context: LambdaContext): Promise<HandlerResult> {
-    const event = parseEvent(rawEvent);
+  private async runOnce(
+    event: ParsedEvent,
+    runId: string,
+    log: LogSink,
+    context: LambdaContext,
+  ): Promise<HandlerResult> {
     const config = await this.configs.get(event.config);
     const fromEvent = this.configs.fromEvent(event.config);
     // A deployed config may be narrowed by an event; only the deployment widens what it does.
@@ -83,16 +104,17 @@ export class PgcopyFunction {
         signal: deadline.signal,
         filters: event.filters,
         dryRun: event.dryRun,
-        onEvent: (e) => logRunEvent(this.logger, e),
+        runId,
+        onEvent: (e) => logRunEvent(log, e),
         // An event's config gets no PG* variables, password or service file of the function's.
         deps: { secrets: this.secrets.for(config.secrets), env: fromEvent ? {} : this.env },
       });
       if (!report) {
         if (planHasErrors(plan)) throw planFailure(plan);
-        return { dryRun: true, plan: planToJson(plan) };
+        return { dryRun: true, runId, plan: planToJson(plan) };
       }
       if (report.status === 'error') throw new RunFailedError(report);
-      return report;
+      return { ...report, runId };
     } catch (error) {
       if (error === deadline.reason) {
         throw new PgcopyError(

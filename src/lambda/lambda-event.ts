@@ -3,6 +3,7 @@ import { tablePatternRegExp } from '../config/table-pattern.js';
 import { MODES, type Config, type Mode, type TargetConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { PlanFilters } from '../plan/select-tables.js';
+import { checkRunId } from '../run-id.js';
 
 /** What an invocation may say: its own config, and how to narrow the run (as the CLI's flags do). */
 export interface PgcopyEvent {
@@ -12,6 +13,8 @@ export interface PgcopyEvent {
   readonly tables?: readonly string[];
   readonly mode?: Mode;
   readonly dryRun?: boolean;
+  /** The run's id: an invocation repeated with the same one commits each table once. */
+  readonly runId?: string;
 }
 
 export interface ParsedEvent {
@@ -19,9 +22,10 @@ export interface ParsedEvent {
   readonly config: unknown;
   readonly filters: PlanFilters;
   readonly dryRun: boolean;
+  readonly runId: string | undefined;
 }
 
-const KEYS = ['config', 'targets', 'tables', 'mode', 'dryRun'];
+const KEYS = ['config', 'targets', 'tables', 'mode', 'dryRun', 'runId'];
 
 function names(value: unknown, key: string): string[] | undefined {
   if (value === undefined) return undefined;
@@ -39,7 +43,7 @@ function names(value: unknown, key: string): string[] | undefined {
 /** Validates an invocation's event; every error names the event key and the value received. */
 export function parseEvent(event: unknown): ParsedEvent {
   if (event === null || event === undefined)
-    return { config: undefined, filters: {}, dryRun: false };
+    return { config: undefined, filters: {}, dryRun: false, runId: undefined };
   if (typeof event !== 'object' || Array.isArray(event)) {
     throw new ConfigError(`event: expected an object, got ${describeValue(event)}`);
   }
@@ -49,7 +53,7 @@ export function parseEvent(event: unknown): ParsedEvent {
       throw new ConfigError(`event.${key}: unknown key (expected one of ${KEYS.join(', ')})`);
     }
   }
-  const { mode, dryRun } = raw;
+  const { mode, dryRun, runId } = raw;
   if (mode !== undefined && !MODES.includes(mode as Mode)) {
     throw new ConfigError(
       `event.mode: expected one of ${MODES.join(', ')}, got ${describeValue(mode)}`,
@@ -57,6 +61,9 @@ export function parseEvent(event: unknown): ParsedEvent {
   }
   if (dryRun !== undefined && typeof dryRun !== 'boolean') {
     throw new ConfigError(`event.dryRun: expected true or false, got ${describeValue(dryRun)}`);
+  }
+  if (runId !== undefined && typeof runId !== 'string') {
+    throw new ConfigError(`event.runId: expected a run id (a string), got ${describeValue(runId)}`);
   }
   return {
     config: raw['config'],
@@ -66,6 +73,7 @@ export function parseEvent(event: unknown): ParsedEvent {
       mode: mode as Mode | undefined,
     },
     dryRun: dryRun === true,
+    runId: runId === undefined ? undefined : checkRunId(runId, 'event.runId'),
   };
 }
 

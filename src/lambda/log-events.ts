@@ -26,6 +26,15 @@ function tableAttributes(r: TableResult): Record<string, unknown> {
   };
 }
 
+/** The sink with `fields` on every entry (the run id on each line of an invocation). */
+export function withFields(log: LogSink, fields: Readonly<Record<string, unknown>>): LogSink {
+  return {
+    info: (message, attributes) => log.info(message, { ...attributes, ...fields }),
+    warn: (message, attributes) => log.warn(message, { ...attributes, ...fields }),
+    error: (message, attributes) => log.error(message, { ...attributes, ...fields }),
+  };
+}
+
 /**
  * One log entry per run event worth keeping (progress and the plan are not): the audit log's line,
  * with its ✅/⚠️/❌ markers, as the message, and the figures as fields. Events carry no secrets.

@@ -31,9 +31,10 @@ function name(t: TableResult): string {
 }
 
 /**
- * A run in which a table failed: the invocation fails with it, so that Lambda's and the state
- * machine's retries apply. The message carries the summary (Lambda passes on only the error's name
- * and message); `code` is TIMEOUT when the time limit stopped a table, else RUN_FAILED.
+ * A run in which a table failed: the invocation fails with it, and its name (errorType, see
+ * error-type.ts) tells the state machine whether a retry may help. The message carries the summary
+ * (Lambda passes on only the error's name and message); `code` is TIMEOUT when the time limit
+ * stopped a table, else RUN_FAILED.
  */
 export class RunFailedError extends PgcopyError {
   readonly summary: RunSummary;

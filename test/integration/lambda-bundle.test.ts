@@ -210,15 +210,33 @@ describe('the Lambda packagings, loaded as the Lambda Node.js runtime loads them
     for (const password of passwords) expect(stdout + stderr).not.toContain(password);
   });
 
-  it('a configuration error reaches Lambda as errorType ConfigError (class names survive the bundle)', async () => {
+  it('a configuration error reaches Lambda as errorType PgcopyConfig, the name the template does not retry', async () => {
     const { outcome, stderr } = await invoke(join(work, 'function'), { mode: 'merge' });
     expect(outcome).toMatchObject({
       ok: false,
-      errorType: 'ConfigError',
+      errorType: 'PgcopyConfig',
       errorMessage: 'event.mode: expected one of append, truncate, upsert, insert-new, got "merge"',
     });
     // Powertools writes warnings and errors to stderr; Lambda sends both streams to CloudWatch.
-    expect(logLines(stderr).at(-1)).toMatchObject({ level: 'ERROR', code: 'CONFIG' });
+    expect(logLines(stderr).at(-1)).toMatchObject({
+      level: 'ERROR',
+      code: 'CONFIG',
+      errorType: 'PgcopyConfig',
+    });
+  });
+
+  it("a table that failed for good reaches Lambda as errorType PgcopyTableFailed; the log lines carry the event's runId", async () => {
+    await sql(s.target1, `TRUNCATE ${q}.items; INSERT INTO ${q}.items VALUES (1, 'taken', 0)`);
+    const { outcome, stdout, stderr } = await invoke(join(work, 'function'), {
+      targets: ['one'],
+      mode: 'append',
+      runId: 'bundle-run/1',
+    });
+    expect(outcome).toMatchObject({ ok: false, errorType: 'PgcopyTableFailed' });
+    expect(outcome.errorMessage).toContain('one.items: [POSTGRES] duplicate key value');
+    const lines = [...logLines(stdout), ...logLines(stderr)];
+    expect(lines.map((l) => l['event'])).toContain('run-failed');
+    for (const line of lines) expect(line['runId']).toBe('bundle-run/1');
   });
 
   it('code.zip runs with layer.zip unpacked where Lambda puts layers (through NODE_PATH)', async () => {

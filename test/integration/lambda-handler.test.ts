@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigError, PgcopyError } from '../../src/errors.js';
+import { ConfigError, ConnectError, PgcopyError } from '../../src/errors.js';
+import { ERROR_TYPES } from '../../src/lambda/error-type.js';
 import { handler, PgcopyFunction, type HandlerResult } from '../../src/lambda/handler.js';
 import { RunFailedError } from '../../src/lambda/run-failed.js';
 import type { RunReport } from '../../src/report/events.js';
+import { RUN_ID_PATTERN } from '../../src/run-id.js';
+import { parseCfnYaml } from '../support/cfn-yaml.js';
 import { endpointOf } from '../support/config.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { fakeContext, recordingLog, secretsConfig, startLambdaSecrets } from '../support/lambda.js';
@@ -57,9 +62,22 @@ afterAll(async () => {
   }
 });
 
-function asReport(result: HandlerResult): RunReport {
+function asReport(result: HandlerResult): RunReport & { runId: string } {
   if ('dryRun' in result) throw new Error('expected a run report');
   return result;
+}
+
+/** The error names the deployed state machine retries (deploy/template.yaml, the Copy task). */
+function retriedByTemplate(): string[] {
+  const template = parseCfnYaml(
+    readFileSync(new URL('../../deploy/template.yaml', import.meta.url), 'utf8'),
+  ) as {
+    Resources: { FanOut: { Properties: { Definition: { States: Record<string, unknown> } } } };
+  };
+  const map = template.Resources.FanOut.Properties.Definition.States['CopyEach'] as {
+    ItemProcessor: { States: { Copy: { Retry: { ErrorEquals: string[] }[] } } };
+  };
+  return map.ItemProcessor.States.Copy.Retry.flatMap((r) => r.ErrorEquals);
 }
 
 const itemsDigest = () => tableDigest(s.source, `SELECT * FROM ${q}.items`);
@@ -129,7 +147,9 @@ describe('the Lambda handler, invoked in-process', () => {
       .invoke({ targets: ['one'], tables: ['items'], mode: 'append' }, fakeContext())
       .catch((e: unknown) => e)) as RunFailedError;
     expect(error).toBeInstanceOf(RunFailedError);
-    expect(error.name).toBe('RunFailedError');
+    // A duplicate key fails again at every attempt: the template does not retry it.
+    expect(error.name).toBe(ERROR_TYPES.tableFailed);
+    expect(retriedByTemplate()).not.toContain(error.name);
     expect(error.code).toBe('RUN_FAILED');
     expect(error.message).toMatch(/^1 of 1 table\(s\) failed \(0 done, 0 done with warnings/);
     expect(error.message).toContain('one.items: [POSTGRES] duplicate key value');
@@ -155,6 +175,8 @@ describe('the Lambda handler, invoked in-process', () => {
       .catch((e: unknown) => e)) as RunFailedError;
     expect(Date.now() - started).toBeLessThan(4000 + 2500);
     expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.name).toBe(ERROR_TYPES.timeLimit);
+    expect(retriedByTemplate()).not.toContain(error.name);
     expect(error.code).toBe('TIMEOUT');
     expect(error.message).toContain(
       'did not finish before the Lambda time limit (rolled back, or not started; nothing written): two.slow',
@@ -180,11 +202,165 @@ describe('the Lambda handler, invoked in-process', () => {
       .invoke({ targets: ['two'], tables: ['slow'] }, fakeContext(5_000))
       .catch((e: unknown) => e)) as PgcopyError;
     expect(error).toBeInstanceOf(PgcopyError);
+    expect(error.name).toBe(ERROR_TYPES.timeLimit);
     expect(error.code).toBe('TIMEOUT');
     expect(error.message).toBe(
       'timed out (stopped 10.0 s before the Lambda time limit) before any table was copied; nothing was written',
     );
     expect(await tableDigest(s.target2, `SELECT * FROM ${q}.slow`)).toEqual(before);
+  });
+});
+
+describe('run ids', () => {
+  it("the event's run id is in the result and on every log line; without one, one is made", async () => {
+    const log = recordingLog();
+    const fn = new PgcopyFunction({
+      env: { PGCOPY_CONFIG: JSON.stringify(config) },
+      logger: log,
+      now: () => new Date('2026-12-06T21:47:00.000Z'),
+    });
+    const event = { targets: ['one'], tables: ['items'] };
+    const given = asReport(
+      await fn.invoke({ ...event, runId: 'nightly:2026-12-06/0' }, fakeContext()),
+    );
+    expect(given.runId).toBe('nightly:2026-12-06/0');
+    expect(log.entries.map((e) => e.attributes['event'])).toEqual([
+      'run-start',
+      'table-start',
+      'table-done',
+      'run-end',
+    ]);
+    for (const entry of log.entries) expect(entry.attributes['runId']).toBe('nightly:2026-12-06/0');
+
+    log.entries.length = 0;
+    const made = asReport(await fn.invoke(event, fakeContext()));
+    expect(made.runId).toMatch(/^20261206T214700Z-[0-9a-f]{6}$/);
+    expect(log.entries.length).toBe(4);
+    for (const entry of log.entries) expect(entry.attributes['runId']).toBe(made.runId);
+    const again = asReport(await fn.invoke(event, fakeContext()));
+    expect(again.runId).not.toBe(made.runId);
+
+    expect(
+      await fn.invoke({ ...event, dryRun: true, runId: 'check-1' }, fakeContext()),
+    ).toMatchObject({ dryRun: true, runId: 'check-1' });
+  });
+});
+
+describe('errorType: whether a new invocation may pass, for the state machine', () => {
+  const log = recordingLog();
+  /** The deployed config in append mode, with no retry inside the run. */
+  const once = (): PgcopyFunction =>
+    new PgcopyFunction({
+      env: {
+        PGCOPY_CONFIG: JSON.stringify({ ...config, options: { mode: 'append', retries: 0 } }),
+      },
+      logger: log,
+    });
+
+  /** Waits for pgcopy's COPY into `slow` on target two, and ends its backend (as a failover would). */
+  async function terminateSlowCopy(): Promise<void> {
+    for (const until = Date.now() + 20_000; Date.now() < until;) {
+      const { rows } = await sql(
+        s.target2,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = 'pgcopy' AND query LIKE 'COPY %'
+            AND strpos(query, $1) > 0 AND strpos(query, 'slow') > 0`,
+        [schema],
+      );
+      if (rows.length > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('no COPY into slow to terminate');
+  }
+
+  function closedPort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+  }
+
+  const direct = (source: Record<string, unknown>): PgcopyFunction =>
+    new PgcopyFunction({
+      env: {
+        PGCOPY_CONFIG: JSON.stringify({
+          source: { ...endpointOf(s.source, schema), ...source },
+          targets: [{ name: 'one', ...endpointOf(s.target1, schema), tables: ['items'] }],
+          options: { mode: 'append' },
+        }),
+      },
+      logger: log,
+    });
+
+  it('a table whose connection was cut mid-COPY is PgcopyTransient, which the template retries', async () => {
+    const before = await tableDigest(s.target2, `SELECT * FROM ${q}.slow`);
+    const pending = once()
+      .invoke({ targets: ['two'], tables: ['slow'], runId: 'cut-1' }, fakeContext())
+      .catch((e: unknown) => e);
+    await terminateSlowCopy();
+    const error = (await pending) as RunFailedError;
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.report.tables.map((t) => [t.table, t.status, t.error?.transient])).toEqual([
+      ['slow', 'error', true],
+    ]);
+    expect(error.name).toBe(ERROR_TYPES.transient);
+    expect(retriedByTemplate()).toContain(error.name);
+    expect(await tableDigest(s.target2, `SELECT * FROM ${q}.slow`)).toEqual(before);
+    expect(log.entries.at(-1)?.attributes).toMatchObject({
+      event: 'run-failed',
+      code: 'RUN_FAILED',
+      errorType: ERROR_TYPES.transient,
+      runId: 'cut-1',
+    });
+  });
+
+  it('bug: a duplicate key was retried with the cut table: one table failed for good makes the run PgcopyTableFailed', async () => {
+    await sql(s.target1, `TRUNCATE ${q}.items; INSERT INTO ${q}.items VALUES (1, 'taken')`);
+    await sql(s.target2, `TRUNCATE ${q}.items`);
+    const pending = once()
+      .invoke({ tables: ['items', 'slow'] }, fakeContext())
+      .catch((e: unknown) => e);
+    await terminateSlowCopy();
+    const error = (await pending) as RunFailedError;
+    expect(error).toBeInstanceOf(RunFailedError);
+    const outcomes = error.report.tables.map((t) => [
+      `${t.target}.${t.table}`,
+      t.status,
+      t.error?.transient === true,
+    ]);
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        ['one.items', 'error', false],
+        ['two.items', 'done', false],
+        ['two.slow', 'error', true],
+      ]),
+    );
+    expect(error.name).toBe(ERROR_TYPES.tableFailed);
+    expect(retriedByTemplate()).not.toContain(error.name);
+    const failed = log.entries.at(-1)?.attributes;
+    expect(failed).toMatchObject({ event: 'run-failed', errorType: ERROR_TYPES.tableFailed });
+    expect(String(failed?.['runId'])).toMatch(RUN_ID_PATTERN);
+  });
+
+  it('a source that refuses connections is PgcopyTransient; one that refuses the login is PgcopyConfig', async () => {
+    const refused = (await direct({ port: await closedPort() })
+      .invoke({}, fakeContext())
+      .catch((e: unknown) => e)) as Error;
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect(refused.message).toMatch(/^cannot connect to /);
+    expect(refused.name).toBe(ERROR_TYPES.transient);
+
+    const login = (await direct({ password: 'not-the-password' })
+      .invoke({}, fakeContext())
+      .catch((e: unknown) => e)) as Error;
+    expect(login).toBeInstanceOf(ConnectError);
+    expect(login.message).toMatch(/password authentication failed/);
+    expect(login.name).toBe(ERROR_TYPES.config);
+    expect(retriedByTemplate()).not.toContain(login.name);
   });
 });
 
@@ -214,7 +390,25 @@ describe('configuration errors fail at once, naming the key path', () => {
       'an unknown event key',
       {},
       { table: ['items'] },
-      'event.table: unknown key (expected one of config, targets, tables, mode, dryRun)',
+      'event.table: unknown key (expected one of config, targets, tables, mode, dryRun, runId)',
+    ],
+    [
+      'a run id that is not a string',
+      {},
+      { runId: 42 },
+      'event.runId: expected a run id (a string), got 42',
+    ],
+    [
+      'a run id with characters a run id may not hold',
+      {},
+      { runId: "nightly'; --" },
+      'event.runId: expected a run id (1 to 128 of the characters A-Z a-z 0-9 . _ : / -), got "nightly\'; --"',
+    ],
+    [
+      'a run id longer than 128 characters',
+      {},
+      { runId: 'r'.repeat(129) },
+      'event.runId: expected a run id (1 to 128 of the characters A-Z a-z 0-9 . _ : / -), got "rrr',
     ],
     [
       'an unknown mode',
@@ -268,7 +462,8 @@ describe('configuration errors fail at once, naming the key path', () => {
     const requests = sm.requests.length;
     const error = (await fn.invoke(event, fakeContext()).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.name).toBe('ConfigError');
+    expect(error.name).toBe(ERROR_TYPES.config);
+    expect(retriedByTemplate()).not.toContain(error.name);
     expect(error.message.startsWith(message)).toBe(true);
     expect(sm.requests.length).toBe(requests);
   });
@@ -306,6 +501,7 @@ describe('where the config comes from', () => {
       )
       .catch((e: unknown) => e)) as PgcopyError;
     expect(error).toBeInstanceOf(PgcopyError);
+    expect(error.name).toBe(ERROR_TYPES.tableFailed);
     expect(error.code).toBe('PLAN');
     expect(error.message).toMatch(/^dry run: 1 table\(s\) cannot be copied: one\.missing: /);
   });
@@ -346,6 +542,7 @@ describe('where the config comes from', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const done = entries.find((e) => e['event'] === 'table-done');
+    expect(String(done?.['runId'])).toMatch(RUN_ID_PATTERN);
     expect(done).toMatchObject({
       level: 'INFO',
       service: 'pgcopy',
@@ -376,6 +573,7 @@ describe('bug: an event rewrote the deployed config (its ${VAR} read the functio
     const requests = sm.requests.length;
     const error = (await fn.invoke(event, fakeContext()).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(ConfigError);
+    expect(error.name).toBe(ERROR_TYPES.config);
     // Refused before any secret is read or any server is reached.
     expect(sm.requests.length).toBe(requests);
     expect(`${error.message}\n${error.stack ?? ''}`).not.toContain(awsKey);

@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
+import { ERROR_TYPES } from '../../src/lambda/error-type.js';
+import { checkRunId } from '../../src/run-id.js';
 import { parseCfnYaml } from '../support/cfn-yaml.js';
 
 const file = fileURLToPath(new URL('../../deploy/template.yaml', import.meta.url));
@@ -49,6 +53,50 @@ function statements(): { always: Statement[]; conditional: Map<string, Statement
 }
 
 const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+interface Retrier {
+  readonly ErrorEquals: string[];
+  readonly MaxAttempts: number;
+  readonly BackoffRate?: number;
+}
+type MapState = State & {
+  MaxConcurrency: string;
+  ItemSelector: string;
+  ItemProcessor: { StartAt: string; States: Record<string, State> };
+};
+type TaskState = State & { Retry: Retrier[]; Catch: { ErrorEquals: string[] }[] };
+
+function definition(): { QueryLanguage: string; StartAt: string; States: Record<string, State> } {
+  return resource('FanOut').Properties['Definition'] as ReturnType<typeof definition>;
+}
+const fanOut = (): MapState => {
+  const d = definition();
+  return d.States[d.StartAt] as MapState;
+};
+const copyTask = (): TaskState => {
+  const map = fanOut();
+  return map.ItemProcessor.States[map.ItemProcessor.StartAt] as TaskState;
+};
+
+/** A JSONata field of the definition evaluated as Step Functions does, `$hash` included. */
+async function evaluate(field: string, states: unknown): Promise<unknown> {
+  expect(field.startsWith('{%') && field.endsWith('%}')).toBe(true);
+  const expression = jsonata(field.slice(2, -2));
+  expression.registerFunction(
+    'hash',
+    (value: string, algorithm: string) =>
+      createHash(algorithm.replace('-', '').toLowerCase()).update(value).digest('hex'),
+    '<ss:s>',
+  );
+  return expression.evaluate({}, { states });
+}
+
+/** The ItemSelector's item for the `index`th item of execution `name`. */
+function selected(name: string, index: number, value: unknown): Promise<unknown> {
+  return evaluate(fanOut().ItemSelector, {
+    context: { Execution: { Name: name }, Map: { Item: { Index: index, Value: value } } },
+  });
+}
 
 describe('deploy/template.yaml', () => {
   it('parses with a schema that knows CloudFormation short-form tags, as a SAM template', () => {
@@ -110,35 +158,25 @@ describe('deploy/template.yaml', () => {
     expect([...conditional.keys()].sort()).toEqual(['HasKmsKey', 'HasVpc']);
   });
 
-  it('fans out with a Map state: bounded concurrency, retries with backoff, none for a config error', () => {
+  it('fans out with a Map state: bounded concurrency, retries with backoff, only of transient failures', () => {
     const machine = resource('FanOut');
     expect(machine.Type).toBe('AWS::Serverless::StateMachine');
     expect(machine.Properties['Policies']).toEqual([
       { LambdaInvokePolicy: { FunctionName: { Ref: 'Function' } } },
     ]);
-    const definition = machine.Properties['Definition'] as {
-      QueryLanguage: string;
-      StartAt: string;
-      States: Record<string, State>;
-    };
-    const map = definition.States[definition.StartAt] as State & {
-      MaxConcurrency: string;
-      ItemProcessor: { StartAt: string; States: Record<string, State> };
-    };
+    const map = fanOut();
+    expect(definition().QueryLanguage).toBe('JSONata');
     expect(map.Type).toBe('Map');
     expect(map.MaxConcurrency).toBe('{% ${MaxConcurrency} %}');
     expect(machine.Properties['DefinitionSubstitutions']).toMatchObject({
       MaxConcurrency: { Ref: 'MaxConcurrency' },
     });
-    const task = map.ItemProcessor.States[map.ItemProcessor.StartAt] as State & {
-      Retry: { ErrorEquals: string[]; MaxAttempts: number; BackoffRate?: number }[];
-    };
+    const task = copyTask();
     expect(task.Resource).toBe('arn:aws:states:::lambda:invoke');
-    // Retriers are tried in order: the first that matches a ConfigError allows no attempt.
-    expect(task.Retry[0]).toEqual({ ErrorEquals: ['ConfigError'], MaxAttempts: 0 });
-    const rest = task.Retry.slice(1);
-    expect(rest.some((r) => r.ErrorEquals.includes('States.ALL') && r.MaxAttempts > 0)).toBe(true);
-    expect(rest.every((r) => (r.BackoffRate ?? 1) > 1)).toBe(true);
+    expect(task.Retry.length).toBeGreaterThan(0);
+    expect(task.Retry.every((r) => r.MaxAttempts > 0 && (r.BackoffRate ?? 1) > 1)).toBe(true);
+    // Every item fails into the Catch after its retries: the other items still run.
+    expect(task.Catch.map((c) => c.ErrorEquals)).toEqual([['States.ALL']]);
     // Every state the definition names exists.
     const next = (states: Record<string, State>): string[] =>
       Object.values(states).flatMap((s) => [
@@ -147,10 +185,64 @@ describe('deploy/template.yaml', () => {
         ...((s['Choices'] as { Next: string }[] | undefined) ?? []).map((c) => c.Next),
         ...(typeof s['Default'] === 'string' ? [s['Default']] : []),
       ]);
-    for (const name of next(definition.States)) expect(definition.States).toHaveProperty([name]);
+    const { States } = definition();
+    for (const name of next(States)) expect(States).toHaveProperty([name]);
     for (const name of next(map.ItemProcessor.States)) {
       expect(map.ItemProcessor.States).toHaveProperty([name]);
     }
+  });
+
+  it("bug: a retried item appended again what it had committed, and a duplicate key was retried: only PgcopyTransient (and the Lambda service's own errors) is retried", () => {
+    const retried = copyTask().Retry.flatMap((r) => r.ErrorEquals);
+    // No catch-all: States.ALL or States.TaskFailed would retry every pgcopy failure.
+    expect(retried.filter((e) => e.startsWith('States.'))).toEqual([]);
+    expect(retried.filter((e) => !e.startsWith('Lambda.')).sort()).toEqual([ERROR_TYPES.transient]);
+    for (const lasting of [
+      ERROR_TYPES.tableFailed,
+      ERROR_TYPES.timeLimit,
+      ERROR_TYPES.config,
+      ERROR_TYPES.failed,
+      'ConfigError',
+      'RunFailedError',
+    ]) {
+      expect(retried).not.toContain(lasting);
+    }
+    // The service's errors: the function did not run, or its answer was lost.
+    expect(retried.filter((e) => e.startsWith('Lambda.')).sort()).toEqual([
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.ServiceException',
+      'Lambda.TooManyRequestsException',
+    ]);
+  });
+
+  it("gives each item a run id from the execution's name and the item's index, the same at every retry", async () => {
+    const name = '3f6c2a9e-8b1d-4c55-9e0a-7d2b1c4e5f60';
+    const item = { targets: ['one'], tables: ['items'], mode: 'append' };
+    const first = await selected(name, 2, item);
+    expect(first).toEqual({ ...item, runId: `${name}-2` });
+    // A retry (and a redrive) evaluates the same execution name and index.
+    expect(await selected(name, 2, item)).toEqual(first);
+    expect(await selected(name, 3, item)).toEqual({ ...item, runId: `${name}-3` });
+    expect(await selected(`${name}x`, 2, item)).not.toEqual(first);
+    // The task sends the selected item as the event.
+    expect(copyTask()['Arguments']).toMatchObject({ Payload: '{% $states.input %}' });
+  });
+
+  it('a run id the function accepts whatever the execution is named; an item may bring its own', async () => {
+    // Execution names may hold characters a run id may not (and up to 80 of them).
+    for (const name of ['nightly+2026=12', 'ñightly', 'a'.repeat(80), 'x@y']) {
+      const { runId } = (await selected(name, 9999, {})) as { runId: string };
+      expect(checkRunId(runId, 'runId')).toBe(runId);
+    }
+    const hashed = (await selected('nightly+1', 0, {})) as { runId: string };
+    expect(hashed.runId).toMatch(/^[0-9a-f]{64}-0$/);
+    const other = (await selected('nightly+2', 0, {})) as { runId: string };
+    expect(other.runId).not.toBe(hashed.runId);
+    expect(await selected('exec', 0, { runId: 'backfill-7', dryRun: true })).toEqual({
+      runId: 'backfill-7',
+      dryRun: true,
+    });
   });
 
   it('schedules the state machine through EventBridge Scheduler only when asked', () => {
