@@ -1,4 +1,5 @@
 import { isTransientError } from '../copy/transient.js';
+import { OUTCOME_UNKNOWN } from '../copy/table-error.js';
 import { ConfigError, ConnectError, PgcopyError, SecretError, TunnelError } from '../errors.js';
 import type { RunReport, TableError } from '../report/events.js';
 import { RunFailedError } from './run-failed.js';
@@ -30,6 +31,9 @@ const TUNNEL_SETUP = new Set(['TUNNEL_HOST_KEY', 'TUNNEL_AUTH', 'TUNNEL_KEY']);
 
 function tableErrorType(error: TableError | null | undefined): ErrorType {
   if (error?.code === 'TIMEOUT') return ERROR_TYPES.timeLimit;
+  // A commit whose answer was lost: a new invocation under the same run id reads it from the
+  // target's ledger (skips it if it committed, copies it if not).
+  if (error?.code === OUTCOME_UNKNOWN) return ERROR_TYPES.transient;
   // A new invocation takes a new snapshot, so a lost one is no reason to fail for good.
   if (error?.transient === true || error?.code === 'SNAPSHOT_LOST') return ERROR_TYPES.transient;
   return ERROR_TYPES.tableFailed;
@@ -42,7 +46,10 @@ function tableErrorType(error: TableError | null | undefined): ErrorType {
  */
 export function runErrorType(report: RunReport): ErrorType {
   const types = report.tables
-    .filter((t) => t.status === 'error' && !FOLLOWING.has(t.error?.code ?? ''))
+    .filter(
+      (t) =>
+        (t.status === 'error' || t.status === 'unknown') && !FOLLOWING.has(t.error?.code ?? ''),
+    )
     .map((t) => tableErrorType(t.error));
   if (types.length === 0 || types.includes(ERROR_TYPES.tableFailed)) return ERROR_TYPES.tableFailed;
   if (types.includes(ERROR_TYPES.timeLimit)) return ERROR_TYPES.timeLimit;

@@ -113,7 +113,9 @@ export class PgcopyFunction {
         if (planHasErrors(plan)) throw planFailure(plan);
         return { dryRun: true, runId, plan: planToJson(plan) };
       }
-      if (report.status === 'error') throw new RunFailedError(report);
+      if (report.status === 'error' || report.status === 'unknown') {
+        throw new RunFailedError(report);
+      }
       return { ...report, runId };
     } catch (error) {
       if (error === deadline.reason) {

@@ -20,7 +20,7 @@ export function summarize(report: RunReport): RunSummary {
     tables: report.tables.length,
     done: count('done'),
     warnings: count('warnings'),
-    errors: count('error'),
+    errors: count('error') + count('unknown'),
     rows: report.tables.reduce((sum, t) => sum + t.rows, 0),
     bytes: report.tables.reduce((sum, t) => sum + t.bytes, 0),
   };
@@ -41,7 +41,7 @@ export class RunFailedError extends PgcopyError {
 
   constructor(readonly report: RunReport) {
     const summary = summarize(report);
-    const failed = report.tables.filter((t) => t.status === 'error');
+    const failed = report.tables.filter((t) => t.status === 'error' || t.status === 'unknown');
     const timedOut = failed.filter((t) => t.error?.code === 'TIMEOUT');
     const other = failed.filter((t) => t.error?.code !== 'TIMEOUT');
     const parts = [

@@ -318,6 +318,38 @@ describe('errorType: whether a new invocation may pass, for the state machine', 
     });
   });
 
+  it('bug: a retried item appended its committed table again: three invocations with the same runId copy it once, and the duplicate key fails with an errorType the template does not retry', async () => {
+    await sql(s.target1, `TRUNCATE ${q}.items; INSERT INTO ${q}.items VALUES (1, 'taken')`);
+    await sql(s.target2, `TRUNCATE ${q}.items`);
+    const event = { tables: ['items'], mode: 'append', runId: 'exec-once-0' };
+    const outcomes: RunFailedError[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      outcomes.push(
+        (await once()
+          .invoke(event, fakeContext())
+          .catch((e: unknown) => e)) as RunFailedError,
+      );
+    }
+    for (const error of outcomes) {
+      expect(error).toBeInstanceOf(RunFailedError);
+      expect(error.name).toBe(ERROR_TYPES.tableFailed);
+      expect(retriedByTemplate()).not.toContain(error.name);
+      expect(error.report.runId).toBe('exec-once-0');
+    }
+    const two = (error: RunFailedError) => error.report.tables.find((t) => t.target === 'two');
+    expect(two(outcomes[0] as RunFailedError)).toMatchObject({ status: 'done', rows: 500 });
+    for (const again of outcomes.slice(1)) {
+      expect(two(again)).toMatchObject({
+        status: 'done',
+        rows: 0,
+        resumed: true,
+        committedBefore: { rows: 500 },
+      });
+    }
+    // 500 rows once, not 1,500.
+    expect(await tableDigest(s.target2, `SELECT * FROM ${q}.items`)).toEqual(await itemsDigest());
+  });
+
   it('bug: a duplicate key was retried with the cut table: one table failed for good makes the run PgcopyTableFailed', async () => {
     await sql(s.target1, `TRUNCATE ${q}.items; INSERT INTO ${q}.items VALUES (1, 'taken')`);
     await sql(s.target2, `TRUNCATE ${q}.items`);
