@@ -35,7 +35,8 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '--report FILE       write the run report as JSON',
       '--dry-run           print the plan, copy nothing',
       '--verify            compare each table with the source before its COMMIT; a mismatch rolls it back',
-      '--resume REPORT     skip the tables an earlier --report marks done, while their plan is unchanged',
+      '--run-id ID         the run id (default: a new one); the same id again skips what it committed',
+      '--resume REPORT     continue the run of an earlier --report under its run id',
       '-q, --quiet         no progress on stderr',
       '--json              one JSON object per event on stdout (NDJSON); the summary on stderr',
     ],
@@ -47,6 +48,16 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '--target NAME       only this target (repeatable)',
       '--table NAME        only this table (repeatable)',
       '--json              the comparison as JSON on stdout',
+    ],
+  },
+  history: {
+    usage: 'pgcopy history [-c FILE] [--target NAME]... [--limit N] [--json]',
+    summary:
+      "List the recent runs as the targets' ledgers recorded them (run id, last commit, tables, rows).",
+    options: [
+      '--target NAME       only this target (repeatable)',
+      '--limit N           runs per target, newest first (default 20)',
+      '--json              the runs as JSON on stdout',
     ],
   },
   fingerprint: {

@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   check: async () => (await import('./commands/check.js')).checkCommand,
   fingerprint: async () => (await import('./commands/fingerprint.js')).fingerprintCommand,
+  history: async () => (await import('./commands/history.js')).historyCommand,
   init: async () => (await import('./commands/init.js')).initCommand,
   plan: async () => (await import('./commands/plan.js')).planCommand,
   run: async () => (await import('./commands/run.js')).runCommand,

@@ -27,10 +27,10 @@ export function ledgerName(schema: string): string {
 }
 
 /** The schema and table, made when missing. A pair is committed at most once per run id (the key). */
-export function createLedgerSql(schema: string): string {
+export function createLedgerSql(schema: string, withSchema: boolean): string {
   const columns = LEDGER_COLUMNS.map(([name, type]) => `${quoteIdent(name)} ${type}`).join(', ');
   return [
-    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`,
+    ...(withSchema ? [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`] : []),
     `CREATE TABLE IF NOT EXISTS ${ledgerName(schema)} (${columns}, PRIMARY KEY (run_id, target_schema, target_table))`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${LEDGER_TABLE}_committed_at`)} ON ${ledgerName(schema)} (committed_at)`,
   ].join('; ');

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { describeError, sqlstateOf } from '../errors.js';
+import { quoteIdent } from '../db/quote.js';
 import { createLedgerSql, ledgerName, recordSql, type LedgerEntry } from './ledger-sql.js';
 
 /** A pair this run id committed on a target, as the target's ledger recorded it. */
@@ -40,7 +41,13 @@ async function usable(client: pg.ClientBase, schema: string): Promise<boolean> {
 async function create(client: pg.ClientBase, schema: string): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await client.query(`BEGIN; ${createLedgerSql(schema)}; COMMIT`);
+      // CREATE SCHEMA IF NOT EXISTS asks for CREATE on the database even when the schema exists.
+      const { rows } = await client.query<{ found: boolean }>(
+        'SELECT to_regnamespace($1) IS NOT NULL AS found',
+        [quoteIdent(schema)],
+      );
+      const statements = createLedgerSql(schema, rows[0]?.found !== true);
+      await client.query(`BEGIN; ${statements}; COMMIT`);
       return;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);

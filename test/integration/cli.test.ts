@@ -275,7 +275,9 @@ describe('progress on narrow and dumb terminals', () => {
     });
     expect(result.code).toBe(0);
     expect(result.stderr).not.toContain('\x1b[');
-    expect(result.stderr).toMatch(/^started db_1\.good \(truncate, \w+\)\n✅ Done: db_1\.good/);
+    expect(result.stderr).toMatch(
+      /^Run \S+: 1 table\(s\)\nstarted db_1\.good \(truncate, \w+\)\n✅ Done: db_1\.good/,
+    );
   });
 });
 
@@ -292,7 +294,10 @@ describe('output for machines', () => {
     );
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('plan');
-    expect(types[1]).toBe('run-start');
+    // The target's ledger is readied before the run starts.
+    expect(types[1]).toBe('ledger');
+    expect(types[2]).toBe('run-start');
+    expect(events.every((e) => typeof e['runId'] === 'string')).toBe(true);
     expect(types.at(-1)).toBe('run-end');
     expect(types).toContain('table-done');
     expect(types).toContain('table-failed');

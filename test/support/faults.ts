@@ -29,13 +29,21 @@ export async function terminateCopyBackend(
   return false;
 }
 
-/** pgcopy's sessions on `server` whose last statement named `marker`: none may outlive a run. */
+/**
+ * pgcopy's sessions on `server` whose last statement named `marker`: none may outlive a run. A
+ * backend whose client has just closed its connection leaves pg_stat_activity a moment later:
+ * the count is read again for up to two seconds before it is taken as a leftover.
+ */
 export async function leftoverSessions(server: ServerInfo, marker: string): Promise<number> {
-  const { rows } = await sql(
-    server,
-    `SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid() AND query LIKE $1`,
-    [`%${marker}%`],
-  );
-  return (rows[0] as { n: number }).n;
+  for (const until = Date.now() + 2_000; ;) {
+    const { rows } = await sql(
+      server,
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid() AND query LIKE $1`,
+      [`%${marker}%`],
+    );
+    const n = (rows[0] as { n: number }).n;
+    if (n === 0 || Date.now() >= until) return n;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
