@@ -49,3 +49,22 @@ export async function probeLedger(client: pg.ClientBase, schema: string): Promis
       : `schema "${schema}" is missing and the role may not create schemas in the database (CREATE on it)`,
   };
 }
+
+/** One target's ledger access, as plan and check print it. */
+export interface TargetLedgerAccess {
+  readonly target: string;
+  readonly ledger: string;
+  readonly state: LedgerAccess['state'] | 'not checked';
+  readonly reason?: string;
+}
+
+/** A line per target: where its ledger is and whether runs may use it, and what is lost if not. */
+export function ledgerAccessLines(accesses: readonly TargetLedgerAccess[]): string {
+  return accesses
+    .map((a) =>
+      a.state === 'unavailable' || a.state === 'not checked'
+        ? `Target ${a.target}: ledger: ${a.state} (${a.reason ?? 'unknown'}): ${LOST_GUARANTEE}\n`
+        : `Target ${a.target}: ledger ${a.ledger}: ${a.state}\n`,
+    )
+    .join('');
+}

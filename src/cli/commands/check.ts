@@ -3,7 +3,9 @@ import { ConfigError, describeError } from '../../errors.js';
 import { checkEndpoint } from '../../check/check-endpoint.js';
 import { sourceNeeds, targetNeeds } from '../../check/needs.js';
 import { checkProblems, renderCheck } from '../../check/render-check.js';
-import { printableJson } from '../../report/printable.js';
+import { printable, printableJson } from '../../report/printable.js';
+import { probeTargets } from '../../ledger/probe-targets.js';
+import { LOST_GUARANTEE, ledgerAccessLines } from '../../ledger/probe-ledger.js';
 import { expandTablePatterns } from '../../plan/expand-patterns.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
@@ -42,10 +44,26 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     ]);
     const more = expanded.problem === undefined ? [] : [expanded.problem];
     const problems = checkProblems(reports, more);
+    // Not a problem: without a ledger a run goes on, with the guarantee the lines say it loses.
+    const ledgers = await probeTargets(
+      connectors,
+      checked.targets.map((t) => t.name),
+      config.options.ledgerSchema,
+      signal,
+    );
     io.stdout.write(
       values.json
-        ? printableJson({ passed: problems.length === 0, problems, endpoints: reports }) + '\n'
-        : renderCheck(reports, more),
+        ? printableJson({
+            passed: problems.length === 0,
+            problems,
+            endpoints: reports,
+            ledgers: ledgers.map((l) =>
+              l.state === 'unavailable' || l.state === 'not checked'
+                ? { ...l, lost: LOST_GUARANTEE }
+                : l,
+            ),
+          }) + '\n'
+        : renderCheck(reports, more) + printable(ledgerAccessLines(ledgers)),
     );
     signal?.throwIfAborted();
     return problems.length > 0 ? EXIT.FAILED : EXIT.OK;

@@ -5,8 +5,10 @@ import { makePlan } from '../../plan/make-plan.js';
 import { planToJson, renderPlan } from '../../plan/render-plan.js';
 import type { PlanFilters } from '../../plan/select-tables.js';
 import { planHasErrors } from '../../plan/types.js';
-import { printableJson } from '../../report/printable.js';
+import { printable, printableJson } from '../../report/printable.js';
 import { openConnectors } from '../../session.js';
+import { probeTargets } from '../../ledger/probe-targets.js';
+import { ledgerAccessLines } from '../../ledger/probe-ledger.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { EXIT, type CliIo } from '../io.js';
 
@@ -63,7 +65,17 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
       filters,
       io.signal ? { signal: io.signal } : {},
     );
-    io.stdout.write(values.json ? printableJson(planToJson(plan)) + '\n' : renderPlan(plan));
+    const ledgers = await probeTargets(
+      connectors,
+      plan.targets.map((t) => t.name),
+      config.options.ledgerSchema,
+      io.signal,
+    );
+    io.stdout.write(
+      values.json
+        ? printableJson({ ...(planToJson(plan) as object), ledgers }) + '\n'
+        : renderPlan(plan) + printable(ledgerAccessLines(ledgers)),
+    );
     return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;
   } finally {
     await connectors.close();
