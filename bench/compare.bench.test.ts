@@ -260,6 +260,12 @@ const GOALS: readonly Goal[] = [
     atMost: 0.75,
   },
   {
+    text: `${TABLES} small tables, concurrency 2: with the ledger / without`,
+    method: 'pgcopy, concurrency 2',
+    versus: 'pgcopy, concurrency 2, no ledger',
+    atMost: 1.03,
+  },
+  {
     text: `${TABLES} small tables, concurrency 2 / pgcopydb --table-jobs 2`,
     method: 'pgcopy, concurrency 2',
     versus: 'pgcopydb --table-jobs 2, small tables',
@@ -364,6 +370,8 @@ describe('pgcopy against the tools users would pick instead', () => {
         `[include-only-table]\n${small.map((t) => `${schema}.${t}`).join('\n')}\n`,
       );
       const config = await pgcopyConfig('small', target(small));
+      // The ledger's cost: the same run without it.
+      const noLedger = await pgcopyConfig('small-no-ledger', target(small, { ledger: false }));
       const half = Math.ceil(TABLES / 2);
       const methods: Method[] = [
         { name: 'psql pipes, sequential', go: () => shell(loop(small)) },
@@ -379,6 +387,11 @@ describe('pgcopy against the tools users would pick instead', () => {
           name: 'pgcopy, concurrency 2',
           versus: 'psql pipes, 2 in parallel',
           go: () => pgcopy(config, '--concurrency', '2'),
+        },
+        {
+          name: 'pgcopy, concurrency 2, no ledger',
+          versus: 'psql pipes, 2 in parallel',
+          go: () => pgcopy(noLedger, '--concurrency', '2'),
         },
       ];
       if (pgcopydb) {

@@ -344,6 +344,7 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   retries: 3,
   onSnapshotLoss: 'fail',
   readOnce: true,
+  ledger: true,
   ledgerSchema: 'pgcopy',
   ledgerKeepDays: 30,
 });
@@ -368,6 +369,11 @@ const options = closed({
   readOnce: flag()
     .nullish()
     .describe('Read a table several targets take once for all of them (default true).'),
+  ledger: flag()
+    .nullish()
+    .describe(
+      'Record what each run committed in a ledger on each target, so that a re-run under the same run id is exactly once (default true).',
+    ),
   ledgerSchema: identifier('a schema name')
     .nullish()
     .describe("The targets' schema of pgcopy's ledger: what each run committed (default pgcopy)."),
@@ -385,6 +391,7 @@ const options = closed({
     retries: v.retries ?? DEFAULT_OPTIONS.retries,
     onSnapshotLoss: v.onSnapshotLoss ?? DEFAULT_OPTIONS.onSnapshotLoss,
     readOnce: v.readOnce ?? DEFAULT_OPTIONS.readOnce,
+    ledger: v.ledger ?? DEFAULT_OPTIONS.ledger,
     ledgerSchema: v.ledgerSchema ?? DEFAULT_OPTIONS.ledgerSchema,
     ledgerKeepDays: v.ledgerKeepDays ?? DEFAULT_OPTIONS.ledgerKeepDays,
     ...present({

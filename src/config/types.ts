@@ -170,6 +170,8 @@ export interface RunOptions {
   readonly onSnapshotLoss: SnapshotLossPolicy;
   /** A source table that several targets take is read once and streamed into each of them. */
   readonly readOnce: boolean;
+  /** Keep a ledger on each target (false: none is made, read or written). */
+  readonly ledger: boolean;
   /** The targets' schema of the ledger (what each run id committed), made on first use. */
   readonly ledgerSchema: string;
   /** Ledger rows older than this many days are removed at the start of a run. */

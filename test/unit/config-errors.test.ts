@@ -317,6 +317,7 @@ describe('valid configs resolve fully and freeze', () => {
       onSnapshotLoss: 'fail',
       disableTriggers: false,
       readOnce: true,
+      ledger: true,
       ledgerSchema: 'pgcopy',
       ledgerKeepDays: 30,
     });
