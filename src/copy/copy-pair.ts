@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { PairRecord } from '../ledger/pair-record.js';
+import { recordStatements, type PairRecord } from '../ledger/pair-record.js';
 import type { Connector } from '../db/connector.js';
 import { userPathLocalSql } from '../db/search-path.js';
 import { pairName, type TablePlan } from '../plan/types.js';
@@ -205,6 +205,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     load = await (shared?.load(into) ??
       strategy.load({
         ...into,
+        ledger: ctx.ledger,
         source,
         sourceSpec: ctx.source.spec,
         targetSpec: ctx.target.spec,
@@ -240,7 +241,8 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
           );
     // A group member's rows commit with the group, after its last table. Deferred constraint
     // triggers fire at COMMIT: they too see the target's configured path.
-    const record = ctx.ledger?.(load.rows, []) ?? [];
+    // A push recorded the pair on the target through the source, with its rows.
+    const record = strategy.writesOnSource ? [] : recordStatements(ctx.ledger, load.rows);
     [sourceUsable] = await Promise.all([
       sourceEnded,
       ctx.group

@@ -71,6 +71,16 @@ export function entryValuesSql(entry: LedgerEntry): string {
 /** The columns recordSql writes (committed_at takes its default). */
 export const WRITTEN_COLUMNS = LEDGER_COLUMNS.slice(0, -1).map(([name]) => quoteIdent(name));
 
-export function recordSql(schema: string, entry: LedgerEntry): string {
-  return `INSERT INTO ${ledgerName(schema)} (${WRITTEN_COLUMNS.join(', ')}) VALUES (${entryValuesSql(entry)})`;
+export function recordSql(schema: string, entry: LedgerEntry, into = ledgerName(schema)): string {
+  return `INSERT INTO ${into} (${WRITTEN_COLUMNS.join(', ')}) VALUES (${entryValuesSql(entry)})`;
+}
+
+/**
+ * The written columns as a foreign table declares them (postgres_fdw sends every column it has:
+ * committed_at is left out, so that the target's default fills it).
+ */
+export function foreignLedgerColumns(): string {
+  return LEDGER_COLUMNS.slice(0, -1)
+    .map(([name, type]) => `${quoteIdent(name)} ${type.replace(/ NOT NULL.*$/, '')}`)
+    .join(', ');
 }

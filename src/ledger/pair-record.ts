@@ -1,13 +1,16 @@
 import type { TablePlan } from '../plan/types.js';
 import { pairPlanHash } from '../resume/plan-hash.js';
 import { VERSION } from '../version.js';
-import { recordSql } from './ledger-sql.js';
+import { recordSql, type LedgerEntry } from './ledger-sql.js';
 import type { TargetLedger } from './target-ledger.js';
 
-/** The statements a pair's transaction runs before its COMMIT to record it, given its rows and parts. */
-export type PairRecord = (rows: number, preparedParts: readonly string[]) => readonly string[];
+/** How a pair records itself in its target's ledger: where, and its entry given rows and parts. */
+export interface PairRecord {
+  readonly schema: string;
+  entry(rows: number, preparedParts: readonly string[]): LedgerEntry;
+}
 
-/** How a pair records itself in its target's ledger; undefined where the target has none. */
+/** A pair's record; undefined where its target has no ledger. */
 export function pairRecord(
   ledger: TargetLedger | undefined,
   plan: TablePlan,
@@ -15,8 +18,9 @@ export function pairRecord(
 ): PairRecord | undefined {
   if (!ledger?.available) return undefined;
   const planHash = pairPlanHash(plan);
-  return (rows, preparedParts) => [
-    recordSql(ledger.schema, {
+  return {
+    schema: ledger.schema,
+    entry: (rows, preparedParts) => ({
       runId,
       sourceSchema: plan.sourceSchema,
       sourceTable: plan.sourceTable,
@@ -28,5 +32,14 @@ export function pairRecord(
       preparedParts,
       version: VERSION,
     }),
-  ];
+  };
+}
+
+/** The statements that record the pair, run in its transaction just before its COMMIT. */
+export function recordStatements(
+  record: PairRecord | undefined,
+  rows: number,
+  preparedParts: readonly string[] = [],
+): string[] {
+  return record ? [recordSql(record.schema, record.entry(rows, preparedParts))] : [];
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
+import { VERSION } from '../../src/version.js';
 import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import type { RunEvent, RunReport } from '../../src/report/events.js';
 import { cli, workDir } from '../support/cli.js';
@@ -134,6 +135,44 @@ describe('the ledger', () => {
       await work.cleanup();
     }
   });
+});
+
+describe('every strategy records the pair with its rows, in their transaction', () => {
+  for (const strategy of ['stream', 'dblink', 'fdw', 'fdw-push'] as const) {
+    it(`${strategy}: the ledger holds the pair, and the same run id again skips it (no row twice)`, async () => {
+      await sql(s.target1, `TRUNCATE ${q}.t`);
+      const runId = `strategy-${strategy}`;
+      const options = { strategy, createExtensions: true };
+      const first = await copy(runId, options);
+      expect(result(first.report, 't')).toMatchObject({ status: 'done', rows: 300 });
+      const { rows } = await sql(
+        s.target1,
+        `SELECT source_table, target_schema, target_table, mode, rows::int AS rows, pgcopy_version
+           FROM "${ledgerSchema}".ledger WHERE run_id = $1`,
+        [runId],
+      );
+      expect(rows).toEqual([
+        {
+          source_table: 't',
+          target_schema: schema,
+          target_table: 't',
+          mode: 'append',
+          rows: 300,
+          pgcopy_version: VERSION,
+        },
+      ]);
+      const again = await copy(runId, options);
+      expect(result(again.report, 't')).toMatchObject({
+        status: 'done',
+        rows: 0,
+        resumed: true,
+        committedBefore: { rows: 300 },
+      });
+      expect((await sql(s.target1, `SELECT count(*)::int AS n FROM ${q}.t`)).rows[0]).toEqual({
+        n: 300,
+      });
+    });
+  }
 });
 
 describe("pgcopy's own leftovers", () => {

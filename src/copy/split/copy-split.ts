@@ -19,6 +19,7 @@ import {
   type Settled,
 } from './prepared.js';
 import { partPlans } from './part-plans.js';
+import { recordStatements } from '../../ledger/pair-record.js';
 import type { WaitListener } from '../lock-waits.js';
 
 export interface SplitContext extends Omit<PairContext, 'connections'> {
@@ -185,7 +186,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
       decided = true;
       // The ledger's row names the prepared parts: they commit when it does.
       const gids = others.map((_, i) => partGid(prefix, plan.targetTable, i + 2));
-      const record = ctx.ledger?.(rows, gids) ?? [];
+      const record = recordStatements(ctx.ledger, rows, gids);
       committed = first.target.query([...record, 'COMMIT'].join('; '));
     }
     const outcome = await committed.then(

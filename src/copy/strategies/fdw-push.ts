@@ -5,9 +5,11 @@ import {
   createForeignTable,
   dropForeignServer,
   extensionSchema,
+  foreignTableOn,
   serverLink,
 } from './server-link.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
+import { LEDGER_TABLE, foreignLedgerColumns, recordSql } from '../../ledger/ledger-sql.js';
 
 /** Rows per remote INSERT postgres_fdw sends (batch_size; one row at a time otherwise). */
 export const FDW_BATCH_SIZE = 1_000;
@@ -34,7 +36,7 @@ async function batchOptions(source: pg.ClientBase): Promise<Record<string, strin
  */
 export const fdwPushStrategy: CopyStrategy = {
   writesOnSource: true,
-  async load({ plan, source, targetSpec }: LoadContext): Promise<Loaded> {
+  async load({ plan, source, targetSpec, ledger }: LoadContext): Promise<Loaded> {
     await extensionSchema(source, 'postgres_fdw', pairName(plan));
     const { server, foreign } = await createForeignTable(
       source,
@@ -53,8 +55,17 @@ export const fdwPushStrategy: CopyStrategy = {
     const inserted = await source.query(
       insertSelectSql(plan, foreign, `(${selectSourceSql(plan)}) AS source_rows`),
     );
-    await dropForeignServer(source, server);
     const count = inserted.rowCount ?? 0;
+    if (ledger) {
+      // The record goes in the rows' remote transaction (the same server, the same connection).
+      const into = await foreignTableOn(source, server, {
+        columns: foreignLedgerColumns(),
+        remoteSchema: ledger.schema,
+        remoteTable: LEDGER_TABLE,
+      });
+      await source.query(recordSql(ledger.schema, ledger.entry(count, []), into));
+    }
+    await dropForeignServer(source, server);
     return { rows: count, written: count, bytes: 0 };
   },
 };

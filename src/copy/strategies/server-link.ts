@@ -188,11 +188,20 @@ export async function createForeignTable(
   table: { readonly columns: string; readonly remoteSchema: string; readonly remoteTable: string },
 ): Promise<{ server: string; foreign: string }> {
   const server = await createForeignServer(client, link, options);
+  return { server, foreign: await foreignTableOn(client, server, table) };
+}
+
+/** A foreign table in pg_temp over `remote`, on a server createForeignServer made. */
+export async function foreignTableOn(
+  client: pg.ClientBase,
+  server: string,
+  table: { readonly columns: string; readonly remoteSchema: string; readonly remoteTable: string },
+): Promise<string> {
   const foreign = `pg_temp.${quoteIdent(privateName('pgcopy_table'))}`;
   await client.query(
     `CREATE FOREIGN TABLE ${foreign} (${table.columns}) SERVER ${quoteIdent(server)} OPTIONS (schema_name ${quoteLiteral(table.remoteSchema)}, table_name ${quoteLiteral(table.remoteTable)})`,
   );
-  return { server, foreign };
+  return foreign;
 }
 
 /** Drops a server made by createForeignServer, with its user mapping and foreign tables. */

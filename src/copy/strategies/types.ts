@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ConnectionSpec } from '../../db/connection-spec.js';
 import type { TablePlan } from '../../plan/types.js';
 import type { RowChanges } from '../../report/events.js';
+import type { PairRecord } from '../../ledger/pair-record.js';
 
 /** What one table's load gets from copy-pair, which owns the transactions, the result and the events. */
 export interface LoadContext {
@@ -20,6 +21,11 @@ export interface LoadContext {
   /** The run's exported snapshot, for a remote session to read the same instant. */
   readonly snapshotId: string;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Where the pair records itself in the target's ledger, when the target has one: a strategy that
+   * commits on the source (fdw-push) writes the record there, in the rows' remote transaction.
+   */
+  readonly ledger?: PairRecord | undefined;
   /** Bytes of COPY data passed through so far (a strategy that moves no data never calls it). */
   readonly onProgress?: ((bytes: number) => void) | undefined;
 }
