@@ -31,7 +31,11 @@ beforeAll(async () => {
      INSERT INTO ${q}.a SELECT g, 'a' || g FROM generate_series(1, ${ROWS.a}) g;
      CREATE TABLE ${q}.big (id int PRIMARY KEY, payload text);
      INSERT INTO ${q}.big SELECT g, repeat('x', 100) || g FROM generate_series(1, ${ROWS.big}) g;
-     ANALYZE ${q}.big;`,
+     ANALYZE ${q}.big;
+     CREATE TABLE ${q}.p (id int PRIMARY KEY);
+     INSERT INTO ${q}.p SELECT generate_series(1, 100);
+     CREATE TABLE ${q}.c (id int PRIMARY KEY, p int REFERENCES ${q}.p);
+     INSERT INTO ${q}.c SELECT g, g FROM generate_series(1, 100) g;`,
   );
   digests = {
     a: await tableDigest(s.source, `SELECT * FROM ${q}.a ORDER BY id`),
@@ -50,7 +54,9 @@ async function fresh(): Promise<void> {
     target,
     `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q};
      CREATE TABLE ${q}.a (id int, v text);
-     CREATE TABLE ${q}.big (id int, payload text);`,
+     CREATE TABLE ${q}.big (id int, payload text);
+     CREATE TABLE ${q}.p (id int PRIMARY KEY);
+     CREATE TABLE ${q}.c (id int PRIMARY KEY, p int REFERENCES ${q}.p);`,
   );
 }
 
@@ -58,12 +64,13 @@ async function fresh(): Promise<void> {
 async function copy(
   tables: string[],
   runId: string,
+  mode = 'append',
 ): Promise<{ report: RunReport; events: RunEvent[] }> {
   const events: RunEvent[] = [];
   const config = testConfig(
     { server: s.source, schema },
     [{ name: 'db_1', server: { ...target, port: proxy.port }, schema, tables }],
-    { split: { minBytes: '1MB', parts: 2 }, concurrency: 2, retries: 0, mode: 'append' },
+    { split: { minBytes: '1MB', parts: 2 }, concurrency: 2, retries: 0, mode },
   );
   const outcome = await run(config, {
     runId,
@@ -85,6 +92,27 @@ const preparedLeft = async (): Promise<number> =>
 /** The pair's COMMIT: the ledger's row and the COMMIT go in one query. */
 const PAIR_COMMIT = /^INSERT INTO "pgcopy"\."ledger" .*; COMMIT$/s;
 const PREPARED_COMMIT = /^COMMIT PREPARED /;
+
+describe("a connection cut at a truncate group's COMMIT", () => {
+  for (const forward of [true, false]) {
+    it(`${forward ? 'received' : 'lost'}: both members are unknown, and the re-run under the same run id completes the group exactly`, async () => {
+      await fresh();
+      const runId = `cut-group-${forward}`;
+      proxy.arm({ query: /^COMMIT$/, forward });
+      const first = await copy(['p', 'c'], runId, 'truncate');
+      for (const table of ['p', 'c']) {
+        expect(result(first.report, table)).toMatchObject({ status: 'unknown', rows: 100 });
+      }
+      const second = await copy(['p', 'c'], runId, 'truncate');
+      for (const table of ['p', 'c']) {
+        expect(result(second.report, table).status).toBe('done');
+        expect(await tableDigest(target, `SELECT * FROM ${q}.${table} ORDER BY id`)).toEqual(
+          await tableDigest(s.source, `SELECT * FROM ${q}.${table} ORDER BY id`),
+        );
+      }
+    }, 60_000);
+  }
+});
 
 describe('a connection cut while a table commits', () => {
   // known: the other part's connection read the outcome (its prepared part followed the first).
