@@ -181,67 +181,94 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
     );
   }
 
-  for (const [kind, statement] of [
-    ['a lock on the table', `LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`],
-    ['a row with a key the copy writes', `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`],
-  ] as const) {
-    it(`bug: prepared leftovers block silently: the waiting event names a prepared transaction holding ${kind}`, async () => {
-      await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
-      await preparedHolding(statement);
-      const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
-      const { report } = await copyInto({}, (event) => {
-        if (event.type !== 'table-waiting') return;
-        waits.push(event);
-        if (waits.length === 1) void rollbackPrepared();
-      }).finally(rollbackPrepared);
-      expect(result(report, TABLES[0] as string)).toMatchObject({ error: null, rows: 200 });
-      expect(waits[0]?.holders).toEqual([
-        {
-          pid: 0,
-          user: target.user,
-          application: '',
-          state: 'prepared',
-          prepared: {
-            gid,
-            database: 'postgres',
-            preparedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
-            seconds: expect.any(Number) as unknown,
-          },
-        },
-      ]);
-      // The CLI's progress and the audit log say the same.
-      const progress = new PassThrough();
-      let printed = '';
-      progress.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-      new ProgressRenderer(progress, false).onEvent(waits[0] as RunEvent);
-      expect(printed.trim()).toBe(waitingLine(waits[0] as (typeof waits)[number]));
-      expect(auditLine(waits[0] as RunEvent)).toContain(`prepared transaction "${gid}"`);
-      expect(waitingLine(waits[0] as (typeof waits)[number])).toMatch(
-        new RegExp(
-          `^Waiting \\d+ s: db_1\\.${TABLES[0]} is waiting for a lock held by prepared transaction "${gid}" \\(owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
-        ),
-      );
-    });
-  }
+  /**
+   * Every mode takes the table's lock (TRUNCATE its ACCESS EXCLUSIVE one) and writes its rows; the
+   * server-side strategies write them with INSERT ... SELECT on the target.
+   */
+  const CASES = [
+    ...(['append', 'truncate', 'upsert', 'insert-new'] as const).map((mode) => ({
+      mode,
+      strategy: 'stream',
+    })),
+    ...(['dblink', 'fdw'] as const).flatMap((strategy) =>
+      (['append', 'truncate'] as const).map((mode) => ({ mode, strategy })),
+    ),
+  ];
 
-  it('bug: a prepared transaction holding the table past lockTimeout fails the table, naming it', async () => {
-    await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
-    await preparedHolding(`LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`);
-    try {
-      const started = performance.now();
-      const { report } = await copyInto({ lockTimeout: '300ms' });
-      expect(performance.now() - started).toBeLessThan(20_000);
-      const table = result(report, TABLES[0] as string);
-      expect(table.error?.sqlstate).toBe('55P03');
-      expect(table.error?.message).toMatch(
-        new RegExp(
-          `^lock timeout: db_1\\.${TABLES[0]} could not be locked within lock_timeout 300 ms: held by prepared transaction "${gid}" \\(ShareLock, owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
-        ),
-      );
-    } finally {
-      await rollbackPrepared();
+  for (const { mode, strategy } of CASES) {
+    const options = { mode, strategy, createExtensions: true };
+    for (const [kind, statement] of [
+      ['a lock on the table', `LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`],
+      ['a row with a key the copy writes', `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`],
+    ] as const) {
+      it(`bug: prepared leftovers block silently: the waiting event names a prepared transaction holding ${kind} (${mode}, ${strategy})`, async () => {
+        await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
+        await preparedHolding(statement);
+        const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
+        const { report } = await copyInto(options, (event) => {
+          if (event.type !== 'table-waiting') return;
+          waits.push(event);
+          if (waits.length === 1) void rollbackPrepared();
+        }).finally(rollbackPrepared);
+        expect(result(report, TABLES[0] as string)).toMatchObject({ error: null, rows: 200 });
+        expect(waits[0]?.holders).toEqual([
+          {
+            pid: 0,
+            user: target.user,
+            application: '',
+            state: 'prepared',
+            prepared: {
+              gid,
+              database: 'postgres',
+              preparedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+              seconds: expect.any(Number) as unknown,
+            },
+          },
+        ]);
+        // The CLI's progress and the audit log say the same.
+        const progress = new PassThrough();
+        let printed = '';
+        progress.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+        new ProgressRenderer(progress, false).onEvent(waits[0] as RunEvent);
+        expect(printed.trim()).toBe(waitingLine(waits[0] as (typeof waits)[number]));
+        expect(auditLine(waits[0] as RunEvent)).toContain(`prepared transaction "${gid}"`);
+        expect(waitingLine(waits[0] as (typeof waits)[number])).toMatch(
+          new RegExp(
+            `^Waiting \\d+ s: db_1\\.${TABLES[0]} is waiting for a lock held by prepared transaction "${gid}" \\(owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
+          ),
+        );
+      });
     }
-  });
+
+    for (const [kind, statement, held] of [
+      ['the table', `LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`, 'ShareLock'],
+      [
+        'a row the copy writes',
+        `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`,
+        'RowExclusiveLock',
+      ],
+    ] as const) {
+      it(`bug: a prepared transaction holding ${kind} past lockTimeout fails the table, naming it (${mode}, ${strategy})`, async () => {
+        await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
+        await preparedHolding(statement);
+        try {
+          const started = performance.now();
+          const { report } = await copyInto({ ...options, lockTimeout: '300ms' });
+          // The lock timeout, not the test's 15 s deadline, ended the wait.
+          expect(performance.now() - started).toBeLessThan(10_000);
+          const table = result(report, TABLES[0] as string);
+          expect(table.error?.sqlstate).toBe('55P03');
+          expect(table.error?.message).toMatch(
+            new RegExp(
+              `^lock timeout: db_1\\.${TABLES[0]} could not be locked within lock_timeout 300 ms: held by prepared transaction "${gid}" \\(${held}, owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
+            ),
+          );
+        } finally {
+          await rollbackPrepared();
+        }
+      });
+    }
+  }
 });
 
 describe('lock-wait monitor and split conflict catalog queries on every server version', () => {
