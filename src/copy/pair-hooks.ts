@@ -12,6 +12,8 @@ export interface PairHooks {
    * `onWait` (a split table's parts) hears of each wait at once, and may have it cancelled.
    */
   readonly watchTarget?: (target: pg.Client, plan: TablePlan, onWait?: WaitListener) => Disposable;
+  /** Watches a target session opened through the source (fdw-push), by its application_name. */
+  readonly watchRemote?: (applicationName: string, plan: TablePlan) => Disposable;
   /**
    * Inside both transactions, after the rows are loaded and before COMMIT (verification);
    * throwing rolls the table back.

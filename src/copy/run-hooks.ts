@@ -19,6 +19,7 @@ export function runHooks(
       if (sql) await target.query(sql);
     },
     watchTarget: (target, plan, onWait) => lockWaits.watch(target, plan, onWait),
+    watchRemote: (applicationName, plan) => lockWaits.watchApplication(applicationName, plan),
     explainFailure: (error, target, plan) =>
       explainLockTimeout(error, target, plan, timeoutsOf(config, plan.targetName)),
     ...(beforeCommit ? { beforeCommit } : {}),

@@ -183,14 +183,15 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
 
   /**
    * Every mode takes the table's lock (TRUNCATE its ACCESS EXCLUSIVE one) and writes its rows; the
-   * server-side strategies write them with INSERT ... SELECT on the target.
+   * server-side strategies write them with INSERT ... SELECT on the target (fdw-push: from the
+   * source, through postgres_fdw's own session to the target).
    */
   const CASES = [
     ...(['append', 'truncate', 'upsert', 'insert-new'] as const).map((mode) => ({
       mode,
       strategy: 'stream',
     })),
-    ...(['dblink', 'fdw'] as const).flatMap((strategy) =>
+    ...(['dblink', 'fdw', 'fdw-push'] as const).flatMap((strategy) =>
       (['append', 'truncate'] as const).map((mode) => ({ mode, strategy })),
     ),
   ];

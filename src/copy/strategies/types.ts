@@ -20,6 +20,11 @@ export interface LoadContext {
   /** The run's exported snapshot, for a remote session to read the same instant. */
   readonly snapshotId: string;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Watches for lock waits a target session the strategy opens through the source (fdw-push's
+   * postgres_fdw connection), found by its application_name; the strategy disposes it.
+   */
+  readonly watchRemote?: ((applicationName: string) => Disposable) | undefined;
   /** Bytes of COPY data passed through so far (a strategy that moves no data never calls it). */
   readonly onProgress?: ((bytes: number) => void) | undefined;
 }
