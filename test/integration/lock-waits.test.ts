@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { ProgressRenderer } from '../../src/cli/progress.js';
 import { auditLine, waitingLine } from '../../src/report/audit-lines.js';
 import type { RunEvent } from '../../src/report/events.js';
+import type { TablePlan } from '../../src/plan/types.js';
 import { testConfig } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
 import { result } from '../support/report.js';
@@ -194,23 +195,34 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
     ...(['dblink', 'fdw', 'fdw-push'] as const).flatMap((strategy) =>
       (['append', 'truncate'] as const).map((mode) => ({ mode, strategy })),
     ),
+    // A split table's parts each take the table's lock in a session of their own (only append
+    // splits: truncate's lock and keyed modes' staging tables keep the table one stream).
+    { mode: 'append', strategy: 'stream', split: { minBytes: 0, parts: 2 }, concurrency: 2 },
   ];
 
-  for (const { mode, strategy } of CASES) {
-    const options = { mode, strategy, createExtensions: true };
+  for (const { mode, strategy, ...more } of CASES) {
+    const options = { mode, strategy, createExtensions: true, ...more };
+    const label = `${mode}, ${strategy}${'split' in more ? ', split in 2 parts' : ''}`;
+    /** The plan split the table where the case asks for it. */
+    const expectParts = (
+      plan: { targets: readonly { tables: readonly TablePlan[] }[] } | undefined,
+    ): void => {
+      expect(plan?.targets[0]?.tables[0]?.split?.parts ?? 1).toBe('split' in more ? 2 : 1);
+    };
     for (const [kind, statement] of [
       ['a lock on the table', `LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`],
       ['a row with a key the copy writes', `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`],
     ] as const) {
-      it(`bug: prepared leftovers block silently: the waiting event names a prepared transaction holding ${kind} (${mode}, ${strategy})`, async () => {
+      it(`bug: prepared leftovers block silently: the waiting event names a prepared transaction holding ${kind} (${label})`, async () => {
         await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
         await preparedHolding(statement);
         const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
-        const { report } = await copyInto(options, (event) => {
+        const { report, plan } = await copyInto(options, (event) => {
           if (event.type !== 'table-waiting') return;
           waits.push(event);
           if (waits.length === 1) void rollbackPrepared();
         }).finally(rollbackPrepared);
+        expectParts(plan);
         expect(result(report, TABLES[0] as string)).toMatchObject({ error: null, rows: 200 });
         expect(waits[0]?.holders).toEqual([
           {
@@ -249,12 +261,13 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
         'RowExclusiveLock',
       ],
     ] as const) {
-      it(`bug: a prepared transaction holding ${kind} past lockTimeout fails the table, naming it (${mode}, ${strategy})`, async () => {
+      it(`bug: a prepared transaction holding ${kind} past lockTimeout fails the table, naming it (${label})`, async () => {
         await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
         await preparedHolding(statement);
         try {
           const started = performance.now();
-          const { report } = await copyInto({ ...options, lockTimeout: '300ms' });
+          const { report, plan } = await copyInto({ ...options, lockTimeout: '300ms' });
+          expectParts(plan);
           // The lock timeout, not the test's 15 s deadline, ended the wait.
           expect(performance.now() - started).toBeLessThan(10_000);
           const table = result(report, TABLES[0] as string);
