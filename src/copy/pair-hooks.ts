@@ -24,10 +24,13 @@ export interface PairHooks {
     readonly target: pg.Client;
     readonly load: Loaded;
   }) => Promise<void>;
-  /** After a failed table's ROLLBACK, on the still-open target session: a clearer error. */
+  /**
+   * After a failed table's ROLLBACK, on the still-open target session: a clearer error. A
+   * statement of several tables (a truncate group's TRUNCATE) passes them all, in its order.
+   */
   readonly explainFailure?: (
     error: unknown,
     target: pg.Client | undefined,
-    plan: TablePlan,
+    plan: TablePlan | readonly TablePlan[],
   ) => Promise<unknown>;
 }

@@ -20,8 +20,11 @@ export function runHooks(
     },
     watchTarget: (target, plan, onWait) => lockWaits.watch(target, plan, onWait),
     watchRemote: (applicationName, plan) => lockWaits.watchApplication(applicationName, plan),
-    explainFailure: (error, target, plan) =>
-      explainLockTimeout(error, target, plan, timeoutsOf(config, plan.targetName)),
+    explainFailure: (error, target, plans) => {
+      const [first] = 'targetTable' in plans ? [plans] : plans;
+      if (!first) return Promise.resolve(error);
+      return explainLockTimeout(error, target, plans, timeoutsOf(config, first.targetName));
+    },
     ...(beforeCommit ? { beforeCommit } : {}),
   };
 }

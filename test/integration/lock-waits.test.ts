@@ -138,13 +138,21 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
     ({ server: own, info: target } = await startPreparingTarget('lock-waits-target'));
     await sql(
       target,
-      `CREATE SCHEMA ${q}; CREATE TABLE ${q}.${TABLES[0]} (id int PRIMARY KEY, v text);`,
+      `CREATE SCHEMA ${q}; CREATE TABLE ${q}.${TABLES[0]} (id int PRIMARY KEY, v text); ${GROUP_SQL}`,
+    );
+    await sql(
+      s.source,
+      `${GROUP_SQL} INSERT INTO ${q}.grp_parent VALUES (1); INSERT INTO ${q}.grp_child VALUES (1, 1);`,
     );
   }, 60_000);
 
   afterAll(async () => {
     await own.stop();
   });
+
+  /** Two tables truncated together in one statement (a truncate group: a foreign key between). */
+  const GROUP_SQL = `CREATE TABLE ${q}.grp_parent (id int PRIMARY KEY);
+    CREATE TABLE ${q}.grp_child (id int PRIMARY KEY, parent int REFERENCES ${q}.grp_parent);`;
 
   /** Ends the test's prepared transaction if it is still there (a test that failed half way). */
   async function rollbackPrepared(): Promise<void> {
@@ -282,6 +290,67 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
         }
       });
     }
+  }
+  /** The truncate group of grp_parent and grp_child, one TRUNCATE for both, into the target. */
+  function truncateGroup(
+    options: Record<string, unknown>,
+    onEvent: (event: RunEvent) => void = () => undefined,
+  ) {
+    return run(
+      testConfig(
+        { server: s.source, schema },
+        [{ name: 'db_1', server: target, schema, tables: ['grp_parent', 'grp_child'] }],
+        { concurrency: 1, retries: 0, mode: 'truncate', ...options },
+      ),
+      {
+        lockWaitTiming: { reportAfterMs: 200, pollMs: 50 },
+        onEvent,
+        signal: AbortSignal.timeout(15_000),
+      },
+    );
+  }
+
+  for (const locked of ['grp_parent', 'grp_child']) {
+    it(`bug: a truncate group's TRUNCATE waited silently on a prepared transaction holding ${locked}: the waiting event names it`, async () => {
+      await preparedHolding(`LOCK TABLE ${q}.${locked} IN SHARE MODE`);
+      const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
+      const { report, plan } = await truncateGroup({}, (event) => {
+        if (event.type !== 'table-waiting') return;
+        waits.push(event);
+        if (waits.length === 1) void rollbackPrepared();
+      }).finally(rollbackPrepared);
+      expect(plan.targets[0]?.truncateGroups).toEqual([{ tables: ['grp_parent', 'grp_child'] }]);
+      expect(report?.tables.map((t) => [t.table, t.error, t.rows])).toEqual([
+        ['grp_parent', null, 1],
+        ['grp_child', null, 1],
+      ]);
+      expect(waits[0]?.holders.map((h) => h.prepared?.gid)).toEqual([gid]);
+      // The group's own statements are watched under its first member, whichever table waits.
+      expect(waitingLine(waits[0] as (typeof waits)[number])).toMatch(
+        new RegExp(
+          `^Waiting \\d+ s: db_1\\.grp_parent is waiting for a lock held by prepared transaction "${gid}" \\(owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
+        ),
+      );
+    });
+
+    it(`bug: a truncate group's lock timeout on ${locked}, held by a prepared transaction, names it`, async () => {
+      await preparedHolding(`LOCK TABLE ${q}.${locked} IN SHARE MODE`);
+      try {
+        const started = performance.now();
+        const { report } = await truncateGroup({ lockTimeout: '300ms' });
+        expect(performance.now() - started).toBeLessThan(10_000);
+        for (const table of ['grp_parent', 'grp_child']) {
+          const failed = result(report, table);
+          // Both rolled back with the group, for its TRUNCATE's lock timeout.
+          expect(failed.error?.code, table).toBe('GROUP_ROLLED_BACK');
+          expect(failed.error?.message, table).toContain(
+            `the group's own statements (BEGIN, TRUNCATE, COMMIT) failed: lock timeout: db_1.${locked} could not be locked within lock_timeout 300 ms: held by prepared transaction "${gid}" (ShareLock, owner ${target.user}, database postgres, prepared `,
+          );
+        }
+      } finally {
+        await rollbackPrepared();
+      }
+    });
   }
 });
 
