@@ -7,7 +7,7 @@ import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import { PassThrough } from 'node:stream';
 import { ProgressRenderer } from '../../src/cli/progress.js';
 import { auditLine, waitingLine } from '../../src/report/audit-lines.js';
-import type { RunEvent } from '../../src/report/events.js';
+import type { RunEvent, RunReport } from '../../src/report/events.js';
 import type { TablePlan } from '../../src/plan/types.js';
 import { testConfig } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
@@ -171,14 +171,17 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
     }
   }
 
+  /** The table into the preparing target (db_1), and with `alsoDb2` into target2 too (db_2). */
   function copyInto(
     options: Record<string, unknown>,
     onEvent: (event: RunEvent) => void = () => undefined,
+    alsoDb2 = false,
   ) {
+    const db2 = { name: 'db_2', server: s.target2, schema, tables: [TABLES[0]] };
     return run(
       testConfig(
         { server: s.source, schema },
-        [{ name: 'db_1', server: target, schema, tables: [TABLES[0]] }],
+        [{ name: 'db_1', server: target, schema, tables: [TABLES[0]] }, ...(alsoDb2 ? [db2] : [])],
         { concurrency: 1, retries: 0, ...options },
       ),
       {
@@ -195,7 +198,13 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
    * server-side strategies write them with INSERT ... SELECT on the target (fdw-push: from the
    * source, through postgres_fdw's own session to the target).
    */
-  const CASES = [
+  const CASES: {
+    mode: string;
+    strategy: string;
+    split?: { minBytes: number; parts: number };
+    concurrency?: number;
+    db2?: boolean;
+  }[] = [
     ...(['append', 'truncate', 'upsert', 'insert-new'] as const).map((mode) => ({
       mode,
       strategy: 'stream',
@@ -206,11 +215,26 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
     // A split table's parts each take the table's lock in a session of their own (only append
     // splits: truncate's lock and keyed modes' staging tables keep the table one stream).
     { mode: 'append', strategy: 'stream', split: { minBytes: 0, parts: 2 }, concurrency: 2 },
+    // Read once for two targets (options.readOnce): the other target's copy goes on.
+    ...(['append', 'truncate'] as const).map((mode) => ({ mode, strategy: 'stream', db2: true })),
   ];
 
-  for (const { mode, strategy, ...more } of CASES) {
+  for (const { mode, strategy, db2 = false, ...more } of CASES) {
     const options = { mode, strategy, createExtensions: true, ...more };
-    const label = `${mode}, ${strategy}${'split' in more ? ', split in 2 parts' : ''}`;
+    const label = `${mode}, ${strategy}${'split' in more ? ', split in 2 parts' : ''}${db2 ? ', read once for two targets' : ''}`;
+    /** db_2's copy, read with db_1's, is not held back by db_1's wait (nor its failure). */
+    const expectDb2 = async (
+      report: RunReport | undefined,
+      plan: { readOnce?: { shared: readonly unknown[] } | undefined },
+    ): Promise<void> => {
+      if (!db2) return;
+      expect(plan.readOnce?.shared).toHaveLength(1);
+      expect(report?.tables.find((t) => t.target === 'db_2')).toMatchObject({
+        error: null,
+        rows: 200,
+      });
+      await sql(s.target2, `TRUNCATE ${q}.${TABLES[0]}`);
+    };
     /** The plan split the table where the case asks for it. */
     const expectParts = (
       plan: { targets: readonly { tables: readonly TablePlan[] }[] } | undefined,
@@ -225,13 +249,21 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
         await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
         await preparedHolding(statement);
         const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
-        const { report, plan } = await copyInto(options, (event) => {
-          if (event.type !== 'table-waiting') return;
-          waits.push(event);
-          if (waits.length === 1) void rollbackPrepared();
-        }).finally(rollbackPrepared);
+        const { report, plan } = await copyInto(
+          options,
+          (event) => {
+            if (event.type !== 'table-waiting') return;
+            waits.push(event);
+            if (waits.length === 1) void rollbackPrepared();
+          },
+          db2,
+        ).finally(rollbackPrepared);
         expectParts(plan);
-        expect(result(report, TABLES[0] as string)).toMatchObject({ error: null, rows: 200 });
+        expect(report?.tables.find((t) => t.target === 'db_1')).toMatchObject({
+          error: null,
+          rows: 200,
+        });
+        await expectDb2(report, plan);
         expect(waits[0]?.holders).toEqual([
           {
             pid: 0,
@@ -274,13 +306,18 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
         await preparedHolding(statement);
         try {
           const started = performance.now();
-          const { report, plan } = await copyInto({ ...options, lockTimeout: '300ms' });
+          const { report, plan } = await copyInto(
+            { ...options, lockTimeout: '300ms' },
+            undefined,
+            db2,
+          );
           expectParts(plan);
+          await expectDb2(report, plan);
           // The lock timeout, not the test's 15 s deadline, ended the wait.
           expect(performance.now() - started).toBeLessThan(10_000);
-          const table = result(report, TABLES[0] as string);
-          expect(table.error?.sqlstate).toBe('55P03');
-          expect(table.error?.message).toMatch(
+          const table = report?.tables.find((t) => t.target === 'db_1');
+          expect(table?.error?.sqlstate).toBe('55P03');
+          expect(table?.error?.message).toMatch(
             new RegExp(
               `^lock timeout: db_1\\.${TABLES[0]} could not be locked within lock_timeout 300 ms: held by prepared transaction "${gid}" \\(${held}, owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
             ),
