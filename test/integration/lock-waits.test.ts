@@ -222,18 +222,22 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
   for (const { mode, strategy, db2 = false, ...more } of CASES) {
     const options = { mode, strategy, createExtensions: true, ...more };
     const label = `${mode}, ${strategy}${'split' in more ? ', split in 2 parts' : ''}${db2 ? ', read once for two targets' : ''}`;
+    /** Both targets' tables empty (the first describe leaves rows in target2's). */
+    const fresh = async (): Promise<void> => {
+      await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
+      if (db2) await sql(s.target2, `TRUNCATE ${q}.${TABLES[0]}`);
+    };
     /** db_2's copy, read with db_1's, is not held back by db_1's wait (nor its failure). */
-    const expectDb2 = async (
+    const expectDb2 = (
       report: RunReport | undefined,
       plan: { readOnce?: { shared: readonly unknown[] } | undefined },
-    ): Promise<void> => {
+    ): void => {
       if (!db2) return;
       expect(plan.readOnce?.shared).toHaveLength(1);
       expect(report?.tables.find((t) => t.target === 'db_2')).toMatchObject({
         error: null,
         rows: 200,
       });
-      await sql(s.target2, `TRUNCATE ${q}.${TABLES[0]}`);
     };
     /** The plan split the table where the case asks for it. */
     const expectParts = (
@@ -246,7 +250,7 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
       ['a row with a key the copy writes', `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`],
     ] as const) {
       it(`bug: prepared leftovers block silently: the waiting event names a prepared transaction holding ${kind} (${label})`, async () => {
-        await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
+        await fresh();
         await preparedHolding(statement);
         const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
         const { report, plan } = await copyInto(
@@ -263,7 +267,7 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
           error: null,
           rows: 200,
         });
-        await expectDb2(report, plan);
+        expectDb2(report, plan);
         expect(waits[0]?.holders).toEqual([
           {
             pid: 0,
@@ -302,7 +306,7 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
       ],
     ] as const) {
       it(`bug: a prepared transaction holding ${kind} past lockTimeout fails the table, naming it (${label})`, async () => {
-        await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
+        await fresh();
         await preparedHolding(statement);
         try {
           const started = performance.now();
@@ -312,7 +316,7 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
             db2,
           );
           expectParts(plan);
-          await expectDb2(report, plan);
+          expectDb2(report, plan);
           // The lock timeout, not the test's 15 s deadline, ended the wait.
           expect(performance.now() - started).toBeLessThan(10_000);
           const table = report?.tables.find((t) => t.target === 'db_1');
