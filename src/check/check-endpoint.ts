@@ -8,6 +8,7 @@ import { describeError } from '../errors.js';
 import { missingExtensionNeeds } from './extension-needs.js';
 import type { EndpointNeeds, Privilege } from './needs.js';
 import { runBlockers } from './run-blockers.js';
+import { preparedReport, type PreparedReport } from './prepared-report.js';
 
 /** Connects to one endpoint and measures what `pgcopy check` reports about it. */
 
@@ -32,6 +33,8 @@ export interface Reached {
    * loads under the target's configured one; fdw-push under postgres_fdw's pg_catalog).
    */
   readonly sessionPathTriggers?: readonly string[];
+  /** Targets: the database's prepared transactions, and those locking the checked tables. */
+  readonly prepared?: PreparedReport;
 }
 
 export interface Unreachable {
@@ -220,6 +223,10 @@ export async function checkEndpoint(
     const [row] = info.rows as [ServerInfoRow];
     const triggers = await triggerReport(client, needs);
     const sessionPath = needs.side === 'target' ? await sessionPathTriggers(client, needs) : [];
+    const prepared =
+      needs.side === 'target'
+        ? await preparedReport(client, needs, connector.spec.lockTimeoutMs)
+        : undefined;
     return {
       ...base,
       version: row.version,
@@ -235,6 +242,7 @@ export async function checkEndpoint(
       tables: needs.tables.map((t) => t.table),
       ...(triggers.may === undefined ? {} : { mayDisableTriggers: triggers.may }),
       ...(sessionPath.length > 0 ? { sessionPathTriggers: sessionPath } : {}),
+      ...(prepared ? { prepared } : {}),
     };
   } catch (error) {
     return { ...base, error: describeError(error) };

@@ -1,5 +1,21 @@
 import { printable } from '../report/printable.js';
 import type { EndpointReport } from './check-endpoint.js';
+import { preparedLine } from '../plan/prepared-waits.js';
+import type { PreparedReport } from './prepared-report.js';
+
+/** The database's prepared transactions: how many, then one line for each locking a checked table. */
+function renderPrepared(p: PreparedReport | undefined): string[] {
+  if (p === undefined || p.total === 0) return [];
+  const own = p.pgcopy > 0 ? ` (${p.pgcopy} of them pgcopy's own, settled by its next run)` : '';
+  const locking =
+    p.locking.length === 0
+      ? 'none locks a checked table'
+      : `${p.locking.length} lock checked tables:`;
+  return [
+    `  prepared    ${p.total} prepared transaction(s) in the database${own}; ${locking}`,
+    ...p.locking.map((x) => `                ${preparedLine(x, p.lockTimeoutMs)}`),
+  ];
+}
 
 function renderEndpoint(r: EndpointReport): string[] {
   if ('error' in r) return [r.description, `  error       ${r.error}`];
@@ -24,18 +40,24 @@ function renderEndpoint(r: EndpointReport): string[] {
       : [
           `  triggers    ${r.sessionPathTriggers.length} trigger function(s) without a search_path of their own (loaded under the role's or database's): ${r.sessionPathTriggers.join(', ')}`,
         ]),
+    ...renderPrepared(r.prepared),
   ];
 }
 
-/** Everything that stops the run: unreachable endpoints, missing tables and privileges. */
-/** Each endpoint's problems, then the run-wide ones (`more`: patterns that could not be expanded). */
+/**
+ * Everything that stops the run: each endpoint's (unreachable, missing tables and privileges, a
+ * prepared transaction a load waits for), then the run-wide ones (`more`: patterns that could not
+ * be expanded).
+ */
 export function checkProblems(
   reports: readonly EndpointReport[],
   more: readonly string[] = [],
 ): string[] {
   return [
     ...reports.flatMap((r) =>
-      'error' in r ? [`${r.name}: cannot connect`] : r.missing.map((m) => `${r.name}: ${m}`),
+      'error' in r
+        ? [`${r.name}: cannot connect`]
+        : [...r.missing, ...(r.prepared?.problems ?? [])].map((m) => `${r.name}: ${m}`),
     ),
     ...more,
   ];

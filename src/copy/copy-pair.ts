@@ -119,6 +119,15 @@ async function joinGroup(group: GroupTransaction): Promise<pg.Client> {
   return group.target;
 }
 
+/** The run's watch of a target session a strategy opens through the source, for this pair. */
+function watchRemoteOf(
+  hooks: PairHooks | undefined,
+  plan: TablePlan,
+): ((applicationName: string) => Disposable) | undefined {
+  const watch = hooks?.watchRemote;
+  return watch ? (applicationName) => watch(applicationName, plan) : undefined;
+}
+
 /** Copies one (target, table) pair atomically and reports how it ended; never throws. */
 export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<TableResult> {
   const started = ctx.now().getTime();
@@ -210,6 +219,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
         sourceSpec: ctx.source.spec,
         targetSpec: ctx.target.spec,
         snapshotId: ctx.snapshot.snapshotId,
+        watchRemote: watchRemoteOf(ctx.hooks, plan),
       }));
     ctx.signal?.throwIfAborted();
     if (strategy.writesOnSource) {

@@ -11,6 +11,16 @@ export type WaitListener = (wait: LockWait) => boolean;
 
 const NO_WAIT: LockWait = { awaited: undefined, holders: [] };
 
+/** The backend of the monitor's database that calls itself `applicationName`, once it is there. */
+async function backendOf(monitor: pg.Client, applicationName: string): Promise<number | undefined> {
+  const { rows } = await monitor.query<{ pid: number }>(
+    `SELECT pid FROM pg_catalog.pg_stat_activity
+      WHERE application_name = $1 AND datname = pg_catalog.current_database() LIMIT 1`,
+    [applicationName],
+  );
+  return rows[0]?.pid;
+}
+
 async function cancelBackend(monitor: pg.Client, pid: number): Promise<void> {
   await monitor.query('SELECT pg_catalog.pg_cancel_backend($1)', [pid]);
 }
@@ -51,29 +61,59 @@ export class LockWaits {
    */
   watch(session: pg.Client, plan: TablePlan, onWait?: WaitListener): Disposable {
     const pid = (session as unknown as { processID: number | null }).processID;
+    if (pid === null) return { [Symbol.dispose]: () => undefined };
+    const watch = this.watchBackend(plan, () => Promise.resolve(pid), onWait);
+    const stop = (): void => {
+      watch[Symbol.dispose]();
+      session.off('end', stop);
+    };
+    session.once('end', stop);
+    return { [Symbol.dispose]: stop };
+  }
+
+  /**
+   * Starts watching a target session pgcopy did not open itself, found by its application_name
+   * (fdw-push writes through postgres_fdw's connection from the source), until disposed.
+   */
+  watchApplication(applicationName: string, plan: TablePlan): Disposable {
+    let pid: number | undefined;
+    return this.watchBackend(plan, async (monitor) => {
+      pid ??= await backendOf(monitor, applicationName);
+      return pid;
+    });
+  }
+
+  /** Looks every pollMs at what backend `pidOf` (once it has one) waits for, until disposed. */
+  private watchBackend(
+    plan: TablePlan,
+    pidOf: (monitor: pg.Client) => Promise<number | undefined>,
+    onWait?: WaitListener,
+  ): Disposable {
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     const stop = (): void => {
       stopped = true;
       clearTimeout(timer);
-      session.off('end', stop);
     };
-    if (pid === null) return { [Symbol.dispose]: stop };
     const watching = (): boolean => !stopped && !this.closed;
     let waitingSince: number | undefined;
     let lastReport = -Infinity;
-    session.once('end', stop);
+    let pid: number | undefined;
     const tick = async (): Promise<void> => {
       if (!watching()) return;
-      const wait = await this.blockers(plan.targetName, pid);
+      const wait = await this.blockers(plan.targetName, async (monitor) => {
+        pid = await pidOf(monitor);
+        return pid;
+      });
       const holders = wait.holders;
       // The copy may have ended during the look: what it saw belongs to the worker's next table.
       if (!watching()) return;
       const at = this.now().getTime();
-      if (holders.length > 0 && onWait?.(wait)) {
+      if (holders.length > 0 && pid !== undefined && onWait?.(wait)) {
+        const cancelled = pid;
         // Not once the copy has ended: the backend's pid is no longer this session's to cancel.
         const cancel = async (monitor: pg.Client): Promise<void> => {
-          if (watching()) await cancelBackend(monitor, pid);
+          if (watching()) await cancelBackend(monitor, cancelled);
         };
         await this.inTurn(plan.targetName, cancel, undefined);
       }
@@ -128,8 +168,15 @@ export class LockWaits {
     return turn;
   }
 
-  private blockers(target: string, pid: number): Promise<LockWait> {
-    return this.inTurn(target, (monitor) => lockWait(monitor, pid), NO_WAIT);
+  private blockers(
+    target: string,
+    pidOf: (monitor: pg.Client) => Promise<number | undefined>,
+  ): Promise<LockWait> {
+    const look = async (monitor: pg.Client): Promise<LockWait> => {
+      const pid = await pidOf(monitor);
+      return pid === undefined ? NO_WAIT : lockWait(monitor, pid);
+    };
+    return this.inTurn(target, look, NO_WAIT);
   }
 
   private monitor(target: string): Promise<pg.Client | undefined> {

@@ -12,6 +12,8 @@ export interface PairHooks {
    * `onWait` (a split table's parts) hears of each wait at once, and may have it cancelled.
    */
   readonly watchTarget?: (target: pg.Client, plan: TablePlan, onWait?: WaitListener) => Disposable;
+  /** Watches a target session opened through the source (fdw-push), by its application_name. */
+  readonly watchRemote?: (applicationName: string, plan: TablePlan) => Disposable;
   /**
    * Inside both transactions, after the rows are loaded and before COMMIT (verification);
    * throwing rolls the table back.
@@ -22,10 +24,13 @@ export interface PairHooks {
     readonly target: pg.Client;
     readonly load: Loaded;
   }) => Promise<void>;
-  /** After a failed table's ROLLBACK, on the still-open target session: a clearer error. */
+  /**
+   * After a failed table's ROLLBACK, on the still-open target session: a clearer error. A
+   * statement of several tables (a truncate group's TRUNCATE) passes them all, in its order.
+   */
   readonly explainFailure?: (
     error: unknown,
     target: pg.Client | undefined,
-    plan: TablePlan,
+    plan: TablePlan | readonly TablePlan[],
   ) => Promise<unknown>;
 }

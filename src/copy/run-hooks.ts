@@ -19,8 +19,12 @@ export function runHooks(
       if (sql) await target.query(sql);
     },
     watchTarget: (target, plan, onWait) => lockWaits.watch(target, plan, onWait),
-    explainFailure: (error, target, plan) =>
-      explainLockTimeout(error, target, plan, timeoutsOf(config, plan.targetName)),
+    watchRemote: (applicationName, plan) => lockWaits.watchApplication(applicationName, plan),
+    explainFailure: (error, target, plans) => {
+      const [first] = 'targetTable' in plans ? [plans] : plans;
+      if (!first) return Promise.resolve(error);
+      return explainLockTimeout(error, target, plans, timeoutsOf(config, first.targetName));
+    },
     ...(beforeCommit ? { beforeCommit } : {}),
   };
 }

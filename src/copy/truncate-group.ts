@@ -107,16 +107,20 @@ async function attemptGroup(
     const replica = members.every((m) => m.disableTriggers);
     // ON TRUNCATE and deferred triggers run the target's own code: under its configured path.
     const userCode = members.some((m) => m.runsUserCode === true);
-    await client.query(
-      [
-        'BEGIN',
-        ...(replica ? ['SET LOCAL session_replication_role = replica'] : []),
-        // A foreign-key cycle: its deferrable keys are checked at the COMMIT, once every table is in.
-        ...(members.some((m) => m.deferredChecks) ? ['SET CONSTRAINTS ALL DEFERRED'] : []),
-        // A truncate group empties its tables in one statement; a cycle's group only loads.
-        ...(truncates(members) ? asUserCode(client, userCode, [groupTruncateSql(members)]) : []),
-      ].join('; '),
-    );
+    // The group's own statements lock every member (TRUNCATE): watched like a member's load.
+    const lockWatch = ctx.hooks?.watchTarget?.(client, first);
+    await client
+      .query(
+        [
+          'BEGIN',
+          ...(replica ? ['SET LOCAL session_replication_role = replica'] : []),
+          // A foreign-key cycle: its deferrable keys are checked at the COMMIT, once every table is in.
+          ...(members.some((m) => m.deferredChecks) ? ['SET CONSTRAINTS ALL DEFERRED'] : []),
+          // A truncate group empties its tables in one statement; a cycle's group only loads.
+          ...(truncates(members) ? asUserCode(client, userCode, [groupTruncateSql(members)]) : []),
+        ].join('; '),
+      )
+      .finally(() => lockWatch?.[Symbol.dispose]());
     const setup = memberSetup(members);
     for (const member of members) {
       const result = await copyPair(member, {
@@ -146,7 +150,7 @@ async function attemptGroup(
         () => true,
         () => false,
       );
-      explained = (await ctx.hooks?.explainFailure?.(thrown, client, first)) ?? thrown;
+      explained = (await ctx.hooks?.explainFailure?.(thrown, client, members)) ?? thrown;
     }
     const error = await toTableError(explained, {
       signal: ctx.signal,

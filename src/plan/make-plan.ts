@@ -36,6 +36,9 @@ import { planReadOnce } from './read-once.js';
 import { refuseSharedTargetTables, type PlacedTarget } from './duplicate-targets.js';
 import { readTableIndexes, type TableIndexes } from '../db/target-indexes.js';
 import { applyIndexRules, needsIndexes, rebuildIndexesOf } from './index-rules.js';
+import { readPreparedLocks, type PreparedLocks } from '../db/prepared-locks.js';
+import { timeoutsOf } from '../config/timeouts.js';
+import { withPreparedLocks } from './prepared-rules.js';
 
 /** pg sends a query with the extended protocol when asked: one statement, never several. */
 interface ExtendedQuery extends pg.QueryConfig {
@@ -172,6 +175,7 @@ async function planTarget(
   let mayDisable: boolean | undefined;
   let maxPrepared: number | undefined;
   let conflicts: Map<string, ConflictIndex[]> | undefined;
+  let prepared: PreparedLocks[] = [];
   let targetError: string | undefined;
   let facts: EndpointFacts = {
     sourceRowSecurity: context.sourceRowSecurity,
@@ -202,6 +206,7 @@ async function planTarget(
       targetRowSecurity: await readRowSecurity(client, target.schema, names),
       targetReadOnly: await readOnlyReason(client),
     };
+    prepared = await readPreparedLocks(client, target.schema, names);
   } catch (error) {
     context.signal?.throwIfAborted();
     targetError = describeError(error);
@@ -295,11 +300,15 @@ async function planTarget(
     const referencedBy = (t: TablePlan): readonly TableRef[] =>
       catalog?.tables.get(t.targetTable)?.referencedBy ?? [];
     const fk = withForeignKeyRules(withTriggerWriteRefusals(probed), references, referencedBy);
+    const { lockTimeoutMs } = timeoutsOf(config, target.name);
+    const locked = withPreparedLocks(withOrphanRules(fk.tables), prepared, lockTimeoutMs);
     return {
       plan: {
         name: target.name,
         schema: target.schema,
-        tables: withOrphanRules(fk.tables),
+        tables: locked.tables,
+        ...(locked.prepared.length > 0 ? { prepared: locked.prepared } : {}),
+        ...(locked.prepared.length > 0 && lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
         ...(fk.truncateGroups.length > 0 ? { truncateGroups: fk.truncateGroups } : {}),
         ...(fk.loadGroups.length > 0 ? { loadGroups: fk.loadGroups } : {}),
       },

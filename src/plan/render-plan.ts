@@ -4,6 +4,7 @@ import { textTable } from '../report/text-table.js';
 import type { PatternMatch } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
 import type { ReadOncePlan } from './read-once.js';
+import { preparedLine } from './prepared-waits.js';
 
 function status(t: TablePlan): string {
   if (t.errors.length > 0) return `error (${t.errors.length})`;
@@ -66,6 +67,9 @@ export function renderPlan(plan: Plan): string {
     for (const g of target.loadGroups ?? []) {
       out += printed`  ⧉ load group ${groupNames(g.tables)}: loaded in this order in one transaction (all or nothing), its foreign-key cycle ${g.deferred ? 'checked at COMMIT' : 'loaded with checks off (disableTriggers)'}\n`;
     }
+    for (const p of target.prepared ?? []) {
+      out += `  ⏸ ${printable(preparedLine(p, target.lockTimeoutMs))}\n`;
+    }
     for (const t of target.tables) {
       for (const e of t.errors) out += printed`  ✖ ${t.targetTable}: ${e}\n`;
       for (const w of t.warnings) out += printed`  ⚠ ${t.targetTable}: ${w}\n`;
@@ -125,6 +129,7 @@ export function planToJson(plan: Plan): unknown {
       schema: target.schema,
       truncateGroups: target.truncateGroups ?? [],
       loadGroups: target.loadGroups ?? [],
+      prepared: target.prepared ?? [],
       tables: target.tables.map((t) => ({
         source: t.sourceTable,
         target: t.targetTable,

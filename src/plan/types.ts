@@ -5,6 +5,7 @@ import type { TriggerInfo } from '../db/catalog.js';
 import type { Conversion } from './type-conversion.js';
 import type { ReadOncePlan } from './read-once.js';
 import type { TruncateGroupPlan } from './truncate-groups.js';
+import type { PreparedPlan } from './prepared-waits.js';
 
 export interface ColumnCast {
   readonly column: string;
@@ -142,6 +143,10 @@ export interface TargetPlan {
   readonly truncateGroups?: readonly TruncateGroupPlan[];
   /** The other modes: foreign-key cycles loaded together in one transaction (no TRUNCATE). */
   readonly loadGroups?: readonly TruncateGroupPlan[];
+  /** Prepared transactions of the target database holding locks on its planned tables. */
+  readonly prepared?: readonly PreparedPlan[];
+  /** The target's lockTimeout, where a prepared transaction is listed (how long the run waits). */
+  readonly lockTimeoutMs?: number;
 }
 
 export interface Plan {

@@ -48,7 +48,7 @@ async function leftoversNow(
     `SELECT (SELECT count(*)::int FROM pg_foreign_server WHERE srvname LIKE 'pgcopy%') AS servers,
             (SELECT count(*)::int FROM pg_user_mappings WHERE srvname LIKE 'pgcopy%') AS mappings,
             (SELECT count(*)::int FROM pg_stat_activity
-              WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid()
+              WHERE application_name LIKE 'pgcopy%' AND pid <> pg_backend_pid()
                 AND strpos(query, $1) > 0) AS sessions`,
     [schema],
   );
@@ -146,7 +146,7 @@ describe.each(SERVER_SIDE)('server-side strategy %s', (strategy) => {
       await db(
         far,
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE application_name = 'pgcopy' AND datname = current_database()
+          WHERE application_name LIKE 'pgcopy%' AND datname = current_database()
             AND pid <> pg_backend_pid()`,
       );
     })();

@@ -7,7 +7,8 @@ import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import { PassThrough } from 'node:stream';
 import { ProgressRenderer } from '../../src/cli/progress.js';
 import { auditLine, waitingLine } from '../../src/report/audit-lines.js';
-import type { RunEvent } from '../../src/report/events.js';
+import type { RunEvent, RunReport } from '../../src/report/events.js';
+import type { TablePlan } from '../../src/plan/types.js';
 import { testConfig } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
 import { result } from '../support/report.js';
@@ -137,13 +138,21 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
     ({ server: own, info: target } = await startPreparingTarget('lock-waits-target'));
     await sql(
       target,
-      `CREATE SCHEMA ${q}; CREATE TABLE ${q}.${TABLES[0]} (id int PRIMARY KEY, v text);`,
+      `CREATE SCHEMA ${q}; CREATE TABLE ${q}.${TABLES[0]} (id int PRIMARY KEY, v text); ${GROUP_SQL}`,
+    );
+    await sql(
+      s.source,
+      `${GROUP_SQL} INSERT INTO ${q}.grp_parent VALUES (1); INSERT INTO ${q}.grp_child VALUES (1, 1);`,
     );
   }, 60_000);
 
   afterAll(async () => {
     await own.stop();
   });
+
+  /** Two tables truncated together in one statement (a truncate group: a foreign key between). */
+  const GROUP_SQL = `CREATE TABLE ${q}.grp_parent (id int PRIMARY KEY);
+    CREATE TABLE ${q}.grp_child (id int PRIMARY KEY, parent int REFERENCES ${q}.grp_parent);`;
 
   /** Ends the test's prepared transaction if it is still there (a test that failed half way). */
   async function rollbackPrepared(): Promise<void> {
@@ -162,14 +171,17 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
     }
   }
 
+  /** The table into the preparing target (db_1), and with `alsoDb2` into target2 too (db_2). */
   function copyInto(
     options: Record<string, unknown>,
     onEvent: (event: RunEvent) => void = () => undefined,
+    alsoDb2 = false,
   ) {
+    const db2 = { name: 'db_2', server: s.target2, schema, tables: [TABLES[0]] };
     return run(
       testConfig(
         { server: s.source, schema },
-        [{ name: 'db_1', server: target, schema, tables: [TABLES[0]] }],
+        [{ name: 'db_1', server: target, schema, tables: [TABLES[0]] }, ...(alsoDb2 ? [db2] : [])],
         { concurrency: 1, retries: 0, ...options },
       ),
       {
@@ -181,67 +193,206 @@ describe('lock-wait monitor: prepared transactions holding a lock', () => {
     );
   }
 
-  for (const [kind, statement] of [
-    ['a lock on the table', `LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`],
-    ['a row with a key the copy writes', `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`],
-  ] as const) {
-    it(`bug: prepared leftovers block silently: the waiting event names a prepared transaction holding ${kind}`, async () => {
+  /**
+   * Every mode takes the table's lock (TRUNCATE its ACCESS EXCLUSIVE one) and writes its rows; the
+   * server-side strategies write them with INSERT ... SELECT on the target (fdw-push: from the
+   * source, through postgres_fdw's own session to the target).
+   */
+  const CASES: {
+    mode: string;
+    strategy: string;
+    split?: { minBytes: number; parts: number };
+    concurrency?: number;
+    db2?: boolean;
+  }[] = [
+    ...(['append', 'truncate', 'upsert', 'insert-new'] as const).map((mode) => ({
+      mode,
+      strategy: 'stream',
+    })),
+    ...(['dblink', 'fdw', 'fdw-push'] as const).flatMap((strategy) =>
+      (['append', 'truncate'] as const).map((mode) => ({ mode, strategy })),
+    ),
+    // A split table's parts each take the table's lock in a session of their own (only append
+    // splits: truncate's lock and keyed modes' staging tables keep the table one stream).
+    { mode: 'append', strategy: 'stream', split: { minBytes: 0, parts: 2 }, concurrency: 2 },
+    // Read once for two targets (options.readOnce): the other target's copy goes on.
+    ...(['append', 'truncate'] as const).map((mode) => ({ mode, strategy: 'stream', db2: true })),
+  ];
+
+  for (const { mode, strategy, db2 = false, ...more } of CASES) {
+    const options = { mode, strategy, createExtensions: true, ...more };
+    const label = `${mode}, ${strategy}${'split' in more ? ', split in 2 parts' : ''}${db2 ? ', read once for two targets' : ''}`;
+    /** Both targets' tables empty (the first describe leaves rows in target2's). */
+    const fresh = async (): Promise<void> => {
       await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
-      await preparedHolding(statement);
+      if (db2) await sql(s.target2, `TRUNCATE ${q}.${TABLES[0]}`);
+    };
+    /** db_2's copy, read with db_1's, is not held back by db_1's wait (nor its failure). */
+    const expectDb2 = (
+      report: RunReport | undefined,
+      plan: { readOnce?: { shared: readonly unknown[] } | undefined },
+    ): void => {
+      if (!db2) return;
+      expect(plan.readOnce?.shared).toHaveLength(1);
+      expect(report?.tables.find((t) => t.target === 'db_2')).toMatchObject({
+        error: null,
+        rows: 200,
+      });
+    };
+    /** The plan split the table where the case asks for it. */
+    const expectParts = (
+      plan: { targets: readonly { tables: readonly TablePlan[] }[] } | undefined,
+    ): void => {
+      expect(plan?.targets[0]?.tables[0]?.split?.parts ?? 1).toBe('split' in more ? 2 : 1);
+    };
+    for (const [kind, statement] of [
+      ['a lock on the table', `LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`],
+      ['a row with a key the copy writes', `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`],
+    ] as const) {
+      it(`bug: prepared leftovers block silently: the waiting event names a prepared transaction holding ${kind} (${label})`, async () => {
+        await fresh();
+        await preparedHolding(statement);
+        const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
+        const { report, plan } = await copyInto(
+          options,
+          (event) => {
+            if (event.type !== 'table-waiting') return;
+            waits.push(event);
+            if (waits.length === 1) void rollbackPrepared();
+          },
+          db2,
+        ).finally(rollbackPrepared);
+        expectParts(plan);
+        expect(report?.tables.find((t) => t.target === 'db_1')).toMatchObject({
+          error: null,
+          rows: 200,
+        });
+        expectDb2(report, plan);
+        expect(waits[0]?.holders).toEqual([
+          {
+            pid: 0,
+            user: target.user,
+            application: '',
+            state: 'prepared',
+            prepared: {
+              gid,
+              database: 'postgres',
+              preparedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
+              seconds: expect.any(Number) as unknown,
+            },
+          },
+        ]);
+        // The CLI's progress and the audit log say the same.
+        const progress = new PassThrough();
+        let printed = '';
+        progress.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+        new ProgressRenderer(progress, false).onEvent(waits[0] as RunEvent);
+        expect(printed.trim()).toBe(waitingLine(waits[0] as (typeof waits)[number]));
+        expect(auditLine(waits[0] as RunEvent)).toContain(`prepared transaction "${gid}"`);
+        expect(waitingLine(waits[0] as (typeof waits)[number])).toMatch(
+          new RegExp(
+            `^Waiting \\d+ s: db_1\\.${TABLES[0]} is waiting for a lock held by prepared transaction "${gid}" \\(owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
+          ),
+        );
+      });
+    }
+
+    for (const [kind, statement, held] of [
+      ['the table', `LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`, 'ShareLock'],
+      [
+        'a row the copy writes',
+        `INSERT INTO ${q}.${TABLES[0]} VALUES (7, 'other')`,
+        'RowExclusiveLock',
+      ],
+    ] as const) {
+      it(`bug: a prepared transaction holding ${kind} past lockTimeout fails the table, naming it (${label})`, async () => {
+        await fresh();
+        await preparedHolding(statement);
+        try {
+          const started = performance.now();
+          const { report, plan } = await copyInto(
+            { ...options, lockTimeout: '300ms' },
+            undefined,
+            db2,
+          );
+          expectParts(plan);
+          expectDb2(report, plan);
+          // The lock timeout, not the test's 15 s deadline, ended the wait.
+          expect(performance.now() - started).toBeLessThan(10_000);
+          const table = report?.tables.find((t) => t.target === 'db_1');
+          expect(table?.error?.sqlstate).toBe('55P03');
+          expect(table?.error?.message).toMatch(
+            new RegExp(
+              `^lock timeout: db_1\\.${TABLES[0]} could not be locked within lock_timeout 300 ms: held by prepared transaction "${gid}" \\(${held}, owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
+            ),
+          );
+        } finally {
+          await rollbackPrepared();
+        }
+      });
+    }
+  }
+  /** The truncate group of grp_parent and grp_child, one TRUNCATE for both, into the target. */
+  function truncateGroup(
+    options: Record<string, unknown>,
+    onEvent: (event: RunEvent) => void = () => undefined,
+  ) {
+    return run(
+      testConfig(
+        { server: s.source, schema },
+        [{ name: 'db_1', server: target, schema, tables: ['grp_parent', 'grp_child'] }],
+        { concurrency: 1, retries: 0, mode: 'truncate', ...options },
+      ),
+      {
+        lockWaitTiming: { reportAfterMs: 200, pollMs: 50 },
+        onEvent,
+        signal: AbortSignal.timeout(15_000),
+      },
+    );
+  }
+
+  for (const locked of ['grp_parent', 'grp_child']) {
+    it(`bug: a truncate group's TRUNCATE waited silently on a prepared transaction holding ${locked}: the waiting event names it`, async () => {
+      await preparedHolding(`LOCK TABLE ${q}.${locked} IN SHARE MODE`);
       const waits: Extract<RunEvent, { type: 'table-waiting' }>[] = [];
-      const { report } = await copyInto({}, (event) => {
+      const { report, plan } = await truncateGroup({}, (event) => {
         if (event.type !== 'table-waiting') return;
         waits.push(event);
         if (waits.length === 1) void rollbackPrepared();
       }).finally(rollbackPrepared);
-      expect(result(report, TABLES[0] as string)).toMatchObject({ error: null, rows: 200 });
-      expect(waits[0]?.holders).toEqual([
-        {
-          pid: 0,
-          user: target.user,
-          application: '',
-          state: 'prepared',
-          prepared: {
-            gid,
-            database: 'postgres',
-            preparedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
-            seconds: expect.any(Number) as unknown,
-          },
-        },
+      expect(plan.targets[0]?.truncateGroups).toEqual([{ tables: ['grp_parent', 'grp_child'] }]);
+      expect(report?.tables.map((t) => [t.table, t.error, t.rows])).toEqual([
+        ['grp_parent', null, 1],
+        ['grp_child', null, 1],
       ]);
-      // The CLI's progress and the audit log say the same.
-      const progress = new PassThrough();
-      let printed = '';
-      progress.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-      new ProgressRenderer(progress, false).onEvent(waits[0] as RunEvent);
-      expect(printed.trim()).toBe(waitingLine(waits[0] as (typeof waits)[number]));
-      expect(auditLine(waits[0] as RunEvent)).toContain(`prepared transaction "${gid}"`);
+      expect(waits[0]?.holders.map((h) => h.prepared?.gid)).toEqual([gid]);
+      // The group's own statements are watched under its first member, whichever table waits.
       expect(waitingLine(waits[0] as (typeof waits)[number])).toMatch(
         new RegExp(
-          `^Waiting \\d+ s: db_1\\.${TABLES[0]} is waiting for a lock held by prepared transaction "${gid}" \\(owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
+          `^Waiting \\d+ s: db_1\\.grp_parent is waiting for a lock held by prepared transaction "${gid}" \\(owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
         ),
       );
     });
-  }
 
-  it('bug: a prepared transaction holding the table past lockTimeout fails the table, naming it', async () => {
-    await sql(target, `TRUNCATE ${q}.${TABLES[0]}`);
-    await preparedHolding(`LOCK TABLE ${q}.${TABLES[0]} IN SHARE MODE`);
-    try {
-      const started = performance.now();
-      const { report } = await copyInto({ lockTimeout: '300ms' });
-      expect(performance.now() - started).toBeLessThan(20_000);
-      const table = result(report, TABLES[0] as string);
-      expect(table.error?.sqlstate).toBe('55P03');
-      expect(table.error?.message).toMatch(
-        new RegExp(
-          `^lock timeout: db_1\\.${TABLES[0]} could not be locked within lock_timeout 300 ms: held by prepared transaction "${gid}" \\(ShareLock, owner ${target.user}, database postgres, prepared \\d+ s ago\\)$`,
-        ),
-      );
-    } finally {
-      await rollbackPrepared();
-    }
-  });
+    it(`bug: a truncate group's lock timeout on ${locked}, held by a prepared transaction, names it`, async () => {
+      await preparedHolding(`LOCK TABLE ${q}.${locked} IN SHARE MODE`);
+      try {
+        const started = performance.now();
+        const { report } = await truncateGroup({ lockTimeout: '300ms' });
+        expect(performance.now() - started).toBeLessThan(10_000);
+        for (const table of ['grp_parent', 'grp_child']) {
+          const failed = result(report, table);
+          // Both rolled back with the group, for its TRUNCATE's lock timeout.
+          expect(failed.error?.code, table).toBe('GROUP_ROLLED_BACK');
+          expect(failed.error?.message, table).toContain(
+            `the group's own statements (BEGIN, TRUNCATE, COMMIT) failed: lock timeout: db_1.${locked} could not be locked within lock_timeout 300 ms: held by prepared transaction "${gid}" (ShareLock, owner ${target.user}, database postgres, prepared `,
+          );
+        }
+      } finally {
+        await rollbackPrepared();
+      }
+    });
+  }
 });
 
 describe('lock-wait monitor and split conflict catalog queries on every server version', () => {

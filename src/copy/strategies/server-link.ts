@@ -26,6 +26,8 @@ export interface ServerLink {
   readonly user: string;
   readonly password: string | undefined;
   readonly sslmode: SslMode;
+  /** The session's application_name on the other server (default `pgcopy`). */
+  readonly applicationName?: string;
 }
 
 /** A server cannot use pgcopy's CA file: verify-* becomes require (encrypted, not verified). */
@@ -59,7 +61,7 @@ export function conninfo(link: ServerLink): string {
     ['user', link.user],
     ['password', link.password],
     ['sslmode', link.sslmode],
-    ['application_name', 'pgcopy'],
+    ['application_name', link.applicationName ?? 'pgcopy'],
   ];
   return pairs
     .filter((p): p is [string, string] => p[1] !== undefined)
@@ -137,7 +139,7 @@ export async function createForeignServer(
 ): Promise<string> {
   const server = privateName('pgcopy');
   await client.query(`CREATE OR REPLACE FUNCTION pg_temp.pgcopy_foreign_server(
-      server text, host text, port text, dbname text, sslmode text, extra text[], login text, has_secret boolean)
+      server text, host text, port text, dbname text, sslmode text, app text, extra text[], login text, has_secret boolean)
     RETURNS void LANGUAGE plpgsql AS $body$
     DECLARE
       more text := '';
@@ -147,7 +149,7 @@ export async function createForeignServer(
       END LOOP;
       EXECUTE pg_catalog.format(
         'CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, sslmode %L, application_name %L%s)',
-        server, host, port, dbname, sslmode, 'pgcopy', more);
+        server, host, port, dbname, sslmode, app, more);
       IF NOT has_secret THEN
         EXECUTE pg_catalog.format(
           'CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (user %L)', server, login);
@@ -164,12 +166,13 @@ export async function createForeignServer(
     END
     $body$`);
   if (link.password !== undefined) await stageSecret(client, link.password);
-  await client.query(`SELECT pg_temp.pgcopy_foreign_server($1, $2, $3, $4, $5, $6, $7, $8)`, [
+  await client.query(`SELECT pg_temp.pgcopy_foreign_server($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
     server,
     link.host,
     String(link.port),
     link.dbname,
     link.sslmode,
+    link.applicationName ?? 'pgcopy',
     Object.entries(options).flat(),
     link.user,
     link.password !== undefined,

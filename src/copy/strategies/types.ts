@@ -26,6 +26,11 @@ export interface LoadContext {
    * commits on the source (fdw-push) writes the record there, in the rows' remote transaction.
    */
   readonly ledger?: PairRecord | undefined;
+  /**
+   * Watches for lock waits a target session the strategy opens through the source (fdw-push's
+   * postgres_fdw connection), found by its application_name; the strategy disposes it.
+   */
+  readonly watchRemote?: ((applicationName: string) => Disposable) | undefined;
   /** Bytes of COPY data passed through so far (a strategy that moves no data never calls it). */
   readonly onProgress?: ((bytes: number) => void) | undefined;
 }
