@@ -52,7 +52,7 @@ afterAll(async () => {
 async function fresh(): Promise<void> {
   await sql(
     target,
-    `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q};
+    `SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q};
      CREATE TABLE ${q}.a (id int, v text);
      CREATE TABLE ${q}.big (id int, payload text);
      CREATE TABLE ${q}.p (id int PRIMARY KEY);
@@ -115,7 +115,7 @@ describe("a connection cut at a truncate group's COMMIT", () => {
 });
 
 describe('a connection cut while a table commits', () => {
-  // known: the other part's connection read the outcome (its prepared part followed the first).
+  // known: the other part's connection may read the outcome (its prepared part follows the first).
   const cases: { name: string; table: 'a' | 'big'; cut: Cut; known?: true }[] = [
     { name: "a table's COMMIT, received", table: 'a', cut: { query: PAIR_COMMIT, forward: true } },
     { name: "a table's COMMIT, lost", table: 'a', cut: { query: PAIR_COMMIT, forward: false } },
@@ -142,7 +142,7 @@ describe('a connection cut while a table commits', () => {
     },
   ];
   for (const c of cases) {
-    it(`${c.name}: the outcome is ${c.known ? 'read from the other part' : 'unknown'}, and the re-run under the same run id completes the table exactly`, async () => {
+    it(`${c.name}: the outcome is ${c.known ? 'read from the other part (or unknown)' : 'unknown'}, and the re-run under the same run id completes the table exactly`, async () => {
       await fresh();
       const runId = `cut-${c.table}-${cases.indexOf(c)}`;
       const cutsBefore = proxy.cuts.length;
@@ -151,8 +151,9 @@ describe('a connection cut while a table commits', () => {
       expect(proxy.cuts).toHaveLength(cutsBefore + 1);
       const cut = result(first.report, c.table);
       expect(first.report.runId).toBe(runId);
-      if (c.known) {
-        expect(cut).toMatchObject({ status: 'done', rows: ROWS[c.table] });
+      if (c.known && cut.status === 'done') {
+        // The other part read the outcome, unless it looked before the server had committed.
+        expect(cut.rows).toBe(ROWS[c.table]);
       } else {
         // Never `error` with 0 rows: the rows were sent, and whether they are in is not known.
         expect(cut).toMatchObject({ status: 'unknown', rows: ROWS[c.table] });
