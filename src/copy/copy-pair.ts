@@ -302,16 +302,17 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   }
   const read = { rows: load?.rows ?? 0, bytes: load?.bytes ?? bytes };
   if (error && committedOnSource) {
-    // fdw-push: the target committed with the source before the failure; its rows stay.
-    error = {
-      ...error,
-      transient: false, // rows are committed: a new attempt would copy them twice
-      message: `${error.message} (the ${read.rows} rows pushed to the target were committed before this failure)`,
-    };
+    // fdw-push: the rows (and the ledger's record) committed with the source before a later step
+    // failed: the table is done, and says what failed after. A table reported `error` has
+    // nothing committed, and none is tried again.
+    warnings.push(
+      `after its ${read.rows} rows were committed through the source: ${error.code}: ${error.message}`,
+    );
+    error = null;
   }
-  // A failed table wrote nothing (but after a push's commit): its rows were rolled back. An
-  // unknown outcome reports the rows sent: they are in, or none is.
-  const kept = !error || committedOnSource || error.code === OUTCOME_UNKNOWN;
+  // A failed table wrote nothing: its rows were rolled back. An unknown outcome reports the rows
+  // sent: they are in, or none is.
+  const kept = !error || error.code === OUTCOME_UNKNOWN;
   const result = resultOf(plan, {
     rows: kept ? read.rows : 0,
     // A failed table changed nothing (fdw-push, which keeps its rows, has no upsert).
