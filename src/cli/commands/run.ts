@@ -111,6 +111,8 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       text.write(printed`Report: ${reportFile.path}\n`);
     }
     if (audit) text.write(printed`Audit log: ${audit.path}\n`);
+    // The id that continues this run: `pgcopy run --run-id ID` after any failure.
+    if (report.runId !== undefined) text.write(printed`Run id: ${report.runId}\n`);
     if (io.signal?.aborted) return EXIT.INTERRUPTED;
     return report.status === 'error' || report.status === 'unknown' ? EXIT.FAILED : EXIT.OK;
   } catch (error) {
