@@ -102,7 +102,7 @@ export class Results {
     });
   }
 
-  /** The table printed on stdout (and pasted into the README). */
+  /** The table printed on stdout (and pasted into docs/performance.md). */
   table(): string {
     const header = [
       'section',

@@ -67,7 +67,7 @@ export function starterConfig(
   const lines = [
     `# yaml-language-server: $schema=${schemaPath}`,
     '# pgcopy configuration, written by `pgcopy init`: review it, then `pgcopy plan`.',
-    '# Reference: the README, "Configuration reference".',
+    '# Reference: docs/configuration.md.',
     'source:',
     ...endpointLines(source, '  '),
     'targets:',

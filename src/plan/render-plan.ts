@@ -118,7 +118,7 @@ function renderReadOnce(readOnce: ReadOncePlan | undefined): string {
   return out + '\n';
 }
 
-/** The `--json` shape: stable keys, documented in the README. */
+/** The `--json` shape: stable keys, documented in docs/commands/plan.md. */
 export function planToJson(plan: Plan): unknown {
   return {
     sourceSchema: plan.sourceSchema,

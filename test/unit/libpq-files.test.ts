@@ -97,7 +97,7 @@ describe('starter config', () => {
       [
         '# yaml-language-server: $schema=./pgcopy.schema.json',
         '# pgcopy configuration, written by `pgcopy init`: review it, then `pgcopy plan`.',
-        '# Reference: the README, "Configuration reference".',
+        '# Reference: docs/configuration.md.',
         'source:',
         '  host: "h"',
         '  # password: ${PGCOPY_SOURCE_PASSWORD} # or ~/.pgpass, or a secret',
