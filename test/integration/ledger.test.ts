@@ -175,6 +175,57 @@ describe('every strategy records the pair with its rows, in their transaction', 
   }
 });
 
+describe('a table read once for two targets, verified', () => {
+  it('each target records its own pair; the same run id again skips both (no row twice)', async () => {
+    await sql(s.target1, `TRUNCATE ${q}.t`);
+    await sql(
+      s.target2,
+      `DROP SCHEMA IF EXISTS ${q} CASCADE; CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int, v text)`,
+    );
+    try {
+      const config = testConfig(
+        { server: s.source, schema },
+        [
+          { name: 'db_1', server: s.target1, schema, tables: ['t'] },
+          {
+            name: 'db_2',
+            server: s.target2,
+            schema,
+            tables: ['t'],
+          },
+        ],
+        { mode: 'append', ledgerSchema },
+      );
+      const events: RunEvent[] = [];
+      const first = await run(config, {
+        runId: 'read-once',
+        verify: true,
+        onEvent: (e) => events.push(e),
+      });
+      // One read feeds both targets.
+      expect(first.plan.readOnce?.shared.map((r) => r.source)).toEqual(['t']);
+      expect(first.report?.tables).toHaveLength(2);
+      for (const t of first.report?.tables ?? []) {
+        expect([t.status, t.rows, t.verified?.rows, t.warnings]).toEqual(['done', 300, 300, []]);
+      }
+      const again = await run(config, { runId: 'read-once', verify: true });
+      for (const t of again.report?.tables ?? []) {
+        expect(t).toMatchObject({ rows: 0, resumed: true, committedBefore: { rows: 300 } });
+      }
+      for (const server of [s.target1, s.target2]) {
+        expect((await sql(server, `SELECT count(*)::int AS n FROM ${q}.t`)).rows[0]).toEqual({
+          n: 300,
+        });
+      }
+    } finally {
+      await sql(
+        s.target2,
+        `DROP SCHEMA IF EXISTS ${q} CASCADE; DROP SCHEMA IF EXISTS "${ledgerSchema}" CASCADE`,
+      );
+    }
+  });
+});
+
 describe("pgcopy's own leftovers", () => {
   let own: LocalPostgres;
   let target: ServerInfo;
