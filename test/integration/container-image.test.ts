@@ -12,7 +12,10 @@ import {
   missingContainerTools,
   type Exec,
 } from '../support/container-image.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { secretsConfig, startLambdaSecrets } from '../support/lambda.js';
+import { REGION, type SecretsManagerServer } from '../support/secrets-manager-server.js';
+import { startSshServer, type TestSshServer } from '../support/ssh-server.js';
 
 const s = servers();
 const schema = uniqueName('Container_Image');
@@ -49,17 +52,18 @@ const passwords = { SOURCE_PASSWORD: s.source.password, TARGET_PASSWORD: s.targe
 function runImage(
   args: readonly string[],
   env: Record<string, string>,
-  mounts: readonly string[] = [],
+  options: readonly string[] = [],
 ): Promise<Exec> {
   const passed = Object.keys(env).flatMap((name) => ['-e', name]);
-  const volumes = mounts.flatMap((m) => ['-v', m]);
-  return exec('podman', [...PODMAN_RUN, ...passed, ...volumes, IMAGE, ...args], {
+  return exec('podman', [...PODMAN_RUN, ...passed, ...options, IMAGE, ...args], {
     PATH: process.env['PATH'],
     ...env,
   });
 }
 
 let work: string;
+let sm: SecretsManagerServer | undefined;
+let ssh: TestSshServer | undefined;
 
 describe.skipIf(skip)('the container image (npm run build:image), run with podman', () => {
   beforeAll(async () => {
@@ -81,12 +85,15 @@ describe.skipIf(skip)('the container image (npm run build:image), run with podma
       s.target1,
       `CREATE SCHEMA ${q}; ${items}; CREATE TABLE ${q}.refused (id int PRIMARY KEY CHECK (id < 0));`,
     );
+    await sql(s.target2, `CREATE SCHEMA ${q}; ${items};`);
   }, 600_000);
 
   afterAll(async () => {
+    await Promise.all([ssh?.stop(), sm?.close()]);
     if (work) await rm(work, { recursive: true, force: true });
-    await sql(s.source, `DROP SCHEMA IF EXISTS ${q} CASCADE`);
-    await sql(s.target1, `DROP SCHEMA IF EXISTS ${q} CASCADE`);
+    for (const server of [s.source, s.target1, s.target2]) {
+      await sql(server, `DROP SCHEMA IF EXISTS ${q} CASCADE`);
+    }
   });
 
   it('is small, has no shell, runs as uid 65532 with the CLI as its entrypoint, and is archived', async () => {
@@ -115,7 +122,7 @@ describe.skipIf(skip)('the container image (npm run build:image), run with podma
     const mounted = await mkdtemp(join(work, 'workdir-'));
     await chown(mounted, UID, UID);
     const env = { PGCOPY_CONFIG: configFor(['items']), ...passwords };
-    const result = await runImage(['run'], env, [`${mounted}:/work`]);
+    const result = await runImage(['run'], env, ['-v', `${mounted}:/work`]);
     expect(result.stderr).not.toContain(s.target1.password);
     expect(result.stdout).not.toContain(s.target1.password);
     expect(result.code, result.stderr).toBe(0);
@@ -145,12 +152,69 @@ describe.skipIf(skip)('the container image (npm run build:image), run with podma
     await writeFile(file, configFor(['items', 'refused']), { mode: 0o644 });
     await sql(s.target1, `TRUNCATE ${q}.items`);
     const result = await runImage(['run', '-c', '/config/pgcopy.json'], passwords, [
+      '-v',
       `${file}:/config/pgcopy.json:ro`,
     ]);
     expect(result.stderr).toContain('refused');
     expect(result.code, result.stderr).toBe(1);
     expect((await tableDigest(s.target1, `SELECT * FROM ${q}.items`)).count).toBe(2000);
     expect((await tableDigest(s.target1, `SELECT * FROM ${q}.refused`)).count).toBe(0);
+  });
+
+  it('reads its endpoints from Secrets Manager and reaches the source through an SSH tunnel', async () => {
+    await sql(s.target1, `TRUNCATE ${q}.items`);
+    ssh = await startSshServer();
+    sm = await startLambdaSecrets('image', ssh);
+    const tables = { one: ['items'], two: ['items'] };
+    const config = secretsConfig({ env: 'image', sm, ssh, schema, tables });
+    const result = await runImage(['run'], {
+      PGCOPY_CONFIG: JSON.stringify(config),
+      // What an ECS task role gives the SDK, in the form the tests can give it.
+      AWS_ACCESS_KEY_ID: 'AKIDTESTONLY',
+      AWS_SECRET_ACCESS_KEY: 'test-secret-key-not-real',
+      AWS_REGION: REGION,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const copied = await tableDigest(s.source, `SELECT * FROM ${q}.items`);
+    expect(copied.count).toBe(2000);
+    for (const target of [s.target1, s.target2]) {
+      expect(await tableDigest(target, `SELECT * FROM ${q}.items`)).toEqual(copied);
+    }
+    expect(ssh.connections).toBeGreaterThan(0);
+  });
+
+  it('ends at SIGTERM (as ECS stops a task) with exit 143, rolling the target back', async () => {
+    await sql(s.target1, `TRUNCATE ${q}.items; INSERT INTO ${q}.items VALUES (-1, 'kept', 0)`);
+    const holder = await connect(s.target1);
+    const name = `pgcopy-test-${schema.toLowerCase().replaceAll('_', '-')}`;
+    try {
+      // A lock the copy waits for: it is still running when the signal comes.
+      await holder.query(`BEGIN; LOCK TABLE ${q}.items IN ACCESS EXCLUSIVE MODE`);
+      const running = runImage(['run'], { PGCOPY_CONFIG: configFor(['items']), ...passwords }, [
+        '--name',
+        name,
+      ]);
+      const waiting = async (): Promise<boolean> => {
+        const found = await sql(
+          s.target1,
+          `SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'pgcopy%' AND wait_event_type = 'Lock'`,
+        );
+        return found.rowCount !== 0;
+      };
+      await expect.poll(waiting, { timeout: 30_000, interval: 200 }).toBe(true);
+      const started = Date.now();
+      const killed = await exec('podman', ['kill', '--signal', 'TERM', name]);
+      expect(killed.code, killed.stderr).toBe(0);
+      const result = await running;
+      expect(result.code, result.stderr).toBe(143);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    const kept = await sql(s.target1, `SELECT id FROM ${q}.items`);
+    expect(kept.rows).toEqual([{ id: -1 }]);
   });
 });
 
