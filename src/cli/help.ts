@@ -84,8 +84,8 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
 const TITLE =
   'pgcopy - copy tables between PostgreSQL databases (only shared columns, atomic per table)';
 
-const COMMON_OPTIONS = `  -c, --config FILE   YAML or JSON configuration (default: $PGCOPY_CONFIG, else ./pgcopy.yaml,
-                      ./pgcopy.yml or ./pgcopy.json)
+const COMMON_OPTIONS = `  -c, --config FILE   YAML or JSON configuration (default: $PGCOPY_CONFIG, a file's name or the
+                      config itself, else ./pgcopy.yaml, ./pgcopy.yml or ./pgcopy.json)
   -h, --help          this help; pgcopy help COMMAND (or pgcopy COMMAND --help): that command's
   -V, --version       the version`;
 

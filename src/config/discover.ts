@@ -22,6 +22,19 @@ export interface ConfigLocation {
 }
 
 /**
+ * The config itself when `PGCOPY_CONFIG` holds it rather than a file's name: JSON or YAML text,
+ * as the Lambda function reads the same variable, told from a path by a leading `{` or a line
+ * break (an ECS task or a container gets its config this way, with no file to mount).
+ */
+export function inlineConfigText(
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  const value = env['PGCOPY_CONFIG'];
+  if (value === undefined) return undefined;
+  return value.trimStart().startsWith('{') || value.includes('\n') ? value : undefined;
+}
+
+/**
  * The config file a command reads: `-c FILE` as given, else `PGCOPY_CONFIG`, else the first of
  * ./pgcopy.yaml, ./pgcopy.yml, ./pgcopy.json in `cwd`. None found is a usage error listing what was
  * tried, so the operator sees where pgcopy looked.

@@ -64,6 +64,39 @@ describe('config discovery when -c is omitted (bug: -c was always required)', ()
     }
   });
 
+  it('bug: PGCOPY_CONFIG holding the config itself (as an ECS task passes it) was read as a file name', async () => {
+    const w = await workDir({ source: { host: 'h' }, targets: 'not a list' });
+    try {
+      const { password, ...source } = config.source;
+      const withVariable = { ...config, source: { ...source, password: '${SOURCE_PASSWORD}' } };
+      const env = { SOURCE_PASSWORD: String(password) };
+      for (const text of [JSON.stringify(withVariable), `\n${stringify(withVariable)}`]) {
+        const result = await cli(['plan', '--json'], {
+          cwd: w.dir,
+          env: { ...env, PGCOPY_CONFIG: text },
+        });
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain('"db_1"');
+      }
+      // Its errors name the variable, and exit 2 as a file's do.
+      const unset = await cli(['plan'], {
+        cwd: w.dir,
+        env: { PGCOPY_CONFIG: JSON.stringify(withVariable) },
+      });
+      expect(unset.code).toBe(2);
+      expect(unset.stderr).toContain('PGCOPY_CONFIG: source.password: environment variable');
+      // -c still wins over it.
+      const explicit = await cli(['plan', '-c', w.file], {
+        cwd: w.dir,
+        env: { ...env, PGCOPY_CONFIG: JSON.stringify(withVariable) },
+      });
+      expect(explicit.code).toBe(2);
+    } finally {
+      await w.cleanup();
+    }
+  });
+
   it('lists every place it tried when no config is found, and exits 2', async () => {
     const w = await workDir('');
     try {
