@@ -140,7 +140,7 @@ afterAll(async () => {
 });
 
 describe('the npm package', () => {
-  it('holds no demo, zip, test, benchmark, source map or single executable', () => {
+  it('holds no demo, zip, test, benchmark, source map, single executable or container image', () => {
     const paths = packed.files.map((f) => f.path);
     expect(paths).toContain('bin/pgcopy.js');
     expect(paths).toContain('dist/cli/main.js');
@@ -151,6 +151,7 @@ describe('the npm package', () => {
       (p) =>
         p.startsWith('dist/demo/') ||
         p.startsWith('dist/bin/') ||
+        p.startsWith('dist/image/') ||
         p.endsWith('.zip') ||
         p.endsWith('.map') ||
         /(^|\/)(test|tests|bench|src|scripts|deploy)\//.test(p) ||

@@ -32,7 +32,7 @@ export async function terminateCopyBackend(
 /**
  * pgcopy's sessions on `server` whose last statement named `marker`: none may outlive a run. A
  * backend whose client has just closed its connection leaves pg_stat_activity a moment later:
- * the count is read again for up to two seconds before it is taken as a leftover.
+ * the count is read again for up to five seconds (a loaded machine) before it is taken as a leftover.
  */
 export async function leftoverSessions(server: ServerInfo, marker: string): Promise<number> {
   for (const until = Date.now() + 2_000; ;) {
