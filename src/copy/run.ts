@@ -71,8 +71,8 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? options.resume?.runId ?? newRunId(now());
   const listener = options.onEvent ?? (() => undefined);
-  // Every event carries the run's id.
-  const emit: EventListener = (event) => listener({ ...event, runId });
+  // Every event carries the run's id and the version that ran it.
+  const emit: EventListener = (event) => listener({ ...event, runId, version: VERSION });
   const signal = options.signal;
   const connectors = await openConnectors(config, {
     ...options.deps,
