@@ -11,15 +11,21 @@ export interface Trace {
   readonly query?: ((endpoint: string, sql: string) => void) | undefined;
 }
 
-/** A string literal, an escape string or a dollar-quoted body: each holds data, never structure. */
-const LITERALS = /[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|(\$[A-Za-z_0-9]*\$)[\s\S]*?\1/g;
+/**
+ * A quoted identifier (kept: it may hold a quote), or a string literal, an escape string or a
+ * dollar-quoted body: each of those holds data, never structure.
+ */
+const LITERALS =
+  /"(?:[^"]|"")*"|\b[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|(\$[A-Za-z_][A-Za-z_0-9]*\$|\$\$)[\s\S]*?\1/g;
 
 /**
  * A statement as `--debug` prints it: every string literal (and dollar-quoted body) replaced by
  * `'…'`, so that no password, connection string or row value appears. Parameters are never printed.
  */
 export function redactSql(sql: string): string {
-  return sql.replace(LITERALS, (literal) => (literal.startsWith('$') ? '$…$' : "'…'"));
+  return sql.replace(LITERALS, (literal) =>
+    literal.startsWith('"') ? literal : literal.startsWith('$') ? '$…$' : "'…'",
+  );
 }
 
 /** The text of what `client.query` was given: a string, a config object or a submittable. */
