@@ -10,16 +10,14 @@ import { expandTablePatterns } from '../../plan/expand-patterns.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 
 /**
  * `pgcopy check -c FILE`: resolves secrets, opens tunnels and connects to every endpoint; prints
  * server version, TLS, latency and missing privileges. Exit 1 when anything is missing.
  */
 export async function checkCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    config: { type: 'string', short: 'c' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.check);
   if (positionals.length > 0) {
     throw new ConfigError(`usage: unexpected argument "${positionals.join(' ')}"`);
   }

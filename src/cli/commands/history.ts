@@ -8,6 +8,7 @@ import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 
 /** What one target said: its runs, or why it has none to show. */
 interface TargetHistory {
@@ -31,12 +32,7 @@ function parseLimit(value: string | undefined): number {
  * rows), newest first. Exit 1 when a target could not be read.
  */
 export async function historyCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    config: { type: 'string', short: 'c' },
-    target: { type: 'string', multiple: true },
-    limit: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.history);
   if (positionals.length > 0) {
     throw new ConfigError(`usage: unexpected argument "${positionals.join(' ')}"`);
   }

@@ -15,7 +15,8 @@ import { checkRunId } from '../../run-id.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
 import { EXIT, type CliIo } from '../io.js';
-import { SELECTION_OPTIONS, filtersFrom } from './plan.js';
+import { filtersFrom } from './plan.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 
 function parseConcurrency(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -40,17 +41,7 @@ function runIdOf(given: string | undefined, resume: ResumeReport | undefined): s
 
 /** `pgcopy run`: copy every planned table; summary on stdout, progress on stderr, audit log on disk. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    ...SELECTION_OPTIONS,
-    concurrency: { type: 'string' },
-    report: { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    verify: { type: 'boolean' },
-    resume: { type: 'string' },
-    'run-id': { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.run);
   const startedAt = new Date();
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
