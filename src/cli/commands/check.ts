@@ -9,6 +9,7 @@ import { LOST_GUARANTEE, ledgerAccessLines } from '../../ledger/probe-ledger.js'
 import { expandTablePatterns } from '../../plan/expand-patterns.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
+import { VERSION } from '../../version.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { COMMAND_OPTIONS } from '../command-options.js';
 
@@ -52,6 +53,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(
       values.json
         ? printableJson({
+            version: VERSION,
             passed: problems.length === 0,
             problems,
             endpoints: reports,

@@ -6,6 +6,7 @@ import { printableJson } from '../../report/printable.js';
 import { textTable } from '../../report/text-table.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
+import { VERSION } from '../../version.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { COMMAND_OPTIONS } from '../command-options.js';
@@ -66,7 +67,11 @@ export async function historyCommand(args: string[], io: CliIo): Promise<number>
         }
       }),
     );
-    io.stdout.write(values.json ? printableJson({ targets: histories }) + '\n' : render(histories));
+    io.stdout.write(
+      values.json
+        ? printableJson({ version: VERSION, targets: histories }) + '\n'
+        : render(histories),
+    );
     return histories.some((h) => h.note?.startsWith('could not') === true) ? EXIT.FAILED : EXIT.OK;
   } finally {
     await connectors.close();

@@ -12,6 +12,7 @@ import { ledgerAccessLines } from '../../ledger/probe-ledger.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { COMMAND_OPTIONS } from '../command-options.js';
 import { EXIT, type CliIo } from '../io.js';
+import { VERSION } from '../../version.js';
 
 export function parseMode(value: string | undefined): Mode | undefined {
   if (value === undefined) return undefined;
@@ -62,7 +63,7 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
     );
     io.stdout.write(
       values.json
-        ? printableJson({ ...(planToJson(plan) as object), ledgers }) + '\n'
+        ? printableJson({ version: VERSION, ...(planToJson(plan) as object), ledgers }) + '\n'
         : renderPlan(plan) + printable(ledgerAccessLines(ledgers)),
     );
     return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;

@@ -4,6 +4,7 @@ import { renderVerify } from '../../verify/render-verify.js';
 import { verifyTables } from '../../verify/verify-tables.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { EXIT, type CliIo } from '../io.js';
+import { VERSION } from '../../version.js';
 import { parseCommandArgs } from '../parse-args.js';
 
 import { COMMAND_OPTIONS } from '../command-options.js';
@@ -18,7 +19,9 @@ export async function verifyCommand(args: string[], io: CliIo): Promise<number> 
     ...(io.signal ? { signal: io.signal } : {}),
     deps: { env: io.env },
   });
-  io.stdout.write(values.json ? printableJson(report) + '\n' : renderVerify(report));
+  io.stdout.write(
+    values.json ? printableJson({ version: VERSION, ...report }) + '\n' : renderVerify(report),
+  );
   io.signal?.throwIfAborted();
   return report.status === 'match' ? EXIT.OK : EXIT.FAILED;
 }
