@@ -55,6 +55,7 @@ export const COMMAND_OPTIONS = {
     output: { type: 'string', short: 'o' },
   },
   fingerprint: {},
+  completion: {},
 } as const;
 
 export type CommandName = keyof typeof COMMAND_OPTIONS;

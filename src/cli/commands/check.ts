@@ -24,7 +24,11 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
   }
   const config = await loadCommandConfig(values.config, io);
   const signal = io.signal;
-  const connectors = await openConnectors(config, { env: io.env, ...(signal ? { signal } : {}) });
+  const connectors = await openConnectors(config, {
+    env: io.env,
+    trace: io.trace,
+    ...(signal ? { signal } : {}),
+  });
   try {
     // The tables a pattern matches, as plan, run and verify expand them.
     const expanded = await expandTablePatterns(config, connectors, signal ? { signal } : {}).then(

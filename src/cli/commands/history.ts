@@ -48,7 +48,7 @@ export async function historyCommand(args: string[], io: CliIo): Promise<number>
   const signal = io.signal ? { signal: io.signal } : {};
   const connectors = await openConnectors(
     { ...config, targets: config.targets.filter((t) => names.includes(t.name)) },
-    { env: io.env, ...signal },
+    { env: io.env, trace: io.trace, ...signal },
   );
   const schema = config.options.ledgerSchema;
   try {

@@ -60,6 +60,7 @@ export async function initCommand(args: string[], io: CliIo): Promise<number> {
   const file = resolve(io.cwd ?? process.cwd(), values.output ?? 'pgcopy.yaml');
   const connectors = await openConnectors(config, {
     env: io.env,
+    trace: io.trace,
     ...(io.signal ? { signal: io.signal } : {}),
   });
   let seen: SeenEndpoint[];

@@ -46,6 +46,7 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
   const filters = filtersFrom(values);
   const connectors = await openConnectors(config, {
     env: io.env,
+    trace: io.trace,
     ...(io.signal ? { signal: io.signal } : {}),
   });
   try {

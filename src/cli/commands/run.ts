@@ -14,6 +14,7 @@ import { ResumeReport } from '../../resume/resume-report.js';
 import { checkRunId } from '../../run-id.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
+import { verboseLine } from '../verbose-events.js';
 import { EXIT, type CliIo } from '../io.js';
 import { filtersFrom } from './plan.js';
 import { COMMAND_OPTIONS } from '../command-options.js';
@@ -71,6 +72,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const onEvent = (event: RunEvent): void => {
     audit?.onEvent(event);
     progress?.onEvent(event);
+    const say = io.trace?.step;
+    const step = say ? verboseLine(event) : undefined;
+    if (say && step !== undefined) say(step);
     if (values.json) io.stdout.write(printableJsonLine(eventToJson(event)) + '\n');
     // A dry run prints the plan, warnings included; a run says it before copying.
     if (event.type === 'plan' && !dryRun) {
@@ -80,7 +84,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
   };
   try {
-    if (!dryRun) audit = new AuditFile(resolve(cwd, config.options.logDir));
+    if (!dryRun) {
+      const logDir = resolve(cwd, config.options.logDir);
+      audit = new AuditFile(logDir, undefined, undefined, io.ascii === true);
+    }
     const { plan, report } = await run(config, {
       signal: io.signal,
       onEvent,
@@ -90,7 +97,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       verify: values.verify === true,
       resume,
       runId,
-      deps: { env: io.env },
+      deps: { env: io.env, trace: io.trace },
     });
     if (!report) {
       text.write(renderPlan(plan));

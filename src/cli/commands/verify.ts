@@ -6,8 +6,8 @@ import { loadCommandConfig } from '../load-command-config.js';
 import { EXIT, type CliIo } from '../io.js';
 import { VERSION } from '../../version.js';
 import { parseCommandArgs } from '../parse-args.js';
-
 import { COMMAND_OPTIONS } from '../command-options.js';
+
 /** `pgcopy verify -c FILE [--target NAME]... [--table NAME]... [--json]`: exit 1 on any mismatch. */
 export async function verifyCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.verify);
@@ -17,7 +17,7 @@ export async function verifyCommand(args: string[], io: CliIo): Promise<number> 
   const report = await verifyTables(config, {
     filters: { targets: values.target, tables: values.table },
     ...(io.signal ? { signal: io.signal } : {}),
-    deps: { env: io.env },
+    deps: { env: io.env, trace: io.trace },
   });
   io.stdout.write(
     values.json ? printableJson({ version: VERSION, ...report }) + '\n' : renderVerify(report),
