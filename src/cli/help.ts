@@ -79,6 +79,11 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     summary: 'Connect to every endpoint and check versions, TLS, latency and privileges.',
     options: ['--json              the findings as JSON on stdout'],
   },
+  completion: {
+    usage: 'pgcopy completion bash|zsh|fish',
+    summary:
+      'Print the shell completion script: source <(pgcopy completion bash), or pgcopy completion fish | source.',
+  },
 };
 
 const TITLE =

@@ -10,6 +10,7 @@ import { isUtf8Locale } from './locale.js';
 /** Each command's module loads when it runs: `--help` and `--version` load no driver at all. */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   check: async () => (await import('./commands/check.js')).checkCommand,
+  completion: async () => (await import('./commands/completion.js')).completionCommand,
   fingerprint: async () => (await import('./commands/fingerprint.js')).fingerprintCommand,
   history: async () => (await import('./commands/history.js')).historyCommand,
   init: async () => (await import('./commands/init.js')).initCommand,
