@@ -8,13 +8,18 @@ type Terminal = Writable & { isTTY?: boolean; columns?: number };
  * UTF-8). Each write passes through at once, so the order with other writers is kept.
  */
 export class AsciiStream extends Writable {
-  /** The terminal's width as it is now (it changes when the window is resized). */
+  /**
+   * The terminal's width as it is now (it changes when the window is resized), less the two
+   * columns a line cut to fit gains when its `…` becomes `...`.
+   */
   declare readonly columns?: number;
 
   constructor(private readonly target: Terminal) {
     super({ decodeStrings: false });
     if (target.columns !== undefined) {
-      Object.defineProperty(this, 'columns', { get: () => target.columns, enumerable: true });
+      const width = (): number | undefined =>
+        target.columns === undefined ? undefined : Math.max(target.columns - 2, 1);
+      Object.defineProperty(this, 'columns', { get: width, enumerable: true });
     }
   }
 

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/version.js';
+import { cli } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
 import { servers, sql, uniqueName } from '../support/db.js';
 
@@ -198,6 +199,31 @@ describe('output without emoji', () => {
       LC_ALL: 'en_US.utf8',
     });
     expect(utf8.stdout + utf8.stderr).toContain('✅ Done: db_1.t');
+    await auditLog();
+  });
+
+  it('--ascii on a narrow TTY: a line cut to fit ends in ... and still fits the terminal', async () => {
+    const file = await configFile('narrow.yaml');
+    const result = await cli(['run', '-c', file, '--mode', 'truncate', '--table', 't', '--ascii'], {
+      cwd: dir,
+      tty: true,
+      columns: 24,
+    });
+    expect(result.code).toBe(0);
+    const escape = String.fromCharCode(27);
+    const cut = result.stderr
+      .split('\n')
+      .map(
+        (line) =>
+          line
+            .split(escape)
+            .at(-1)
+            ?.replace(/^\[\d*[AJ]/, '') ?? '',
+      )
+      .filter((line) => line.endsWith('...'));
+    expect(cut.length).toBeGreaterThan(0);
+    for (const line of cut) expect(line.length, line).toBeLessThan(24);
+    expect(result.stderr.replaceAll(escape, '')).not.toMatch(NON_ASCII);
     await auditLog();
   });
 });
