@@ -11,6 +11,8 @@ export { run, type RunOptions, type RunOutcome } from './copy/run.js';
 export type { RunEvent, RunReport, TableResult, TableStatus } from './report/events.js';
 export { renderSummary } from './report/summary.js';
 export { openConnectors, type SessionDeps } from './session.js';
+export { redactSql, type Trace } from './db/trace.js';
+export { asciiMarkers } from './report/ascii-markers.js';
 export { createSecretsProvider } from './secrets/create-provider.js';
 export type { SecretsProvider } from './secrets/provider.js';
 export { openSshTunnel } from './tunnel/ssh-tunnel.js';

@@ -79,6 +79,11 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     summary: 'Connect to every endpoint and check versions, TLS, latency and privileges.',
     options: ['--json              the findings as JSON on stdout'],
   },
+  completion: {
+    usage: 'pgcopy completion bash|zsh|fish',
+    summary:
+      'Print the shell completion script: source <(pgcopy completion bash), or pgcopy completion fish | source.',
+  },
 };
 
 const TITLE =
@@ -87,7 +92,11 @@ const TITLE =
 const COMMON_OPTIONS = `  -c, --config FILE   YAML or JSON configuration (default: $PGCOPY_CONFIG, a file's name or the
                       config itself, else ./pgcopy.yaml, ./pgcopy.yml or ./pgcopy.json)
   -h, --help          this help; pgcopy help COMMAND (or pgcopy COMMAND --help): that command's
-  -V, --version       the version`;
+  -V, --version       the version
+  --verbose           say each step on stderr (connecting, catalogs, snapshot, each table)
+  --debug             --verbose and every SQL statement sent, literals redacted (no password, no value)
+  --ascii             markers in ASCII ([OK], [WARN]...), the audit log's too; automatic (the log
+                      excepted) when the locale is not UTF-8`;
 
 const EXIT_CODES = `Exit codes: 0 ok, 1 a table failed or cannot be copied, 2 invalid config or usage, 130 interrupted
 (SIGINT), 143 terminated (SIGTERM).

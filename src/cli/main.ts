@@ -2,12 +2,15 @@ import { ConfigError, PgcopyError, describeError } from '../errors.js';
 import { HELP, commandHelp } from './help.js';
 import { unknownCommandMessage, unknownOptionMessage } from './did-you-mean.js';
 import { EXIT, type CliIo, type Command } from './io.js';
-import { printable } from '../report/printable.js';
+import { printable, printableJsonLine } from '../report/printable.js';
+import { commandIo, globalFlags } from './cli-output.js';
 import { VERSION } from '../version.js';
+import { isUtf8Locale } from './locale.js';
 
 /** Each command's module loads when it runs: `--help` and `--version` load no driver at all. */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   check: async () => (await import('./commands/check.js')).checkCommand,
+  completion: async () => (await import('./commands/completion.js')).completionCommand,
   fingerprint: async () => (await import('./commands/fingerprint.js')).fingerprintCommand,
   history: async () => (await import('./commands/history.js')).historyCommand,
   init: async () => (await import('./commands/init.js')).initCommand,
@@ -69,30 +72,60 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`pgcopy: ${printable(unknownCommandMessage(name, COMMAND_NAMES))}\n`);
     return EXIT.USAGE;
   }
+  const cmdIo = commandIo(io, rest);
   if (rest.some((arg) => HELP_FLAGS.includes(arg))) {
-    io.stdout.write(commandHelp(name));
+    cmdIo.stdout.write(commandHelp(name));
     return EXIT.OK;
   }
   try {
     const command = await load();
-    return await command(rest, io);
+    return await command(rest, cmdIo);
   } catch (error) {
-    if (io.signal?.aborted) {
-      io.stderr.write('pgcopy: interrupted\n');
-      return EXIT.INTERRUPTED;
+    const code = reportFailure(error, cmdIo);
+    // --json: stdout ends with an object saying why, however early the command failed.
+    if (JSON_COMMANDS.includes(name) && globalFlags(rest).json) {
+      cmdIo.stdout.write(printableJsonLine(errorJson(error, code, io.signal)) + '\n');
     }
-    if (error instanceof ConfigError) {
-      // Every problem of a config at once, one per line.
-      for (const problem of error.problems) io.stderr.write(`pgcopy: ${printable(problem)}\n`);
-      return EXIT.USAGE;
-    }
-    if (error instanceof PgcopyError) {
-      io.stderr.write(`pgcopy: ${printable(error.message)}\n`);
-      return EXIT.FAILED;
-    }
-    io.stderr.write(`pgcopy: unexpected error: ${printable(describeError(error))}\n`);
+    return code;
+  }
+}
+
+/** The commands whose `--json` output ends with an `error` object when they fail. */
+const JSON_COMMANDS = ['run', 'plan', 'verify', 'check', 'history'];
+
+/** Says on stderr why the command failed; returns its exit code. */
+function reportFailure(error: unknown, io: CliIo): number {
+  if (io.signal?.aborted) {
+    io.stderr.write('pgcopy: interrupted\n');
+    return EXIT.INTERRUPTED;
+  }
+  if (error instanceof ConfigError) {
+    // Every problem of a config at once, one per line.
+    for (const problem of error.problems) io.stderr.write(`pgcopy: ${printable(problem)}\n`);
+    return EXIT.USAGE;
+  }
+  if (error instanceof PgcopyError) {
+    io.stderr.write(`pgcopy: ${printable(error.message)}\n`);
     return EXIT.FAILED;
   }
+  io.stderr.write(`pgcopy: unexpected error: ${printable(describeError(error))}\n`);
+  return EXIT.FAILED;
+}
+
+/** The `{"type":"error"}` object `--json` ends with: what failed, its code, the exit code. */
+function errorJson(error: unknown, exitCode: number, signal: AbortSignal | undefined): unknown {
+  const interrupted = signal?.aborted === true;
+  return {
+    type: 'error',
+    version: VERSION,
+    code: interrupted ? 'INTERRUPTED' : error instanceof PgcopyError ? error.code : 'UNEXPECTED',
+    message: interrupted
+      ? 'interrupted'
+      : error instanceof ConfigError
+        ? error.problems.join('\n')
+        : describeError(error),
+    exitCode,
+  };
 }
 
 const EXIT_SIGTERM = 143;
@@ -122,6 +155,7 @@ export async function main(argv: string[]): Promise<void> {
     stderr: process.stderr,
     env: process.env,
     signal: controller.signal,
+    utf8: isUtf8Locale(process.env),
   });
   process.exitCode = controller.signal.aborted ? interruptCode : code;
   // Flush stdout before leaving; the only exit in pgcopy.

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { unknownOptionMessage } from './did-you-mean.js';
+import { GLOBAL_OPTIONS } from './command-options.js';
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'] & object;
 type Parsed<T extends Options> = ReturnType<
@@ -30,7 +31,9 @@ function firstUnknownOption(args: string[], options: Options): string | undefine
  * mistyped option answered with the declared one nearest to it. An option that takes one value
  * and is given twice (`-c a -c b`) is a usage error: parseArgs would silently keep the last one.
  */
-export function parseCommandArgs<T extends Options>(args: string[], options: T): Parsed<T> {
+export function parseCommandArgs<T extends Options>(args: string[], own: T): Parsed<T> {
+  // The global options (runCli reads them) are accepted by every command.
+  const options = { ...GLOBAL_OPTIONS, ...own } as T;
   let parsed: ReturnType<
     typeof parseArgs<{ options: T; allowPositionals: true; strict: true; tokens: true }>
   >;

@@ -71,8 +71,8 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? options.resume?.runId ?? newRunId(now());
   const listener = options.onEvent ?? (() => undefined);
-  // Every event carries the run's id.
-  const emit: EventListener = (event) => listener({ ...event, runId });
+  // Every event carries the run's id and the version that ran it.
+  const emit: EventListener = (event) => listener({ ...event, runId, version: VERSION });
   const signal = options.signal;
   const connectors = await openConnectors(config, {
     ...options.deps,
@@ -160,6 +160,7 @@ async function copyAll(
   try {
     // Before any table starts: what this run id committed, and the leftovers of earlier runs.
     const written = writtenTargets(plan, connectors);
+    connectors.step(`reading the ledgers of ${written.join(', ') || 'no target'}`);
     ledgers = await openLedgers(written, config, runId, connectionsOf(0), { emit, now, signal });
     await settleLeftovers(written, ledgers, connectionsOf(0), emit, now, signal ? { signal } : {});
     copyable = (
@@ -260,6 +261,7 @@ async function openSnapshot(
 ): Promise<SnapshotHolder> {
   const connectSource = (): Promise<pg.Client> =>
     connectors.source.connect(signal ? { signal } : {});
+  connectors.step('source: opening the snapshot every table is read in');
   return new SnapshotHolder(
     await sourceStep('opening the snapshot', async () =>
       SnapshotCoordinator.open(await connectSource()),

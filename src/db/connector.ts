@@ -6,6 +6,7 @@ import { CancelOnAbort } from './cancel-on-abort.js';
 import { takeSearchPath } from './search-path.js';
 import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
 import { isSslUnsupported, tlsOptions } from './tls.js';
+import { traceQueries, type Trace } from './trace.js';
 
 export interface ConnectorDeps {
   /** Opens SSH tunnels; required when an endpoint has `ssh`. */
@@ -14,6 +15,8 @@ export interface ConnectorDeps {
   readonly Client?: typeof pg.Client;
   /** The run's abort signal: on abort, the endpoint's running statements are cancelled. */
   readonly signal?: AbortSignal | undefined;
+  /** `--verbose` and `--debug`: each connection step, each statement sent (redacted). */
+  readonly trace?: Trace | undefined;
 }
 
 /** Opens dedicated pg clients to one endpoint, through its SSH tunnel when it has one. */
@@ -77,10 +80,13 @@ export class Connector {
     if (spec.unavailable) throw spec.unavailable;
     const address = await this.address(options.signal);
     const ssl = tlsOptions(spec);
+    const trace = this.deps.trace;
+    trace?.step?.(`${spec.name}: connecting to ${describeSpec(spec)}`);
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
       const client = withoutEnvironment(new this.Client(pgClientConfig(spec, address, sslOption)));
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);
+      if (trace?.query) traceQueries(client, spec.name, trace.query);
       try {
         await client.connect();
         this.cancelOnAbort.track(client, address);

@@ -6,6 +6,8 @@ import { tlsOptions } from './tls.js';
 export class Connectors implements AsyncDisposable {
   readonly source: Connector;
   readonly targets: ReadonlyMap<string, Connector>;
+  /** Where the engine says its steps (`--verbose`); a no-op by default. */
+  readonly step: (message: string) => void;
 
   constructor(endpoints: ResolvedEndpoints, deps: ConnectorDeps = {}) {
     // TLS settings are configuration: a missing or unreadable sslrootcert, or one that holds no
@@ -13,6 +15,7 @@ export class Connectors implements AsyncDisposable {
     for (const spec of [endpoints.source, ...endpoints.targets.values()]) {
       if (!spec.unavailable) tlsOptions(spec);
     }
+    this.step = deps.trace?.step ?? (() => undefined);
     this.source = new Connector(endpoints.source, deps);
     this.targets = new Map(
       [...endpoints.targets].map(([name, spec]) => [name, new Connector(spec, deps)]),

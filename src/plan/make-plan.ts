@@ -109,6 +109,9 @@ export async function makePlan(
 
   const sourceClient = await connectors.source.connect(options);
   try {
+    connectors.step(
+      `source: reading the catalogs of ${String(new Set(sourceNames).size)} table(s)`,
+    );
     // Sampled values must have the text form the copy will send.
     await sourceClient.query(SESSION_SETTINGS_SQL);
     const sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);

@@ -1,6 +1,7 @@
 import type { WriteStream } from 'node:fs';
 import { openLogFile } from '../operator-files.js';
 import { join } from 'node:path';
+import { asciiMarkers } from './ascii-markers.js';
 import { auditLine } from './audit-lines.js';
 import type { RunEvent } from './events.js';
 import { fileStamp, lineStamp } from './format.js';
@@ -22,6 +23,8 @@ export class AuditFile {
     logDir: string,
     private readonly now: () => Date = () => new Date(),
     key = 'options.logDir',
+    /** `--ascii`: the markers in ASCII; by default the log keeps its emoji whatever the locale. */
+    private readonly ascii = false,
   ) {
     const stamp = fileStamp(now());
     let opened: { path: string; stream: WriteStream } | undefined;
@@ -38,7 +41,8 @@ export class AuditFile {
 
   /** One line; text from a database or the config is escaped so it cannot forge a line. */
   write(text: string): void {
-    this.stream.write(`${lineStamp(this.now())} ${printable(text)}\n`);
+    const line = printable(this.ascii ? asciiMarkers(text) : text);
+    this.stream.write(`${lineStamp(this.now())} ${line}\n`);
   }
 
   readonly onEvent = (event: RunEvent): void => {

@@ -10,6 +10,7 @@ export function eventToJson(event: RunEvent): unknown {
   return {
     type: 'plan',
     ...(event.runId === undefined ? {} : { runId: event.runId }),
+    ...(event.version === undefined ? {} : { version: event.version }),
     plan: planToJson(event.plan),
   };
 }

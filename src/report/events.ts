@@ -109,6 +109,8 @@ export interface TableRef {
 export type RunEvent = RunEventBody & {
   /** The run's id: every event of a run carries it. */
   readonly runId?: string;
+  /** The pgcopy version that ran: every event of a run carries it. */
+  readonly version?: string;
 };
 
 type RunEventBody =

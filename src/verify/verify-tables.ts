@@ -4,7 +4,7 @@ import { endClient } from '../db/end-client.js';
 import { SESSION_SETTINGS_SQL } from '../copy/sql.js';
 import { makePlan } from '../plan/make-plan.js';
 import type { PlanFilters } from '../plan/select-tables.js';
-import type { TablePlan } from '../plan/types.js';
+import { pairName, type TablePlan } from '../plan/types.js';
 import { openConnectors, type SessionDeps } from '../session.js';
 import {
   checksum,
@@ -78,6 +78,7 @@ export async function verifyTables(
             reader ??= await openReader(() =>
               connectors.target(target.name).connect(signal ? { signal } : {}),
             );
+            connectors.step(`${pairName(table)}: comparing with the source`);
             tables.push(await verifyOne(table, source, reader));
           }
         } catch (error) {

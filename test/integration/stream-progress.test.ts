@@ -69,7 +69,14 @@ describe('stream fast path: progress on bytes, rows from PostgreSQL', () => {
         );
         expect(progress.length).toBeGreaterThan(0);
         for (const p of progress)
-          expect(Object.keys(p).sort()).toEqual(['bytes', 'ref', 'runId', 'seconds', 'type']);
+          expect(Object.keys(p).sort()).toEqual([
+            'bytes',
+            'ref',
+            'runId',
+            'seconds',
+            'type',
+            'version',
+          ]);
         const bytes = progress.map((p) => p.bytes);
         expect(bytes).toEqual([...bytes].sort((a, b) => a - b));
         const done = result(report, table);

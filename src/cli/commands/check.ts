@@ -9,23 +9,26 @@ import { LOST_GUARANTEE, ledgerAccessLines } from '../../ledger/probe-ledger.js'
 import { expandTablePatterns } from '../../plan/expand-patterns.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
+import { VERSION } from '../../version.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 
 /**
  * `pgcopy check -c FILE`: resolves secrets, opens tunnels and connects to every endpoint; prints
  * server version, TLS, latency and missing privileges. Exit 1 when anything is missing.
  */
 export async function checkCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    config: { type: 'string', short: 'c' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.check);
   if (positionals.length > 0) {
     throw new ConfigError(`usage: unexpected argument "${positionals.join(' ')}"`);
   }
   const config = await loadCommandConfig(values.config, io);
   const signal = io.signal;
-  const connectors = await openConnectors(config, { env: io.env, ...(signal ? { signal } : {}) });
+  const connectors = await openConnectors(config, {
+    env: io.env,
+    trace: io.trace,
+    ...(signal ? { signal } : {}),
+  });
   try {
     // The tables a pattern matches, as plan, run and verify expand them.
     const expanded = await expandTablePatterns(config, connectors, signal ? { signal } : {}).then(
@@ -54,6 +57,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(
       values.json
         ? printableJson({
+            version: VERSION,
             passed: problems.length === 0,
             problems,
             endpoints: reports,

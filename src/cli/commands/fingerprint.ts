@@ -3,6 +3,7 @@ import { printable } from '../../report/printable.js';
 import { keygenLine } from '../../tunnel/host-key-fingerprint.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 
 /** `host`, `host:port`, `[v6]:port` or a bare IPv6 address; the port defaults to 22. */
 export function parseHostPort(value: string): { host: string; port: number } {
@@ -35,7 +36,7 @@ const MARKER = '  <- pgcopy negotiates this key';
  * as `ssh-keygen -lf` prints them, the one pgcopy negotiates marked. Authenticates nothing.
  */
 export async function fingerprintCommand(args: string[], io: CliIo): Promise<number> {
-  const { positionals } = parseCommandArgs(args, {});
+  const { positionals } = parseCommandArgs(args, COMMAND_OPTIONS.fingerprint);
   const [target, extra] = positionals;
   if (target === undefined || extra !== undefined) {
     throw new ConfigError('usage: pgcopy fingerprint HOST[:PORT]');

@@ -6,8 +6,10 @@ import { printableJson } from '../../report/printable.js';
 import { textTable } from '../../report/text-table.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
+import { VERSION } from '../../version.js';
 import { loadCommandConfig } from '../load-command-config.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 
 /** What one target said: its runs, or why it has none to show. */
 interface TargetHistory {
@@ -31,12 +33,7 @@ function parseLimit(value: string | undefined): number {
  * rows), newest first. Exit 1 when a target could not be read.
  */
 export async function historyCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    config: { type: 'string', short: 'c' },
-    target: { type: 'string', multiple: true },
-    limit: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.history);
   if (positionals.length > 0) {
     throw new ConfigError(`usage: unexpected argument "${positionals.join(' ')}"`);
   }
@@ -51,7 +48,7 @@ export async function historyCommand(args: string[], io: CliIo): Promise<number>
   const signal = io.signal ? { signal: io.signal } : {};
   const connectors = await openConnectors(
     { ...config, targets: config.targets.filter((t) => names.includes(t.name)) },
-    { env: io.env, ...signal },
+    { env: io.env, trace: io.trace, ...signal },
   );
   const schema = config.options.ledgerSchema;
   try {
@@ -70,7 +67,11 @@ export async function historyCommand(args: string[], io: CliIo): Promise<number>
         }
       }),
     );
-    io.stdout.write(values.json ? printableJson({ targets: histories }) + '\n' : render(histories));
+    io.stdout.write(
+      values.json
+        ? printableJson({ version: VERSION, targets: histories }) + '\n'
+        : render(histories),
+    );
     return histories.some((h) => h.note?.startsWith('could not') === true) ? EXIT.FAILED : EXIT.OK;
   } finally {
     await connectors.close();

@@ -12,6 +12,7 @@ import { printed } from '../../report/printable.js';
 import { openConnectors } from '../../session.js';
 import { EXIT, type CliIo } from '../io.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 
 const USAGE =
   'usage: pgcopy init --source URL --target URL [--target URL]... [--schema NAME] [-o FILE]';
@@ -47,12 +48,7 @@ async function seeTables(
  * what differs as comments. Never replaces an existing file; never writes a password.
  */
 export async function initCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    source: { type: 'string' },
-    target: { type: 'string', multiple: true },
-    schema: { type: 'string' },
-    output: { type: 'string', short: 'o' },
-  });
+  const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.init);
   if (positionals.length > 0 || values.source === undefined || !values.target?.length) {
     throw new ConfigError(USAGE);
   }
@@ -64,6 +60,7 @@ export async function initCommand(args: string[], io: CliIo): Promise<number> {
   const file = resolve(io.cwd ?? process.cwd(), values.output ?? 'pgcopy.yaml');
   const connectors = await openConnectors(config, {
     env: io.env,
+    trace: io.trace,
     ...(io.signal ? { signal: io.signal } : {}),
   });
   let seen: SeenEndpoint[];

@@ -10,7 +10,9 @@ import { openConnectors } from '../../session.js';
 import { probeTargets } from '../../ledger/probe-targets.js';
 import { ledgerAccessLines } from '../../ledger/probe-ledger.js';
 import { parseCommandArgs } from '../parse-args.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 import { EXIT, type CliIo } from '../io.js';
+import { VERSION } from '../../version.js';
 
 export function parseMode(value: string | undefined): Mode | undefined {
   if (value === undefined) return undefined;
@@ -20,16 +22,7 @@ export function parseMode(value: string | undefined): Mode | undefined {
   return value as Mode;
 }
 
-/** The options plan and run share: which targets and tables, in what mode; spread into both. */
-export const SELECTION_OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  target: { type: 'string', multiple: true },
-  table: { type: 'string', multiple: true },
-  mode: { type: 'string' },
-  'allow-truncate': { type: 'string', multiple: true },
-} as const;
-
-/** The plan filters given by SELECTION_OPTIONS' values. */
+/** The plan filters given by SELECTION_OPTIONS' values (plan and run). */
 export function filtersFrom(values: {
   target?: string[] | undefined;
   table?: string[] | undefined;
@@ -46,16 +39,14 @@ export function filtersFrom(values: {
 
 /** `pgcopy plan`: what would be copied where; exit 1 when any table cannot be copied. */
 export async function planCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    ...SELECTION_OPTIONS,
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.plan);
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
   const config = await loadCommandConfig(values.config, io);
   const filters = filtersFrom(values);
   const connectors = await openConnectors(config, {
     env: io.env,
+    trace: io.trace,
     ...(io.signal ? { signal: io.signal } : {}),
   });
   try {
@@ -73,7 +64,7 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
     );
     io.stdout.write(
       values.json
-        ? printableJson({ ...(planToJson(plan) as object), ledgers }) + '\n'
+        ? printableJson({ version: VERSION, ...(planToJson(plan) as object), ledgers }) + '\n'
         : renderPlan(plan) + printable(ledgerAccessLines(ledgers)),
     );
     return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;

@@ -14,8 +14,10 @@ import { ResumeReport } from '../../resume/resume-report.js';
 import { checkRunId } from '../../run-id.js';
 import { parseCommandArgs } from '../parse-args.js';
 import { ProgressRenderer } from '../progress.js';
+import { verboseLine } from '../verbose-events.js';
 import { EXIT, type CliIo } from '../io.js';
-import { SELECTION_OPTIONS, filtersFrom } from './plan.js';
+import { filtersFrom } from './plan.js';
+import { COMMAND_OPTIONS } from '../command-options.js';
 
 function parseConcurrency(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -40,17 +42,7 @@ function runIdOf(given: string | undefined, resume: ResumeReport | undefined): s
 
 /** `pgcopy run`: copy every planned table; summary on stdout, progress on stderr, audit log on disk. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    ...SELECTION_OPTIONS,
-    concurrency: { type: 'string' },
-    report: { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    verify: { type: 'boolean' },
-    resume: { type: 'string' },
-    'run-id': { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.run);
   const startedAt = new Date();
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
@@ -80,6 +72,9 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   const onEvent = (event: RunEvent): void => {
     audit?.onEvent(event);
     progress?.onEvent(event);
+    const say = io.trace?.step;
+    const step = say ? verboseLine(event) : undefined;
+    if (say && step !== undefined) say(step);
     if (values.json) io.stdout.write(printableJsonLine(eventToJson(event)) + '\n');
     // A dry run prints the plan, warnings included; a run says it before copying.
     if (event.type === 'plan' && !dryRun) {
@@ -89,7 +84,10 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
   };
   try {
-    if (!dryRun) audit = new AuditFile(resolve(cwd, config.options.logDir));
+    if (!dryRun) {
+      const logDir = resolve(cwd, config.options.logDir);
+      audit = new AuditFile(logDir, undefined, undefined, io.ascii === true);
+    }
     const { plan, report } = await run(config, {
       signal: io.signal,
       onEvent,
@@ -99,7 +97,7 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
       verify: values.verify === true,
       resume,
       runId,
-      deps: { env: io.env },
+      deps: { env: io.env, trace: io.trace },
     });
     if (!report) {
       text.write(renderPlan(plan));
