@@ -24,6 +24,7 @@ import { REBUILD_INDEXES_SETTING, SPLIT_SETTING } from './split.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
+  AUTH_METHODS,
   MODES,
   SECRET_PROVIDERS,
   SNAPSHOT_LOSS_POLICIES,
@@ -58,7 +59,9 @@ const postgresUrl = text('a postgres:// URL')
       problem(ctx, (error as ConfigError).message);
     }
   })
-  .describe('postgres://user:password@host:port/database?sslmode=...&sslrootcert=...');
+  .describe(
+    'postgres://user:password@host:port/database?sslmode=...; also sslrootcert, sslcert, sslkey, sslpassword, connect_timeout, application_name.',
+  );
 
 const FINGERPRINT_FORMAT =
   'a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>)';
@@ -134,6 +137,22 @@ const ENDPOINT = {
   schema: identifier('a schema name').nullish().describe('Schema (default public).'),
   sslmode: sslmode.nullish(),
   sslrootcert: text().nullish().describe('CA bundle file for verify-ca / verify-full.'),
+  sslcert: text('a file path').nullish().describe('Client certificate file (PEM), with sslkey.'),
+  sslkey: text('a file path').nullish().describe("The client certificate's private key file."),
+  sslpassword: secretText().nullish().describe('Passphrase of an encrypted sslkey.'),
+  connectTimeout: integer(0, 86_400, 'whole seconds from 0 to 86400')
+    .nullish()
+    .describe('Seconds to wait for a connection, as connect_timeout (0: no limit; default 30).'),
+  applicationName: text()
+    .max(63, { error: expected('at most 63 characters') })
+    .nullish()
+    .describe('application_name of the sessions (default pgcopy).'),
+  auth: choice(AUTH_METHODS)
+    .nullish()
+    .describe('password (default), or iam: an RDS IAM token (needs sslmode require or stronger).'),
+  region: text('an AWS region')
+    .nullish()
+    .describe('AWS region of an auth: iam database (default AWS_REGION).'),
   ssh: ssh.nullish(),
   serverAddress: serverAddress.nullish(),
 };

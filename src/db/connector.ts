@@ -4,6 +4,7 @@ import type { OpenTunnel, Tunnel } from '../tunnel/types.js';
 import { describeSpec, type ConnectionSpec } from './connection-spec.js';
 import { CancelOnAbort } from './cancel-on-abort.js';
 import { takeSearchPath } from './search-path.js';
+import type { IamTokenSigner } from './iam-token.js';
 import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
 import { isSslUnsupported, tlsOptions } from './tls.js';
 
@@ -14,6 +15,8 @@ export interface ConnectorDeps {
   readonly Client?: typeof pg.Client;
   /** The run's abort signal: on abort, the endpoint's running statements are cancelled. */
   readonly signal?: AbortSignal | undefined;
+  /** Makes the RDS IAM tokens of `auth: iam` endpoints (default: the AWS SDK's signer). */
+  readonly iamToken?: IamTokenSigner;
 }
 
 /** Opens dedicated pg clients to one endpoint, through its SSH tunnel when it has one. */
@@ -78,7 +81,9 @@ export class Connector {
     const address = await this.address(options.signal);
     const ssl = tlsOptions(spec);
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
-      const client = withoutEnvironment(new this.Client(pgClientConfig(spec, address, sslOption)));
+      const client = withoutEnvironment(
+        new this.Client(pgClientConfig(spec, address, sslOption, this.deps.iamToken)),
+      );
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);
       try {

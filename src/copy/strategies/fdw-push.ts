@@ -6,7 +6,7 @@ import {
   dropForeignServer,
   extensionSchema,
   foreignTableOn,
-  serverLink,
+  serverLinkOf,
 } from './server-link.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
 import { LEDGER_TABLE, foreignLedgerColumns, recordSql } from '../../ledger/ledger-sql.js';
@@ -40,7 +40,7 @@ export const fdwPushStrategy: CopyStrategy = {
     await extensionSchema(source, 'postgres_fdw', pairName(plan));
     const { server, foreign } = await createForeignTable(
       source,
-      serverLink(targetSpec),
+      await serverLinkOf(targetSpec),
       await batchOptions(source),
       {
         columns: columnDefinitions(plan, 'source'),
