@@ -91,6 +91,7 @@ export function resolveTarget(path: string, fields: TargetFields): Resolved<Targ
       exclude: fields.exclude,
       split: fields.split,
       rebuildIndexes: fields.rebuildIndexes,
+      acknowledge: fields.acknowledge,
     }),
     ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
   };

@@ -20,6 +20,8 @@ import {
   tooLong,
   tooLongMessage,
 } from './schema-kit.js';
+import { WARNING_CODES } from '../report/warning-codes.js';
+import { closest } from './closest.js';
 import { REBUILD_INDEXES_SETTING, SPLIT_SETTING } from './split.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
@@ -62,6 +64,35 @@ const postgresUrl = text('a postgres:// URL')
   .describe(
     'postgres://user:password@host:port/database?sslmode=...; also sslrootcert, sslcert, sslkey, sslpassword, connect_timeout, application_name.',
   );
+
+/**
+ * `acknowledge`: warning codes (docs/warnings.md) that no longer make a table "done with
+ * warnings"; at run and target level `CODE:table` limits one to a table (its target name).
+ */
+function acknowledgeList(withTable: boolean) {
+  const entry = text('a warning code').superRefine((value, ctx) => {
+    const [code = '', table] = value.split(':', 2);
+    if (table !== undefined && !withTable) {
+      problem(ctx, `"${value}": a table's acknowledge lists codes only (no :table)`);
+      return;
+    }
+    if (table === '') problem(ctx, `"${value}": expected CODE or CODE:table`);
+    if (!WARNING_CODES.includes(code)) {
+      const near = closest(code, WARNING_CODES);
+      problem(
+        ctx,
+        `unknown warning code "${code}"${near === undefined ? '' : ` (did you mean ${near}?)`}; the codes are listed in docs/warnings.md`,
+      );
+    }
+  });
+  return list(entry, withTable ? 'a list of CODE or CODE:table' : 'a list of warning codes')
+    .nullish()
+    .describe(
+      withTable
+        ? 'Warning codes (CODE, or CODE:table) that do not make a table done with warnings.'
+        : 'Warning codes that do not make this table done with warnings.',
+    );
+}
 
 const FINGERPRINT_FORMAT =
   'a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>)';
@@ -241,6 +272,7 @@ const tableObject = closed(
     columns: columns.nullish(),
     split: SPLIT_SETTING.nullish(),
     rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
+    acknowledge: acknowledgeList(false),
   },
   'a table name',
 )
@@ -256,6 +288,7 @@ const tableObject = closed(
       columns: v.columns,
       split: v.split,
       rebuildIndexes: v.rebuildIndexes,
+      acknowledge: v.acknowledge,
     }),
   }))
   .meta({ id: 'table', title: 'Table' });
@@ -309,6 +342,7 @@ const target = closed({
     .describe('Table names or patterns that patterns never select.'),
   split: SPLIT_SETTING.nullish(),
   rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
+  acknowledge: acknowledgeList(true),
 })
   .superRefine((v, ctx) => checkEndpoint(v, ctx, true), always)
   .meta({ id: 'target', title: 'Target database' });
@@ -399,6 +433,7 @@ const options = closed({
   ledgerKeepDays: integer(1, 36500)
     .nullish()
     .describe('Days a ledger row is kept; older ones are removed when a run starts (default 30).'),
+  acknowledge: acknowledgeList(true),
 })
   .transform((v): RunOptions => ({
     mode: v.mode ?? DEFAULT_OPTIONS.mode,
@@ -418,6 +453,7 @@ const options = closed({
       statementTimeoutMs: v.statementTimeout,
       split: v.split,
       rebuildIndexes: v.rebuildIndexes,
+      acknowledge: v.acknowledge,
     }),
   }))
   .meta({ id: 'options', title: 'Run options' });

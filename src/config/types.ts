@@ -119,6 +119,8 @@ export interface TableSpec {
   readonly split?: SplitSetting;
   /** Per-table options.rebuildIndexes (`false`: keep this table's indexes during its load). */
   readonly rebuildIndexes?: RebuildIndexesSetting;
+  /** Warning codes that do not make this table "done with warnings" (docs/warnings.md). */
+  readonly acknowledge?: readonly string[];
 }
 
 export interface ColumnsSpec {
@@ -147,6 +149,8 @@ export interface TargetConfig extends EndpointConfig {
   readonly split?: SplitSetting;
   /** Per-target options.rebuildIndexes (`false`: keep this target's indexes during loads). */
   readonly rebuildIndexes?: RebuildIndexesSetting;
+  /** Warning codes, or `CODE:table`, that do not make this target's tables "done with warnings". */
+  readonly acknowledge?: readonly string[];
 }
 
 /** Copy a big table in parts, each on its own connection, committed together. */
@@ -201,6 +205,8 @@ export interface RunOptions {
   readonly split?: SplitSetting;
   /** Index rebuild for big tables (absent: 256MB tables and up, in truncate mode only). */
   readonly rebuildIndexes?: RebuildIndexesSetting;
+  /** Warning codes, or `CODE:table`, that do not make any table "done with warnings". */
+  readonly acknowledge?: readonly string[];
 }
 
 export const SNAPSHOT_LOSS_POLICIES = ['fail', 'reexport'] as const;

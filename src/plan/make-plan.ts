@@ -33,6 +33,7 @@ import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
 import { planReadOnce } from './read-once.js';
+import { withAcknowledged } from './acknowledge.js';
 import { refuseSharedTargetTables, type PlacedTarget } from './duplicate-targets.js';
 import { readTableIndexes, type TableIndexes } from '../db/target-indexes.js';
 import { applyIndexRules, needsIndexes, rebuildIndexesOf } from './index-rules.js';
@@ -295,11 +296,17 @@ async function planTarget(
     const referencedBy = (t: TablePlan): readonly TableRef[] =>
       catalog?.tables.get(t.targetTable)?.referencedBy ?? [];
     const fk = withForeignKeyRules(withTriggerWriteRefusals(probed), references, referencedBy);
+    const acknowledging = (t: TablePlan): TablePlan =>
+      withAcknowledged(t, [
+        config.options.acknowledge,
+        target.acknowledge,
+        tables.find((s) => s.target === t.targetTable)?.acknowledge,
+      ]);
     return {
       plan: {
         name: target.name,
         schema: target.schema,
-        tables: withOrphanRules(fk.tables),
+        tables: withOrphanRules(fk.tables).map(acknowledging),
         ...(fk.truncateGroups.length > 0 ? { truncateGroups: fk.truncateGroups } : {}),
         ...(fk.loadGroups.length > 0 ? { loadGroups: fk.loadGroups } : {}),
       },
