@@ -34,6 +34,7 @@ import { expandTablePatterns } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
 import { planReadOnce } from './read-once.js';
 import { withAcknowledged } from './acknowledge.js';
+import { withLinkCertificateRule } from './link-rules.js';
 import { refuseSharedTargetTables, type PlacedTarget } from './duplicate-targets.js';
 import { readTableIndexes, type TableIndexes } from '../db/target-indexes.js';
 import { applyIndexRules, needsIndexes, rebuildIndexesOf } from './index-rules.js';
@@ -246,11 +247,18 @@ async function planTarget(
       ),
       (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
     );
+    const endpoints = {
+      source: connectors.source.spec,
+      target: connectors.target(target.name).spec,
+    };
     const checked = planned.map((t) =>
-      applyEndpointFacts(
-        t,
-        tables.find((s) => s.target === t.targetTable),
-        facts,
+      withLinkCertificateRule(
+        applyEndpointFacts(
+          t,
+          tables.find((s) => s.target === t.targetTable),
+          facts,
+        ),
+        endpoints,
       ),
     );
     const split = checked.map((t) => {

@@ -202,6 +202,23 @@ describe('client certificates: sslcert, sslkey and sslpassword, as libpq takes t
     expect(result.stderr).toMatch(/certificate|no pg_hba\.conf entry|password/i);
   });
 
+  it('fdw-push to a target that logs in by certificate is a plan error (its server cannot present the file); stream copies', async () => {
+    const certificate = { sslmode: 'require', sslcert: plain.certFile, sslkey: plain.keyFile };
+    await writeFile(
+      work.file,
+      JSON.stringify({
+        source: endpointOf(s.source, schema),
+        targets: [target(certificate)],
+        options: { strategy: 'fdw-push', createExtensions: true, logDir: join(work.dir, 'log') },
+      }),
+    );
+    const result = await cli(['plan', '-c', work.file], { cwd: work.dir });
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toContain(
+      "strategy fdw-push: db_1 logs in with a client certificate (db_1.sslcert), which the source's server cannot present; use strategy stream for this table",
+    );
+  });
+
   it('the source takes PGSSLCERT and PGSSLKEY, as libpq does', async () => {
     const session = await sourceSession(
       { host: '127.0.0.1', port: db.port, database: 'postgres', user: 'postgres', schema },
