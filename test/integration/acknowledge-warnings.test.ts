@@ -27,17 +27,21 @@ beforeAll(async () => {
      INSERT INTO ${q}.orders SELECT g, g FROM generate_series(1, 5) g;
      INSERT INTO ${q}.items SELECT g, 'x' FROM generate_series(1, 5) g;`,
   );
-  await sql(
-    s.target1,
-    `CREATE SCHEMA ${q};
-     CREATE TABLE ${q}.orders (id int PRIMARY KEY, total int, loaded_at timestamptz DEFAULT now());
-     CREATE TABLE ${q}.items (id int PRIMARY KEY, note text);
-     CREATE TABLE ${q}.empty (id int PRIMARY KEY);`,
-  );
+  for (const target of [s.target1, s.target2]) {
+    await sql(
+      target,
+      `CREATE SCHEMA ${q};
+       CREATE TABLE ${q}.orders (id int PRIMARY KEY, total int, loaded_at timestamptz DEFAULT now());
+       CREATE TABLE ${q}.items (id int PRIMARY KEY, note text);
+       CREATE TABLE ${q}.empty (id int PRIMARY KEY);`,
+    );
+  }
 });
 
 afterAll(async () => {
-  for (const server of [s.source, s.target1]) await sql(server, `DROP SCHEMA ${q} CASCADE`);
+  for (const server of [s.source, s.target1, s.target2]) {
+    await sql(server, `DROP SCHEMA ${q} CASCADE`);
+  }
 });
 
 function copy(
@@ -124,6 +128,38 @@ describe('warnings have stable codes; acknowledge turns an expected one into don
       acknowledged: ['ZERO_ROWS'],
     });
   });
+
+  it.each(['stream', 'dblink', 'fdw', 'fdw-push'] as const)(
+    'strategy %s (stream: with split configured), one source table for two targets: acknowledged on one target only',
+    async (strategy) => {
+      const targetOf = (name: string, server: typeof s.target1, acknowledge: string[]) => ({
+        name,
+        ...endpointOf(server, schema),
+        tables: ['orders'],
+        acknowledge,
+      });
+      const { report } = await run(
+        validateConfig({
+          source: endpointOf(s.source, schema),
+          targets: [
+            targetOf('db_1', s.target1, ['TARGET_ONLY_COLUMNS']),
+            targetOf('db_2', s.target2, []),
+          ],
+          options: {
+            mode: 'truncate',
+            strategy,
+            createExtensions: true,
+            ...(strategy === 'stream' ? { split: { minBytes: 0, parts: 2 } } : {}),
+          },
+        }),
+      );
+      const statuses = report?.tables.map((t) => [t.target, t.status, t.rows, t.acknowledged]);
+      expect(statuses).toEqual([
+        ['db_1', 'done', 5, ['TARGET_ONLY_COLUMNS']],
+        ['db_2', 'warnings', 5, undefined],
+      ]);
+    },
+  );
 
   it('no warning of these runs is unclassified', async () => {
     const { report } = await copy({}, ['orders', 'items', 'empty']);
