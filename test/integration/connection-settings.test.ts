@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.js';
 import type { LocalPostgres } from '../../src/demo/local-postgres.js';
+import { run } from '../../src/copy/run.js';
 import { openConnectors } from '../../src/session.js';
 import { cli, workDir } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
@@ -327,3 +329,76 @@ describe('connect_timeout against a server that accepts and says nothing', () =>
     expect(run.stderr).toContain('connect_timeout: expected whole seconds (0: no limit), got "5s"');
   });
 });
+
+describe.each(['dblink', 'fdw', 'fdw-push'] as const)(
+  'the server-side strategy %s: the link between the servers has the endpoint’s application_name',
+  (strategy) => {
+    const linkSchema = uniqueName(`link_${strategy.replace('-', '_')}`);
+    const lq = `"${linkSchema}"`;
+
+    beforeAll(async () => {
+      await sql(
+        s.source,
+        `CREATE SCHEMA ${lq}; CREATE TABLE ${lq}.slow (id int PRIMARY KEY);
+         INSERT INTO ${lq}.slow SELECT generate_series(1, 1500)`,
+      );
+      await sql(s.target1, `CREATE SCHEMA ${lq}; CREATE TABLE ${lq}.slow (id int PRIMARY KEY)`);
+      if (strategy === 'fdw') {
+        // fdw takes no where filter: the target's trigger slows the pull instead.
+        await sql(
+          s.target1,
+          `CREATE FUNCTION ${lq}.nap() RETURNS trigger LANGUAGE plpgsql
+             SET search_path = pg_catalog AS $$ BEGIN PERFORM pg_sleep(0.001); RETURN NEW; END $$;
+           CREATE TRIGGER nap BEFORE INSERT ON ${lq}.slow FOR EACH ROW EXECUTE FUNCTION ${lq}.nap()`,
+        );
+      }
+    });
+
+    afterAll(async () => {
+      for (const server of [s.source, s.target1]) await sql(server, `DROP SCHEMA ${lq} CASCADE`);
+    });
+
+    it('is seen in pg_stat_activity of the far server while the table copies', async () => {
+      const name = `pgcopy_link_${randomBytes(3).toString('hex')}`;
+      // pull: the target's server reads the source; push: the source's server writes the target.
+      const far = strategy === 'fdw-push' ? s.target1 : s.source;
+      const farKey = strategy === 'fdw-push' ? 'target' : 'source';
+      const seen = (async (): Promise<boolean> => {
+        const deadline = Date.now() + 20_000;
+        while (Date.now() < deadline) {
+          const { rows } = await sql(
+            far,
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '${name}'`,
+          );
+          if ((rows[0] as { n: number }).n > 0) return true;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return false;
+      })();
+      const slowly =
+        strategy === 'fdw'
+          ? 'slow'
+          : { name: 'slow', where: 'pg_catalog.pg_sleep(0.001) IS NOT NULL' };
+      const { report } = await run(
+        validateConfig({
+          source: {
+            ...endpointOf(s.source, linkSchema),
+            ...(farKey === 'source' ? { applicationName: name } : {}),
+          },
+          targets: [
+            {
+              name: 'db_1',
+              ...endpointOf(s.target1, linkSchema),
+              ...(farKey === 'target' ? { applicationName: name } : {}),
+              tables: [slowly],
+            },
+          ],
+          options: { strategy, createExtensions: true, mode: 'truncate' },
+        }),
+      );
+      // (fdw: the trigger that slows it is a warning of its own.)
+      expect(report?.tables.map((t) => [t.rows, t.error?.message])).toEqual([[1500, undefined]]);
+      expect(await seen).toBe(true);
+    });
+  },
+);
