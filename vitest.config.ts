@@ -19,6 +19,11 @@ export default defineConfig({
       include: ['src/**/*.ts'],
       exclude: ['src/demo/**', 'src/**/types.ts'],
       reporter: ['text-summary', 'text', 'html'],
+      // The HTML report lands at log/index.html, beside the audit logs of runs made from this
+      // checkout: clean: false keeps vitest from emptying the directory first (it then only adds and
+      // removes its own log/.tmp while it runs).
+      reportsDirectory: 'log',
+      clean: false,
       thresholds: { lines: 90, branches: 90 },
     },
   },

@@ -88,10 +88,11 @@ async function readRegularFile(
 }
 
 /** The synchronous twin of readRegularFile, for the few reads made while a connection is set up. */
-function readRegularFileSync(path: string): string {
+function readRegularFileSync(path: string): { text: string; mode: number } {
   const fd = openSync(path, OPEN_FOR_READING);
   try {
-    const refused = checkReadable(fstatSync(fd));
+    const stats = fstatSync(fd);
+    const refused = checkReadable(stats);
     if (refused !== undefined) throw new UnreadableFile(refused);
     const chunks: Buffer[] = [];
     let total = 0;
@@ -103,7 +104,7 @@ function readRegularFileSync(path: string): string {
       total += bytesRead;
       if (total > MAX_OPERATOR_FILE_BYTES) break;
     }
-    return boundedText(chunks, total);
+    return { text: boundedText(chunks, total), mode: stats.mode };
   } finally {
     closeSync(fd);
   }
@@ -176,18 +177,34 @@ export async function readPrivateKeyFile(key: string, path: string): Promise<str
   } catch (error) {
     throw unreadable(key, path, error);
   }
+  refuseUnprotectedKey(key, path, mode);
+  return text;
+}
+
+function refuseUnprotectedKey(key: string, path: string, mode: number): void {
   if ((mode & 0o077) !== 0) {
     throw new ConfigError(
       `${key}: ${path} is readable by others than its owner (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); ` +
-        `run chmod 600 ${path} (OpenSSH refuses such keys too)`,
+        `run chmod 600 ${path} (OpenSSH and libpq refuse such keys too)`,
     );
   }
-  return text;
+}
+
+/** readPrivateKeyFile, for a key read while a connection is set up (a TLS client key). */
+export function readPrivateKeyFileSync(key: string, path: string): string {
+  let read: { text: string; mode: number };
+  try {
+    read = readRegularFileSync(path);
+  } catch (error) {
+    throw unreadable(key, path, error);
+  }
+  refuseUnprotectedKey(key, path, read.mode);
+  return read.text;
 }
 
 export function readOperatorFileSync(key: string, path: string): string {
   try {
-    return readRegularFileSync(path);
+    return readRegularFileSync(path).text;
   } catch (error) {
     throw unreadable(key, path, error);
   }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { libpqConnectTimeout } from '../libpq/values.js';
 import { SSL_MODES, type SslMode } from './types.js';
 
 export interface UrlParts {
@@ -9,7 +10,26 @@ export interface UrlParts {
   password?: string;
   sslmode?: SslMode;
   sslrootcert?: string;
+  sslcert?: string;
+  sslkey?: string;
+  sslpassword?: string;
+  connectTimeout?: number;
+  applicationName?: string;
 }
+
+/** The URL parameters pgcopy reads, as libpq names them, and the field each one fills. */
+const TEXT_PARAMETERS = {
+  sslrootcert: 'sslrootcert',
+  sslcert: 'sslcert',
+  sslkey: 'sslkey',
+  sslpassword: 'sslpassword',
+  application_name: 'applicationName',
+} as const satisfies Record<string, keyof UrlParts>;
+
+/** Parameters whose value is a secret: never repeated in a message. */
+const SECRET_PARAMETERS: ReadonlySet<string> = new Set(['sslpassword']);
+
+const SUPPORTED = ['sslmode', 'connect_timeout', ...Object.keys(TEXT_PARAMETERS)].join(', ');
 
 /** The URL's fields, and what to warn about (a TLS parameter given twice). */
 export interface ParsedUrl {
@@ -73,7 +93,9 @@ export function parsePostgresUrl(path: string, text: string): ParsedUrl {
     const earlier = seen.get(key);
     if (earlier !== undefined) {
       warnings.push(
-        `${path}: ${key} is given twice ("${earlier}", then "${value}"); the last one, "${value}", is used`,
+        SECRET_PARAMETERS.has(key)
+          ? `${path}: ${key} is given twice; the last one is used (values not shown)`
+          : `${path}: ${key} is given twice ("${earlier}", then "${value}"); the last one, "${value}", is used`,
       );
     }
     seen.set(key, value);
@@ -84,11 +106,13 @@ export function parsePostgresUrl(path: string, text: string): ParsedUrl {
         );
       }
       parts.sslmode = value as SslMode;
-    } else if (key === 'sslrootcert') {
-      parts.sslrootcert = value;
+    } else if (key === 'connect_timeout') {
+      parts.connectTimeout = libpqConnectTimeout(at(path, 'connect_timeout'), value);
+    } else if (Object.hasOwn(TEXT_PARAMETERS, key)) {
+      parts[TEXT_PARAMETERS[key as keyof typeof TEXT_PARAMETERS]] = value;
     } else {
       throw new ConfigError(
-        at(path, `unsupported URL parameter "${key}" (supported: sslmode, sslrootcert)`),
+        at(path, `unsupported URL parameter "${key}" (supported: ${SUPPORTED})`),
       );
     }
   }

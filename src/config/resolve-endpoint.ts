@@ -11,14 +11,25 @@ export interface Resolved<T> {
   readonly warnings: readonly string[];
 }
 
-/** A TLS key given both in the URL and as a key, with different values: the key wins, say so. */
-function tlsOverrides(path: string, fromUrl: UrlParts, ep: EndpointConfig): string[] {
-  return (['sslmode', 'sslrootcert'] as const).flatMap((key) => {
+/** A setting given both in the URL and as a key, with different values: the key wins, say so. */
+function urlOverrides(path: string, fromUrl: UrlParts, ep: EndpointConfig): string[] {
+  const keys = [
+    ['sslmode', 'sslmode'],
+    ['sslrootcert', 'sslrootcert'],
+    ['sslcert', 'sslcert'],
+    ['sslkey', 'sslkey'],
+    ['sslpassword', 'sslpassword'],
+    ['connectTimeout', 'connect_timeout'],
+    ['applicationName', 'application_name'],
+  ] as const;
+  return keys.flatMap(([key, parameter]) => {
     const inUrl = fromUrl[key];
     const explicit = ep[key];
-    return inUrl !== undefined && explicit !== undefined && inUrl !== explicit
-      ? [`${path}.${key}: "${explicit}" overrides ${key}=${inUrl} in ${path}.url`]
-      : [];
+    if (inUrl === undefined || explicit === undefined || inUrl === explicit) return [];
+    // A passphrase is never repeated, not even in a warning.
+    return key === 'sslpassword'
+      ? [`${path}.${key} overrides ${parameter} in ${path}.url (values not shown)`]
+      : [`${path}.${key}: "${explicit}" overrides ${parameter}=${inUrl} in ${path}.url`];
   });
 }
 
@@ -43,13 +54,20 @@ export function resolveEndpoint(
     'service',
     'sslmode',
     'sslrootcert',
+    'sslcert',
+    'sslkey',
+    'sslpassword',
+    'connectTimeout',
+    'applicationName',
+    'auth',
+    'region',
     'ssh',
     'serverAddress',
   ] as const) {
     const value = fields[key];
     if (value !== undefined && value !== null) Object.assign(ep, { [key]: value });
   }
-  return { value: ep, warnings: [...(parsed?.warnings ?? []), ...tlsOverrides(path, fromUrl, ep)] };
+  return { value: ep, warnings: [...(parsed?.warnings ?? []), ...urlOverrides(path, fromUrl, ep)] };
 }
 
 /** A target: its endpoint, its tables and patterns apart, and the keys it gave. */
@@ -73,6 +91,7 @@ export function resolveTarget(path: string, fields: TargetFields): Resolved<Targ
       exclude: fields.exclude,
       split: fields.split,
       rebuildIndexes: fields.rebuildIndexes,
+      acknowledge: fields.acknowledge,
     }),
     ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
   };

@@ -20,10 +20,13 @@ import {
   tooLong,
   tooLongMessage,
 } from './schema-kit.js';
+import { WARNING_CODES } from '../report/warning-codes.js';
+import { closest } from './closest.js';
 import { REBUILD_INDEXES_SETTING, SPLIT_SETTING } from './split.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import {
+  AUTH_METHODS,
   MODES,
   SECRET_PROVIDERS,
   SNAPSHOT_LOSS_POLICIES,
@@ -58,7 +61,38 @@ const postgresUrl = text('a postgres:// URL')
       problem(ctx, (error as ConfigError).message);
     }
   })
-  .describe('postgres://user:password@host:port/database?sslmode=...&sslrootcert=...');
+  .describe(
+    'postgres://user:password@host:port/database?sslmode=...; also sslrootcert, sslcert, sslkey, sslpassword, connect_timeout, application_name.',
+  );
+
+/**
+ * `acknowledge`: warning codes (docs/warnings.md) that no longer make a table "done with
+ * warnings"; at run and target level `CODE:table` limits one to a table (its target name).
+ */
+function acknowledgeList(withTable: boolean) {
+  const entry = text('a warning code').superRefine((value, ctx) => {
+    const [code = '', table] = value.split(':', 2);
+    if (table !== undefined && !withTable) {
+      problem(ctx, `"${value}": a table's acknowledge lists codes only (no :table)`);
+      return;
+    }
+    if (table === '') problem(ctx, `"${value}": expected CODE or CODE:table`);
+    if (!WARNING_CODES.includes(code)) {
+      const near = closest(code, WARNING_CODES);
+      problem(
+        ctx,
+        `unknown warning code "${code}"${near === undefined ? '' : ` (did you mean ${near}?)`}; the codes are listed in docs/warnings.md`,
+      );
+    }
+  });
+  return list(entry, withTable ? 'a list of CODE or CODE:table' : 'a list of warning codes')
+    .nullish()
+    .describe(
+      withTable
+        ? 'Warning codes (CODE, or CODE:table) that do not make a table done with warnings.'
+        : 'Warning codes that do not make this table done with warnings.',
+    );
+}
 
 const FINGERPRINT_FORMAT =
   'a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:<43 base64 characters>)';
@@ -134,6 +168,22 @@ const ENDPOINT = {
   schema: identifier('a schema name').nullish().describe('Schema (default public).'),
   sslmode: sslmode.nullish(),
   sslrootcert: text().nullish().describe('CA bundle file for verify-ca / verify-full.'),
+  sslcert: text('a file path').nullish().describe('Client certificate file (PEM), with sslkey.'),
+  sslkey: text('a file path').nullish().describe("The client certificate's private key file."),
+  sslpassword: secretText().nullish().describe('Passphrase of an encrypted sslkey.'),
+  connectTimeout: integer(0, 86_400, 'whole seconds from 0 to 86400')
+    .nullish()
+    .describe('Seconds to wait for a connection, as connect_timeout (0: no limit; default 30).'),
+  applicationName: text()
+    .max(63, { error: expected('at most 63 characters') })
+    .nullish()
+    .describe('application_name of the sessions (default pgcopy).'),
+  auth: choice(AUTH_METHODS)
+    .nullish()
+    .describe('password (default), or iam: an RDS IAM token (needs sslmode require or stronger).'),
+  region: text('an AWS region')
+    .nullish()
+    .describe('AWS region of an auth: iam database (default AWS_REGION).'),
   ssh: ssh.nullish(),
   serverAddress: serverAddress.nullish(),
 };
@@ -222,6 +272,7 @@ const tableObject = closed(
     columns: columns.nullish(),
     split: SPLIT_SETTING.nullish(),
     rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
+    acknowledge: acknowledgeList(false),
   },
   'a table name',
 )
@@ -237,6 +288,7 @@ const tableObject = closed(
       columns: v.columns,
       split: v.split,
       rebuildIndexes: v.rebuildIndexes,
+      acknowledge: v.acknowledge,
     }),
   }))
   .meta({ id: 'table', title: 'Table' });
@@ -290,6 +342,7 @@ const target = closed({
     .describe('Table names or patterns that patterns never select.'),
   split: SPLIT_SETTING.nullish(),
   rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
+  acknowledge: acknowledgeList(true),
 })
   .superRefine((v, ctx) => checkEndpoint(v, ctx, true), always)
   .meta({ id: 'target', title: 'Target database' });
@@ -380,6 +433,7 @@ const options = closed({
   ledgerKeepDays: integer(1, 36500)
     .nullish()
     .describe('Days a ledger row is kept; older ones are removed when a run starts (default 30).'),
+  acknowledge: acknowledgeList(true),
 })
   .transform((v): RunOptions => ({
     mode: v.mode ?? DEFAULT_OPTIONS.mode,
@@ -399,6 +453,7 @@ const options = closed({
       statementTimeoutMs: v.statementTimeout,
       split: v.split,
       rebuildIndexes: v.rebuildIndexes,
+      acknowledge: v.acknowledge,
     }),
   }))
   .meta({ id: 'options', title: 'Run options' });

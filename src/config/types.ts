@@ -12,6 +12,10 @@ export type Strategy = (typeof STRATEGIES)[number];
 export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
 
+/** How pgcopy logs in: the password (from the config, a secret, ~/.pgpass...) or an RDS IAM token. */
+export const AUTH_METHODS = ['password', 'iam'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
 export const SECRET_PROVIDERS = ['aws', 'file', 'env'] as const;
 export type SecretProviderName = (typeof SECRET_PROVIDERS)[number];
 
@@ -73,6 +77,19 @@ export interface EndpointConfig {
   readonly schema: string;
   readonly sslmode?: SslMode;
   readonly sslrootcert?: string;
+  /** The client certificate (PEM file) offered to the server, and its private key's file. */
+  readonly sslcert?: string;
+  readonly sslkey?: string;
+  /** The passphrase of an encrypted sslkey: a secret, never printed. */
+  readonly sslpassword?: string;
+  /** libpq's connect_timeout: whole seconds (0: no limit; 1 counts as 2); absent: 30. */
+  readonly connectTimeout?: number;
+  /** application_name of the sessions (default pgcopy), seen in pg_stat_activity. */
+  readonly applicationName?: string;
+  /** `iam`: the password is an RDS IAM token made with the AWS credentials of the run. */
+  readonly auth?: AuthMethod;
+  /** The AWS region of an `auth: iam` database (default AWS_REGION). */
+  readonly region?: string;
   readonly ssh?: SshConfig;
   /** The address other servers use for this one (dblink, fdw); default: host and port. */
   readonly serverAddress?: ServerAddress;
@@ -102,6 +119,8 @@ export interface TableSpec {
   readonly split?: SplitSetting;
   /** Per-table options.rebuildIndexes (`false`: keep this table's indexes during its load). */
   readonly rebuildIndexes?: RebuildIndexesSetting;
+  /** Warning codes that do not make this table "done with warnings" (docs/warnings.md). */
+  readonly acknowledge?: readonly string[];
 }
 
 export interface ColumnsSpec {
@@ -130,6 +149,8 @@ export interface TargetConfig extends EndpointConfig {
   readonly split?: SplitSetting;
   /** Per-target options.rebuildIndexes (`false`: keep this target's indexes during loads). */
   readonly rebuildIndexes?: RebuildIndexesSetting;
+  /** Warning codes, or `CODE:table`, that do not make this target's tables "done with warnings". */
+  readonly acknowledge?: readonly string[];
 }
 
 /** Copy a big table in parts, each on its own connection, committed together. */
@@ -184,6 +205,8 @@ export interface RunOptions {
   readonly split?: SplitSetting;
   /** Index rebuild for big tables (absent: 256MB tables and up, in truncate mode only). */
   readonly rebuildIndexes?: RebuildIndexesSetting;
+  /** Warning codes, or `CODE:table`, that do not make any table "done with warnings". */
+  readonly acknowledge?: readonly string[];
 }
 
 export const SNAPSHOT_LOSS_POLICIES = ['fail', 'reexport'] as const;

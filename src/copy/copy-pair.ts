@@ -22,6 +22,7 @@ import type { WorkerConnections } from './worker-connections.js';
 import type { PairHooks } from './pair-hooks.js';
 import type { SharedRead } from './fanout/shared-read.js';
 import { createIndexes, dropIndexes, type DroppedIndexes } from './index-rebuild.js';
+import { warningCode } from '../report/warning-codes.js';
 
 export interface PairContext {
   readonly source: Connector;
@@ -76,13 +77,16 @@ export function resultOf(
     indexes?: TableResult['indexes'] | undefined;
   },
 ): TableResult {
+  const codes = outcome.warnings.map(warningCode);
+  const acknowledge = new Set(plan.acknowledge ?? []);
+  const acknowledged = [...new Set(codes.filter((code) => acknowledge.has(code)))];
   return {
     ...refOf(plan),
     status: outcome.error
       ? outcome.error.code === OUTCOME_UNKNOWN
         ? 'unknown'
         : 'error'
-      : outcome.warnings.length > 0
+      : codes.some((code) => !acknowledge.has(code))
         ? 'warnings'
         : 'done',
     rows: outcome.rows,
@@ -96,6 +100,8 @@ export function resultOf(
     columns: plan.columns,
     skipped: plan.skipped,
     warnings: outcome.warnings,
+    ...(codes.length > 0 ? { warningCodes: codes } : {}),
+    ...(acknowledged.length > 0 ? { acknowledged } : {}),
     error: outcome.error,
   };
 }

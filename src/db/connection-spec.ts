@@ -1,4 +1,4 @@
-import type { ServerAddress, SshConfig, SslMode } from '../config/types.js';
+import type { AuthMethod, ServerAddress, SshConfig, SslMode } from '../config/types.js';
 
 /** The SSH settings of an endpoint with its private key resolved (from a secret or keyFile). */
 export interface ResolvedSsh extends SshConfig {
@@ -18,6 +18,18 @@ export interface ConnectionSpec {
   readonly passwordSources?: readonly string[];
   readonly sslmode: SslMode;
   readonly sslrootcert?: string;
+  /** Client certificate and key files, and the key's passphrase (never printed). */
+  readonly sslcert?: string;
+  readonly sslkey?: string;
+  readonly sslpassword?: string;
+  /** libpq's connect_timeout in seconds (0: no limit); absent: 30. */
+  readonly connectTimeout?: number;
+  /** application_name of every session (default pgcopy). */
+  readonly applicationName?: string;
+  /** `iam`: each connection's password is a new RDS IAM token for this host, port and user. */
+  readonly auth?: AuthMethod;
+  /** The region an IAM token is signed for. */
+  readonly region?: string;
   readonly ssh?: ResolvedSsh;
   /** How other servers reach this one (server-side strategies); default: host and port. */
   readonly serverAddress?: ServerAddress;

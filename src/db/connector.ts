@@ -4,6 +4,7 @@ import type { OpenTunnel, Tunnel } from '../tunnel/types.js';
 import { describeSpec, type ConnectionSpec } from './connection-spec.js';
 import { CancelOnAbort } from './cancel-on-abort.js';
 import { takeSearchPath } from './search-path.js';
+import type { IamTokenSigner } from './iam-token.js';
 import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
 import { isSslUnsupported, tlsOptions } from './tls.js';
 import { traceQueries, type Trace } from './trace.js';
@@ -17,6 +18,8 @@ export interface ConnectorDeps {
   readonly signal?: AbortSignal | undefined;
   /** `--verbose` and `--debug`: each connection step, each statement sent (redacted). */
   readonly trace?: Trace | undefined;
+  /** Makes the RDS IAM tokens of `auth: iam` endpoints (default: the AWS SDK's signer). */
+  readonly iamToken?: IamTokenSigner;
 }
 
 /** Opens dedicated pg clients to one endpoint, through its SSH tunnel when it has one. */
@@ -83,7 +86,9 @@ export class Connector {
     const trace = this.deps.trace;
     trace?.step?.(`${spec.name}: connecting to ${describeSpec(spec)}`);
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
-      const client = withoutEnvironment(new this.Client(pgClientConfig(spec, address, sslOption)));
+      const client = withoutEnvironment(
+        new this.Client(pgClientConfig(spec, address, sslOption, this.deps.iamToken)),
+      );
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);
       if (trace?.query) traceQueries(client, spec.name, trace.query);

@@ -1,6 +1,19 @@
 import type pg from 'pg';
 import { ConnectError } from '../errors.js';
 import type { ConnectionSpec } from './connection-spec.js';
+import { iamPassword, rdsIamToken, type IamTokenSigner } from './iam-token.js';
+
+/** pgcopy's connect timeout when the endpoint sets none (libpq's default is no limit). */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 30;
+
+/**
+ * connect_timeout in milliseconds as libpq applies it: 0 waits without limit (pg's 0 too), and
+ * anything under two seconds counts as two.
+ */
+export function connectTimeoutMs(seconds: number | undefined): number {
+  const value = seconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  return value <= 0 ? 0 : Math.max(value, 2) * 1000;
+}
 
 /**
  * The pg client configuration of one endpoint, every credential decided by pgcopy. node-postgres
@@ -15,18 +28,20 @@ export function pgClientConfig(
   spec: ConnectionSpec,
   address: { host: string; port: number },
   ssl: pg.ClientConfig['ssl'],
+  iamToken: IamTokenSigner = rdsIamToken,
 ): pg.ClientConfig {
   return {
     host: address.host,
     port: address.port,
     database: spec.database,
     user: spec.user,
-    password: () => passwordFor(spec),
+    password: spec.auth === 'iam' ? () => iamPassword(spec, iamToken) : () => passwordFor(spec),
     ssl,
-    application_name: 'pgcopy',
+    application_name: spec.applicationName ?? 'pgcopy',
     client_encoding: 'utf8',
     keepAlive: true,
-    connectionTimeoutMillis: 30_000,
+    // The whole connect: TCP, TLS handshake, authentication, up to the server's first ReadyForQuery.
+    connectionTimeoutMillis: connectTimeoutMs(spec.connectTimeout),
     // A locked table fails its statement after lock_timeout instead of hanging the session.
     ...(spec.lockTimeoutMs !== undefined ? { lock_timeout: spec.lockTimeoutMs } : {}),
     ...(spec.statementTimeoutMs !== undefined

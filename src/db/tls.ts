@@ -2,12 +2,19 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../errors.js';
 import { readCaFile } from './ca-file.js';
+import { clientCertificate } from './client-certificate.js';
 import type { ConnectionSpec } from './connection-spec.js';
 
 /** pg's `ssl` option for an endpoint's sslmode, as libpq interprets the same modes. */
 export function tlsOptions(spec: ConnectionSpec): false | ConnectionOptions {
   const mode = spec.sslmode;
   if (mode === 'disable') return false;
+  return { ...serverCheck(spec), ...clientCertificate(spec) };
+}
+
+/** How the server's certificate is checked, by sslmode. */
+function serverCheck(spec: ConnectionSpec): ConnectionOptions {
+  const mode = spec.sslmode;
   const ca =
     spec.sslrootcert === undefined
       ? undefined

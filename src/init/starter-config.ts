@@ -17,6 +17,11 @@ export function passwordVariable(name: string): string {
   return `PGCOPY_${name.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}_PASSWORD`;
 }
 
+/** The environment variable a starter config reads an endpoint's sslpassword from. */
+export function sslPasswordVariable(name: string): string {
+  return `PGCOPY_${name.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}_SSLPASSWORD`;
+}
+
 function endpointLines(ep: SeenEndpoint, indent: string): string[] {
   const u = ep.url;
   return [
@@ -29,6 +34,16 @@ function endpointLines(ep: SeenEndpoint, indent: string): string[] {
       : `${indent}password: \${${passwordVariable(ep.name)}} # set it in the environment (or use ~/.pgpass)`,
     ...(u.sslmode === undefined ? [] : [`${indent}sslmode: ${u.sslmode}`]),
     ...(u.sslrootcert === undefined ? [] : [`${indent}sslrootcert: ${str(u.sslrootcert)}`]),
+    ...(u.sslcert === undefined ? [] : [`${indent}sslcert: ${str(u.sslcert)}`]),
+    ...(u.sslkey === undefined ? [] : [`${indent}sslkey: ${str(u.sslkey)}`]),
+    // Like the password, the key's passphrase is never written: it is read from the environment.
+    ...(u.sslpassword === undefined
+      ? []
+      : [`${indent}sslpassword: \${${sslPasswordVariable(ep.name)}} # set it in the environment`]),
+    ...(u.connectTimeout === undefined ? [] : [`${indent}connectTimeout: ${u.connectTimeout}`]),
+    ...(u.applicationName === undefined
+      ? []
+      : [`${indent}applicationName: ${str(u.applicationName)}`]),
     `${indent}schema: ${str(ep.schema)}`,
   ];
 }

@@ -95,6 +95,8 @@ const DESTINATION_FIELDS = ['host', 'port', 'ssh', 'serverAddress'] as const;
 function checkEndpoint(config: Config, ep: EndpointConfig, key: string, policy: EventPolicy): void {
   const files: [string, unknown][] = [
     ['sslrootcert', ep.sslrootcert],
+    ['sslcert', ep.sslcert],
+    ['sslkey', ep.sslkey],
     ['ssh.keyFile', ep.ssh?.keyFile],
     ['service', ep.service],
   ];
@@ -104,6 +106,12 @@ function checkEndpoint(config: Config, ep: EndpointConfig, key: string, policy: 
         `${key}.${field}: not allowed in an event's config (it names a file of the function's)`,
       );
     }
+  }
+  if (ep.auth === 'iam') {
+    // The token is signed with the function's own role: an event would choose where it logs in.
+    throw new ConfigError(
+      `${key}.auth: iam is not allowed in an event's config (it signs with the function's AWS role)`,
+    );
   }
   const lookup = secretLookup(ep, config.secrets);
   if (lookup === undefined) return;

@@ -20,6 +20,8 @@ function tableAttributes(r: TableResult): Record<string, unknown> {
     mode: r.mode,
     format: r.format,
     ...(r.warnings.length > 0 ? { warnings: r.warnings } : {}),
+    ...(r.warningCodes ? { warningCodes: r.warningCodes } : {}),
+    ...(r.acknowledged ? { acknowledged: r.acknowledged } : {}),
     ...(r.error ? { error: r.error } : {}),
     ...(r.rolledBack ? { rolledBack: r.rolledBack } : {}),
     ...(r.attempts !== undefined ? { attempts: r.attempts } : {}),

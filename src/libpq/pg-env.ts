@@ -1,5 +1,5 @@
 import type { SslMode } from '../config/types.js';
-import { libpqPort, libpqSslmode } from './values.js';
+import { libpqConnectTimeout, libpqPort, libpqSslmode } from './values.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -12,6 +12,12 @@ export interface PgEnvFields {
   readonly password?: string;
   readonly sslmode?: SslMode;
   readonly sslrootcert?: string;
+  readonly sslcert?: string;
+  readonly sslkey?: string;
+  /** Only from pg_service.conf: libpq has no variable for it. */
+  readonly sslpassword?: string;
+  readonly connectTimeout?: number;
+  readonly applicationName?: string;
 }
 
 const TEXT_VARIABLES = [
@@ -20,11 +26,14 @@ const TEXT_VARIABLES = [
   ['user', 'PGUSER'],
   ['password', 'PGPASSWORD'],
   ['sslrootcert', 'PGSSLROOTCERT'],
+  ['sslcert', 'PGSSLCERT'],
+  ['sslkey', 'PGSSLKEY'],
+  ['applicationName', 'PGAPPNAME'],
 ] as const;
 
 /**
- * PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE and PGSSLROOTCERT, read as libpq
- * reads them (an empty variable is unset). They fill only the source: a target is named in the
+ * PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY,
+ * PGCONNECT_TIMEOUT and PGAPPNAME, read as libpq reads them (an empty variable is unset). They fill only the source: a target is named in the
  * config, and a password meant for the psql default server must not reach another one.
  */
 export function pgEnvFields(env: Env): PgEnvFields {
@@ -39,6 +48,10 @@ export function pgEnvFields(env: Env): PgEnvFields {
   }
   const port = read('PGPORT');
   if (port !== undefined) fields.port = libpqPort('PGPORT', port);
+  const connectTimeout = read('PGCONNECT_TIMEOUT');
+  if (connectTimeout !== undefined) {
+    fields.connectTimeout = libpqConnectTimeout('PGCONNECT_TIMEOUT', connectTimeout);
+  }
   const sslmode = read('PGSSLMODE');
   if (sslmode !== undefined) fields.sslmode = libpqSslmode('PGSSLMODE', sslmode);
   return fields;

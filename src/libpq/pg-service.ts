@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { PgEnvFields } from './pg-env.js';
 import { ConfigError } from '../errors.js';
 import { readLibpqFile } from '../operator-files.js';
-import { libpqPort, libpqSslmode } from './values.js';
+import { libpqConnectTimeout, libpqPort, libpqSslmode } from './values.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -36,6 +36,10 @@ function fieldsOf(path: string, section: Map<string, string>): ServiceFields {
     ['user', 'user'],
     ['password', 'password'],
     ['sslrootcert', 'sslrootcert'],
+    ['sslcert', 'sslcert'],
+    ['sslkey', 'sslkey'],
+    ['sslpassword', 'sslpassword'],
+    ['applicationName', 'application_name'],
   ] as const;
   for (const [field, key] of text) {
     const value = section.get(key);
@@ -43,6 +47,10 @@ function fieldsOf(path: string, section: Map<string, string>): ServiceFields {
   }
   const port = section.get('port');
   if (port !== undefined) fields.port = libpqPort(`${path}: port`, port);
+  const connectTimeout = section.get('connect_timeout');
+  if (connectTimeout !== undefined) {
+    fields.connectTimeout = libpqConnectTimeout(`${path}: connect_timeout`, connectTimeout);
+  }
   const sslmode = section.get('sslmode');
   if (sslmode !== undefined) fields.sslmode = libpqSslmode(`${path}: sslmode`, sslmode);
   return fields;

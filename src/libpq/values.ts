@@ -16,3 +16,14 @@ export function libpqSslmode(where: string, value: string): SslMode {
   }
   return value as SslMode;
 }
+
+/**
+ * connect_timeout as libpq reads it: whole seconds, where zero or less waits without limit. The
+ * value is kept as written; connectTimeoutMs applies libpq's two-second minimum.
+ */
+export function libpqConnectTimeout(where: string, value: string): number {
+  if (!/^\s*-?\d{1,9}\s*$/.test(value)) {
+    throw new ConfigError(`${where}: expected whole seconds (0: no limit), got "${value}"`);
+  }
+  return Math.max(0, Number(value));
+}

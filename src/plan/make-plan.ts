@@ -33,6 +33,8 @@ import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
 import { planReadOnce } from './read-once.js';
+import { withAcknowledged } from './acknowledge.js';
+import { withLinkCertificateRule } from './link-rules.js';
 import { refuseSharedTargetTables, type PlacedTarget } from './duplicate-targets.js';
 import { readTableIndexes, type TableIndexes } from '../db/target-indexes.js';
 import { applyIndexRules, needsIndexes, rebuildIndexesOf } from './index-rules.js';
@@ -253,11 +255,18 @@ async function planTarget(
       ),
       (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
     );
+    const endpoints = {
+      source: connectors.source.spec,
+      target: connectors.target(target.name).spec,
+    };
     const checked = planned.map((t) =>
-      applyEndpointFacts(
-        t,
-        tables.find((s) => s.target === t.targetTable),
-        facts,
+      withLinkCertificateRule(
+        applyEndpointFacts(
+          t,
+          tables.find((s) => s.target === t.targetTable),
+          facts,
+        ),
+        endpoints,
       ),
     );
     const split = checked.map((t) => {
@@ -305,11 +314,17 @@ async function planTarget(
     const fk = withForeignKeyRules(withTriggerWriteRefusals(probed), references, referencedBy);
     const { lockTimeoutMs } = timeoutsOf(config, target.name);
     const locked = withPreparedLocks(withOrphanRules(fk.tables), prepared, lockTimeoutMs);
+    const acknowledging = (t: TablePlan): TablePlan =>
+      withAcknowledged(t, [
+        config.options.acknowledge,
+        target.acknowledge,
+        tables.find((s) => s.target === t.targetTable)?.acknowledge,
+      ]);
     return {
       plan: {
         name: target.name,
         schema: target.schema,
-        tables: locked.tables,
+        tables: locked.tables.map(acknowledging),
         ...(locked.prepared.length > 0 ? { prepared: locked.prepared } : {}),
         ...(locked.prepared.length > 0 && lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
         ...(fk.truncateGroups.length > 0 ? { truncateGroups: fk.truncateGroups } : {}),

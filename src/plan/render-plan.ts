@@ -1,14 +1,22 @@
 import { printable, printed } from '../report/printable.js';
 import { quotedNames } from './name-list.js';
 import { textTable } from '../report/text-table.js';
+import { warningCode } from '../report/warning-codes.js';
 import type { PatternMatch } from './expand-patterns.js';
 import type { Plan, TablePlan } from './types.js';
 import type { ReadOncePlan } from './read-once.js';
 import { preparedLine } from './prepared-waits.js';
 
+/** The plan's warnings the config does not acknowledge: they make the table "with warnings". */
+function openWarnings(t: TablePlan): string[] {
+  const acknowledged = new Set(t.acknowledge ?? []);
+  return t.warnings.filter((w) => !acknowledged.has(warningCode(w)));
+}
+
 function status(t: TablePlan): string {
   if (t.errors.length > 0) return `error (${t.errors.length})`;
-  if (t.warnings.length > 0) return `warnings (${t.warnings.length})`;
+  const open = openWarnings(t).length;
+  if (open > 0) return `warnings (${open})`;
   return 'ok';
 }
 
@@ -72,7 +80,11 @@ export function renderPlan(plan: Plan): string {
     }
     for (const t of target.tables) {
       for (const e of t.errors) out += printed`  ✖ ${t.targetTable}: ${e}\n`;
-      for (const w of t.warnings) out += printed`  ⚠ ${t.targetTable}: ${w}\n`;
+      for (const w of t.warnings) {
+        const code = warningCode(w);
+        const mark = t.acknowledge?.includes(code) ? '✓ acknowledged' : '⚠';
+        out += printed`  ${mark} ${t.targetTable}: ${w} [${code}]\n`;
+      }
       for (const n of t.notes ?? []) out += printed`  ℹ ${t.targetTable}: ${n}\n`;
       if (t.excluded?.length) {
         out += printed`  − ${t.targetTable}: source columns not copied (columns.exclude): ${t.excluded.map((c) => `"${c}"`).join(', ')}\n`;
@@ -99,7 +111,7 @@ export function renderPlan(plan: Plan): string {
   out += renderReadOnce(plan.readOnce);
   const all = plan.targets.flatMap((t) => t.tables);
   const failing = all.filter((t) => t.errors.length > 0).length;
-  const warned = all.filter((t) => t.errors.length === 0 && t.warnings.length > 0).length;
+  const warned = all.filter((t) => t.errors.length === 0 && openWarnings(t).length > 0).length;
   out += `${all.length} table(s): ${all.length - failing - warned} ok, ${warned} with warnings, ${failing} with errors\n`;
   return out;
 }
@@ -156,6 +168,8 @@ export function planToJson(plan: Plan): unknown {
         ...(t.rebuildIndexes ? { rebuildIndexes: t.rebuildIndexes } : {}),
         estimatedRows: t.estimatedRows,
         warnings: t.warnings,
+        warningCodes: t.warnings.map(warningCode),
+        ...(t.acknowledge ? { acknowledge: t.acknowledge } : {}),
         notes: t.notes ?? [],
         errors: t.errors,
       })),

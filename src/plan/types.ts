@@ -109,6 +109,8 @@ export interface TablePlan {
   readonly estimatedRows: number;
   readonly estimatedBytes: number;
   readonly warnings: readonly string[];
+  /** Warning codes acknowledged for this pair (run, target and table `acknowledge`). */
+  readonly acknowledge?: readonly string[];
   /** options.split's decision (absent: split is not configured for this table). */
   readonly split?: SplitPlan;
   /** options.rebuildIndexes' decision (absent: the table is under minBytes, or the setting is false). */

@@ -86,9 +86,18 @@ export function resultLine(r: TableResult): string {
     return `❓ Outcome unknown: ${name} ${figures(r)} reason: ${r.error?.message ?? 'the commit was not answered'}`;
   }
   if (r.status === 'warnings') {
-    return `⚠️ Done with warnings: ${name} ${figures(r)} warnings: ${r.warnings.join('; ')}`;
+    return `⚠️ Done with warnings: ${name} ${figures(r)} warnings: ${withCodes(r).join('; ')}`;
   }
-  return `✅ Done: ${name} ${figures(r)}`;
+  const acknowledged = r.warnings.length > 0 ? ` acknowledged: ${withCodes(r).join('; ')}` : '';
+  return `✅ Done: ${name} ${figures(r)}${acknowledged}`;
+}
+
+/** Each warning's text, followed by its code: `zero rows copied [ZERO_ROWS]`. */
+function withCodes(r: TableResult): string[] {
+  return r.warnings.map((w, i) => {
+    const code = r.warningCodes?.[i];
+    return code === undefined ? w : `${w} [${code}]`;
+  });
 }
 
 /** One audit line per event worth keeping (progress is not), without the timestamp. */

@@ -43,6 +43,10 @@ export interface TableResult {
     readonly targetOnly: readonly string[];
   };
   readonly warnings: readonly string[];
+  /** The code of each warning, in the same order (docs/warnings.md); absent without warnings. */
+  readonly warningCodes?: readonly string[];
+  /** The codes among them that the config acknowledges: they leave the table done. */
+  readonly acknowledged?: readonly string[];
   readonly error: TableError | null;
   /** A failed table: what was read (and streamed) before it failed, then rolled back. */
   readonly rolledBack?: { readonly rows: number; readonly bytes: number };

@@ -43,6 +43,12 @@ const tableResult = z
       targetOnly: names.describe('Target columns the source lacks (left to their defaults).'),
     }),
     warnings: names,
+    warningCodes: names
+      .optional()
+      .describe('The code of each warning, in the same order (docs/warnings.md).'),
+    acknowledged: names
+      .optional()
+      .describe("Codes among them the config's acknowledge lists: the table is done."),
     error: tableError.nullable(),
     rolledBack: z
       .strictObject({ rows: count, bytes: count })

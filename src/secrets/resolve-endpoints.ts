@@ -1,4 +1,5 @@
-import type { Config, EndpointConfig } from '../config/types.js';
+import { present } from '../config/schema-kit.js';
+import type { Config, EndpointConfig, SslMode } from '../config/types.js';
 import { timeoutsOf } from '../config/timeouts.js';
 import type { ConnectionSpec, ResolvedSsh } from '../db/connection-spec.js';
 import { ConfigError, SecretError } from '../errors.js';
@@ -83,6 +84,39 @@ function refuseHostWithPort(path: string, host: string, secretLabel: string | un
   throw secretLabel === undefined ? new ConfigError(message) : new SecretError(message);
 }
 
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** sslmodes that send an IAM token only over TLS (libpq's allow and prefer may fall back to plain text). */
+const IAM_SSL_MODES: readonly SslMode[] = ['require', 'verify-ca', 'verify-full'];
+
+/**
+ * An `auth: iam` endpoint's sslmode (require when none is given) and region: a token is a password
+ * for 15 minutes, so it never travels in plain text.
+ */
+function iamSettings(
+  path: string,
+  ep: EndpointConfig,
+  sslmodeFromEnv: SslMode | undefined,
+  env: Env,
+): { sslmode: SslMode; region: string } {
+  const sslmode = ep.sslmode ?? sslmodeFromEnv ?? 'require';
+  if (!IAM_SSL_MODES.includes(sslmode)) {
+    const where = ep.sslmode !== undefined ? `${path}.sslmode` : 'PGSSLMODE';
+    throw new ConfigError(
+      `${where}: "${sslmode}" with ${path}.auth: iam; an IAM token is sent only over TLS (use require, verify-ca or verify-full)`,
+    );
+  }
+  const region = ep.region ?? nonEmpty(env['AWS_REGION']) ?? nonEmpty(env['AWS_DEFAULT_REGION']);
+  if (region === undefined) {
+    throw new ConfigError(`${path}.region: is required for auth: iam (or set AWS_REGION)`);
+  }
+  return { sslmode, region };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
 /** The PG* variable that may fill each field (source only), for the error when none does. */
 const PG_VARIABLES = { host: 'PGHOST', database: 'PGDATABASE', user: 'PGUSER' } as const;
 
@@ -97,6 +131,7 @@ export async function specFromConfig(
   ep: EndpointConfig,
   secret?: EndpointSecret,
   libpq: LibpqDefaults = {},
+  env: Env = {},
 ): Promise<ConnectionSpec> {
   // libpq's order below the config and the secret: the service file, then the environment.
   const pgEnv = { ...libpq.env, ...libpq.service };
@@ -133,8 +168,16 @@ export async function specFromConfig(
     ...(libpq.env ? ['PGPASSWORD'] : []),
     ...(libpq.pgpass ? [libpq.pgpass.where] : []),
   ];
-  const sslmode = ep.sslmode ?? pgEnv.sslmode ?? 'prefer';
   const sslrootcert = ep.sslrootcert ?? pgEnv.sslrootcert;
+  const settings = present({
+    sslcert: ep.sslcert ?? pgEnv.sslcert,
+    sslkey: ep.sslkey ?? pgEnv.sslkey,
+    sslpassword: ep.sslpassword ?? pgEnv.sslpassword,
+    connectTimeout: ep.connectTimeout ?? pgEnv.connectTimeout,
+    applicationName: ep.applicationName ?? pgEnv.applicationName,
+  });
+  const iam = ep.auth === 'iam' ? iamSettings(path, ep, pgEnv.sslmode, env) : undefined;
+  const sslmode = iam?.sslmode ?? ep.sslmode ?? pgEnv.sslmode ?? 'prefer';
   return {
     name: ep.name,
     host,
@@ -145,6 +188,8 @@ export async function specFromConfig(
     passwordSources,
     sslmode,
     ...(sslrootcert !== undefined ? { sslrootcert } : {}),
+    ...settings,
+    ...(iam ? { auth: 'iam' as const, region: iam.region } : {}),
     ...(ssh ? { ssh } : {}),
     ...(ep.serverAddress ? { serverAddress: ep.serverAddress } : {}),
   };
@@ -203,7 +248,7 @@ export async function resolveEndpoints(
       ...(isSource && sourceEnv ? { env: sourceEnv } : {}),
       ...(service ? { service } : {}),
     };
-    return specFromConfig(path, ep, secret ?? undefined, libpq);
+    return specFromConfig(path, ep, secret ?? undefined, libpq, deps.env ?? process.env);
   };
   // Without the source nothing can run; a target whose secret fails only fails its own tables.
   const source = await specOf('source', config.source);

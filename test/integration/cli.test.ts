@@ -168,7 +168,7 @@ describe('pgcopy CLI', () => {
       /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ✅ Done: db_1\.good rows=2000 bytes=\d+ \(0\.\d MB\) seconds=\d+\.\d{3}$/m,
     );
     expect(log).toMatch(
-      /⚠️ Done with warnings: db_1\.warn rows=10 .* warnings: source-only columns skipped: "only_here"$/m,
+      /⚠️ Done with warnings: db_1\.warn rows=10 .* warnings: source-only columns skipped: "only_here" \[SOURCE_ONLY_COLUMNS\]$/m,
     );
     expect(log).toMatch(
       /❌ Error copying db_1\.clash rows=0 .* error: \[23505\] duplicate key value violates unique constraint/m,

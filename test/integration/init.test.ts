@@ -87,6 +87,48 @@ describe('pgcopy init writes a commented starter config (bug: nothing helped wri
     }
   });
 
+  it('bug: URL settings other than sslmode and sslrootcert were dropped; the starter config keeps them, never the key passphrase', async () => {
+    const w = await workDir('');
+    try {
+      const withSettings =
+        `${url(s.source)}&connect_timeout=7&application_name=nightly` +
+        '&sslcert=%2Fetc%2Fpgcopy%2Fc.crt&sslkey=%2Fetc%2Fpgcopy%2Fc.key&sslpassword=key-secret-93';
+      // sslmode=disable: the certificate files are not read, so they need not exist here.
+      const result = await cli(
+        [
+          'init',
+          '--source',
+          withSettings,
+          '--target',
+          url(s.target1),
+          '--schema',
+          schema,
+          '-o',
+          'out.yaml',
+        ],
+        { cwd: w.dir },
+      );
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(
+        'Key passphrases are not written: set PGCOPY_SOURCE_SSLPASSWORD.',
+      );
+      const text = await readFile(join(w.dir, 'out.yaml'), 'utf8');
+      expect(text).not.toContain('key-secret-93');
+      expect(text).toContain(
+        [
+          '  sslcert: "/etc/pgcopy/c.crt"',
+          '  sslkey: "/etc/pgcopy/c.key"',
+          '  sslpassword: ${PGCOPY_SOURCE_SSLPASSWORD} # set it in the environment',
+          '  connectTimeout: 7',
+          '  applicationName: "nightly"',
+        ].join('\n'),
+      );
+    } finally {
+      await w.cleanup();
+    }
+  });
+
   it('without --source or --target: usage, exit 2', async () => {
     const result = await cli(['init', '--source', url(s.source)]);
     expect(result).toMatchObject({

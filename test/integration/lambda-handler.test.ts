@@ -662,8 +662,18 @@ describe('bug: an event rewrote the deployed config (its ${VAR} read the functio
       },
       'event.config.source.ssh.keyFile: not allowed',
     ],
+    [
+      'a client certificate file',
+      { sslmode: 'require', sslcert: '/var/task/client.crt', sslkey: '/var/task/client.key' },
+      'event.config.source.sslcert: not allowed',
+    ],
+    [
+      'auth: iam (the function role signs)',
+      { sslmode: 'require', auth: 'iam', region: 'eu-west-1' },
+      "event.config.source.auth: iam is not allowed in an event's config",
+    ],
   ])(
-    'with event configs on, %s (a file of the function) is refused',
+    'with event configs on, %s is refused (a file or the role of the function)',
     async (_what, fields, message) => {
       const config = direct();
       const event = {

@@ -1,9 +1,12 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
 /** What a client sent to the fake server: its startup parameters and any password message. */
 export interface AuthAttempt {
   readonly startup: Readonly<Record<string, string>>;
   password: string | undefined;
+  /** Whether the client spoke TLS before it sent its startup message. */
+  readonly encrypted: boolean;
 }
 
 export interface FakeAuthServer {
@@ -31,20 +34,26 @@ function parseStartup(body: Buffer): Record<string, string> {
   return out;
 }
 
+/** The server's certificate and key, to accept TLS (SSLRequest answered 'S'). */
+export interface FakeAuthServerTls {
+  readonly cert: string;
+  readonly key: string;
+}
+
 /**
- * A stand-in PostgreSQL server that refuses TLS, asks every client for a cleartext password,
- * records what it is sent, and refuses the login: a hostile server harvesting passwords.
+ * A stand-in PostgreSQL server that refuses TLS (or, given a certificate, accepts it), asks every
+ * client for a cleartext password, records what it is sent, and refuses the login: a hostile
+ * server harvesting passwords.
  */
-export async function startFakeAuthServer(): Promise<FakeAuthServer> {
+export async function startFakeAuthServer(
+  options: { readonly tls?: FakeAuthServerTls } = {},
+): Promise<FakeAuthServer> {
   const attempts: AuthAttempt[] = [];
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
+  const serve = (stream: Socket): void => {
     let buffer = Buffer.alloc(0);
     let attempt: AuthAttempt | undefined;
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       buffer = Buffer.concat([buffer, chunk]);
       for (;;) {
         if (!attempt) {
@@ -54,12 +63,24 @@ export async function startFakeAuthServer(): Promise<FakeAuthServer> {
           const body = buffer.subarray(4, length);
           buffer = buffer.subarray(length);
           if (body.readInt32BE(0) === 80877103) {
-            socket.write('N'); // SSLRequest: no TLS here
-            continue;
+            if (!options.tls) {
+              stream.write('N'); // SSLRequest: no TLS here
+              continue;
+            }
+            stream.off('data', onData);
+            stream.write('S');
+            const secure = new TLSSocket(stream, { isServer: true, ...options.tls });
+            secure.on('error', () => undefined);
+            serve(secure);
+            return;
           }
-          attempt = { startup: parseStartup(body), password: undefined };
+          attempt = {
+            startup: parseStartup(body),
+            password: undefined,
+            encrypted: stream instanceof TLSSocket,
+          };
           attempts.push(attempt);
-          socket.write(message('R', int32(3))); // AuthenticationCleartextPassword
+          stream.write(message('R', int32(3))); // AuthenticationCleartextPassword
           continue;
         }
         if (buffer.length < 5) return;
@@ -70,10 +91,17 @@ export async function startFakeAuthServer(): Promise<FakeAuthServer> {
         }
         buffer = buffer.subarray(length + 1);
         const error = Buffer.from('SFATAL\0C28P01\0Mpassword authentication failed\0\0');
-        socket.end(message('E', error));
+        stream.end(message('E', error));
         return;
       }
-    });
+    };
+    stream.on('data', onData);
+  };
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    serve(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,5 +62,57 @@ export function startTlsPostgres(ca: TestCa): Promise<LocalPostgres> {
     name: 'tls',
     files: { 'server.crt': ca.serverCert, 'server.key': ca.serverKey },
     settings: { ssl: 'on', ssl_cert_file: 'server.crt', ssl_key_file: 'server.key' },
+  });
+}
+
+/** A client certificate the CA signed for `user`, and its key (encrypted when a passphrase is given). */
+export interface TestClientCert {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export async function makeClientCert(
+  ca: TestCa,
+  user: string,
+  options: { readonly name: string; readonly passphrase?: string },
+): Promise<TestClientCert> {
+  const file = (suffix: string): string => join(ca.dir, `${options.name}.${suffix}`);
+  await openssl('openssl', [
+    'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', file('plain.key'), '-out', file('csr'), '-subj', `/CN=${user}`,
+  ]); // prettier-ignore
+  await openssl('openssl', [
+    'x509', '-req', '-in', file('csr'), '-CA', ca.caFile, '-CAkey', join(ca.dir, 'ca.key'),
+    '-CAcreateserial', '-out', file('crt'), '-days', '2',
+  ]); // prettier-ignore
+  const encrypt =
+    options.passphrase === undefined ? [] : ['-aes256', '-passout', `pass:${options.passphrase}`];
+  await openssl('openssl', [
+    'pkey', '-in', file('plain.key'), '-out', file('key'), ...encrypt,
+  ]); // prettier-ignore
+  await chmod(file('key'), 0o600);
+  return { certFile: file('crt'), keyFile: file('key') };
+}
+
+/**
+ * A throwaway PostgreSQL 17 that logs in only over TLS with a client certificate its CA signed
+ * (pg_hba `hostssl ... cert`: the certificate's CN is the user, no password is asked).
+ */
+export function startClientCertPostgres(ca: TestCa, caText: string): Promise<LocalPostgres> {
+  return startLocalPostgres({
+    binDir: embeddedBinDir(),
+    name: 'client-cert',
+    files: {
+      'server.crt': ca.serverCert,
+      'server.key': ca.serverKey,
+      'root.crt': caText,
+      'pg_hba.conf': 'hostssl all all 127.0.0.1/32 cert\n',
+    },
+    settings: {
+      ssl: 'on',
+      ssl_cert_file: 'server.crt',
+      ssl_key_file: 'server.key',
+      ssl_ca_file: 'root.crt',
+    },
   });
 }

@@ -153,7 +153,7 @@ const cases: [string, unknown, string][] = [
   [
     'unknown endpoint key',
     { source: { ...source, hots: 'x' }, targets: [target] },
-    'source.hots: unknown key (did you mean host? expected one of url, host, port, database, user, password, secret, secretId, service, schema, sslmode, sslrootcert, ssh, serverAddress)',
+    'source.hots: unknown key (did you mean host? expected one of url, host, port, database, user, password, secret, secretId, service, schema, sslmode, sslrootcert, sslcert, sslkey, sslpassword, connectTimeout, applicationName, auth, region, ssh, serverAddress)',
   ],
   [
     'no location',

@@ -34,3 +34,17 @@ describe('the dev setup runs under the Node the user has', () => {
     expect(linkingNode).toEqual([]);
   });
 });
+
+describe('npm run coverage writes its report where the ancestor did', () => {
+  it('bug: the report went to coverage/; it is log/index.html and the audit logs beside it are kept', async () => {
+    const { default: config } = await import('../../vitest.config.js');
+    const coverage = config.test?.coverage as
+      { reportsDirectory?: string; clean?: boolean; reporter?: unknown } | undefined;
+    expect(coverage?.reportsDirectory).toBe('log');
+    // vitest empties its reportsDirectory first unless told not to: the audit logs live there too.
+    expect(coverage?.clean).toBe(false);
+    expect(JSON.stringify(coverage?.reporter)).toContain('html');
+    const ignored = (await readFile(new URL('.gitignore', root), 'utf8')).split('\n');
+    expect(ignored).toContain('log/');
+  });
+});

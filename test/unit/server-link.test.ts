@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectionSpec } from '../../src/db/connection-spec.js';
-import { conninfo, serverLink } from '../../src/copy/strategies/server-link.js';
+import { conninfo, serverLink, serverLinkOf } from '../../src/copy/strategies/server-link.js';
 
 const spec: ConnectionSpec = {
   name: 'source',
@@ -21,8 +21,32 @@ describe('serverLink and conninfo: how one server reaches the other', () => {
       user: 'reader',
       password: spec.password,
       sslmode: 'require',
+      applicationName: 'pgcopy',
     });
     expect(serverLink({ ...spec, sslmode: 'disable' }).sslmode).toBe('disable');
+  });
+
+  it("carries the endpoint's application_name and connect_timeout to the other server", () => {
+    const link = serverLink({ ...spec, applicationName: 'nightly', connectTimeout: 7 });
+    expect(conninfo(link)).toContain(`application_name='nightly' connect_timeout='7'`);
+  });
+
+  it('bug: auth iam reached dblink/fdw without a password; serverLinkOf gives the other server a new token', async () => {
+    const iam: ConnectionSpec = {
+      name: spec.name,
+      host: spec.host,
+      port: spec.port,
+      database: spec.database,
+      user: spec.user,
+      sslmode: 'require',
+      auth: 'iam',
+      region: 'eu-west-1',
+    };
+    const link = await serverLinkOf(iam, async ({ host, port, user, region }) =>
+      Promise.resolve(`token-for-${user}@${host}:${port}/${region}`),
+    );
+    expect(link.password).toBe('token-for-reader@db.internal:5433/eu-west-1');
+    expect((await serverLinkOf(spec)).password).toBe(spec.password);
   });
 
   it('prefers serverAddress, with its own sslmode', () => {

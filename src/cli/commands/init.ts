@@ -5,7 +5,12 @@ import { validateConfig } from '../../config/validate.js';
 import { readSchemaCatalog } from '../../db/catalog.js';
 import type { Connector } from '../../db/connector.js';
 import { ConfigError } from '../../errors.js';
-import { passwordVariable, starterConfig, type SeenEndpoint } from '../../init/starter-config.js';
+import {
+  passwordVariable,
+  sslPasswordVariable,
+  starterConfig,
+  type SeenEndpoint,
+} from '../../init/starter-config.js';
 import { createNewFile } from '../../operator-files.js';
 import { listSourceTables } from '../../plan/expand-patterns.js';
 import { printed } from '../../report/printable.js';
@@ -97,6 +102,12 @@ export async function initCommand(args: string[], io: CliIo): Promise<number> {
   if (withPassword.length > 0) {
     io.stdout.write(
       `Passwords are not written: set ${withPassword.map(passwordVariable).join(', ')} (or use ~/.pgpass).\n`,
+    );
+  }
+  const withKeyPassword = seen.filter((e) => e.url.sslpassword !== undefined).map((e) => e.name);
+  if (withKeyPassword.length > 0) {
+    io.stdout.write(
+      `Key passphrases are not written: set ${withKeyPassword.map(sslPasswordVariable).join(', ')}.\n`,
     );
   }
   return EXIT.OK;

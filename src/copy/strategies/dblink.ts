@@ -12,7 +12,7 @@ import {
   STAGED_SECRET,
   conninfo,
   extensionSchema,
-  serverLink,
+  serverLinkOf,
   stageSecret,
 } from './server-link.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
@@ -35,7 +35,7 @@ export const dblinkStrategy: CopyStrategy = {
       `SET search_path = ${PGCOPY_SEARCH_PATH}`,
       selectSourceSql(plan),
     ].join('; ');
-    await stageSecret(target, conninfo(serverLink(sourceSpec)));
+    await stageSecret(target, conninfo(await serverLinkOf(sourceSpec)));
     const rows = `${quoteIdent(dblink)}.dblink(${STAGED_SECRET}, $1) AS r(${columnDefinitions(plan, 'target')})`;
     return withUserSearchPath(target, plan.runsUserCode === true, async () => {
       const inserted = await target.query(insertSelectSql(plan, destination, rows), [remote]);

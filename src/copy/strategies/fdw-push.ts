@@ -7,7 +7,7 @@ import {
   dropForeignServer,
   extensionSchema,
   foreignTableOn,
-  serverLink,
+  serverLinkOf,
 } from './server-link.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
 import { LEDGER_TABLE, foreignLedgerColumns, recordSql } from '../../ledger/ledger-sql.js';
@@ -70,7 +70,7 @@ export const fdwPushStrategy: CopyStrategy = {
     const applicationName = `pgcopy_push_${randomBytes(6).toString('hex')}`;
     const { server, foreign } = await createForeignTable(
       source,
-      { ...serverLink(targetSpec), applicationName },
+      { ...(await serverLinkOf(targetSpec)), applicationName },
       { ...(await batchOptions(source)), ...(await remoteTimeouts(target)) },
       {
         columns: columnDefinitions(plan, 'source'),

@@ -6,7 +6,7 @@ import {
   createForeignTable,
   dropForeignServer,
   extensionSchema,
-  serverLink,
+  serverLinkOf,
 } from './server-link.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
 
@@ -25,7 +25,7 @@ export const fdwStrategy: CopyStrategy = {
     await extensionSchema(target, 'postgres_fdw', pairName(plan));
     const { server, foreign } = await createForeignTable(
       target,
-      serverLink(sourceSpec),
+      await serverLinkOf(sourceSpec),
       { fetch_size: String(FDW_FETCH_SIZE) },
       {
         columns: columnDefinitions(plan, 'target', true),

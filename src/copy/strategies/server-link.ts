@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import type { SslMode } from '../../config/types.js';
 import type { ConnectionSpec } from '../../db/connection-spec.js';
+import { iamPassword, rdsIamToken, type IamTokenSigner } from '../../db/iam-token.js';
 import { quoteIdent, quoteLiteral } from '../../db/quote.js';
 import { CopyError } from '../../errors.js';
 import { CopyInWriter } from '../wire/copy-in-writer.js';
@@ -26,8 +27,9 @@ export interface ServerLink {
   readonly user: string;
   readonly password: string | undefined;
   readonly sslmode: SslMode;
-  /** The session's application_name on the other server (default `pgcopy`). */
-  readonly applicationName?: string;
+  /** The endpoint's application_name (default pgcopy) and connect_timeout in seconds, if set. */
+  readonly applicationName: string;
+  readonly connectTimeout?: number;
 }
 
 /** A server cannot use pgcopy's CA file: verify-* becomes require (encrypted, not verified). */
@@ -44,7 +46,21 @@ export function serverLink(spec: ConnectionSpec): ServerLink {
     user: spec.user,
     password: spec.password,
     sslmode: address?.sslmode ?? serverSslmode(spec.sslmode),
+    applicationName: spec.applicationName ?? 'pgcopy',
+    ...(spec.connectTimeout !== undefined ? { connectTimeout: spec.connectTimeout } : {}),
   };
+}
+
+/**
+ * serverLink, with a new RDS IAM token as the password of an `auth: iam` endpoint: the other server
+ * logs in with it as pgcopy does (a token is a password for 15 minutes, for this host and user).
+ */
+export async function serverLinkOf(
+  spec: ConnectionSpec,
+  sign: IamTokenSigner = rdsIamToken,
+): Promise<ServerLink> {
+  const link = serverLink(spec);
+  return spec.auth === 'iam' ? { ...link, password: await iamPassword(spec, sign) } : link;
 }
 
 /** libpq's quoting of a conninfo value: single quotes, with `\` and `'` escaped by a backslash. */
@@ -61,7 +77,11 @@ export function conninfo(link: ServerLink): string {
     ['user', link.user],
     ['password', link.password],
     ['sslmode', link.sslmode],
-    ['application_name', link.applicationName ?? 'pgcopy'],
+    ['application_name', link.applicationName],
+    [
+      'connect_timeout',
+      link.connectTimeout === undefined ? undefined : String(link.connectTimeout),
+    ],
   ];
   return pairs
     .filter((p): p is [string, string] => p[1] !== undefined)
@@ -148,8 +168,8 @@ export async function createForeignServer(
         more := more || pg_catalog.format(', %I %L', extra[2 * i - 1], extra[2 * i]);
       END LOOP;
       EXECUTE pg_catalog.format(
-        'CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, sslmode %L, application_name %L%s)',
-        server, host, port, dbname, sslmode, app, more);
+        'CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, sslmode %L%s)',
+        server, host, port, dbname, sslmode, more);
       IF NOT has_secret THEN
         EXECUTE pg_catalog.format(
           'CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (user %L)', server, login);
@@ -172,12 +192,19 @@ export async function createForeignServer(
     String(link.port),
     link.dbname,
     link.sslmode,
-    link.applicationName ?? 'pgcopy',
-    Object.entries(options).flat(),
+    Object.entries({ ...linkOptions(link), ...options }).flat(),
     link.user,
     link.password !== undefined,
   ]);
   return server;
+}
+
+/** The libpq options of a foreign server besides its address: application_name, connect_timeout. */
+function linkOptions(link: ServerLink): Record<string, string> {
+  return {
+    application_name: link.applicationName,
+    ...(link.connectTimeout !== undefined ? { connect_timeout: String(link.connectTimeout) } : {}),
+  };
 }
 
 /**
