@@ -54,6 +54,14 @@ export class ResumeReport {
         cause: error,
       });
     }
+    return ResumeReport.fromJson(json, path, '--resume');
+  }
+
+  /**
+   * A report already parsed (`label` names where it came from in errors: the CLI's --resume, an
+   * event's resume), validated against the report's schema.
+   */
+  static fromJson(json: unknown, path: string, label: string): ResumeReport {
     // The --report file, or the run's report as `run --json` ends it (no `error` when none).
     const asFile = reportFileSchema.safeParse(json);
     const parsed = asFile.success ? asFile : runReportSchema.safeParse(json);
@@ -61,7 +69,7 @@ export class ResumeReport {
       const issue = asFile.error?.issues[0];
       const at = issue?.path.join('.') ?? '';
       throw new ConfigError(
-        `--resume: ${path} is not a pgcopy run report (${at === '' ? '' : `${at}: `}${issue?.message ?? 'invalid'})`,
+        `${label}: ${path} is not a pgcopy run report (${at === '' ? '' : `${at}: `}${issue?.message ?? 'invalid'})`,
       );
     }
     const { startedAt, configId, tables, runId } = parsed.data;
