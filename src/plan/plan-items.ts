@@ -69,11 +69,18 @@ function workUnits(plan: Plan): WorkUnit[] {
   }
   return [...byRoot.values()].map((pairs) => {
     const targets = [...new Set(pairs.map((t) => t.targetName))];
-    // One target: its tables by their target names; several (a shared read): by the source name.
-    const tables = [
-      ...new Set(pairs.map((t) => (targets.length === 1 ? t.targetTable : t.sourceTable))),
-    ];
-    return { pairs, targets, tables, bytes: pairs.reduce((s, t) => s + t.estimatedBytes, 0) };
+    const unit = (name: (t: TablePlan) => string): WorkUnit => ({
+      pairs,
+      targets,
+      tables: [...new Set(pairs.map(name))],
+      bytes: pairs.reduce((s, t) => s + t.estimatedBytes, 0),
+    });
+    // A shared read by its source name; one target's tables by their target names, else (a
+    // renamed table whose target name is another's source name) by their source names.
+    const bySource = unit((t) => t.sourceTable);
+    if (targets.length > 1) return bySource;
+    const byTarget = unit((t) => t.targetTable);
+    return selectsExactly(plan, [byTarget]) ? byTarget : bySource;
   });
 }
 
