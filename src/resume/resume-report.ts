@@ -9,6 +9,8 @@ import { pairPlanHash } from './plan-hash.js';
 /** What a resumed run takes from the report: only what decides whether a pair is skipped. */
 interface EarlierReport {
   readonly path: string;
+  /** Where the report came from, as errors name it (`--resume`, `event.resume`). */
+  readonly label: string;
   readonly runId: string | undefined;
   readonly startedAt: string;
   readonly configId: string | undefined;
@@ -75,6 +77,7 @@ export class ResumeReport {
     const { startedAt, configId, tables, runId } = parsed.data;
     return new ResumeReport({
       path,
+      label,
       runId,
       startedAt,
       configId,
@@ -91,7 +94,7 @@ export class ResumeReport {
   checkEndpoints(identity: string): void {
     if (this.report.configId !== identity) {
       throw new ConfigError(
-        `--resume: ${this.report.path} was written by a run between other databases (the source or a target resolves elsewhere); refusing to resume from it`,
+        `${this.report.label}: ${this.report.path} was written by a run between other databases (the source or a target resolves elsewhere); refusing to resume from it`,
       );
     }
   }

@@ -912,6 +912,10 @@ describe('metrics, verify and resume in the event', () => {
     await expect(
       fn.invoke({ tables: ['items'], resume: report, runId: 'other' }, fakeContext()),
     ).rejects.toThrow('event.runId: other differs from the run id of event.resume (resume-1)');
+    const elsewhere = { ...(report as object), configId: 'another-deployment' };
+    await expect(
+      fn.invoke({ tables: ['items'], resume: elsewhere }, fakeContext()),
+    ).rejects.toThrow('event.resume: the report was written by a run between other databases');
     await expect(fn.invoke({ resume: { tables: 3 } }, fakeContext())).rejects.toThrow(
       /^event\.resume: the report is not a pgcopy run report/,
     );
