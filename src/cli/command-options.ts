@@ -20,7 +20,12 @@ export const SELECTION_OPTIONS = {
 } as const;
 
 export const COMMAND_OPTIONS = {
-  plan: { ...SELECTION_OPTIONS, json: { type: 'boolean' } },
+  plan: {
+    ...SELECTION_OPTIONS,
+    json: { type: 'boolean' },
+    items: { type: 'boolean' },
+    budget: { type: 'string' },
+  },
   run: {
     ...SELECTION_OPTIONS,
     concurrency: { type: 'string' },

@@ -9,7 +9,7 @@ interface CommandHelp {
 const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   plan: {
     usage:
-      'pgcopy plan [-c FILE] [--target NAME]... [--table NAME]... [--mode MODE]\n            [--allow-truncate NAME]... [--json]',
+      'pgcopy plan [-c FILE] [--target NAME]... [--table NAME]... [--mode MODE]\n            [--allow-truncate NAME]... [--items [--budget BYTES]] [--json]',
     summary:
       'Show what would be copied where, and what cannot be copied. Exit 1 if any table has an error.',
     options: [
@@ -18,6 +18,8 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '--mode MODE         write mode of the tables without a mode of their own (replaces options.mode)',
       '--allow-truncate NAME  truncate mode may empty protected target NAME (repeatable)',
       '--json              the plan as JSON on stdout',
+      '--items             the run as items for a fan-out (as the Lambda items action returns them)',
+      '--budget BYTES      with --items: most estimated bytes per item (default 2 GiB)',
     ],
   },
   run: {

@@ -1,13 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { run } from '../copy/run.js';
-import { PgcopyError, describeError } from '../errors.js';
+import { ConfigError, PgcopyError, describeError } from '../errors.js';
 import { planToJson } from '../plan/render-plan.js';
 import { pairName, planHasErrors, type Plan } from '../plan/types.js';
-import type { RunReport } from '../report/events.js';
+import { DEFAULT_ITEM_BUDGET_BYTES, planItems, type PlanItem } from '../plan/plan-items.js';
+import { itemSummary, type ItemSummary } from './item-summary.js';
+import { publishRunMetrics } from './run-metrics.js';
 import { ConfigCache } from './config-cache.js';
 import { marginFrom, startDeadline } from './deadline.js';
-import { checkEventNames, parseEvent, type ParsedEvent } from './lambda-event.js';
+import { checkEventNames, parseEvent, type ParsedEvent, type PgcopyEvent } from './lambda-event.js';
 import { logRunEvent, withFields, type LogSink } from './log-events.js';
 import { redactEnvironment } from './redact-environment.js';
 import { newRunId } from '../run-id.js';
@@ -24,8 +26,21 @@ export interface DryRunResult {
   readonly plan: unknown;
 }
 
-/** What an invocation returns, with the run id it ran under (the event's, or a new one). */
-export type HandlerResult = (RunReport | DryRunResult) & { readonly runId: string };
+/** The items action's answer: the run as items for a fan-out, every planned pair in one. */
+export interface ItemsResult {
+  readonly action: 'items';
+  readonly items: readonly (PlanItem & Pick<PgcopyEvent, 'mode' | 'verify'>)[];
+  readonly pairs: number;
+  readonly estimatedBytes: number;
+  readonly budgetBytes: number;
+}
+
+/**
+ * What an invocation returns, with the run id it ran under (the event's, or a new one): a copy's
+ * bounded summary (the full report is in the log), a dry run's plan, or the items.
+ */
+export type HandlerResult =
+  ItemSummary | ((DryRunResult | ItemsResult) & { readonly runId: string });
 
 export interface HandlerDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -42,6 +57,34 @@ function planFailure(plan: Plan): PgcopyError {
     'PLAN',
     `dry run: ${refused.length} table(s) cannot be copied: ${refused.map((t) => `${pairName(t)}: ${t.errors.join('; ')}`).join('; ')}`,
   );
+}
+
+/** The event's run id, else its resumed report's; both given, they must agree (as in the CLI). */
+function runIdOf(event: ParsedEvent): string | undefined {
+  const resumed = event.resume?.runId;
+  if (event.runId !== undefined && resumed !== undefined && resumed !== event.runId) {
+    throw new ConfigError(
+      `event.runId: ${event.runId} differs from the run id of event.resume (${resumed}): a resumed run continues under its own id; leave out runId`,
+    );
+  }
+  return event.runId ?? resumed;
+}
+
+/** The plan as items, each carrying the event's mode and verify (its copy invocation's event). */
+function itemsOf(plan: Plan, event: ParsedEvent): Omit<ItemsResult, 'runId'> {
+  const budgetBytes = event.budgetBytes ?? DEFAULT_ITEM_BUDGET_BYTES;
+  const items = planItems(plan, budgetBytes).map((item) => ({
+    ...item,
+    ...(event.filters.mode !== undefined ? { mode: event.filters.mode } : {}),
+    ...(event.verify ? { verify: true } : {}),
+  }));
+  return {
+    action: 'items',
+    items,
+    pairs: items.reduce((sum, i) => sum + i.pairs, 0),
+    estimatedBytes: items.reduce((sum, i) => sum + i.estimatedBytes, 0),
+    budgetBytes,
+  };
 }
 
 /**
@@ -71,7 +114,7 @@ export class PgcopyFunction {
     try {
       const parsed = parseEvent(event);
       // Made here when the event gives none, so that every log line of the run carries it.
-      const runId = parsed.runId ?? newRunId(this.now());
+      const runId = runIdOf(parsed) ?? newRunId(this.now());
       log = withFields(this.logger, { runId });
       return await this.runOnce(parsed, runId, log, context);
     } catch (error) {
@@ -103,20 +146,24 @@ export class PgcopyFunction {
       const { plan, report } = await run(config, {
         signal: deadline.signal,
         filters: event.filters,
-        dryRun: event.dryRun,
+        dryRun: event.dryRun || event.action === 'items',
+        verify: event.verify,
+        resume: event.resume,
         runId,
         onEvent: (e) => logRunEvent(log, e),
         // An event's config gets no PG* variables, password or service file of the function's.
         deps: { secrets: this.secrets.for(config.secrets), env: fromEvent ? {} : this.env },
       });
+      if (event.action === 'items') return { ...itemsOf(plan, event), runId };
       if (!report) {
         if (planHasErrors(plan)) throw planFailure(plan);
         return { dryRun: true, runId, plan: planToJson(plan) };
       }
+      publishRunMetrics(report, runId);
       if (report.status === 'error' || report.status === 'unknown') {
         throw new RunFailedError(report);
       }
-      return { ...report, runId };
+      return itemSummary(report, runId);
     } catch (error) {
       if (error === deadline.reason) {
         throw new PgcopyError(

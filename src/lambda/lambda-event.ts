@@ -3,6 +3,7 @@ import { tablePatternRegExp } from '../config/table-pattern.js';
 import { MODES, type Config, type Mode, type TargetConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { PlanFilters } from '../plan/select-tables.js';
+import { ResumeReport } from '../resume/resume-report.js';
 import { checkRunId } from '../run-id.js';
 
 /** What an invocation may say: its own config, and how to narrow the run (as the CLI's flags do). */
@@ -15,6 +16,18 @@ export interface PgcopyEvent {
   readonly dryRun?: boolean;
   /** The run's id: an invocation repeated with the same one commits each table once. */
   readonly runId?: string;
+  /** `items`: plan only, and return the run as items for a fan-out (see plan-items.ts). */
+  readonly action?: 'copy' | 'items';
+  /** With `action: items`: an item's most estimated bytes (a larger unit is an item alone). */
+  readonly budgetBytes?: number;
+  /** Verify each table against the source before its COMMIT (as `run --verify`). */
+  readonly verify?: boolean;
+  /** An earlier run's report, the object itself (as `run --resume FILE` reads it). */
+  readonly resume?: unknown;
+  /** Ignored: an item's estimate, as the items action gives it. */
+  readonly estimatedBytes?: number;
+  /** Ignored: an item's number of pairs, as the items action gives it. */
+  readonly pairs?: number;
 }
 
 export interface ParsedEvent {
@@ -23,9 +36,38 @@ export interface ParsedEvent {
   readonly filters: PlanFilters;
   readonly dryRun: boolean;
   readonly runId: string | undefined;
+  readonly action: 'copy' | 'items';
+  readonly budgetBytes: number | undefined;
+  readonly verify: boolean;
+  readonly resume: ResumeReport | undefined;
 }
 
-const KEYS = ['config', 'targets', 'tables', 'mode', 'dryRun', 'runId'];
+const KEYS = [
+  'config',
+  'targets',
+  'tables',
+  'mode',
+  'dryRun',
+  'runId',
+  'action',
+  'budgetBytes',
+  'verify',
+  'resume',
+  // What an item of the items action carries besides its event keys: said, not used.
+  'estimatedBytes',
+  'pairs',
+];
+
+const NO_EVENT: ParsedEvent = {
+  config: undefined,
+  filters: {},
+  dryRun: false,
+  runId: undefined,
+  action: 'copy',
+  budgetBytes: undefined,
+  verify: false,
+  resume: undefined,
+};
 
 function names(value: unknown, key: string): string[] | undefined {
   if (value === undefined) return undefined;
@@ -42,8 +84,7 @@ function names(value: unknown, key: string): string[] | undefined {
 
 /** Validates an invocation's event; every error names the event key and the value received. */
 export function parseEvent(event: unknown): ParsedEvent {
-  if (event === null || event === undefined)
-    return { config: undefined, filters: {}, dryRun: false, runId: undefined };
+  if (event === null || event === undefined) return NO_EVENT;
   if (typeof event !== 'object' || Array.isArray(event)) {
     throw new ConfigError(`event: expected an object, got ${describeValue(event)}`);
   }
@@ -53,7 +94,26 @@ export function parseEvent(event: unknown): ParsedEvent {
       throw new ConfigError(`event.${key}: unknown key (expected one of ${KEYS.join(', ')})`);
     }
   }
-  const { mode, dryRun, runId } = raw;
+  const { mode, dryRun, runId, action, budgetBytes, verify, resume } = raw;
+  if (action !== undefined && action !== 'copy' && action !== 'items') {
+    throw new ConfigError(`event.action: expected copy or items, got ${describeValue(action)}`);
+  }
+  if (
+    budgetBytes !== undefined &&
+    (typeof budgetBytes !== 'number' || !Number.isSafeInteger(budgetBytes) || budgetBytes <= 0)
+  ) {
+    throw new ConfigError(
+      `event.budgetBytes: expected a positive whole number of bytes, got ${describeValue(budgetBytes)}`,
+    );
+  }
+  if (verify !== undefined && typeof verify !== 'boolean') {
+    throw new ConfigError(`event.verify: expected true or false, got ${describeValue(verify)}`);
+  }
+  if (resume !== undefined && (typeof resume !== 'object' || resume === null)) {
+    throw new ConfigError(
+      `event.resume: expected a run report (the object a run wrote), got ${describeValue(resume)}`,
+    );
+  }
   if (mode !== undefined && !MODES.includes(mode as Mode)) {
     throw new ConfigError(
       `event.mode: expected one of ${MODES.join(', ')}, got ${describeValue(mode)}`,
@@ -74,6 +134,13 @@ export function parseEvent(event: unknown): ParsedEvent {
     },
     dryRun: dryRun === true,
     runId: runId === undefined ? undefined : checkRunId(runId, 'event.runId'),
+    action: action ?? 'copy',
+    budgetBytes,
+    verify: verify === true,
+    resume:
+      resume === undefined
+        ? undefined
+        : ResumeReport.fromJson(resume, 'the report', 'event.resume'),
   };
 }
 

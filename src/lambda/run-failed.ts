@@ -1,6 +1,7 @@
 import { PgcopyError } from '../errors.js';
 import { pairName } from '../plan/types.js';
 import type { RunReport, TableResult } from '../report/events.js';
+import { FAILED_LISTED } from './item-summary.js';
 
 export interface RunSummary {
   readonly status: RunReport['status'];
@@ -44,14 +45,27 @@ export class RunFailedError extends PgcopyError {
     const failed = report.tables.filter((t) => t.status === 'error' || t.status === 'unknown');
     const timedOut = failed.filter((t) => t.error?.code === 'TIMEOUT');
     const other = failed.filter((t) => t.error?.code !== 'TIMEOUT');
+    // Bounded: Step Functions keeps the message (the Catch's Cause) in the execution's state.
+    const listed = (pairs: TableResult[]): string =>
+      pairs.length > FAILED_LISTED
+        ? `${pairs.slice(0, FAILED_LISTED).map(name).join(', ')} and ${pairs.length - FAILED_LISTED} more`
+        : pairs.map(name).join(', ');
     const parts = [
       `${summary.errors} of ${summary.tables} table(s) failed (${summary.done} done, ${summary.warnings} done with warnings, ${summary.rows} rows copied)`,
       ...(timedOut.length > 0
         ? [
-            `did not finish before the Lambda time limit (rolled back, or not started; nothing written): ${timedOut.map(name).join(', ')}`,
+            `did not finish before the Lambda time limit (rolled back, or not started; nothing written): ${listed(timedOut)}`,
           ]
         : []),
-      ...other.map((t) => `${name(t)}: [${t.error?.code ?? 'ERROR'}] ${t.error?.message ?? ''}`),
+      ...other
+        .slice(0, FAILED_LISTED)
+        .map(
+          (t) =>
+            `${name(t)}: [${t.error?.code ?? 'ERROR'}] ${(t.error?.message ?? '').slice(0, 300)}`,
+        ),
+      ...(other.length > FAILED_LISTED
+        ? [`${other.length - FAILED_LISTED} more failed table(s) (see the log)`]
+        : []),
     ];
     super(timedOut.length > 0 ? 'TIMEOUT' : 'RUN_FAILED', parts.join('; '));
     this.summary = summary;

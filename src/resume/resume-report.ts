@@ -9,6 +9,8 @@ import { pairPlanHash } from './plan-hash.js';
 /** What a resumed run takes from the report: only what decides whether a pair is skipped. */
 interface EarlierReport {
   readonly path: string;
+  /** Where the report came from, as errors name it (`--resume`, `event.resume`). */
+  readonly label: string;
   readonly runId: string | undefined;
   readonly startedAt: string;
   readonly configId: string | undefined;
@@ -54,6 +56,14 @@ export class ResumeReport {
         cause: error,
       });
     }
+    return ResumeReport.fromJson(json, path, '--resume');
+  }
+
+  /**
+   * A report already parsed (`label` names where it came from in errors: the CLI's --resume, an
+   * event's resume), validated against the report's schema.
+   */
+  static fromJson(json: unknown, path: string, label: string): ResumeReport {
     // The --report file, or the run's report as `run --json` ends it (no `error` when none).
     const asFile = reportFileSchema.safeParse(json);
     const parsed = asFile.success ? asFile : runReportSchema.safeParse(json);
@@ -61,12 +71,13 @@ export class ResumeReport {
       const issue = asFile.error?.issues[0];
       const at = issue?.path.join('.') ?? '';
       throw new ConfigError(
-        `--resume: ${path} is not a pgcopy run report (${at === '' ? '' : `${at}: `}${issue?.message ?? 'invalid'})`,
+        `${label}: ${path} is not a pgcopy run report (${at === '' ? '' : `${at}: `}${issue?.message ?? 'invalid'})`,
       );
     }
     const { startedAt, configId, tables, runId } = parsed.data;
     return new ResumeReport({
       path,
+      label,
       runId,
       startedAt,
       configId,
@@ -83,7 +94,7 @@ export class ResumeReport {
   checkEndpoints(identity: string): void {
     if (this.report.configId !== identity) {
       throw new ConfigError(
-        `--resume: ${this.report.path} was written by a run between other databases (the source or a target resolves elsewhere); refusing to resume from it`,
+        `${this.report.label}: ${this.report.path} was written by a run between other databases (the source or a target resolves elsewhere); refusing to resume from it`,
       );
     }
   }

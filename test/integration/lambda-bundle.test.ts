@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../src/report/events.js';
+import type { ItemSummary } from '../../src/lambda/item-summary.js';
 import { parseCfnYaml } from '../support/cfn-yaml.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { REGION, type SecretsManagerServer } from '../support/secrets-manager-server.js';
@@ -21,7 +21,7 @@ const passwords = [s.source.password, s.target1.password, s.target2.password];
 
 interface Outcome {
   readonly ok: boolean;
-  readonly result?: RunReport;
+  readonly result?: ItemSummary;
   readonly errorType?: string;
   readonly errorMessage?: string;
 }
@@ -179,14 +179,18 @@ describe('the Lambda packagings, loaded as the Lambda Node.js runtime loads them
   it('function.zip alone copies through Secrets Manager and an SSH tunnel, logging JSON lines', async () => {
     const { outcome, stdout, stderr } = await invoke(join(work, 'function'), { targets: ['one'] });
     expect(outcome.errorMessage).toBeUndefined();
-    expect(outcome.result?.tables.map((t) => [t.target, t.table, t.status, t.rows])).toEqual([
-      ['one', 'items', 'done', 2000],
-    ]);
+    expect(outcome.result).toMatchObject({ status: 'done', pairs: 1, done: 1, rows: 2000 });
     expect(await tableDigest(s.target1, `SELECT * FROM ${q}.items`)).toEqual(
       await tableDigest(s.source, `SELECT * FROM ${q}.items`),
     );
     const lines = logLines(stdout);
     await writeFile('/tmp/pgcopy-sample.txt', stdout);
+    // The bundled Powertools Metrics writes the pair's EMF line beside the log.
+    expect(lines.find((l) => '_aws' in l && l['table'] === 'items')).toMatchObject({
+      target: 'one',
+      Rows: 2000,
+      Failures: 0,
+    });
     const done = lines.find((l) => l['event'] === 'table-done');
     expect(done).toMatchObject({
       level: 'INFO',
@@ -201,11 +205,14 @@ describe('the Lambda packagings, loaded as the Lambda Node.js runtime loads them
     expect(typeof done?.['bytes']).toBe('number');
     expect(typeof done?.['seconds']).toBe('number');
     expect(String(done?.['message'])).toMatch(/^✅ Done: one\.items rows=2000/);
-    expect(lines.map((l) => l['event'])).toEqual([
+    // The log's entries, then the metrics (the pair's EMF line and the run's).
+    expect(lines.map((l) => l['event'] ?? ('_aws' in l ? 'metrics' : undefined))).toEqual([
       'run-start',
       'table-start',
       'table-done',
       'run-end',
+      'metrics',
+      'metrics',
     ]);
     for (const password of passwords) expect(stdout + stderr).not.toContain(password);
   });
@@ -247,9 +254,7 @@ describe('the Lambda packagings, loaded as the Lambda Node.js runtime loads them
       { NODE_PATH: nodePath },
     );
     expect(outcome.errorMessage).toBeUndefined();
-    expect(outcome.result?.tables.map((t) => [t.target, t.status, t.rows])).toEqual([
-      ['two', 'done', 2000],
-    ]);
+    expect(outcome.result).toMatchObject({ status: 'done', pairs: 1, done: 1, rows: 2000 });
     expect(await tableDigest(s.target2, `SELECT * FROM ${q}.items`)).toEqual(
       await tableDigest(s.source, `SELECT * FROM ${q}.items`),
     );

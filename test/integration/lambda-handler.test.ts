@@ -8,7 +8,7 @@ import { ConfigError, ConnectError, PgcopyError } from '../../src/errors.js';
 import { ERROR_TYPES } from '../../src/lambda/error-type.js';
 import { handler, PgcopyFunction, type HandlerResult } from '../../src/lambda/handler.js';
 import { RunFailedError } from '../../src/lambda/run-failed.js';
-import type { RunReport } from '../../src/report/events.js';
+import type { ItemSummary } from '../../src/lambda/item-summary.js';
 import { RUN_ID_PATTERN } from '../../src/run-id.js';
 import { parseCfnYaml } from '../support/cfn-yaml.js';
 import { endpointOf } from '../support/config.js';
@@ -62,8 +62,8 @@ afterAll(async () => {
   }
 });
 
-function asReport(result: HandlerResult): RunReport & { runId: string } {
-  if ('dryRun' in result) throw new Error('expected a run report');
+function asReport(result: HandlerResult): ItemSummary {
+  if ('dryRun' in result || 'action' in result) throw new Error("expected a copy's summary");
   return result;
 }
 
@@ -90,12 +90,17 @@ describe('the Lambda handler, invoked in-process', () => {
     fn = new PgcopyFunction({ env: { PGCOPY_CONFIG: JSON.stringify(config) }, logger: log });
   });
 
-  it('copies through Secrets Manager and an SSH tunnel, returns the report and logs each event', async () => {
+  it('copies through Secrets Manager and an SSH tunnel, returns the summary and logs each event', async () => {
     const result = asReport(await fn.invoke({ tables: ['items'] }, fakeContext()));
-    expect(result.tables.map((t) => [t.target, t.table, t.status, t.rows])).toEqual([
-      ['one', 'items', 'done', 500],
-      ['two', 'items', 'done', 500],
-    ]);
+    expect(result).toMatchObject({
+      status: 'done',
+      pairs: 2,
+      done: 2,
+      failed: 0,
+      rows: 1000,
+      failedPairs: [],
+      more: 0,
+    });
     const expected = await itemsDigest();
     expect(await tableDigest(s.target1, `SELECT * FROM ${q}.items`)).toEqual(expected);
     expect(await tableDigest(s.target2, `SELECT * FROM ${q}.items`)).toEqual(expected);
@@ -422,7 +427,7 @@ describe('configuration errors fail at once, naming the key path', () => {
       'an unknown event key',
       {},
       { table: ['items'] },
-      'event.table: unknown key (expected one of config, targets, tables, mode, dryRun, runId)',
+      'event.table: unknown key (expected one of config, targets, tables, mode, dryRun, runId, action, budgetBytes, verify, resume, estimatedBytes, pairs)',
     ],
     [
       'a run id that is not a string',
@@ -514,7 +519,7 @@ describe('where the config comes from', () => {
       logger: recordingLog(),
     });
     const report = asReport(await fn.invoke({ config: direct() }, fakeContext()));
-    expect(report.tables.map((t) => [t.target, t.status, t.rows])).toEqual([['one', 'done', 500]]);
+    expect(report).toMatchObject({ status: 'done', pairs: 1, done: 1, rows: 500 });
   });
 
   it('a dry run whose plan refuses a table fails, naming it', async () => {
@@ -804,5 +809,141 @@ describe('bug: an event rewrote the deployed config (its ${VAR} read the functio
     expect(error).toBeInstanceOf(Error);
     expect(`${error.message}\n${error.stack ?? ''}`).not.toContain(awsKey);
     expect(error.message).toContain('${AWS_SECRET_ACCESS_KEY}');
+  });
+});
+
+/** The EMF lines among what was written to stdout. */
+function emfLines(written: string[]): Record<string, unknown>[] {
+  return written
+    .join('')
+    .split('\n')
+    .filter((line) => line.includes('"_aws"'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** An EMF document as CloudWatch reads it: every named metric and dimension is a field. */
+function checkEmf(doc: Record<string, unknown>): void {
+  const aws = doc['_aws'] as {
+    Timestamp: number;
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+  };
+  expect(typeof aws.Timestamp).toBe('number');
+  for (const directive of aws.CloudWatchMetrics) {
+    expect(directive.Namespace).toBe('pgcopy');
+    for (const name of directive.Dimensions.flat()) expect(typeof doc[name]).toBe('string');
+    for (const metric of directive.Metrics) expect(typeof doc[metric.Name]).toBe('number');
+  }
+}
+
+describe('metrics, verify and resume in the event', () => {
+  const log = recordingLog();
+  let fn: PgcopyFunction;
+
+  beforeAll(() => {
+    fn = new PgcopyFunction({ env: { PGCOPY_CONFIG: JSON.stringify(config) }, logger: log });
+  });
+
+  async function capturing<T>(call: () => Promise<T>): Promise<{ value: T; written: string[] }> {
+    const written: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      return { value: await call(), written };
+    } finally {
+      write.mockRestore();
+    }
+  }
+
+  it("a run's EMF lines carry the report's rows, bytes, seconds and failures, per pair and per run", async () => {
+    await sql(s.target2, `DELETE FROM ${q}.items`);
+    await sql(s.target1, `TRUNCATE ${q}.items; INSERT INTO ${q}.items VALUES (1, 'taken')`);
+    log.entries.length = 0;
+    const { value: error, written } = await capturing(() =>
+      fn.invoke({ tables: ['items'], mode: 'append', runId: 'metrics-1' }, fakeContext()).then(
+        () => undefined,
+        (e: unknown) => e as RunFailedError,
+      ),
+    );
+    if (!error) throw new Error('expected the invocation to fail');
+    expect(error).toBeInstanceOf(RunFailedError);
+    const docs = emfLines(written);
+    docs.forEach(checkEmf);
+    for (const t of error.report.tables) {
+      const doc = docs.find((d) => d['target'] === t.target && d['table'] === t.table);
+      expect(doc).toMatchObject({
+        service: 'pgcopy',
+        runId: 'metrics-1',
+        status: t.status,
+        Rows: t.rows,
+        Bytes: t.bytes,
+        Failures: t.status === 'error' ? 1 : 0,
+      });
+      expect(doc?.['Seconds']).toBeCloseTo(t.seconds, 6);
+    }
+    expect(error.report.tables.map((t) => [t.target, t.status])).toEqual([
+      ['one', 'error'],
+      ['two', 'done'],
+    ]);
+    const run = docs.filter((d) => d['table'] === undefined);
+    expect(run).toHaveLength(1);
+    expect(run[0]).toMatchObject({
+      runId: 'metrics-1',
+      Pairs: 2,
+      Rows: 500,
+      Bytes: error.report.tables.reduce((sum, t) => sum + t.bytes, 0),
+      Failures: 1,
+    });
+    // The logged per-table figures are the same ones.
+    const done = log.entries.find((e) => e.attributes['event'] === 'table-done');
+    expect(done?.attributes['bytes']).toBe(
+      docs.find((d) => d['target'] === 'two' && d['table'] === 'items')?.['Bytes'],
+    );
+  });
+
+  it('resume: an earlier report in the event skips its done pairs under its run id', async () => {
+    await sql(s.target2, `DELETE FROM ${q}.items`);
+    await sql(s.target1, `TRUNCATE ${q}.items; INSERT INTO ${q}.items VALUES (1, 'taken')`);
+    const failed = (await fn
+      .invoke({ tables: ['items'], mode: 'append', runId: 'resume-1' }, fakeContext())
+      .catch((e: unknown) => e)) as RunFailedError;
+    expect(failed).toBeInstanceOf(RunFailedError);
+    await sql(s.target1, `TRUNCATE ${q}.items`);
+    // As a state machine passes it: JSON, no class.
+    const report: unknown = JSON.parse(JSON.stringify(failed.report));
+    const resumed = asReport(
+      await fn.invoke({ tables: ['items'], mode: 'append', resume: report }, fakeContext()),
+    );
+    expect(resumed).toMatchObject({ runId: 'resume-1', status: 'done', done: 1, skipped: 1 });
+    expect((await tableDigest(s.target2, `SELECT * FROM ${q}.items`)).count).toBe(500);
+    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.items`)).toEqual(await itemsDigest());
+
+    await expect(
+      fn.invoke({ tables: ['items'], resume: report, runId: 'other' }, fakeContext()),
+    ).rejects.toThrow('event.runId: other differs from the run id of event.resume (resume-1)');
+    const elsewhere = { ...(report as object), configId: 'another-deployment' };
+    await expect(
+      fn.invoke({ tables: ['items'], resume: elsewhere }, fakeContext()),
+    ).rejects.toThrow('event.resume: the report was written by a run between other databases');
+    await expect(fn.invoke({ resume: { tables: 3 } }, fakeContext())).rejects.toThrow(
+      /^event\.resume: the report is not a pgcopy run report/,
+    );
+    await expect(fn.invoke({ resume: 'report.json' }, fakeContext())).rejects.toThrow(
+      'event.resume: expected a run report (the object a run wrote), got "report.json"',
+    );
+  });
+
+  it('verify: each table is verified against the source before its COMMIT', async () => {
+    log.entries.length = 0;
+    const result = asReport(
+      await fn.invoke({ tables: ['items'], targets: ['one'], verify: true }, fakeContext()),
+    );
+    expect(result).toMatchObject({ status: 'done', done: 1 });
+    const done = log.entries.find((e) => e.attributes['event'] === 'table-done');
+    expect(done?.message).toMatch(/ verified=500 rows in /);
+    await expect(fn.invoke({ verify: 'yes' }, fakeContext())).rejects.toThrow(
+      'event.verify: expected true or false, got "yes"',
+    );
   });
 });

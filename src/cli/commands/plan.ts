@@ -2,10 +2,12 @@ import { loadCommandConfig } from '../load-command-config.js';
 import { MODES, type Mode } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
 import { makePlan } from '../../plan/make-plan.js';
+import { planItems, type PlanItem } from '../../plan/plan-items.js';
+import { formatMegabytes } from '../../report/format.js';
 import { planToJson, renderPlan } from '../../plan/render-plan.js';
 import type { PlanFilters } from '../../plan/select-tables.js';
 import { planHasErrors } from '../../plan/types.js';
-import { printable, printableJson } from '../../report/printable.js';
+import { printable, printableJson, printed } from '../../report/printable.js';
 import { openConnectors } from '../../session.js';
 import { probeTargets } from '../../ledger/probe-targets.js';
 import { ledgerAccessLines } from '../../ledger/probe-ledger.js';
@@ -37,9 +39,31 @@ export function filtersFrom(values: {
   };
 }
 
+function parseBudget(value: string): number {
+  const bytes = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new ConfigError(`--budget: expected a positive whole number of bytes, got "${value}"`);
+  }
+  return bytes;
+}
+
+/** One line per item: its size, pairs, targets and tables. */
+function renderItems(items: readonly PlanItem[]): string {
+  return items
+    .map(
+      (item, i) =>
+        printed`item ${i}: ${formatMegabytes(item.estimatedBytes)} MB, ${item.pairs} pair(s); targets ${item.targets.join(', ')}; tables ${item.tables.join(', ')}` +
+        '\n',
+    )
+    .join('');
+}
+
 /** `pgcopy plan`: what would be copied where; exit 1 when any table cannot be copied. */
 export async function planCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, COMMAND_OPTIONS.plan);
+  if (values.budget !== undefined && values.items !== true)
+    throw new ConfigError('--budget: only with --items');
+  const budget = values.budget === undefined ? undefined : parseBudget(values.budget);
   if (positionals.length > 0)
     throw new ConfigError(`usage: unexpected argument "${positionals[0] ?? ''}"`);
   const config = await loadCommandConfig(values.config, io);
@@ -62,6 +86,11 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
       config.options.ledgerSchema,
       io.signal,
     );
+    if (values.items === true) {
+      const items = planItems(plan, budget);
+      io.stdout.write(values.json ? printableJson(items) + '\n' : renderItems(items));
+      return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;
+    }
     io.stdout.write(
       values.json
         ? printableJson({ version: VERSION, ...(planToJson(plan) as object), ledgers }) + '\n'
