@@ -62,7 +62,7 @@ function isDigitsText(node: Node): boolean {
 function integerType(node: Node): string {
   const { minimum, maximum } = node;
   if (minimum === undefined) return 'integer';
-  if (maximum === undefined || maximum >= MAX_SAFE) return `integer ≥ ${minimum}`;
+  if (maximum === undefined || maximum >= MAX_SAFE) return `integer >= ${minimum}`;
   return `integer ${minimum}-${maximum}`;
 }
 
@@ -155,7 +155,7 @@ function keyRow(
   context: { defs: Readonly<Record<string, Node>>; inherits: Inherits },
 ): string {
   let type = typeOf(node, context.defs);
-  if (isSize(node)) type = type.replace(/integer ≥ 0 \\| string|string \\| integer ≥ 0/, 'size');
+  if (isSize(node)) type = type.replace(/integer >= 0 \\| string|string \\| integer >= 0/, 'size');
   const text = descriptionOf(node);
   // A key without a description of its own holds one of the config's objects: its title says it.
   const objectTitle = /\[([^\]]+)\]/.exec(type)?.[1];

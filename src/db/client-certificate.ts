@@ -55,7 +55,7 @@ function whyUnusable(error: unknown, spec: ConnectionSpec): string {
       ? 'the key is encrypted or not PEM: give its passphrase as sslpassword'
       : 'the key cannot be decrypted with sslpassword, or is not PEM';
   }
-  if (/key values mismatch/i.test(message)) return 'the key is not the certificate’s';
+  if (/key values mismatch/i.test(message)) return 'the key is not the key of the certificate';
   if (/PEM|certificate|X509/i.test(message)) return 'the certificate is not readable PEM';
   return 'OpenSSL refused them';
 }

@@ -13,6 +13,8 @@ const MARKERS: readonly (readonly [string, string])[] = [
   ['⧉', '[GROUP]'],
   ['⇉', '[SHARED]'],
   ['↛', '[SEPARATE]'],
+  ['⏸', '[PREPARED]'],
+  ['✓', '[ACK]'],
   ['↔', '<->'],
   ['→', '->'],
   ['↑', '^'],
@@ -20,10 +22,7 @@ const MARKERS: readonly (readonly [string, string])[] = [
   ['…', '...'],
 ];
 
-const PATTERN = new RegExp(MARKERS.map(([m]) => m).join('|'), 'gu');
-const ASCII = new Map(MARKERS);
-
 /** `text` with each of pgcopy's markers in ASCII; everything else (names, data) unchanged. */
 export function asciiMarkers(text: string): string {
-  return text.replace(PATTERN, (marker) => ASCII.get(marker) ?? marker);
+  return MARKERS.reduce((out, [marker, ascii]) => out.replaceAll(marker, ascii), text);
 }

@@ -38,7 +38,7 @@ export const WARNING_KINDS: readonly WarningKind[] = [
     pattern: /^column ".*": .+ -> .+: the target refuses \d+ of \d+ sampled source values/,
     meaning:
       'Some sampled source values do not convert to the target type; only rows the where filter keeps are copied.',
-    cause: 'Column types differ and some values are out of the target type’s range or format.',
+    cause: 'Column types differ and some values are out of the range or format of the target type.',
   },
   {
     code: 'CAST_MAY_LOSE_DATA',
@@ -74,7 +74,7 @@ export const WARNING_KINDS: readonly WarningKind[] = [
     code: 'INHERITANCE_CHILDREN_LEFT',
     pattern: /^inheritance children .+ of the source table are not in this target's tables/,
     meaning: 'The rows of inheritance children of the source table are not copied.',
-    cause: 'The source table has inheritance children that the target’s tables do not list.',
+    cause: 'The source table has inheritance children that the tables of the target do not list.',
   },
   {
     code: 'FOREIGN_KEY_CYCLE',
@@ -85,14 +85,14 @@ export const WARNING_KINDS: readonly WarningKind[] = [
   {
     code: 'ROW_SECURITY_APPLIED',
     pattern: /^rowSecurity: apply: /,
-    meaning: 'Only the rows the source’s row-level security lets the role see are copied.',
+    meaning: 'Only the rows the row-level security of the source lets the role see are copied.',
     cause: 'The table sets rowSecurity: apply and its source has policies for the role.',
   },
   {
     code: 'TRUNCATE_GROUP_TRIGGERS',
     pattern: /^disableTriggers: other tables of its truncate group load with triggers on/,
     meaning:
-      'The truncate group’s one TRUNCATE runs with triggers on and fires ON TRUNCATE triggers.',
+      'The one TRUNCATE of the truncate group runs with triggers on and fires ON TRUNCATE triggers.',
     cause: 'disableTriggers differs between tables of one truncate group.',
   },
   {
@@ -116,7 +116,7 @@ export const WARNING_KINDS: readonly WarningKind[] = [
   {
     code: 'FDW_PUSH_TRIGGER_SEARCH_PATH',
     pattern: /^fdw-push: trigger functions without a search_path of their own /,
-    meaning: 'Trigger functions may fail under postgres_fdw’s pg_catalog-only search_path.',
+    meaning: 'Trigger functions may fail under the pg_catalog-only search_path of postgres_fdw.',
     cause: 'strategy fdw-push, and a target trigger function without SET search_path.',
   },
   {
@@ -129,7 +129,8 @@ export const WARNING_KINDS: readonly WarningKind[] = [
     code: 'INDEXES_KEPT',
     pattern: /^indexes kept during the load: /,
     meaning: 'rebuildIndexes wanted to drop the indexes for the load but kept them.',
-    cause: 'An index cannot be dropped and made again (a constraint’s, one another object needs).',
+    cause:
+      'An index cannot be dropped and made again (the index of a constraint, or one another object needs).',
   },
   {
     code: 'PLAN_CHANGED_SINCE_COMMIT',
