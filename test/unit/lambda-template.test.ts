@@ -457,6 +457,19 @@ describe('deploy/template.yaml: items, results that fit, long items on ECS', () 
       '--mode',
       'append',
     ]);
+    // Without EcsConfigPath (the default), the task reads PgcopyConfig as PGCOPY_CONFIG: no -c.
+    expect(
+      await evaluate(
+        override?.Command,
+        { input: { runId: 'r-0', tables: ['t'] } },
+        { ...SUBSTITUTIONS, EcsConfigPath: '' },
+      ),
+    ).toEqual(['run', '--json', '--run-id', 'r-0', '--table', 't']);
+    const itemTask = template.Resources['ItemTaskDefinition'] as
+      { Properties: { ContainerDefinitions: { Environment: unknown }[] } } | undefined;
+    expect(JSON.stringify(itemTask?.Properties.ContainerDefinitions[0]?.Environment)).toContain(
+      'PGCOPY_CONFIG',
+    );
     expect(
       await evaluate(override?.Command, {
         input: { runId: 'r-1', targets: ['a', 'b'], tables: ['t'], verify: true },
