@@ -159,7 +159,7 @@ export async function createForeignServer(
 ): Promise<string> {
   const server = privateName('pgcopy');
   await client.query(`CREATE OR REPLACE FUNCTION pg_temp.pgcopy_foreign_server(
-      server text, host text, port text, dbname text, sslmode text, app text, extra text[], login text, has_secret boolean)
+      server text, host text, port text, dbname text, sslmode text, extra text[], login text, has_secret boolean)
     RETURNS void LANGUAGE plpgsql AS $body$
     DECLARE
       more text := '';
@@ -186,7 +186,7 @@ export async function createForeignServer(
     END
     $body$`);
   if (link.password !== undefined) await stageSecret(client, link.password);
-  await client.query(`SELECT pg_temp.pgcopy_foreign_server($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+  await client.query(`SELECT pg_temp.pgcopy_foreign_server($1, $2, $3, $4, $5, $6, $7, $8)`, [
     server,
     link.host,
     String(link.port),
