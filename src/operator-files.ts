@@ -185,7 +185,7 @@ function refuseUnprotectedKey(key: string, path: string, mode: number): void {
   if ((mode & 0o077) !== 0) {
     throw new ConfigError(
       `${key}: ${path} is readable by others than its owner (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); ` +
-        `run chmod 600 ${path} (OpenSSH and libpq refuse such keys too)`,
+        `run chmod 600 ${path} (${key.endsWith('.sslkey') ? 'libpq' : 'OpenSSH'} refuses such keys too)`,
     );
   }
 }
