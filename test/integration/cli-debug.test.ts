@@ -115,7 +115,7 @@ describe('--debug prints every statement sent, with no password and no value', (
       } else {
         // The server-side strategies' link: their secret is staged, never in a statement.
         expect(result.stderr).toMatch(
-          strategy === 'dblink' ? /: .*dblink/ : /: .*(USER MAPPING|_fdw)/,
+          strategy === 'dblink' ? /: .*dblink/ : /: .*(CREATE FOREIGN TABLE|USER MAPPING|_fdw)/,
         );
       }
       // --debug says the steps too (it includes --verbose).

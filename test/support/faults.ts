@@ -35,7 +35,7 @@ export async function terminateCopyBackend(
  * the count is read again for up to five seconds (a loaded machine) before it is taken as a leftover.
  */
 export async function leftoverSessions(server: ServerInfo, marker: string): Promise<number> {
-  for (const until = Date.now() + 2_000; ;) {
+  for (const until = Date.now() + 5_000; ;) {
     const { rows } = await sql(
       server,
       `SELECT count(*)::int AS n FROM pg_stat_activity
@@ -43,6 +43,16 @@ export async function leftoverSessions(server: ServerInfo, marker: string): Prom
       [`%${marker}%`],
     );
     const n = (rows[0] as { n: number }).n;
+    if (n > 0 && Date.now() >= until) {
+      // Said, so that a failure shows what was left.
+      const left = await sql(
+        server,
+        `SELECT pid, state, backend_start, state_change, query FROM pg_stat_activity
+          WHERE application_name = 'pgcopy' AND pid <> pg_backend_pid() AND query LIKE $1`,
+        [`%${marker}%`],
+      );
+      process.stderr.write(`leftover pgcopy sessions: ${JSON.stringify(left.rows)}\n`);
+    }
     if (n === 0 || Date.now() >= until) return n;
     await new Promise((r) => setTimeout(r, 50));
   }
