@@ -39,14 +39,19 @@ afterAll(async () => {
   await sql(s.target1, `DROP SCHEMA ${q} CASCADE`);
 });
 
-/** Waits for pgcopy's COPY on `server`, then terminates that backend (as a DBA or a failover would). */
-async function terminateCopyBackend(server: ServerInfo): Promise<void> {
+/**
+ * Waits for pgcopy's COPY on `server`, then terminates that backend (as a DBA or a failover would).
+ * Only a session that began `since` (the server's clock): the previous case's sessions may still
+ * be leaving pg_stat_activity, their last statement a COPY too.
+ */
+async function terminateCopyBackend(server: ServerInfo, since: string): Promise<void> {
   for (let i = 0; i < 1_000; i += 1) {
     const { rows } = await sql(
       server,
       `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
-        WHERE application_name = 'pgcopy' AND query LIKE 'COPY %' AND query LIKE $1`,
-      [`%${schema}%`],
+        WHERE application_name = 'pgcopy' AND query LIKE 'COPY %' AND query LIKE $1
+          AND backend_start >= $2::timestamptz`,
+      [`%${schema}%`, since],
     );
     if (rows.length > 0) return;
     await new Promise((r) => setTimeout(r, 10));
@@ -69,8 +74,10 @@ describe('a dropped connection says which side and what was happening', () => {
   ] as const)(
     'the %s backend terminated mid-copy: the error names the side and the table',
     async (_side, server, expected) => {
+      const since = ((await sql(server(), 'SELECT now()::text AS now')).rows[0] as { now: string })
+        .now;
       const pending = cli(['run', '-c', work.file, '--quiet'], { cwd: work.dir });
-      await terminateCopyBackend(server());
+      await terminateCopyBackend(server(), since);
       const result = await pending;
       expect(result.code).toBe(1);
       const line = /❌ db_1\.big: (.*)/.exec(result.stdout)?.[1] ?? result.stdout;
