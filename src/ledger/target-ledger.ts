@@ -47,7 +47,9 @@ async function create(client: pg.ClientBase, schema: string): Promise<void> {
         [quoteIdent(schema)],
       );
       const statements = createLedgerSql(schema, rows[0]?.found !== true);
-      await client.query(`BEGIN; ${statements}; COMMIT`);
+      // Durable before any pair writes into it, whatever the target's synchronous_commit says:
+      // a crash must not take the ledger away from under the rows that follow.
+      await client.query(`BEGIN; SET LOCAL synchronous_commit = on; ${statements}; COMMIT`);
       return;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
