@@ -30,7 +30,7 @@ export async function probeLedger(client: pg.ClientBase, schema: string): Promis
                  ELSE has_table_privilege($1, 'SELECT') AND has_table_privilege($1, 'INSERT') END AS write,
             to_regnamespace($2) IS NOT NULL AS schema,
             CASE WHEN to_regnamespace($2) IS NULL THEN NULL
-                 ELSE has_schema_privilege($2, 'CREATE') END AS in_schema,
+                 ELSE has_schema_privilege(to_regnamespace($2)::oid, 'CREATE') END AS in_schema,
             has_database_privilege(current_database(), 'CREATE') AS in_database`,
     [name, quoteIdent(schema)],
   );

@@ -90,6 +90,10 @@ describe('the ledger', () => {
         ['new-run', 1, 300],
         ['old-run', 1, 300],
       ]);
+      // plan reads the ledger's state where its schema and table exist (a quoted schema name
+      // given to has_schema_privilege failed the probe there).
+      const plan = await cli(['plan', '-c', work.file], { cwd: work.dir });
+      expect(plan.stdout).toContain(`Target db_1: ledger "${ledgerSchema}"."ledger": ready`);
       const text = await cli(['history', '-c', work.file], { cwd: work.dir });
       expect(text.stdout).toMatch(
         /^TARGET\s+RUN ID\s+LAST COMMIT\s+TABLES\s+ROWS\ndb_1\s+new-run\s/,
