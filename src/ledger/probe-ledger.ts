@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { quoteIdent } from '../db/quote.js';
 import { ledgerName } from './ledger-sql.js';
+import { printed } from '../report/printable.js';
 
 /** What a target's role may do with the ledger, found without changing anything. */
 export type LedgerAccess =
@@ -58,13 +59,14 @@ export interface TargetLedgerAccess {
   readonly reason?: string;
 }
 
-/** A line per target: where its ledger is and whether runs may use it, and what is lost if not. */
+/** A line per target (names and reasons escaped by printed): where its ledger is and whether runs may use it, and what is lost if not. */
 export function ledgerAccessLines(accesses: readonly TargetLedgerAccess[]): string {
   return accesses
     .map((a) =>
       a.state === 'unavailable' || a.state === 'not checked'
-        ? `Target ${a.target}: ledger: ${a.state} (${a.reason ?? 'unknown'}): ${LOST_GUARANTEE}\n`
-        : `Target ${a.target}: ledger ${a.ledger}: ${a.state}\n`,
+        ? printed`Target ${a.target}: ledger: ${a.state} (${a.reason ?? 'unknown'}): ${LOST_GUARANTEE}` +
+          '\n'
+        : printed`Target ${a.target}: ledger ${a.ledger}: ${a.state}` + '\n',
     )
     .join('');
 }

@@ -69,6 +69,32 @@ const ledgerEvent = (events: RunEvent[]) =>
   events.find((e): e is Extract<RunEvent, { type: 'ledger' }> => e.type === 'ledger');
 
 describe('the ledger', () => {
+  it('plan and check print one ledger line per target (two targets were printed on one line joined by a literal \\n)', async () => {
+    await sql(s.target2, `CREATE SCHEMA ${q}; CREATE TABLE ${q}.t (id int, v text)`);
+    const base = rawConfig(s.target1) as { targets: Record<string, unknown>[] };
+    const work = await workDir({
+      ...base,
+      targets: [...base.targets, { name: 'db_2', ...endpointOf(s.target2, schema), tables: ['t'] }],
+    });
+    try {
+      for (const command of ['plan', 'check']) {
+        const out = await cli([command, '-c', work.file], { cwd: work.dir });
+        const lines = out.stdout.split('\n').filter((l) => /^Target db_\d: ledger/.test(l));
+        expect(
+          lines.map((l) => l.slice(0, 'Target db_1'.length)),
+          out.stdout,
+        ).toEqual(['Target db_1', 'Target db_2']);
+        expect(out.stdout).not.toContain('\\n');
+      }
+    } finally {
+      await work.cleanup();
+      await sql(
+        s.target2,
+        `DROP SCHEMA ${q} CASCADE; DROP SCHEMA IF EXISTS "${ledgerSchema}" CASCADE`,
+      );
+    }
+  });
+
   it('is made on first use; history lists the runs as the target recorded them; rows past ledgerKeepDays are removed when a run starts', async () => {
     await sql(s.target1, `TRUNCATE ${q}.t`);
     await copy('old-run');

@@ -3,7 +3,7 @@ import { ConfigError, describeError } from '../../errors.js';
 import { checkEndpoint } from '../../check/check-endpoint.js';
 import { sourceNeeds, targetNeeds } from '../../check/needs.js';
 import { checkProblems, renderCheck } from '../../check/render-check.js';
-import { printable, printableJson } from '../../report/printable.js';
+import { printableJson } from '../../report/printable.js';
 import { probeTargets } from '../../ledger/probe-targets.js';
 import { LOST_GUARANTEE, ledgerAccessLines } from '../../ledger/probe-ledger.js';
 import { expandTablePatterns } from '../../plan/expand-patterns.js';
@@ -67,7 +67,7 @@ export async function checkCommand(args: string[], io: CliIo): Promise<number> {
                 : l,
             ),
           }) + '\n'
-        : renderCheck(reports, more) + printable(ledgerAccessLines(ledgers)),
+        : renderCheck(reports, more) + ledgerAccessLines(ledgers),
     );
     signal?.throwIfAborted();
     return problems.length > 0 ? EXIT.FAILED : EXIT.OK;

@@ -7,7 +7,7 @@ import { formatMegabytes } from '../../report/format.js';
 import { planToJson, renderPlan } from '../../plan/render-plan.js';
 import type { PlanFilters } from '../../plan/select-tables.js';
 import { planHasErrors } from '../../plan/types.js';
-import { printable, printableJson, printed } from '../../report/printable.js';
+import { printableJson, printed } from '../../report/printable.js';
 import { openConnectors } from '../../session.js';
 import { probeTargets } from '../../ledger/probe-targets.js';
 import { ledgerAccessLines } from '../../ledger/probe-ledger.js';
@@ -94,7 +94,7 @@ export async function planCommand(args: string[], io: CliIo): Promise<number> {
     io.stdout.write(
       values.json
         ? printableJson({ version: VERSION, ...(planToJson(plan) as object), ledgers }) + '\n'
-        : renderPlan(plan) + printable(ledgerAccessLines(ledgers)),
+        : renderPlan(plan) + ledgerAccessLines(ledgers),
     );
     return planHasErrors(plan) ? EXIT.FAILED : EXIT.OK;
   } finally {
