@@ -85,7 +85,8 @@ async function statFields(pid) {
 }
 /** CPU seconds of a server's processes so far, exited backends included (the postmaster's cutime). */
 async function serverCpu(postmaster) {
-  const own = async () => (await statFields(postmaster)).slice(11, 15).reduce((s, v) => s + Number(v), 0);
+  const own = async () =>
+    (await statFields(postmaster)).slice(11, 15).reduce((s, v) => s + Number(v), 0);
   for (;;) {
     const before = await own();
     let children = 0;
@@ -104,7 +105,10 @@ async function serverCpu(postmaster) {
 
 function run(command, args, env = {}) {
   const started = process.hrtime.bigint();
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
@@ -119,7 +123,11 @@ function run(command, args, env = {}) {
 
 /** A shell pipeline, wall and its processes' CPU (bash's `times`). */
 async function shell(command, env) {
-  const r = await run('bash', ['-o', 'pipefail', '-c', `${command}\nrc=$?; times >&2; exit $rc`], env);
+  const r = await run(
+    'bash',
+    ['-o', 'pipefail', '-c', `${command}\nrc=$?; times >&2; exit $rc`],
+    env,
+  );
   const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(r.stderr);
   const cpu = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
   return { seconds: r.seconds, clientCpu: cpu };
@@ -157,6 +165,47 @@ async function digest(server, table) {
   return `${rows[0].count}/${rows[0].digest}`;
 }
 
+/**
+ * Samples what a server's busy backends wait on every 20 ms until stopped: the share of samples on
+ * CPU (no wait event), waiting for the client (ClientRead: starved of COPY data; ClientWrite: the
+ * reader is not taking the rows), or waiting on anything else (I/O, WAL, locks).
+ */
+async function sampleWaits(server) {
+  const client = new pg.Client({ connectionString: server.url() });
+  await client.connect();
+  const tally = new Map();
+  let samples = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const { rows } = await client.query(
+        `SELECT coalesce(wait_event, 'CPU') AS w FROM pg_stat_activity
+          WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid()
+            AND query NOT LIKE 'SELECT coalesce(wait_event%'`,
+      );
+      for (const { w } of rows) {
+        tally.set(w, (tally.get(w) ?? 0) + 1);
+        samples += 1;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+    await client.end();
+    const share = (names) =>
+      names.reduce((n, w) => n + (tally.get(w) ?? 0), 0) / Math.max(samples, 1);
+    const other = 1 - share(['CPU', 'ClientRead', 'ClientWrite']);
+    const others = [...tally]
+      .filter(([w]) => !['CPU', 'ClientRead', 'ClientWrite'].includes(w))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([w, n]) => `${w} ${((100 * n) / samples).toFixed(0)}%`);
+    return `CPU ${(100 * share(['CPU'])).toFixed(0)}% ClientRead ${(100 * share(['ClientRead'])).toFixed(0)}% ClientWrite ${(100 * share(['ClientWrite'])).toFixed(0)}% other ${(100 * other).toFixed(0)}%${others.length ? ` (${others.join(', ')})` : ''}`;
+  };
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -174,10 +223,14 @@ async function profileVersion(version, binDir, work) {
       const shape = SHAPES[shapeName];
       const table = `public.${shapeName}`;
       let t = Date.now();
-      await sql(source, `CREATE TABLE ${table} (${shape.columns}); INSERT INTO ${table} ${shape.fill(shape.rows)}`);
+      await sql(
+        source,
+        `CREATE TABLE ${table} (${shape.columns}); INSERT INTO ${table} ${shape.fill(shape.rows)}`,
+      );
       await sql(source, `VACUUM (FREEZE, ANALYZE) ${table}`);
       await sql(source, 'CHECKPOINT');
       await sql(target, `CREATE TABLE ${table} (${shape.columns})`);
+      await sql(target, 'CREATE EXTENSION IF NOT EXISTS pg_visibility');
       const expected = await digest(source, table);
       const file = join(work, `${version}-${shapeName}.bin`);
       await sql(source, `COPY ${table} TO '${file}' (FORMAT binary)`);
@@ -187,7 +240,15 @@ async function profileVersion(version, binDir, work) {
           `${((await stat(file)).size / 2 ** 20).toFixed(0)} MB binary COPY (made in ${((Date.now() - t) / 1000).toFixed(0)} s)\n`,
       );
       const config = join(work, `${version}-${shapeName}.yaml`);
-      const endpoint = (s) => ({ host: s.host, port: s.port, database: 'postgres', user: s.user, password: s.password, schema: 'public', sslmode: 'disable' });
+      const endpoint = (s) => ({
+        host: s.host,
+        port: s.port,
+        database: 'postgres',
+        user: s.user,
+        password: s.password,
+        schema: 'public',
+        sslmode: 'disable',
+      });
       await writeFile(
         config,
         stringify({
@@ -203,10 +264,23 @@ async function profileVersion(version, binDir, work) {
           name: 'pgcopy',
           go: async () => {
             const started = process.hrtime.bigint();
-            const r = await run(process.execPath, [...NODE_ARGS, '--require', preload, bin, 'run', '-c', config, '--quiet']);
+            const r = await run(process.execPath, [
+              ...NODE_ARGS,
+              '--require',
+              preload,
+              bin,
+              'run',
+              '-c',
+              config,
+              '--quiet',
+            ]);
             const kb = Number(/PGCOPY_MAX_RSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
             const us = Number(/PGCOPY_CPU_US=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
-            return { seconds: Number(process.hrtime.bigint() - started) / 1e9, clientCpu: us / 1e6, rssMb: kb / 1024 };
+            return {
+              seconds: Number(process.hrtime.bigint() - started) / 1e9,
+              clientCpu: us / 1e6,
+              rssMb: kb / 1024,
+            };
           },
         },
         {
@@ -214,7 +288,13 @@ async function profileVersion(version, binDir, work) {
           go: () =>
             shell(
               `${psql(libpq(source), 'SRC_PW', `\\copy ${table} TO STDOUT (FORMAT binary)`)} | ` +
-                psql(libpq(target), 'DST_PW', `BEGIN; TRUNCATE ${table}`, `\\copy ${table} FROM STDIN (FORMAT binary)`, 'COMMIT'),
+                psql(
+                  libpq(target),
+                  'DST_PW',
+                  `BEGIN; TRUNCATE ${table}`,
+                  `\\copy ${table} FROM STDIN (FORMAT binary)`,
+                  'COMMIT',
+                ),
               env,
             ),
         },
@@ -222,7 +302,11 @@ async function profileVersion(version, binDir, work) {
           name: 'ingest',
           go: () =>
             shell(
-              psql(libpq(target), 'DST_PW', `BEGIN; TRUNCATE ${table}; COPY ${table} FROM '${file}' (FORMAT binary, FREEZE); COMMIT`),
+              psql(
+                libpq(target),
+                'DST_PW',
+                `BEGIN; TRUNCATE ${table}; COPY ${table} FROM '${file}' (FORMAT binary, FREEZE); COMMIT`,
+              ),
               env,
             ),
         },
@@ -237,25 +321,40 @@ async function profileVersion(version, binDir, work) {
           const src0 = await serverCpu(sourcePm);
           const dst0 = await serverCpu(targetPm);
           const load = loadavg()[0];
+          const lsn = (await sql(target, 'SELECT pg_current_wal_lsn() AS l')).rows[0].l;
+          const waits = [await sampleWaits(source), await sampleWaits(target)];
           const sample = await method.go();
+          const [sourceWaits, targetWaits] = await Promise.all(waits.map((stop) => stop()));
           sample.sourceCpu = (await serverCpu(sourcePm)) - src0;
           sample.targetCpu = (await serverCpu(targetPm)) - dst0;
           sample.load = load;
+          // The WAL the run wrote on the target, and whether its rows were written frozen.
+          const { rows: after } = await sql(
+            target,
+            `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS wal, v.all_frozen, pg_relation_size(c.oid) / 8192 AS relpages
+               FROM pg_visibility_map_summary('${table}') v, pg_class c WHERE c.oid = '${table}'::regclass`,
+            [lsn],
+          );
+          sample.walMb = Number(after[0].wal) / 2 ** 20;
+          sample.frozen = `${after[0].all_frozen}/${after[0].relpages}`;
           if (round === 0) {
             const got = await digest(target, table);
-            if (got !== expected) throw new Error(`${method.name}: target holds ${got}, source ${expected}`);
+            if (got !== expected)
+              throw new Error(`${method.name}: target holds ${got}, source ${expected}`);
           }
           samples.get(method.name).push(sample);
           process.stdout.write(
             `  round ${round + 1} ${method.name.padEnd(12)} ${sample.seconds.toFixed(2)} s wall; CPU s: client ${sample.clientCpu.toFixed(2)}, ` +
               `source ${sample.sourceCpu.toFixed(2)}, target ${sample.targetCpu.toFixed(2)}` +
               (sample.rssMb ? `; peak RSS ${sample.rssMb.toFixed(0)} MB` : '') +
-              `; load ${load.toFixed(2)}\n`,
+              `; load ${load.toFixed(2)}\n      source: ${sourceWaits}; target: ${targetWaits}; target WAL ${sample.walMb.toFixed(0)} MB, all-frozen pages ${sample.frozen}\n`,
           );
         }
       }
       const med = (name, key) => median(samples.get(name)?.map((s) => s[key]) ?? [NaN]);
-      process.stdout.write(`  medians of ${ROUNDS} (wall; CPU client/source/target; range of wall):\n`);
+      process.stdout.write(
+        `  medians of ${ROUNDS} (wall; CPU client/source/target; range of wall):\n`,
+      );
       for (const m of methods) {
         const walls = samples.get(m.name).map((s) => s.seconds);
         process.stdout.write(
@@ -281,7 +380,13 @@ async function profileVersion(version, binDir, work) {
 const work = await mkdtemp(join(tmpdir(), 'pgcopy-profile-'));
 await chmod(work, 0o777); // the servers write the COPY files here
 try {
-  process.stdout.write(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm).length} CPUs)\n`);
+  process.stdout.write(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )} (${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm).length} CPUs)\n`,
+  );
   for (const version of values.versions.split(',').map(Number)) {
     const binDir = version === 15 ? debianPg15BinDir() : embeddedBinDir();
     if (!binDir) {
@@ -290,7 +395,11 @@ try {
     }
     await profileVersion(version, binDir, work);
   }
-  process.stdout.write(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    `\nload average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
 } finally {
   await rm(work, { recursive: true, force: true });
 }
