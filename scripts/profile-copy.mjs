@@ -175,15 +175,22 @@ async function sampleWaits(server) {
   await client.connect();
   const tally = new Map();
   let samples = 0;
+  let ticks = 0;
+  let vacuumTicks = 0;
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       const { rows } = await client.query(
-        `SELECT coalesce(wait_event, 'CPU') AS w FROM pg_stat_activity
-          WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid()
-            AND query NOT LIKE 'SELECT coalesce(wait_event%'`,
+        `SELECT CASE WHEN backend_type = 'autovacuum worker' THEN 'autovacuum'
+                     ELSE coalesce(wait_event, 'CPU') END AS w
+           FROM pg_stat_activity
+          WHERE (backend_type = 'client backend' AND state = 'active' OR backend_type = 'autovacuum worker')
+            AND pid <> pg_backend_pid()`,
       );
+      ticks += 1;
+      if (rows.some(({ w }) => w === 'autovacuum')) vacuumTicks += 1;
       for (const { w } of rows) {
+        if (w === 'autovacuum') continue;
         tally.set(w, (tally.get(w) ?? 0) + 1);
         samples += 1;
       }
@@ -196,13 +203,14 @@ async function sampleWaits(server) {
     await client.end();
     const share = (names) =>
       names.reduce((n, w) => n + (tally.get(w) ?? 0), 0) / Math.max(samples, 1);
+    if (samples === 0) return 'no busy backend';
     const other = 1 - share(['CPU', 'ClientRead', 'ClientWrite']);
     const others = [...tally]
-      .filter(([w]) => !['CPU', 'ClientRead', 'ClientWrite'].includes(w))
+      .filter(([w]) => !['CPU', 'ClientRead', 'ClientWrite', 'autovacuum'].includes(w))
       .sort((a, b) => b[1] - a[1])
       .slice(0, 3)
       .map(([w, n]) => `${w} ${((100 * n) / samples).toFixed(0)}%`);
-    return `CPU ${(100 * share(['CPU'])).toFixed(0)}% ClientRead ${(100 * share(['ClientRead'])).toFixed(0)}% ClientWrite ${(100 * share(['ClientWrite'])).toFixed(0)}% other ${(100 * other).toFixed(0)}%${others.length ? ` (${others.join(', ')})` : ''}`;
+    return `CPU ${(100 * share(['CPU'])).toFixed(0)}% ClientRead ${(100 * share(['ClientRead'])).toFixed(0)}% ClientWrite ${(100 * share(['ClientWrite'])).toFixed(0)}% other ${(100 * other).toFixed(0)}%${others.length ? ` (${others.join(', ')})` : ''}${vacuumTicks ? `, autovacuum ${((100 * vacuumTicks) / ticks).toFixed(0)}% of the time` : ''}`;
   };
 }
 
