@@ -166,7 +166,7 @@ async function digest(server, table) {
 }
 
 /**
- * Samples what a server's busy backends wait on every 20 ms until stopped: the share of samples on
+ * Samples what a server's busy backends wait on every 50 ms until stopped: the share of samples on
  * CPU (no wait event), waiting for the client (ClientRead: starved of COPY data; ClientWrite: the
  * reader is not taking the rows), or waiting on anything else (I/O, WAL, locks).
  */
@@ -194,7 +194,7 @@ async function sampleWaits(server) {
         tally.set(w, (tally.get(w) ?? 0) + 1);
         samples += 1;
       }
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
   return async () => {
