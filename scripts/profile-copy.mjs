@@ -18,10 +18,12 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { stringify } from 'yaml';
 
-const usage = `node scripts/profile-copy.mjs [--quick] [--rounds N] [--versions 15,17] [--shapes mixed,bytea] [--only RE] [--keep]
+const usage = `node scripts/profile-copy.mjs [--quick] [--rounds N] [--versions 15,17] [--shapes mixed,bytea] [--only RE]
   --quick      small tables (50,000 mixed rows, 5,000 bytea rows), one round: checks the script
   --rounds N   runs of each method (default 5; --quick: 1)
   --rows N     mixed rows (default 2,000,000); --bytea-rows N (default 150,000)
+  --versions   PostgreSQL major versions (15: Debian's, if installed; 17: the embedded one)
+  --shapes     table shapes: mixed (the issue's seven columns with jsonb), bytea (1-8 KB values)
   --only RE    only the methods whose names match RE (pgcopy, binary pipe, ingest)`;
 
 const { values } = parseArgs({
