@@ -12,14 +12,8 @@ const TRAILER = -1;
 export class BinaryRowProjection extends RowProjection {
   private headerDone = false;
   private trailerSeen = false;
-  private readonly count = Buffer.alloc(2);
   /** The fewest bytes the pending tuple still needs in all, as far as its lengths tell. */
   private needed = 0;
-
-  constructor(...args: ConstructorParameters<typeof RowProjection>) {
-    super(...args);
-    this.count.writeInt16BE(this.fields.length);
-  }
 
   protected project(data: Buffer, offset: number, out: Output): number {
     let at = offset;
@@ -46,7 +40,9 @@ export class BinaryRowProjection extends RowProjection {
         this.needed -= at;
         break;
       }
-      out.literal(this.count);
+      // The input's count, rewritten: with the fields that follow it, one range of the input.
+      if (fields !== this.fields.length) out.patchInt16(out.length, this.fields.length);
+      out.range(at, at + 2);
       // Every selected field is below the tuple's width (checked): its bounds were just noted.
       for (const f of this.fields) out.range(this.starts[f] as number, this.ends[f] as number);
       this.counts.rows += 1;

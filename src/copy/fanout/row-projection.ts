@@ -85,50 +85,92 @@ export abstract class RowProjection extends Transform {
   }
 }
 
+/** Pieces up to this long are copied byte by byte: cheaper than a call into Buffer.copy. */
+const SHORT_PIECE = 64;
+
 /**
- * The output of one chunk: byte ranges of the input and small literal pieces, copied into one
- * buffer at the end (one allocation per chunk, not one per row or field).
+ * The output of one chunk, written as the rows are walked into one buffer (one allocation per
+ * chunk, not one per row or field). A projection takes at most what its chunk holds (each row's
+ * fields are a subset of its fields, its count or separators no longer), so the chunk's length
+ * is the buffer's; it grows should a field be taken twice. Ranges that meet become one copy (the
+ * projections give a row's count or separators as ranges of the input where they fit, so that the
+ * fields a target takes of consecutive rows are one copy), and short pieces are copied in place
+ * rather than through a call per piece.
  */
 export class Output {
-  /** Pairs: start and end (of `data`), or -1 and an index into `literals`. */
-  private readonly ranges: number[] = [];
-  private readonly literals: Buffer[] = [];
-  private length = 0;
+  private bytes: Buffer;
+  private at = 0;
+  /** A range of `data` not copied yet, in case the next one continues it. */
+  private from = 0;
+  private to = 0;
+  /** Pairs: an output position and the int16 written there once its piece is in. */
+  private readonly patches: number[] = [];
 
-  constructor(private readonly data: Buffer) {}
+  constructor(private readonly data: Buffer) {
+    this.bytes = Buffer.allocUnsafe(data.length);
+  }
 
   range(start: number, end: number): void {
     if (end <= start) return;
-    const last = this.ranges.length - 1;
-    // Adjacent ranges (consecutive fields) become one copy.
-    if (last > 0 && this.ranges[last] === start && (this.ranges[last - 1] as number) >= 0) {
-      this.ranges[last] = end;
-    } else {
-      this.ranges.push(start, end);
+    if (start === this.to && this.to > this.from) {
+      this.to = end;
+      return;
     }
-    this.length += end - start;
+    this.flush();
+    this.from = start;
+    this.to = end;
   }
 
-  literal(bytes: Buffer): void {
-    this.ranges.push(-1, this.literals.length);
-    this.literals.push(bytes);
-    this.length += bytes.length;
+  byte(value: number): void {
+    this.flush();
+    if (this.at === this.bytes.length) this.grow(1);
+    this.bytes[this.at] = value;
+    this.at += 1;
+  }
+
+  /** The output position the next piece begins at. */
+  get length(): number {
+    return this.at + this.to - this.from;
+  }
+
+  /** Overwrites two bytes of a piece already given (at `position`) with `value`, big-endian. */
+  patchInt16(position: number, value: number): void {
+    this.patches.push(position, value);
   }
 
   assemble(): Buffer {
-    const bytes = Buffer.allocUnsafe(this.length);
-    let at = 0;
-    for (let i = 0; i < this.ranges.length; i += 2) {
-      // The list holds pairs: i + 1 is there, and a literal's index is one of `literals`.
-      const start = this.ranges[i] as number;
-      const end = this.ranges[i + 1] as number;
-      if (start < 0) {
-        const literal = this.literals[end] as Buffer;
-        at += literal.copy(bytes, at);
-      } else {
-        at += this.data.copy(bytes, at, start, end);
-      }
+    this.flush();
+    for (let i = 0; i < this.patches.length; i += 2) {
+      this.bytes.writeInt16BE(this.patches[i + 1] as number, this.patches[i]);
     }
-    return bytes;
+    const bytes = this.bytes.subarray(0, this.at);
+    // Far smaller than its chunk (a few narrow columns): a buffer of its own size, so that what
+    // waits downstream holds no more memory than it counts.
+    return this.at * 2 < this.bytes.length ? Buffer.from(bytes) : bytes;
+  }
+
+  private flush(): void {
+    if (this.to > this.from) this.put(this.data, this.from, this.to);
+    this.from = 0;
+    this.to = 0;
+  }
+
+  private put(source: Buffer, start: number, end: number): void {
+    const length = end - start;
+    if (this.at + length > this.bytes.length) this.grow(length);
+    if (length <= SHORT_PIECE) {
+      const bytes = this.bytes;
+      let at = this.at;
+      for (let i = start; i < end; i += 1) bytes[at++] = source[i] as number;
+    } else {
+      source.copy(this.bytes, this.at, start, end);
+    }
+    this.at += length;
+  }
+
+  private grow(needed: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.at + needed));
+    this.bytes.copy(bigger, 0, 0, this.at);
+    this.bytes = bigger;
   }
 }
