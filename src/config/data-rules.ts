@@ -97,22 +97,37 @@ export const DATA_RULES = z
   })
   .transform((v): DataRules => v)
   .describe(
-    'Column name or pattern (email, users.email, encrypted_*) to a rule applied on the source (docs/data-rules.md).',
+    'Column name or pattern (email, users.email, encrypted_*) to null or a rule, applied on the source (docs/data-rules.md).',
   );
 
 const MASK_KEY_WHAT = '{ env: VAR } or { secret: NAME } (a key is never written in the config)';
 
-const maskKeyObject = closed(
-  {
-    env: text('an environment variable name')
-      .optional()
-      .describe('Environment variable holding the key.'),
-    secret: text('a secret name')
-      .optional()
-      .describe("Secret holding the key (the secrets provider's)."),
-  },
-  MASK_KEY_WHAT,
-)
+const MASK_KEY_KEYS = ['env', 'secret'];
+
+/** `{ env }` or `{ secret }`; anything else is refused without repeating it (it may be the key). */
+export const MASK_KEY = z
+  .strictObject(
+    {
+      env: text('an environment variable name')
+        .optional()
+        .describe('Environment variable holding the key.'),
+      secret: text('a secret name')
+        .optional()
+        .describe("Secret holding the key (the secrets provider's)."),
+    },
+    {
+      error: (issue) => {
+        if (issue.code === 'unrecognized_keys') {
+          return issue.keys
+            .map((key) => `${key}: unknown key (expected one of ${MASK_KEY_KEYS.join(', ')})`)
+            .join('\n');
+        }
+        if (issue.input === undefined) return 'is required';
+        const got = typeof issue.input === 'object' ? 'a list' : 'a literal value (not shown)';
+        return `expected ${MASK_KEY_WHAT}, got ${got}`;
+      },
+    },
+  )
   .superRefine((v, ctx) => {
     if ((v.env === undefined) === (v.secret === undefined)) {
       problem(ctx, `expected ${MASK_KEY_WHAT}`);
@@ -122,16 +137,6 @@ const maskKeyObject = closed(
     v.env !== undefined ? { env: v.env } : { secret: v.secret ?? '' },
   )
   .meta({ id: 'maskKey', title: 'Key of the keyed masks' });
-
-/** A key written as a value is refused without being repeated in the message. */
-const literalKey = z.union([z.string(), z.number()]).transform((_, ctx) => {
-  problem(ctx, `expected ${MASK_KEY_WHAT}, got a literal value (not shown)`);
-  return z.NEVER;
-});
-
-export const MASK_KEY = z.union([literalKey, maskKeyObject], {
-  error: (issue) => (issue.input === undefined ? 'is required' : `expected ${MASK_KEY_WHAT}`),
-});
 
 /** The config keys of the rules that need options.maskKey, for the error without one. */
 export function keyedRuleKeys(rules: DataRules | undefined | null, at: string): string[] {
