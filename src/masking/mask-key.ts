@@ -9,11 +9,12 @@ import { MASK_KEY_SETTING } from './mask-sql.js';
 export const MIN_MASK_KEY_BYTES = 16;
 
 /**
- * The key the source sessions get: an HMAC of a fixed label under the operator's key, as hex.
- * The operator's key itself never reaches a server; the same key always gives the same one.
+ * The key the source sessions get: 128 bits of an HMAC of a fixed label under the operator's
+ * key, as 32 hex digits. The operator's key itself never reaches a server; the same key always
+ * gives the same one.
  */
 export function derivedMaskKey(key: string): string {
-  return createHmac('sha256', key).update('pgcopy data rules v1').digest('hex');
+  return createHmac('sha256', key).update('pgcopy data rules v1').digest('hex').slice(0, 32);
 }
 
 /**

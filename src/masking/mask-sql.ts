@@ -4,9 +4,9 @@ import { catalogQualifiedTypeSql } from '../db/type-sql.js';
 
 /**
  * The SQL of a data rule: an expression over the source row, evaluated by the source server in
- * the COPY's SELECT, so that the real value never leaves it. Keyed masks hash the value's text
- * with the run's mask key (SHA-256 of the key followed by the value: sha256() is built in from
- * PostgreSQL 11, pgcrypto is not needed). The key is read from the session setting
+ * the COPY's SELECT, so that the real value never leaves it. Keyed masks digest the value's text
+ * with the run's mask key (see digest: built-in functions only, pgcrypto is not needed). The key
+ * is read from the session setting
  * MASK_KEY_SETTING, which the session got at connection time (never in a statement's text), once
  * per statement (an uncorrelated scalar subquery is an InitPlan). Every result is cast to the
  * source column's own type, so that the COPY format the plan chose (binary where the types match)
@@ -30,7 +30,7 @@ export interface MaskedColumn {
 /** The rule's SQL over the column, or why the rule cannot apply to the column's type. */
 export type RuleSql = { readonly sql: string } | { readonly error: string };
 
-const KEY = `(SELECT pg_catalog.decode(pg_catalog.current_setting(${quoteLiteral(MASK_KEY_SETTING)}), 'hex'))`;
+const KEY = `(SELECT pg_catalog.current_setting(${quoteLiteral(MASK_KEY_SETTING)}))`;
 
 /** The value's text, the same for the same value whatever the column's type or the session's zone. */
 function valueText(column: string, type: string): string {
@@ -40,14 +40,24 @@ function valueText(column: string, type: string): string {
   return `${column}::pg_catalog.text`;
 }
 
-/** The keyed digest (32 bytes) of a value's text; NULL for NULL. */
+/**
+ * The keyed digest of a value's text, as 32 hex digits (128 bits); NULL for NULL. MD5 of the key
+ * followed by the value: the key is secret and of fixed length, so the digest cannot be computed
+ * without it (a length extension gives other values' digests, never the key or a value), and a
+ * 16-byte key with a short value is one MD5 block, the cheapest keyed digest PostgreSQL 13-17
+ * have built in (sha256() costs a third more per value).
+ */
 function digest(text: string): string {
-  return `pg_catalog.sha256(${KEY} || pg_catalog.convert_to(${text}, 'UTF8'))`;
+  return `pg_catalog.md5(${KEY} || ${text})`;
 }
 
-/** The digest's first 8 bytes as a non-negative bigint. */
+/**
+ * The digest as a non-negative bigint: hashtextextended() spreads the digest's text over 64
+ * bits for a fraction of what parsing its hex costs. It is the hash of hash partitioning, which
+ * PostgreSQL keeps the same from version to version (a partitioned table depends on it).
+ */
 function digestNumber(hash: string): string {
-  return `((('x' || pg_catalog.encode(pg_catalog.substring(${hash}, 1, 8), 'hex'))::pg_catalog.bit(64)::pg_catalog.int8) & 9223372036854775807)`;
+  return `(pg_catalog.hashtextextended(${hash}, 0) & 9223372036854775807)`;
 }
 
 /** character varying(n), character(n): at most n characters; undefined when unbounded. */
@@ -64,12 +74,12 @@ const isString = (c: MaskedColumn): boolean => c.category === 'S' && !isArray(c)
  * `pgcopy_a` and a keyed byte `pgcopy_b` of its position) or kept: the length and layout stay.
  */
 function perCharacter(text: string, replace: string): string {
-  // Bytes past the digest's 32 are taken again, shifted by the 32-character block they are in.
-  const byte = `(pg_catalog.get_byte(pgcopy_h, ((pgcopy_n - 1) % 32)::pg_catalog.int4) + ((pgcopy_n - 1) / 32)::pg_catalog.int4 * 7)`;
+  // Bytes past the digest's 16 are taken again, shifted by the 16-character block they are in.
+  const byte = `(pg_catalog.get_byte(pgcopy_h, ((pgcopy_n - 1) % 16)::pg_catalog.int4) + ((pgcopy_n - 1) / 16)::pg_catalog.int4 * 7)`;
   // Splitting '' gives one empty string: not a character.
   const chars = `SELECT pgcopy_ch, pgcopy_n, pg_catalog.ascii(pgcopy_ch) AS pgcopy_a, ${byte} AS pgcopy_b
     FROM pg_catalog.regexp_split_to_table(${text}, '') WITH ORDINALITY AS pgcopy_c(pgcopy_ch, pgcopy_n),
-      (SELECT ${digest(text)} AS pgcopy_h) AS pgcopy_k
+      (SELECT pg_catalog.decode(${digest(text)}, 'hex') AS pgcopy_h) AS pgcopy_k
     WHERE pgcopy_ch <> ''`;
   return `CASE WHEN ${text} IS NULL THEN NULL ELSE (SELECT coalesce(pg_catalog.string_agg(${replace}, '' ORDER BY pgcopy_n), '') FROM (${chars}) AS pgcopy_chars) END`;
 }
@@ -107,17 +117,19 @@ function boundedHex(
       error: `mask ${kind} needs at least ${least + fixed} characters; the column is ${c.type}`,
     };
   }
-  return { hex: `pg_catalog.left(pg_catalog.encode(${digest(text)}, 'hex'), ${digits})` };
+  const hex = digest(text);
+  return { hex: digits >= 32 ? hex : `pg_catalog.left(${hex}, ${digits})` };
 }
 
 const KINDS: Readonly<Record<MaskKind, KindSql>> = {
-  // 'u' + up to 32 hex digits (128 bits: unique for unique inputs in practice) + a reserved domain.
+  // 'u' + the digest's 32 hex digits (128 bits: unique for unique inputs in practice) + a
+  // reserved domain; fewer digits where the column's length limit says so.
   email: needsString('email', (text, c) => {
     const hex = boundedHex('email', text, c, 17, 32, 16);
     return 'error' in hex ? hex : { sql: `'u' || ${hex.hex} || '@example.invalid'` };
   }),
   hash: needsString('hash', (text, c) => {
-    const hex = boundedHex('hash', text, c, 0, 64, 16);
+    const hex = boundedHex('hash', text, c, 0, 32, 16);
     return 'error' in hex ? hex : { sql: hex.hex };
   }),
   phone: needsString('phone', (text) => ({
