@@ -30,7 +30,10 @@ export const KEYED_MASKS: readonly MaskKind[] = [
 ];
 
 /** `[table.]column`, either part a glob (`*`, `?`); a name holds no dot of its own. */
-const RULE_KEY = /^(?:[^.\s]+\.)?[^.\s]+$/;
+function isRuleKey(key: string): boolean {
+  const parts = key.split('.');
+  return parts.length <= 2 && parts.every((p) => p !== '' && !/\s/.test(p));
+}
 
 const ruleObject = closed(
   {
@@ -90,7 +93,7 @@ export const DATA_RULES = z
   .record(z.string(), rule, { error: expected('a mapping of column names to rules') })
   .superRefine((rules, ctx) => {
     for (const key of Object.keys(rules)) {
-      if (!RULE_KEY.test(key)) {
+      if (!isRuleKey(key)) {
         problem(ctx, `"${key}": expected a column name or pattern, or table.column`, [key]);
       }
     }

@@ -148,9 +148,12 @@ const KINDS: Readonly<Record<MaskKind, KindSql>> = {
     if (c.type === 'bigint') return { sql: n };
     if (c.type === 'integer') return { sql: `(${n} % 2147483648)` };
     if (c.type === 'smallint') return { sql: `(${n} % 32768)` };
-    const numeric = /^numeric(?:\((\d+)(?:,(\d+))?\))?$/.exec(c.type);
+    const numeric =
+      c.type === 'numeric'
+        ? ['numeric', '18', '0']
+        : (/^numeric\((\d+)\)$/.exec(c.type) ?? /^numeric\((\d+),(\d+)\)$/.exec(c.type));
     if (numeric) {
-      const whole = numeric[1] === undefined ? 18 : Number(numeric[1]) - Number(numeric[2] ?? 0);
+      const whole = Number(numeric[1]) - Number(numeric[2] ?? 0);
       if (whole < 1) return { error: `mask int needs whole digits; the column is ${c.type}` };
       return { sql: `(${n} % ${10n ** BigInt(Math.min(whole, 18))})` };
     }
