@@ -239,6 +239,24 @@ describe('dataRules: masked on the source, consistent, nothing original in the t
     expect(shared.rows[0]).toEqual({ n: 0 });
   });
 
+  it('upsert and insert-new keyed on masked columns find their rows again: a second run changes nothing', async () => {
+    const name = `${schema}_upsert`;
+    await sql(s.target1, targetTables(`"${name}"`));
+    for (const mode of ['upsert', 'upsert', 'insert-new'] as const) {
+      const { report } = await run(config(name, { mode }), { verify: mode === 'upsert' });
+      expect(report?.tables.map((t) => [t.table, t.status, t.error])).toEqual([
+        ['users', 'done', null],
+        ['orders', 'done', null],
+      ]);
+    }
+    const again = await run(config(name, { mode: 'upsert' }));
+    expect(again.report?.tables.map((t) => t.changes)).toEqual([
+      { inserted: 0, updated: 0, unchanged: USERS },
+      { inserted: 0, updated: 0, unchanged: USERS * 2 },
+    ]);
+    expect(await digestOf(s.target1, `"${name}"`)).toEqual(await digestOf(s.target1, sq));
+  });
+
   it('fdw is refused in the plan: postgres_fdw would evaluate the rules on the target', async () => {
     const name = `${schema}_fdw`;
     await sql(s.target1, targetTables(`"${name}"`));
