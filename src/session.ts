@@ -3,6 +3,7 @@ import type { ConnectorDeps } from './db/connector.js';
 import { Connectors } from './db/connectors.js';
 import type { SecretsProvider } from './secrets/provider.js';
 import { resolveEndpoints } from './secrets/resolve-endpoints.js';
+import { resolveMaskKey } from './masking/mask-key.js';
 import type { OpenTunnel } from './tunnel/types.js';
 
 /** Defaults: the provider named by config.secrets, and ssh2 tunnels. */
@@ -30,11 +31,23 @@ export async function openConnectors(config: Config, deps: SessionDeps = {}): Pr
         )
       : undefined;
   try {
-    const endpoints = await resolveEndpoints(config, {
-      secrets: deps.secrets ?? owned,
+    const secrets = deps.secrets ?? owned;
+    const resolved = await resolveEndpoints(config, {
+      secrets,
       env: deps.env,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
+    // The source sessions carry the data rules' key (see masking/mask-key.ts).
+    const maskKey = config.options.maskKey
+      ? await resolveMaskKey(config.options.maskKey, {
+          env: deps.env ?? process.env,
+          secrets,
+          secretsConfig: config.secrets,
+          signal: deps.signal,
+        })
+      : undefined;
+    const endpoints =
+      maskKey === undefined ? resolved : { ...resolved, source: { ...resolved.source, maskKey } };
     return new Connectors(endpoints, { openTunnel: openSshTunnel, ...deps });
   } finally {
     owned?.close?.(); // destroys the SDK client it created

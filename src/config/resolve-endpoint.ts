@@ -92,6 +92,7 @@ export function resolveTarget(path: string, fields: TargetFields): Resolved<Targ
       split: fields.split,
       rebuildIndexes: fields.rebuildIndexes,
       acknowledge: fields.acknowledge,
+      dataRules: fields.dataRules,
     }),
     ...(tablePatterns.length > 0 ? { tablePatterns } : {}),
   };

@@ -25,6 +25,7 @@ import { closest } from './closest.js';
 import { REBUILD_INDEXES_SETTING, SPLIT_SETTING } from './split.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
+import { DATA_RULES, MASK_KEY, keyedRuleKeys } from './data-rules.js';
 import {
   AUTH_METHODS,
   MODES,
@@ -273,6 +274,7 @@ const tableObject = closed(
     split: SPLIT_SETTING.nullish(),
     rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
     acknowledge: acknowledgeList(false),
+    dataRules: DATA_RULES.nullish(),
   },
   'a table name',
 )
@@ -289,6 +291,7 @@ const tableObject = closed(
       split: v.split,
       rebuildIndexes: v.rebuildIndexes,
       acknowledge: v.acknowledge,
+      dataRules: v.dataRules,
     }),
   }))
   .meta({ id: 'table', title: 'Table' });
@@ -343,6 +346,7 @@ const target = closed({
   split: SPLIT_SETTING.nullish(),
   rebuildIndexes: REBUILD_INDEXES_SETTING.nullish(),
   acknowledge: acknowledgeList(true),
+  dataRules: DATA_RULES.nullish(),
 })
   .superRefine((v, ctx) => checkEndpoint(v, ctx, true), always)
   .meta({ id: 'target', title: 'Target database' });
@@ -400,6 +404,7 @@ export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   ledger: true,
   ledgerSchema: 'pgcopy',
   ledgerKeepDays: 30,
+  redactValues: false,
 });
 
 const options = closed({
@@ -434,6 +439,15 @@ const options = closed({
     .nullish()
     .describe('Days a ledger row is kept; older ones are removed when a run starts (default 30).'),
   acknowledge: acknowledgeList(true),
+  dataRules: DATA_RULES.nullish(),
+  maskKey: MASK_KEY.nullish().describe(
+    'Key of the keyed masks: { env: VAR } or { secret: NAME }, never the key itself.',
+  ),
+  redactValues: flag()
+    .nullish()
+    .describe(
+      'Leave row values out of every message (on whenever a data rule is configured; default false).',
+    ),
 })
   .transform((v): RunOptions => ({
     mode: v.mode ?? DEFAULT_OPTIONS.mode,
@@ -448,7 +462,10 @@ const options = closed({
     ledger: v.ledger ?? DEFAULT_OPTIONS.ledger,
     ledgerSchema: v.ledgerSchema ?? DEFAULT_OPTIONS.ledgerSchema,
     ledgerKeepDays: v.ledgerKeepDays ?? DEFAULT_OPTIONS.ledgerKeepDays,
+    redactValues: v.redactValues ?? DEFAULT_OPTIONS.redactValues,
     ...present({
+      dataRules: v.dataRules,
+      maskKey: v.maskKey,
       lockTimeoutMs: v.lockTimeout,
       statementTimeoutMs: v.statementTimeout,
       split: v.split,
@@ -479,7 +496,28 @@ export const configSchema = closed(
     options: options.nullish(),
   },
   'a mapping with source and targets',
-).meta({ title: 'pgcopy configuration' });
+)
+  .superRefine((v, ctx) => {
+    // Keyed masks need the key: said once, naming the rules that need it.
+    if (v.options?.maskKey !== undefined) return;
+    const keyed = [
+      ...keyedRuleKeys(v.options?.dataRules, 'options'),
+      ...v.targets.flatMap((t, i) => [
+        ...keyedRuleKeys(t.dataRules, `targets[${i}]`),
+        ...t.tables.flatMap((table, j) =>
+          'pattern' in table ? [] : keyedRuleKeys(table.dataRules, `targets[${i}].tables[${j}]`),
+        ),
+      ]),
+    ];
+    if (keyed.length > 0) {
+      problem(
+        ctx,
+        `is required by the keyed rule${keyed.length > 1 ? 's' : ''} ${keyed.slice(0, 3).join(', ')}${keyed.length > 3 ? ', ...' : ''}: give { env: VAR } or { secret: NAME }`,
+        ['options', 'maskKey'],
+      );
+    }
+  })
+  .meta({ title: 'pgcopy configuration' });
 
 /** What a pgcopy config may contain, as TypeScript (for configs written in code). */
 export type ConfigInput = z.input<typeof configSchema>;

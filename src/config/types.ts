@@ -9,6 +9,42 @@ export type Mode = (typeof MODES)[number];
 export const STRATEGIES = ['stream', 'dblink', 'fdw', 'fdw-push'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
+/** The built-in masks of a `dataRules` entry (docs/data-rules.md). */
+export const MASK_KINDS = [
+  'email',
+  'phone',
+  'letter',
+  'int',
+  'date',
+  'time',
+  'ip',
+  'partial',
+  'hash',
+] as const;
+export type MaskKind = (typeof MASK_KINDS)[number];
+
+/**
+ * What a `dataRules` entry writes in place of a column's value, computed on the source:
+ * NULL, a fixed value, an SQL expression over the source row, or a built-in mask.
+ */
+export type DataRule =
+  | { readonly kind: 'null' }
+  | { readonly kind: 'value'; readonly value: string }
+  | { readonly kind: 'expression'; readonly expression: string }
+  | {
+      readonly kind: 'mask';
+      readonly mask: MaskKind;
+      /** `partial`: the characters kept at the start and at the end (default 0 and 4). */
+      readonly first?: number;
+      readonly last?: number;
+    };
+
+/** `dataRules`: a column name or pattern (`email`, `users.email`, `encrypted_*`) to its rule. */
+export type DataRules = Readonly<Record<string, DataRule>>;
+
+/** Where the key of the keyed masks comes from: never the config file itself. */
+export type MaskKeySource = { readonly env: string } | { readonly secret: string };
+
 export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
 
@@ -121,6 +157,8 @@ export interface TableSpec {
   readonly rebuildIndexes?: RebuildIndexesSetting;
   /** Warning codes that do not make this table "done with warnings" (docs/warnings.md). */
   readonly acknowledge?: readonly string[];
+  /** This table's data rules: they override the target's and the run's for the same column. */
+  readonly dataRules?: DataRules;
 }
 
 export interface ColumnsSpec {
@@ -151,6 +189,8 @@ export interface TargetConfig extends EndpointConfig {
   readonly rebuildIndexes?: RebuildIndexesSetting;
   /** Warning codes, or `CODE:table`, that do not make this target's tables "done with warnings". */
   readonly acknowledge?: readonly string[];
+  /** This target's data rules: they override the run's for the same column. */
+  readonly dataRules?: DataRules;
 }
 
 /** Copy a big table in parts, each on its own connection, committed together. */
@@ -207,6 +247,15 @@ export interface RunOptions {
   readonly rebuildIndexes?: RebuildIndexesSetting;
   /** Warning codes, or `CODE:table`, that do not make any table "done with warnings". */
   readonly acknowledge?: readonly string[];
+  /** The run's data rules (docs/data-rules.md): masked or replaced on the source. */
+  readonly dataRules?: DataRules;
+  /** The key of the keyed masks: an environment variable or a secret. */
+  readonly maskKey?: MaskKeySource;
+  /**
+   * Row values are left out of every message (errors, audit log, events); also on whenever a
+   * data rule is configured.
+   */
+  readonly redactValues: boolean;
 }
 
 export const SNAPSHOT_LOSS_POLICIES = ['fail', 'reexport'] as const;

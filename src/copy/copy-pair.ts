@@ -289,6 +289,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       target: ctx.target,
       step,
       watches,
+      redact: plan.redactValues,
     });
   } finally {
     lockWatch?.[Symbol.dispose]();

@@ -1,3 +1,4 @@
+import { REDACTED } from '../report/redact-values.js';
 import type pg from 'pg';
 import { asUserCode } from '../db/search-path.js';
 import { CopyError } from '../errors.js';
@@ -91,8 +92,10 @@ async function refuseRepeatedKeys(
     { key: (string | null)[]; copies: string; keys: string } | undefined;
   if (!found) return;
   const keys = Number(found.keys);
+  // With values redacted (data rules), the key's columns are named, its values are not.
+  const values = plan.redactValues ? REDACTED : found.key.map(keyValueText).join(', ');
   throw new CopyError(
     pairName(plan),
-    `${plan.mode}: the rows read hold key (${key.map(quoteIdent).join(', ')})=(${found.key.map(keyValueText).join(', ')}) ${found.copies} times (${keys} ${keys === 1 ? 'key repeats' : 'keys repeat'}); each key must name one row of ${targetName(plan)}`,
+    `${plan.mode}: the rows read hold key (${key.map(quoteIdent).join(', ')})=(${values}) ${found.copies} times (${keys} ${keys === 1 ? 'key repeats' : 'keys repeat'}); each key must name one row of ${targetName(plan)}`,
   );
 }

@@ -85,7 +85,7 @@ export async function createIndexes(
     } catch (error) {
       throw new CopyError(
         pairName(plan),
-        `creating index "${index.name}" of ${qualifiedName(plan.targetSchema, plan.targetTable)} again after the load: ${pgMessage(error)}`,
+        `creating index "${index.name}" of ${qualifiedName(plan.targetSchema, plan.targetTable)} again after the load: ${pgMessage(error, plan.redactValues === true)}`,
         { cause: error, sqlstate: sqlstateOf(error) },
       );
     }

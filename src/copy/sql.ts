@@ -1,6 +1,6 @@
 import { qualifiedName, quoteIdent, quoteLiteral } from '../db/quote.js';
 import { catalogQualifiedTypeSql, isQualifiedTypeSql } from '../db/type-sql.js';
-import { sourceColumnName, type TablePlan } from '../plan/types.js';
+import { maskOf, sourceColumnName, type TablePlan } from '../plan/types.js';
 
 /** The SQL of one table's copy, every identifier quoted through quoteIdent. */
 
@@ -58,11 +58,16 @@ export function copyOptions(format: 'binary' | 'text'): string {
 
 /**
  * The written columns as the source names them, each under its target name where `columns.rename`
- * differs (`"a" AS "b"`): rows read this way fit the target's column list whatever the strategy.
+ * differs (`"a" AS "b"`), and a column a data rule replaces as the rule's expression (under the
+ * target name): rows read this way fit the target's column list whatever the strategy, and a
+ * masked value is computed by the source. The one select list of every read of a table (COPY,
+ * dblink, fdw-push, and whatever else reads rows for a target, such as sync).
  */
-export function sourceSelectList(plan: TablePlan): string {
+export function sourceSelectList(plan: Pick<TablePlan, 'columns' | 'renamed' | 'masks'>): string {
   return plan.columns
     .map((column) => {
+      const mask = maskOf(plan, column);
+      if (mask) return `${mask.sql} AS ${quoteIdent(column)}`;
       const source = sourceColumnName(plan, column);
       return source === column
         ? quoteIdent(column)

@@ -3,6 +3,7 @@ import { CopyError, PgcopyError, describeError, sqlstateOf } from '../errors.js'
 import type { TableError } from '../report/events.js';
 import type { ConnectionWatch, PairStep, Side } from './connection-watch.js';
 import { isTransientError } from './transient.js';
+import { redactContext, redactDetail, redactMessage } from '../report/redact-values.js';
 
 interface PgErrorFields {
   detail?: unknown;
@@ -17,15 +18,25 @@ export const OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN';
 export const UNKNOWN_NEXT =
   "the next run with the same run id reads it from the target's ledger and copies the table only if it did not";
 
-/** PostgreSQL's message with its detail and context, as one line. */
-export function pgMessage(error: unknown): string {
-  let message = describeError(error);
+/**
+ * PostgreSQL's message with its detail and context, as one line. `redact`: without the row
+ * values they may quote (a data rule is configured, or options.redactValues); the row number and
+ * column of a COPY's context stay.
+ */
+export function pgMessage(error: unknown, redact = false): string {
+  const message = describeError(error);
+  let out = redact ? redactMessage(message) : message;
   if (typeof error === 'object' && error !== null) {
     const { detail, where } = error as PgErrorFields;
-    if (typeof detail === 'string' && detail) message += ` (${detail})`;
-    if (typeof where === 'string' && where) message += ` [${where.split('\n')[0] ?? ''}]`;
+    if (typeof detail === 'string' && detail) {
+      out += ` (${redact ? redactDetail(detail) : detail})`;
+    }
+    if (typeof where === 'string' && where) {
+      const context = where.split('\n')[0] ?? '';
+      out += ` [${redact ? redactContext(context) : context}]`;
+    }
   }
-  return message;
+  return out;
 }
 
 /** `source` or `target db_1`. */
@@ -70,8 +81,11 @@ export async function toTableError(
     target: Connector;
     step?: PairStep;
     watches?: Partial<Record<Side, ConnectionWatch | undefined>>;
+    /** Leave row values out of the message (TablePlan.redactValues). */
+    redact?: boolean | undefined;
   },
 ): Promise<TableError> {
+  const redact = context.redact === true;
   if (context.signal?.aborted) return abortedTableError(context.signal, true);
   for (const connector of [context.source, context.target]) {
     const failure = await connector.tunnelFailure();
@@ -94,7 +108,7 @@ export async function toTableError(
     const outcome = unknown
       ? `the commit may or may not have happened on the target: ${UNKNOWN_NEXT}`
       : 'the target transaction was rolled back';
-    const reason = pgMessage(sqlstateOf(dropped.lost) ? dropped.lost : error);
+    const reason = pgMessage(sqlstateOf(dropped.lost) ? dropped.lost : error, redact);
     const sqlstate = sqlstateOf(dropped.lost) ?? sqlstateOf(error);
     return {
       code: unknown ? OUTCOME_UNKNOWN : 'CONNECTION_LOST',
@@ -109,7 +123,7 @@ export async function toTableError(
   const code = error instanceof PgcopyError ? error.code : sqlstate ? 'POSTGRES' : 'COPY';
   return {
     code,
-    message: pgMessage(error),
+    message: pgMessage(error, redact),
     ...(sqlstate ? { sqlstate } : {}),
     ...(isTransientError(error) ? { transient: true } : {}),
   };

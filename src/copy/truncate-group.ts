@@ -158,6 +158,7 @@ async function attemptGroup(
       target: ctx.target,
       step,
       ...(watch ? { watches: { target: watch } } : {}),
+      redact: members.some((m) => m.redactValues),
     });
     return {
       results,

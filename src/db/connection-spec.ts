@@ -36,6 +36,11 @@ export interface ConnectionSpec {
   /** A target's lock_timeout and statement_timeout, set on every session it opens (ms). */
   readonly lockTimeoutMs?: number;
   readonly statementTimeoutMs?: number;
+  /**
+   * The source's derived mask key (hex, see masking/mask-key.ts), given to every session at
+   * connection time as a setting for the data rules to read; never printed.
+   */
+  readonly maskKey?: string;
   /** Its secret could not be had: every connection attempt fails with this error. */
   readonly unavailable?: Error;
 }

@@ -8,6 +8,7 @@ import type { IamTokenSigner } from './iam-token.js';
 import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
 import { isSslUnsupported, tlsOptions } from './tls.js';
 import { traceQueries, type Trace } from './trace.js';
+import { maskKeyOptions } from '../masking/mask-key.js';
 
 export interface ConnectorDeps {
   /** Opens SSH tunnels; required when an endpoint has `ssh`. */
@@ -88,6 +89,7 @@ export class Connector {
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
       const client = withoutEnvironment(
         new this.Client(pgClientConfig(spec, address, sslOption, this.deps.iamToken)),
+        spec.maskKey === undefined ? undefined : maskKeyOptions(spec.maskKey),
       );
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);

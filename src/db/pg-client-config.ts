@@ -58,11 +58,14 @@ interface EnvironmentParameters {
   replication?: string | boolean | undefined;
 }
 
-/** Drops PGOPTIONS and PGREPLICATION, which pg copied from the environment into the client. */
-export function withoutEnvironment<C extends pg.Client>(client: C): C {
+/**
+ * Drops PGOPTIONS and PGREPLICATION, which pg copied from the environment into the client;
+ * `options`: pgcopy's own startup options instead (the source's mask key).
+ */
+export function withoutEnvironment<C extends pg.Client>(client: C, options?: string): C {
   const params = (client as unknown as { connectionParameters: EnvironmentParameters })
     .connectionParameters;
-  params.options = undefined;
+  params.options = options;
   params.replication = undefined;
   (client as unknown as EnvironmentParameters).replication = undefined;
   return client;

@@ -13,6 +13,8 @@ import { planSequences } from './sequence-rules.js';
 import { planTriggers } from './trigger-rules.js';
 import { binarySafe, classifyConversion } from './type-conversion.js';
 import { applyColumnControl, type MappedColumn } from './column-control.js';
+import { planMasks } from './mask-rules.js';
+import type { RuleLevels } from '../masking/rule-match.js';
 import {
   isKeyedMode,
   sourceColumnName,
@@ -53,6 +55,12 @@ export interface TablePlanInput {
   readonly disableTriggers?: boolean;
   /** Whether the target's role may set session_replication_role (undefined: not known). */
   readonly mayDisableTriggers?: boolean | undefined;
+  /** The data rules of the run, the target and the table (absent: none configured). */
+  readonly dataRules?: RuleLevels;
+  /** Row values stay out of every message (a data rule is configured, or options.redactValues). */
+  readonly redactValues?: boolean;
+  /** The source rejected a data rule's expression (EXPLAIN failed), by source column. */
+  readonly ruleErrors?: ReadonlyMap<string, string>;
 }
 
 const WRITABLE_KINDS = new Set(['r', 'p']);
@@ -82,6 +90,7 @@ function emptyPlan(input: TablePlanInput, errors: string[]): TablePlan {
     estimatedBytes: input.source?.estimatedBytes ?? 0,
     warnings: [],
     errors,
+    ...(input.redactValues ? { redactValues: true as const } : {}),
   };
 }
 
@@ -244,6 +253,21 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
   });
   errors.push(...server.errors);
   notes.push(...server.notes, ...triggers.notes);
+  const written = new Set(columns);
+  const masked = input.dataRules
+    ? planMasks({
+        levels: input.dataRules,
+        sourceTable: spec.source,
+        sourceColumns: source.columns,
+        written: control.mapped.filter((m) => written.has(m.target)),
+        strategy,
+      })
+    : { masks: [], errors: [] };
+  errors.push(...masked.errors);
+  for (const m of masked.masks) {
+    const why = input.ruleErrors?.get(m.source);
+    if (why !== undefined) errors.push(`column "${m.source}": ${m.from}: ${why}`);
+  }
 
   return {
     ...emptyPlan(input, errors),
@@ -254,6 +278,7 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     columns,
     ...(control.excluded.length > 0 ? { excluded: control.excluded } : {}),
     ...(control.renamed.length > 0 ? { renamed: control.renamed } : {}),
+    ...(masked.masks.length > 0 ? { masks: masked.masks } : {}),
     pairs,
     skipped: { sourceOnly, targetOnly },
     generated,

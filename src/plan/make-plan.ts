@@ -41,6 +41,8 @@ import { applyIndexRules, needsIndexes, rebuildIndexesOf } from './index-rules.j
 import { readPreparedLocks, type PreparedLocks } from '../db/prepared-locks.js';
 import { timeoutsOf } from '../config/timeouts.js';
 import { withPreparedLocks } from './prepared-rules.js';
+import { checkRuleExpressions, ruleErrorsOf, ruleLevelsOf } from './rule-expressions.js';
+import { hasDataRules } from '../masking/rule-match.js';
 
 /** pg sends a query with the extended protocol when asked: one statement, never several. */
 interface ExtendedQuery extends pg.QueryConfig {
@@ -119,6 +121,12 @@ export async function makePlan(
     const sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);
     const sourceRowSecurity = await readRowSecurity(sourceClient, sourceSchema, sourceNames);
     const whereErrors = await checkWhereFilters(sourceClient, sourceCatalog, whereFilters);
+    const ruleErrors = await checkRuleExpressions(
+      sourceClient,
+      expanded.config,
+      selected,
+      sourceCatalog,
+    );
     const sampler = new SourceSampler(sourceClient, sourceSchema);
     const placed = await Promise.all(
       selected.map(({ config: target, tables }) =>
@@ -128,6 +136,8 @@ export async function makePlan(
           sourceCatalog,
           sourceRowSecurity,
           whereErrors,
+          ruleErrors,
+          redactValues: config.options.redactValues || hasDataRules(expanded.config),
           sampler,
           ...options,
         }),
@@ -152,6 +162,9 @@ interface TargetPlanContext {
   readonly sourceCatalog: SchemaCatalog;
   readonly sourceRowSecurity: ReadonlyMap<string, RowSecurity>;
   readonly whereErrors: ReadonlyMap<string, string>;
+  /** Data rule expressions the source refused, by `table\0sql`. */
+  readonly ruleErrors: ReadonlyMap<string, string>;
+  readonly redactValues: boolean;
   readonly sampler: SourceSampler;
   readonly signal?: AbortSignal;
 }
@@ -251,6 +264,14 @@ async function planTarget(
             spec.where === undefined
               ? undefined
               : context.whereErrors.get(`${spec.source}\0${spec.where}`),
+          dataRules: ruleLevelsOf(config, target, spec),
+          ruleErrors: ruleErrorsOf(
+            ruleLevelsOf(config, target, spec),
+            spec,
+            sourceCatalog,
+            context.ruleErrors,
+          ),
+          redactValues: context.redactValues,
         }),
       ),
       (t) => catalog?.tables.get(t.targetTable)?.references ?? [],

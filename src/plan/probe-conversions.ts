@@ -5,7 +5,8 @@ import { withUserSearchPath } from '../db/search-path.js';
 import { catalogQualifiedTypeSql } from '../db/type-sql.js';
 import { describeError } from '../errors.js';
 import { relationSql } from '../copy/sql.js';
-import { sourceColumnName, type TablePlan } from './types.js';
+import { redactMessage } from '../report/redact-values.js';
+import { maskOf, sourceColumnName, type TablePlan } from './types.js';
 
 /** Values read per source table to try a conversion with: enough to catch a type that never fits. */
 export const SAMPLE_ROWS = 100;
@@ -139,18 +140,20 @@ export async function probeConversions(
     for (const plan of plans) {
       const source = context.sourceTables.get(plan.sourceTable);
       const target = context.targetTables.get(plan.targetTable);
-      if (plan.errors.length > 0 || plan.casts.length === 0 || !source || !target) {
+      // A masked column's source values are not what the copy sends: they are not sampled.
+      const casts = plan.casts.filter((c) => !maskOf(plan, c.column));
+      if (plan.errors.length > 0 || casts.length === 0 || !source || !target) {
         probed.push(plan);
         continue;
       }
       // Casts name target columns; the sample is read under the source's (columns.rename).
       const sample = await context.sampler.values(
         source,
-        plan.casts.map((c) => sourceColumnName(plan, c.column)),
+        casts.map((c) => sourceColumnName(plan, c.column)),
       );
       const errors: string[] = [];
       const warnings: string[] = [];
-      for (const cast of plan.casts) {
+      for (const cast of casts) {
         const values = sample.get(sourceColumnName(plan, cast.column)) ?? [];
         const column = target.columns.find((c) => c.name === cast.column);
         if (values.length === 0 || !column) continue;
@@ -168,7 +171,8 @@ export async function probeConversions(
             ),
         );
         if (rejected === 0) continue;
-        const text = `column "${cast.column}": ${cast.from} -> ${cast.to}: the target refuses ${rejected} of ${values.length} sampled source values (${message ?? 'invalid input'})`;
+        const why = message ?? 'invalid input';
+        const text = `column "${cast.column}": ${cast.from} -> ${cast.to}: the target refuses ${rejected} of ${values.length} sampled source values (${plan.redactValues ? redactMessage(why) : why})`;
         if (plan.where === undefined || rejected === values.length) errors.push(text);
         else warnings.push(`${text}; the copy fails if the filtered rows hold such values`);
       }

@@ -1,5 +1,5 @@
 import { quoteIdent } from '../db/quote.js';
-import { sourceColumnName, type TablePlan } from './types.js';
+import { maskOf, sourceColumnName, type TablePlan } from './types.js';
 
 /**
  * What the source is read for one written column: the key of a shared read's columns. Two
@@ -14,20 +14,28 @@ export interface ReadColumn {
   readonly sql: string;
 }
 
-/** The source read of the written (target) column `column` of `plan`. */
-export function readColumnOf(plan: Pick<TablePlan, 'renamed'>, column: string): ReadColumn {
+/**
+ * The source read of the written (target) column `column` of `plan`: a data rule's expression
+ * where one replaces it, so that targets with different rules (or none) never share a column.
+ */
+export function readColumnOf(
+  plan: Pick<TablePlan, 'renamed' | 'masks'>,
+  column: string,
+): ReadColumn {
   const source = sourceColumnName(plan, column);
-  return { source, sql: quoteIdent(source) };
+  return { source, sql: maskOf(plan, column)?.sql ?? quoteIdent(source) };
 }
 
 /** The plan's written columns as the source is read for them, in the plan's order. */
-export function readColumnsOf(plan: Pick<TablePlan, 'columns' | 'renamed'>): ReadColumn[] {
+export function readColumnsOf(
+  plan: Pick<TablePlan, 'columns' | 'renamed' | 'masks'>,
+): ReadColumn[] {
   return plan.columns.map((column) => readColumnOf(plan, column));
 }
 
 /** Every member's source reads, each once (by its expression), in the order they first appear. */
 export function sharedReadColumns(
-  group: readonly Pick<TablePlan, 'columns' | 'renamed'>[],
+  group: readonly Pick<TablePlan, 'columns' | 'renamed' | 'masks'>[],
 ): ReadColumn[] {
   const read = new Map<string, ReadColumn>();
   for (const column of group.flatMap(readColumnsOf)) {

@@ -93,6 +93,10 @@ export function renderPlan(plan: Plan): string {
         const renames = t.renamed.map((r) => `"${r.source}" -> "${r.target}"`).join(', ');
         out += printed`  ↔ ${t.targetTable}: columns renamed (columns.rename): ${renames}\n`;
       }
+      for (const m of t.masks ?? []) {
+        const name = m.source === m.column ? `"${m.column}"` : `"${m.source}" -> "${m.column}"`;
+        out += printed`  ⊘ ${t.targetTable}: ${name} written as ${m.rule}, computed on the source (${m.from})\n`;
+      }
       if (t.loadsAfter?.length) {
         out += printed`  → ${t.targetTable}: loads after ${t.loadsAfter.map((p) => `"${p}"`).join(', ')} (foreign keys)\n`;
       }
@@ -151,6 +155,13 @@ export function planToJson(plan: Plan): unknown {
         columns: t.columns,
         excluded: t.excluded ?? [],
         renamed: t.renamed ?? [],
+        masks: (t.masks ?? []).map((m) => ({
+          column: m.column,
+          source: m.source,
+          rule: m.rule,
+          from: m.from,
+        })),
+        redactValues: t.redactValues ?? false,
         skipped: t.skipped,
         generated: t.generated,
         casts: t.casts,

@@ -30,6 +30,20 @@ export interface ColumnPair {
   readonly conversion: Conversion;
 }
 
+/** A written column whose value a data rule replaces on the source (docs/data-rules.md). */
+export interface ColumnMask {
+  /** The target column (its name in TablePlan.columns). */
+  readonly column: string;
+  /** The source column the rule reads. */
+  readonly source: string;
+  /** The rule in words: `mask email`, `null`, `an expression`... */
+  readonly rule: string;
+  /** The config key that gave the rule: `options.dataRules["*email"]`. */
+  readonly from: string;
+  /** The select-list expression over the source row that the source evaluates. */
+  readonly sql: string;
+}
+
 /**
  * A sequence moved past the copied values of a written column once the rows are in: above their
  * maximum, or (descending, a negative increment) below their minimum.
@@ -65,6 +79,10 @@ export interface TablePlan {
   readonly excluded?: readonly string[];
   /** `columns.rename`: source columns written into a target column of another name. */
   readonly renamed?: readonly ColumnRename[];
+  /** `dataRules`: written columns whose values are replaced on the source. */
+  readonly masks?: readonly ColumnMask[];
+  /** No row value reaches a message (a data rule is configured, or options.redactValues). */
+  readonly redactValues?: true;
   readonly pairs: readonly ColumnPair[];
   readonly skipped: {
     readonly sourceOnly: readonly string[];
@@ -163,6 +181,11 @@ export interface Plan {
 /** upsert and insert-new: the rows go through a staging table into INSERT ... ON CONFLICT (key). */
 export function isKeyedMode(mode: Mode): mode is 'upsert' | 'insert-new' {
   return mode === 'upsert' || mode === 'insert-new';
+}
+
+/** The data rule's expression written into target column `column`, if one replaces it. */
+export function maskOf(plan: Pick<TablePlan, 'masks'>, column: string): ColumnMask | undefined {
+  return plan.masks?.find((m) => m.column === column);
 }
 
 /** The source column written into target column `column` (its own name unless renamed). */

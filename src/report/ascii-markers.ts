@@ -13,6 +13,7 @@ const MARKERS: readonly (readonly [string, string])[] = [
   ['⧉', '[GROUP]'],
   ['⇉', '[SHARED]'],
   ['↛', '[SEPARATE]'],
+  ['⊘', '[MASKED]'],
   ['⏸', '[PREPARED]'],
   ['✓', '[ACK]'],
   ['↔', '<->'],

@@ -28,6 +28,8 @@ export function pairPlanHash(plan: TablePlan): string {
     plan.disableTriggers ?? null,
     // Only when the config has columns: a plan without them hashes as it always did.
     ...(plan.excluded || plan.renamed ? [plan.excluded ?? [], plan.renamed ?? []] : []),
+    // Only with data rules: a rule that changed writes other values (the key is not in the SQL).
+    ...(plan.masks ? [plan.masks.map((m) => [m.column, m.sql])] : []),
     // Only for a load group's member: loaded together with these tables (a truncate group's
     // hashes as it always did).
     ...(plan.loadGroup

@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../db/quote.js';
-import { pairName, sourceColumnName, type ColumnPair, type TablePlan } from '../plan/types.js';
+import {
+  maskOf,
+  pairName,
+  sourceColumnName,
+  type ColumnPair,
+  type TablePlan,
+} from '../plan/types.js';
 import {
   STAGING_TABLE,
   columnList,
@@ -109,7 +115,10 @@ function timestamptzText(column: string, zone: string): string {
  */
 function sourceColumn(plan: TablePlan, name: string, zones: CopyZones): string {
   const pair = plan.pairs.find((p) => p.name === name);
-  const column = quoteIdent(sourceColumnName(plan, name));
+  // A masked column is compared with the rule's output, computed again by the source: the
+  // rules are deterministic (an expression's is the operator's to keep so).
+  const mask = maskOf(plan, name);
+  const column = mask ? `(${mask.sql})` : quoteIdent(sourceColumnName(plan, name));
   if (!converted(pair)) return column;
   const printed = TIMESTAMPTZ.test(pair.sourceType)
     ? timestamptzText(column, zones.source)

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config/types.js';
 import { endClient } from '../db/end-client.js';
 import { SESSION_SETTINGS_SQL } from '../copy/sql.js';
+import { redactMessage } from '../report/redact-values.js';
 import { makePlan } from '../plan/make-plan.js';
 import type { PlanFilters } from '../plan/select-tables.js';
 import { pairName, type TablePlan } from '../plan/types.js';
@@ -115,7 +116,8 @@ function failed(table: TablePlan, message: string, seconds: number): TableVerifi
     source: table.sourceTable,
     table: table.targetTable,
     status: 'error',
-    message,
+    // A failed checksum's error may quote a value (a conversion's input).
+    message: table.redactValues ? redactMessage(message) : message,
     seconds,
   };
 }

@@ -20,7 +20,7 @@ describe('bug: config errors were reported one at a time', () => {
         'pgcopy: source.port: expected an integer from 1 to 65535, got 70000',
         'pgcopy: targets[0].tables[0]: expected a table name, got 42',
         'pgcopy: targets[0].tables[1].mode: expected one of append, truncate, upsert, insert-new, got "merge"',
-        'pgcopy: targets[1].sslmod: unknown key (did you mean sslmode? expected one of url, host, port, database, user, password, secret, secretId, service, schema, sslmode, sslrootcert, sslcert, sslkey, sslpassword, connectTimeout, applicationName, auth, region, ssh, serverAddress, name, tables, strategy, disableTriggers, lockTimeout, statementTimeout, protected, exclude, split, rebuildIndexes, acknowledge)',
+        'pgcopy: targets[1].sslmod: unknown key (did you mean sslmode? expected one of url, host, port, database, user, password, secret, secretId, service, schema, sslmode, sslrootcert, sslcert, sslkey, sslpassword, connectTimeout, applicationName, auth, region, ssh, serverAddress, name, tables, strategy, disableTriggers, lockTimeout, statementTimeout, protected, exclude, split, rebuildIndexes, acknowledge, dataRules)',
         'pgcopy: targets[1].name: "db_1" is used by an earlier target',
         'pgcopy: options.concurrency: expected an integer from 1 to 64, got 0',
       ].sort(),

@@ -198,7 +198,7 @@ describe('bug: a custom check hid the other problems of a config', () => {
         'targets[0].tables[1].where: contains ";": a filter is one condition, not statements',
         'targets[1]: needs url, host, secret or service to know where the database is',
         'targets[1].name: "db_1" is used by an earlier target',
-        'targets[1].sslmod: unknown key (did you mean sslmode? expected one of url, host, port, database, user, password, secret, secretId, service, schema, sslmode, sslrootcert, sslcert, sslkey, sslpassword, connectTimeout, applicationName, auth, region, ssh, serverAddress, name, tables, strategy, disableTriggers, lockTimeout, statementTimeout, protected, exclude, split, rebuildIndexes, acknowledge)',
+        'targets[1].sslmod: unknown key (did you mean sslmode? expected one of url, host, port, database, user, password, secret, secretId, service, schema, sslmode, sslrootcert, sslcert, sslkey, sslpassword, connectTimeout, applicationName, auth, region, ssh, serverAddress, name, tables, strategy, disableTriggers, lockTimeout, statementTimeout, protected, exclude, split, rebuildIndexes, acknowledge, dataRules)',
       ].sort(),
     );
   });

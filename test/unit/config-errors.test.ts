@@ -320,6 +320,7 @@ describe('valid configs resolve fully and freeze', () => {
       ledger: true,
       ledgerSchema: 'pgcopy',
       ledgerKeepDays: 30,
+      redactValues: false,
     });
     expect(Object.isFrozen(config.targets[0]?.tables[1])).toBe(true);
   });

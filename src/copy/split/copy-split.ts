@@ -222,6 +222,7 @@ export async function copySplit(plan: TablePlan, ctx: SplitContext): Promise<Tab
       target: ctx.target,
       step,
       watches: (failedPart ?? firstPart).watches,
+      redact: plan.redactValues,
     });
     // A new attempt would collide the same way, and a decided table may have committed.
     if (decided || conflict) error = { ...error, transient: false };

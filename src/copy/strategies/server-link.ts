@@ -7,6 +7,7 @@ import type { ConnectionSpec } from '../../db/connection-spec.js';
 import { iamPassword, rdsIamToken, type IamTokenSigner } from '../../db/iam-token.js';
 import { quoteIdent, quoteLiteral } from '../../db/quote.js';
 import { CopyError } from '../../errors.js';
+import { maskKeyOptions } from '../../masking/mask-key.js';
 import { CopyInWriter } from '../wire/copy-in-writer.js';
 
 /**
@@ -30,6 +31,8 @@ export interface ServerLink {
   /** The endpoint's application_name (default pgcopy) and connect_timeout in seconds, if set. */
   readonly applicationName: string;
   readonly connectTimeout?: number;
+  /** libpq `options` of the session: the source's mask key, for the data rules (dblink). */
+  readonly options?: string;
 }
 
 /** A server cannot use pgcopy's CA file: verify-* becomes require (encrypted, not verified). */
@@ -48,6 +51,7 @@ export function serverLink(spec: ConnectionSpec): ServerLink {
     sslmode: address?.sslmode ?? serverSslmode(spec.sslmode),
     applicationName: spec.applicationName ?? 'pgcopy',
     ...(spec.connectTimeout !== undefined ? { connectTimeout: spec.connectTimeout } : {}),
+    ...(spec.maskKey !== undefined ? { options: maskKeyOptions(spec.maskKey) } : {}),
   };
 }
 
@@ -82,6 +86,7 @@ export function conninfo(link: ServerLink): string {
       'connect_timeout',
       link.connectTimeout === undefined ? undefined : String(link.connectTimeout),
     ],
+    ['options', link.options],
   ];
   return pairs
     .filter((p): p is [string, string] => p[1] !== undefined)
