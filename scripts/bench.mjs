@@ -10,7 +10,7 @@ const usage = `npm run bench [-- --quick] [-- --rounds N] [-- FILE...]
               copies every row (correctness, not speed)
   --rounds N  repetitions of each method (default 5; --quick: 1)
   --only RE   in the comparison, only the methods whose names match the regular expression RE
-  FILE...     benchmark files to run (default: every bench/*.bench.test.ts; --quick: compare)
+  FILE...     benchmark files to run (default: every bench/*.bench.test.ts; --quick: compare and sync-apply)
 Servers: the suite's embedded PostgreSQL 17, or PGCOPY_BENCH_SOURCE_URL and PGCOPY_BENCH_TARGET_URL.`;
 
 let parsed;
