@@ -185,6 +185,27 @@ describe('sync apply rules', () => {
     }
   });
 
+  it('a source table renamed while syncing: a SyncSchemaError, not its changes lost', async () => {
+    const x = await scenario(
+      `CREATE TABLE $S.moving (id int PRIMARY KEY, v text)`,
+      `CREATE TABLE $S.moving (id int PRIMARY KEY, v text)`,
+    );
+    const client = await connect(target1);
+    try {
+      await sql(target1, seedSql(LEDGER, x.slot, { schema: x.schema, table: 'moving' }, x.start));
+      await sql(source, `INSERT INTO ${x.s}.moving VALUES (1, 'a')`);
+      await sql(source, `ALTER TABLE ${x.s}.moving RENAME TO moved`);
+      await sql(source, `INSERT INTO ${x.s}.moved VALUES (2, 'b')`);
+      const failed = apply(client, x, [same(x.schema, 'moving', ['id', 'v'])]);
+      await expect(failed).rejects.toThrow(/is now named .*moved/);
+      await expect(failed).rejects.toMatchObject({ table: `${x.schema}.moving` });
+      await client.query('ROLLBACK');
+      await x.drop();
+    } finally {
+      await client.end();
+    }
+  });
+
   it('a key column the target does not take: updates stop with a SyncSchemaError naming it', async () => {
     const x = await scenario(
       `CREATE TABLE $S.keyed (id int PRIMARY KEY, v text); INSERT INTO $S.keyed VALUES (1, 'a')`,
