@@ -185,6 +185,30 @@ describe('sync apply rules', () => {
     }
   });
 
+  it('a column added on the source while syncing is left out; the mapped ones carry on', async () => {
+    const x = await scenario(
+      `CREATE TABLE $S.growing (id int PRIMARY KEY, v text)`,
+      `CREATE TABLE $S.growing (id int PRIMARY KEY, v text)`,
+    );
+    const client = await connect(target1);
+    try {
+      await sql(target1, seedSql(LEDGER, x.slot, { schema: x.schema, table: 'growing' }, x.start));
+      await sql(source, `INSERT INTO ${x.s}.growing VALUES (1, 'a'), (2, 'b')`);
+      await sql(source, `ALTER TABLE ${x.s}.growing ADD COLUMN w text DEFAULT 'new'`);
+      await sql(
+        source,
+        `INSERT INTO ${x.s}.growing VALUES (3, 'c', 'w'); UPDATE ${x.s}.growing SET v = v || '!', w = 'x' WHERE id <= 2`,
+      );
+      await sql(source, `DELETE FROM ${x.s}.growing WHERE id = 3`);
+      const applier = await apply(client, x, [same(x.schema, 'growing', ['id', 'v'])]);
+      expect(applier.counts).toMatchObject({ inserts: 3, updates: 2, deletes: 1 });
+      await sameRows(`SELECT id, v FROM ${x.s}.growing`);
+      await x.drop();
+    } finally {
+      await client.end();
+    }
+  });
+
   it('a source table renamed while syncing: a SyncSchemaError, not its changes lost', async () => {
     const x = await scenario(
       `CREATE TABLE $S.moving (id int PRIMARY KEY, v text)`,
