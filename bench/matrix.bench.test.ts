@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,8 @@ let work: { dir: string; cleanup: () => Promise<void> };
 let pg15Target: LocalPostgres | undefined;
 const pairs: Pair[] = [];
 let roundTrips: Record<string, unknown> = {};
+/** Megabytes of each pair and shape's rows as binary COPY (the ingest limit's file). */
+const binaryMb: Record<string, number> = {};
 let runs = 0;
 
 // --- shell commands, as a user would type them ------------------------------------------------
@@ -314,7 +316,11 @@ afterAll(async () => {
     ...results.goals(goals),
     ...notes,
   ];
-  const tables = pairs.map((pair) => `${pair.name}\n${pairTable(pair.name)}`);
+  const sizes = (pair: Pair): string =>
+    shapes.map((shape) => `${shape.name} ${binaryMb[section(pair.name, shape)] ?? '?'}`).join(', ');
+  const tables = pairs.map(
+    (pair) => `${pair.name} (MB as binary COPY: ${sizes(pair)})\n${pairTable(pair.name)}`,
+  );
   process.stdout.write(
     `\n${tables.join('\n\n')}\n\n${manyTable()}\n\n${summary.join('\n')}\n${roundTripLines().join('\n')}\n`,
   );
@@ -334,6 +340,7 @@ afterAll(async () => {
     })),
     goals: results.evaluate(goals),
     roundTrips,
+    binaryMb,
     summary,
   });
 });
@@ -498,6 +505,7 @@ describe('the performance matrix: table shapes × servers × methods', () => {
           );
           expect(written.seconds).toBeGreaterThan(0);
           await chmod(file, 0o644);
+          binaryMb[section(pair.name, shape)] = Math.round((await stat(file)).size / 1e5) / 10;
           const config = await pgcopyConfig(`${++runs}-${shape.name}`, pair.source, pair.target, [
             shape.name,
           ]);
