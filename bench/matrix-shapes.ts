@@ -13,7 +13,8 @@ export interface Shape {
   readonly partitioned?: boolean;
 }
 
-const series = (from: number, to: number): string => `FROM generate_series(${from}, ${to}) g`;
+const series = (from: number, to: number): string =>
+  `FROM generate_series(${from}::bigint, ${to}) g`;
 
 /** The mixed table of the performance issue: bigint key, timestamptz, text of 32-96 characters, numeric(12,2), jsonb, boolean, integer. */
 export const MIXED: Shape = {
