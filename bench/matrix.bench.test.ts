@@ -67,6 +67,9 @@ const ONE_TABLE = `pgcopy, 1 table of ${(TABLES * TABLE_ROWS).toLocaleString('en
 const MANY_TABLES = `pgcopy, ${TABLES} tables × ${TABLE_ROWS.toLocaleString('en-US')} rows, concurrency 1`;
 
 const section = (pair: string, shape: Shape): string => `${pair} ${shape.name}`;
+/** pgcopy's fixed cost on a pair (process start, plan, snapshot, ledger): a run of one row. */
+const FIXED = 'fixed cost';
+const oneRow = (pair: string): string => `${pair} ${FIXED}: pgcopy run, one row`;
 const named = (pair: string, shape: Shape, method: string): string =>
   `${section(pair, shape)}: ${method}`;
 const results = new Results(
@@ -252,6 +255,9 @@ async function createShapes(pair: Pair): Promise<void> {
     pair.target,
     `CREATE SCHEMA ${q}; ${shapes.map((shape) => createTable(q, shape, rowsOf(shape))).join('\n')}`,
   );
+  const one = createTable(q, MIXED, 1, 'one');
+  await sql(pair.source, `${one} INSERT INTO ${q}.one ${MIXED.select(1, 1)};`);
+  await sql(pair.target, one);
 }
 
 /** The tables of the many-tables comparison: TABLES small ones and one of all their rows. */
@@ -402,12 +408,21 @@ function pairTable(pair: string): string {
     const base = r.section + `: ${METHOD.binary}`;
     return fixed(results.median(r.method, allCpu) / results.median(base, allCpu));
   };
+  /** pgcopy's time less its one-row run, against the binary pipe: the gap the bytes make. */
+  const withoutFixed = (r: ResultRow): string =>
+    r.method.endsWith(METHOD.pgcopy)
+      ? fixed(
+          (r.medianSeconds - results.median(oneRow(pair))) /
+            results.median(r.section + `: ${METHOD.binary}`),
+        )
+      : '';
   const cells = rows.map((r) => [
     r.section.slice(pair.length + 1),
     r.method.slice(r.section.length + 2),
     fixed(r.medianSeconds),
     fixed(r.ratio ?? (r.method.endsWith(METHOD.binary) ? 1 : null)),
     fixed(r.ratioVersus ?? (r.method.endsWith(METHOD.ingest) ? 1 : null)),
+    withoutFixed(r),
     fixed(r.cpuSeconds),
     fixed(r.sourceCpuSeconds),
     fixed(r.targetCpuSeconds),
@@ -423,6 +438,7 @@ function pairTable(pair: string): string {
       'wall s',
       '× binary pipe',
       '× ingest limit',
+      '× binary pipe, one-row run off',
       'client CPU s',
       'source CPU s',
       'target CPU s',
@@ -490,6 +506,15 @@ describe('the performance matrix: table shapes × servers × methods', () => {
     async () => {
       expect(pairs.length).toBeGreaterThan(0);
       for (const pair of pairs) {
+        const oneConfig = await pgcopyConfig(`${++runs}-one`, pair.source, pair.target, ['one']);
+        const oneExpected = await rowsDigest(pair.source, `SELECT * FROM ${q}.one`);
+        await measure(
+          pair,
+          `${pair.name} ${FIXED}`,
+          [{ name: oneRow(pair.name), go: () => pgcopy(oneConfig) }],
+          () => sql(pair.target, `TRUNCATE ${q}.one`),
+          async () => equal(await rowsDigest(pair.target, `SELECT * FROM ${q}.one`), oneExpected),
+        );
         for (const shape of shapes) {
           const table = `${q}.${shape.name}`;
           const expected = await rowsDigest(pair.source, `SELECT * FROM ${table}`);
