@@ -240,7 +240,9 @@ async function postmaster(server: ServerInfo): Promise<number | undefined> {
   try {
     return await postmasterOf(server);
   } catch {
-    notes.push(`${server.name}: its postmaster is not on this machine: no server CPU figures`);
+    notes.push(
+      `${server.name}: its postmaster is not on this machine: no server CPU figures (nor, for a target, its ingest limit)`,
+    );
     return undefined;
   }
 }
@@ -543,7 +545,10 @@ describe('the performance matrix: table shapes × servers × methods', () => {
           const methods: Method[] = [
             method(METHOD.text, () => shell(pair, pipe(pair, shape, false))),
             method(METHOD.binary, () => shell(pair, pipe(pair, shape, true))),
-            method(METHOD.ingest, () => shell(pair, ingest(pair, shape, file))),
+            // The server reads the file from its own disk: only a server on this machine can.
+            ...(pair.targetPostmaster === undefined
+              ? []
+              : [method(METHOD.ingest, () => shell(pair, ingest(pair, shape, file)))]),
             ...(pgcopydb
               ? [
                   method(METHOD.pgcopydb, async () =>
