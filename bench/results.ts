@@ -7,7 +7,14 @@ export interface Sample {
   readonly seconds: number;
   readonly cpuSeconds: number;
   readonly maxRssMb?: number;
+  /** CPU seconds the source server's processes (its backends) spent during the run. */
+  readonly sourceCpuSeconds?: number;
+  /** CPU seconds the target server's processes (its backends) spent during the run. */
+  readonly targetCpuSeconds?: number;
 }
+
+/** A figure of a sample a goal can bound. */
+export type Measure = keyof Sample;
 
 export interface MethodFigures {
   readonly section: string;
@@ -22,8 +29,21 @@ export interface MethodFigures {
 export interface Goal {
   readonly text: string;
   readonly method: string;
-  readonly versus: string;
+  /** The method it is compared with; without one, the goal bounds the method's own median. */
+  readonly versus?: string;
   readonly atMost: number;
+  /** The figure compared: wall seconds unless said. */
+  readonly of?: Measure;
+  /** Printed after the value when the goal bounds a figure rather than a ratio (e.g. `MB`). */
+  readonly unit?: string;
+}
+
+/** A goal with the value measured for it. */
+export interface GoalResult {
+  readonly text: string;
+  readonly value: number | null;
+  readonly atMost: number;
+  readonly met: boolean | null;
 }
 
 /** One method's line of the table and of the JSON file. */
@@ -37,6 +57,8 @@ export interface ResultRow {
   readonly ratioVersus: number | null;
   readonly cpuSeconds: number;
   readonly cpuSecondsPerGb: number | null;
+  readonly sourceCpuSeconds: number | null;
+  readonly targetCpuSeconds: number | null;
   readonly peakRssMb: number;
   readonly checked: boolean | null;
 }
@@ -83,6 +105,10 @@ export class Results {
       const baseline = this.baselines[m.section];
       const cpu = this.median(m.name, (s) => s.cpuSeconds);
       const rss = this.median(m.name, (s) => s.maxRssMb);
+      const server = (of: (s: Sample) => number | undefined): number | null => {
+        const value = this.median(m.name, of);
+        return Number.isNaN(value) ? null : round(value, 2);
+      };
       return {
         section: m.section,
         method: m.name,
@@ -96,6 +122,8 @@ export class Results {
           m.section === 'one big table' && this.textBytes > 0
             ? round(cpu / (this.textBytes / 1e9), 2)
             : null,
+        sourceCpuSeconds: server((s) => s.sourceCpuSeconds),
+        targetCpuSeconds: server((s) => s.targetCpuSeconds),
         peakRssMb: round(rss, 0),
         checked: m.checked ?? null,
       };
@@ -132,11 +160,30 @@ export class Results {
     return [line(header), line(header.map(() => '---')), ...cells.map(line)].join('\n');
   }
 
-  goals(goals: readonly Goal[]): string[] {
+  /** Each goal's value: the ratio of the medians, or the method's own median without `versus`. */
+  evaluate(goals: readonly Goal[]): GoalResult[] {
     return goals.map((g) => {
-      const ratio = this.ratio(g.method, g.versus);
-      const verdict = Number.isNaN(ratio) ? 'not measured' : ratio <= g.atMost ? 'met' : 'not met';
-      return `${g.text}: ${fixed(round(ratio, 2), 2)} (goal ≤ ${g.atMost}) ${verdict}`;
+      const of = (s: Sample): number | undefined => s[g.of ?? 'seconds'];
+      const value = g.versus
+        ? this.median(g.method, of) / this.median(g.versus, of)
+        : this.median(g.method, of);
+      const measured = !Number.isNaN(value);
+      return {
+        text: g.text,
+        value: measured ? round(value, 2) : null,
+        atMost: g.atMost,
+        met: measured ? value <= g.atMost : null,
+      };
+    });
+  }
+
+  goals(goals: readonly Goal[]): string[] {
+    return this.evaluate(goals).map((r, i) => {
+      const unit = goals[i]?.unit;
+      const digits = unit ? 0 : 2;
+      const verdict = r.met === null ? 'not measured' : r.met ? 'met' : 'not met';
+      const value = `${fixed(r.value, digits)}${unit && r.value !== null ? ` ${unit}` : ''}`;
+      return `${r.text}: ${value} (goal ≤ ${r.atMost}${unit ? ` ${unit}` : ''}) ${verdict}`;
     });
   }
 
