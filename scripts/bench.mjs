@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const usage = `npm run bench [-- --quick] [-- --rounds N] [-- FILE...]
-  --quick     small sizes, one round, the comparison benchmark only: checks that every method
-              copies every row (correctness, not speed)
+  --quick     small sizes, one round, the comparison and start-up benchmarks only: checks that
+              every method copies every row (correctness, not speed)
   --rounds N  repetitions of each method (default 5; --quick: 1)
   --only RE   in the comparison, only the methods whose names match the regular expression RE
   FILE...     benchmark files to run (default: every bench/*.bench.test.ts; --quick: compare)
@@ -50,7 +50,11 @@ const env = { ...(values.quick ? quick : {}), ...process.env };
 if (values.rounds !== undefined) env.PGCOPY_BENCH_ROUNDS = values.rounds;
 if (values.only !== undefined) env.PGCOPY_BENCH_ONLY = values.only;
 const files =
-  positionals.length > 0 ? positionals : values.quick ? ['bench/compare.bench.test.ts'] : [];
+  positionals.length > 0
+    ? positionals
+    : values.quick
+      ? ['bench/compare.bench.test.ts', 'bench/startup.bench.test.ts']
+      : [];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
