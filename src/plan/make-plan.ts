@@ -109,13 +109,15 @@ export async function makePlan(
       if (s.where !== undefined) whereFilters.set(`${s.source}\0${s.where}`, s.where);
   }
 
-  const sourceClient = await connectors.source.connect(options);
+  // Sampled values must have the text form the copy will send.
+  const sourceClient = await connectors.source.connect({
+    ...options,
+    settings: SESSION_SETTINGS_SQL,
+  });
   try {
     connectors.step(
       `source: reading the catalogs of ${String(new Set(sourceNames).size)} table(s)`,
     );
-    // Sampled values must have the text form the copy will send.
-    await sourceClient.query(SESSION_SETTINGS_SQL);
     const sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);
     const sourceRowSecurity = await readRowSecurity(sourceClient, sourceSchema, sourceNames);
     const whereErrors = await checkWhereFilters(sourceClient, sourceCatalog, whereFilters);
