@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const usage = `npm run bench [-- --quick] [-- --rounds N] [-- FILE...]
-  --quick     small sizes, one round, the comparison, the matrix and the sync benchmark only:
-              checks that every method copies every row (correctness, not speed)
+  --quick     small sizes, one round, the comparison, the matrix, start-up and sync benchmarks
+              only: checks that every method copies every row (correctness, not speed)
   --rounds N  repetitions of each method (default 5; --quick: 1)
   --only RE   in the comparison and the matrix, only the methods whose names match the regular
               expression RE
   FILE...     benchmark files to run (default: every bench/*.bench.test.ts; --quick: compare,
-              matrix and sync-apply)
+              matrix, startup and sync-apply)
 Servers: the suite's embedded PostgreSQL 17, or PGCOPY_BENCH_SOURCE_URL and PGCOPY_BENCH_TARGET_URL.`;
 
 let parsed;
@@ -58,6 +58,7 @@ const files =
       ? [
           'bench/compare.bench.test.ts',
           'bench/matrix.bench.test.ts',
+          'bench/startup.bench.test.ts',
           'bench/sync-apply.bench.test.ts',
         ]
       : [];

@@ -32,6 +32,7 @@ import { settleLeftovers } from './split/leftovers.js';
 import { openLedgers } from '../ledger/open-ledgers.js';
 import type { TargetLedger } from '../ledger/target-ledger.js';
 import { newRunId } from '../run-id.js';
+import { endClient } from '../db/end-client.js';
 import { VERSION } from '../version.js';
 
 export interface RunOptions {
@@ -157,6 +158,17 @@ async function copyAll(
   let copyable: TablePlan[];
   let ledgers: Map<string, TargetLedger>;
   let snapshot: SnapshotHolder | undefined;
+  // The source connections the copy starts with (the snapshot's, the first worker's) connect
+  // while the targets' ledgers are read: a connection's set-up is not waited for after them. A
+  // failed connect is reported where the connection is used (and the worker's is tried again).
+  const snapshotClient = connectors.source.connect(signal ? { signal } : {}).then(
+    (client) => ({ client }),
+    (error: unknown) => ({ error }),
+  );
+  const taken = { snapshotClient: false };
+  void connectionsOf(0)
+    .sourceClient(signal ? { signal } : {})
+    .catch(() => undefined);
   try {
     // Before any table starts: what this run id committed, and the leftovers of earlier runs.
     const written = writtenTargets(plan, connectors);
@@ -175,10 +187,23 @@ async function copyAll(
       })
     ).sort((a, b) => b.estimatedBytes - a.estimatedBytes);
     snapshot =
-      copyable.length > 0 ? await openSnapshot(config, connectors, signal, emit, now) : undefined;
+      copyable.length > 0
+        ? await openSnapshot(config, connectors, signal, emit, now, async () => {
+            taken.snapshotClient = true;
+            const early = await snapshotClient;
+            if ('error' in early) throw early.error;
+            return early.client;
+          })
+        : undefined;
   } catch (error) {
     await closeWorkers();
     throw error;
+  } finally {
+    // Not taken by the snapshot (nothing to copy, or a failure before it): closed.
+    if (!taken.snapshotClient) {
+      const early = await snapshotClient;
+      if ('client' in early) await endClient(early.client);
+    }
   }
   const verified = new Map<TablePlan, Verified>();
   const lockWaits = new LockWaits(
@@ -251,20 +276,24 @@ async function copyAll(
   });
 }
 
-/** The run's snapshot, held (and re-exported if lost, as the config asks) for the whole run. */
+/**
+ * The run's snapshot, held (and re-exported if lost, as the config asks) for the whole run, on
+ * the source connection `connected` gives it (opened while the ledgers were read).
+ */
 async function openSnapshot(
   config: Config,
   connectors: Connectors,
   signal: AbortSignal | undefined,
   emit: EventListener,
   now: () => Date,
+  connected: () => Promise<pg.Client>,
 ): Promise<SnapshotHolder> {
   const connectSource = (): Promise<pg.Client> =>
     connectors.source.connect(signal ? { signal } : {});
   connectors.step('source: opening the snapshot every table is read in');
   return new SnapshotHolder(
     await sourceStep('opening the snapshot', async () =>
-      SnapshotCoordinator.open(await connectSource()),
+      SnapshotCoordinator.open(await connected()),
     ),
     config.options.onSnapshotLoss,
     connectSource,

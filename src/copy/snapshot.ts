@@ -25,11 +25,18 @@ export class SnapshotCoordinator {
   static async open(client: pg.Client): Promise<SnapshotCoordinator> {
     try {
       // The coordinator idles in its transaction for the whole run: a server or role default
-      // idle_in_transaction_session_timeout would end it, and with it the snapshot.
-      await client.query('SET idle_in_transaction_session_timeout = 0');
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
-      return new SnapshotCoordinator(client, result.rows[0]?.id ?? '');
+      // idle_in_transaction_session_timeout would end it, and with it the snapshot. One round
+      // trip: the BEGIN inside the string makes the export part of a transaction that stays open.
+      const results = (await client.query(
+        [
+          'SET idle_in_transaction_session_timeout = 0',
+          'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+          'SELECT pg_export_snapshot() AS id',
+        ].join('; '),
+      )) as unknown as pg.QueryResult<{ id: string }>[];
+      const id = results[2]?.rows[0]?.id;
+      if (id === undefined) throw new Error('pg_export_snapshot() returned no snapshot');
+      return new SnapshotCoordinator(client, id);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;

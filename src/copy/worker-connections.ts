@@ -90,15 +90,9 @@ export class WorkerConnections {
   }
 }
 
-async function open(connector: Connector, options: { signal?: AbortSignal }): Promise<pg.Client> {
-  const client = await connector.connect(options);
-  try {
-    await client.query(SESSION_SETTINGS_SQL);
-    return client;
-  } catch (error) {
-    await endClient(client);
-    throw error;
-  }
+/** A new connection with the session settings, sent as it connects (no round trip of their own). */
+function open(connector: Connector, options: { signal?: AbortSignal }): Promise<pg.Client> {
+  return connector.connect({ ...options, settings: SESSION_SETTINGS_SQL });
 }
 
 async function settled(client: Promise<pg.Client>): Promise<pg.Client | undefined> {

@@ -77,8 +77,11 @@ export class Connector {
     return { host: tunnel.localHost, port: tunnel.localPort };
   }
 
-  /** A new connected client. Errors name the endpoint, never the password. */
-  async connect(options: { signal?: AbortSignal } = {}): Promise<pg.Client> {
+  /**
+   * A new connected client. Errors name the endpoint, never the password. `settings`: SET
+   * statements for the session, sent with pgcopy's search_path in the same round trip.
+   */
+  async connect(options: { signal?: AbortSignal; settings?: string } = {}): Promise<pg.Client> {
     const { spec } = this;
     options.signal?.throwIfAborted();
     if (spec.unavailable) throw spec.unavailable;
@@ -97,7 +100,7 @@ export class Connector {
       try {
         await client.connect();
         this.cancelOnAbort.track(client, address);
-        await takeSearchPath(client);
+        await takeSearchPath(client, options.settings);
         return client;
       } catch (error) {
         await client.end().catch(() => undefined);

@@ -8,14 +8,17 @@ import { sqlstateOf } from '../errors.js';
  * and nothing changes. Call it outside a transaction.
  */
 export async function mayDisableTriggers(client: pg.ClientBase): Promise<boolean> {
-  await client.query('BEGIN');
   try {
-    await client.query(`SET LOCAL session_replication_role = replica`);
+    // One round trip: the transaction begins, tries the setting and ends in the one string.
+    await client.query(`BEGIN; SET LOCAL session_replication_role = replica; ROLLBACK`);
     return true;
   } catch (error) {
-    if (sqlstateOf(error) === '42501') return false;
+    // The string stopped at the failed statement, inside the transaction it had begun.
+    const ended = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    if (ended && sqlstateOf(error) === '42501') return false;
     throw error;
-  } finally {
-    await client.query('ROLLBACK');
   }
 }

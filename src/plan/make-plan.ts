@@ -111,13 +111,23 @@ export async function makePlan(
       if (s.where !== undefined) whereFilters.set(`${s.source}\0${s.where}`, s.where);
   }
 
-  const sourceClient = await connectors.source.connect(options);
+  // Each target's catalog is read while the source's is: neither waits for the other.
+  const reads = selected.map(({ config: target, tables }) =>
+    readTarget(config, connectors, target, tables, options),
+  );
+  // A read the abort ends rejects before it is awaited: not an unhandled rejection.
+  for (const read of reads) void read.catch(() => undefined);
+  // Sampled values must have the text form the copy will send.
+  const sourceClient = await connectors.source
+    .connect({ ...options, settings: SESSION_SETTINGS_SQL })
+    .catch(async (error: unknown) => {
+      await endTargetClients(reads);
+      throw error;
+    });
   try {
     connectors.step(
       `source: reading the catalogs of ${String(new Set(sourceNames).size)} table(s)`,
     );
-    // Sampled values must have the text form the copy will send.
-    await sourceClient.query(SESSION_SETTINGS_SQL);
     const sourceCatalog = await readSchemaCatalog(sourceClient, sourceSchema, sourceNames);
     const sourceRowSecurity = await readRowSecurity(sourceClient, sourceSchema, sourceNames);
     const whereErrors = await checkWhereFilters(sourceClient, sourceCatalog, whereFilters);
@@ -129,8 +139,8 @@ export async function makePlan(
     );
     const sampler = new SourceSampler(sourceClient, sourceSchema);
     const placed = await Promise.all(
-      selected.map(({ config: target, tables }) =>
-        planTarget(config, connectors, target, tables, {
+      selected.map(async ({ config: target, tables }, i) =>
+        planTarget(config, connectors, target, tables, await readOf(reads, i), {
           mode: filters.mode,
           allowTruncate: filters.allowTruncate ?? [],
           sourceCatalog,
@@ -152,8 +162,19 @@ export async function makePlan(
       readOnce: planReadOnce(targets, config.options.readOnce),
     };
   } finally {
-    await sourceClient.end();
+    await Promise.all([sourceClient.end(), endTargetClients(reads)]);
   }
+}
+
+function readOf(reads: readonly Promise<TargetFacts>[], i: number): Promise<TargetFacts> {
+  const read = reads[i];
+  if (!read) throw new Error(`no catalog read for target ${i}`);
+  return read;
+}
+
+/** Ends the clients the targets' reads opened (a read that was aborted opened none to end). */
+async function endTargetClients(reads: readonly Promise<TargetFacts>[]): Promise<void> {
+  await Promise.all(reads.map(async (read) => (await read.catch(() => undefined))?.client?.end()));
 }
 
 interface TargetPlanContext {
@@ -176,34 +197,44 @@ async function maxPreparedTransactions(client: pg.ClientBase): Promise<number> {
   return result.rows[0]?.n ?? 0;
 }
 
+/** What the plan reads on one target, with the client it read it through (open, or none). */
+interface TargetFacts {
+  readonly client: pg.Client | undefined;
+  readonly catalog: SchemaCatalog | undefined;
+  readonly mayDisable: boolean | undefined;
+  readonly maxPrepared: number | undefined;
+  readonly conflicts: Map<string, ConflictIndex[]> | undefined;
+  readonly prepared: PreparedLocks[];
+  readonly rowSecurity: ReadonlyMap<string, RowSecurity>;
+  readonly readOnly: string | undefined;
+  /** Why the target could not be read: its tables fail, the others' do not. */
+  readonly error: string | undefined;
+}
+
 /**
- * Reads one target's catalog and plans its tables, with the database it reached; an unreachable
- * target fails its own tables only.
+ * Connects to one target and reads what its plan needs; the client stays open (the plan probes
+ * conversions through it) for makePlan to end. Rejects only when the run is aborted.
  */
-async function planTarget(
+async function readTarget(
   config: Config,
   connectors: Connectors,
   target: TargetConfig,
   tables: readonly TableSpec[],
-  context: TargetPlanContext,
-): Promise<PlacedTarget> {
-  const { sourceCatalog } = context;
+  options: { signal?: AbortSignal },
+): Promise<TargetFacts> {
   let client: pg.Client | undefined;
   let catalog: SchemaCatalog | undefined;
   let mayDisable: boolean | undefined;
   let maxPrepared: number | undefined;
   let conflicts: Map<string, ConflictIndex[]> | undefined;
   let prepared: PreparedLocks[] = [];
-  let targetError: string | undefined;
-  let facts: EndpointFacts = {
-    sourceRowSecurity: context.sourceRowSecurity,
-    targetRowSecurity: new Map(),
-    targetReadOnly: undefined,
-  };
+  let rowSecurity: ReadonlyMap<string, RowSecurity> = new Map();
+  let readOnly: string | undefined;
+  let error: string | undefined;
   try {
     client = await connectors
       .target(target.name)
-      .connect(context.signal ? { signal: context.signal } : {});
+      .connect(options.signal ? { signal: options.signal } : {});
     catalog = await readSchemaCatalog(
       client,
       target.schema,
@@ -219,143 +250,166 @@ async function planTarget(
       maxPrepared = await maxPreparedTransactions(client);
       conflicts = await readConflictIndexes(client, target.schema, names, catalog.serverVersion);
     }
-    facts = {
-      ...facts,
-      targetRowSecurity: await readRowSecurity(client, target.schema, names),
-      targetReadOnly: await readOnlyReason(client),
-    };
+    const security = await readRowSecurity(client, target.schema, names);
+    readOnly = await readOnlyReason(client);
+    rowSecurity = security;
     prepared = await readPreparedLocks(client, target.schema, names);
-  } catch (error) {
-    context.signal?.throwIfAborted();
-    targetError = describeError(error);
+  } catch (thrown) {
+    options.signal?.throwIfAborted();
+    error = describeError(thrown);
   }
-  try {
-    const configuredSources = new Set(tables.map((s) => s.source));
-    const strategyOf = (spec: TableSpec): Strategy =>
-      spec.strategy ?? target.strategy ?? config.options.strategy;
-    const planned = withLoadOrder(
-      tables.map((spec) =>
-        buildTablePlan({
-          targetName: target.name,
-          sourceSchema: config.source.schema,
-          targetSchema: target.schema,
-          spec,
-          mode: spec.mode ?? context.mode ?? config.options.mode,
-          ...modeOverrideNote(spec.mode, context.mode),
-          source: sourceCatalog.tables.get(spec.source),
-          target: catalog?.tables.get(spec.target),
-          targetError,
-          missingSchemas: {
-            source: !sourceCatalog.schemaExists,
-            target: catalog?.schemaExists === false,
-          },
-          sameDatabase: catalog?.databaseIdentity === sourceCatalog.databaseIdentity,
-          truncateRefused:
-            target.protected === true && !context.allowTruncate.includes(target.name),
-          configuredSources,
-          strategy: strategyOf(spec),
-          extensions: extensionStates(strategyOf(spec), sourceCatalog, catalog),
-          createExtensions: config.options.createExtensions,
-          sourceVersion: sourceCatalog.serverVersion,
-          disableTriggers:
-            spec.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,
-          mayDisableTriggers: mayDisable,
-          whereError:
-            spec.where === undefined
-              ? undefined
-              : context.whereErrors.get(`${spec.source}\0${spec.where}`),
-          dataRules: ruleLevelsOf(config, target, spec),
-          ruleErrors: ruleErrorsOf(
-            ruleLevelsOf(config, target, spec),
-            spec,
-            sourceCatalog,
-            context.ruleErrors,
-          ),
-          redactValues: context.redactValues,
-        }),
-      ),
-      (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
-    );
-    const endpoints = {
-      source: connectors.source.spec,
-      target: connectors.target(target.name).spec,
-    };
-    const checked = planned.map((t) =>
-      withLinkCertificateRule(
-        applyEndpointFacts(
-          t,
-          tables.find((s) => s.target === t.targetTable),
-          facts,
-        ),
-        endpoints,
-      ),
-    );
-    const split = checked.map((t) => {
-      const spec = tables.find((s) => s.target === t.targetTable);
-      return applySplitRules(t, {
-        setting: splitSettingOf(spec?.split, target.split, config.options.split),
+  return {
+    client,
+    catalog,
+    mayDisable,
+    maxPrepared,
+    conflicts,
+    prepared,
+    rowSecurity,
+    readOnly,
+    error,
+  };
+}
+
+/** Plans one target's tables from what was read on it and on the source, with the database it reached. */
+async function planTarget(
+  config: Config,
+  connectors: Connectors,
+  target: TargetConfig,
+  tables: readonly TableSpec[],
+  read: TargetFacts,
+  context: TargetPlanContext,
+): Promise<PlacedTarget> {
+  const { sourceCatalog } = context;
+  const { client, catalog, mayDisable, maxPrepared, conflicts, prepared } = read;
+  const targetError = read.error;
+  const facts: EndpointFacts = {
+    sourceRowSecurity: context.sourceRowSecurity,
+    targetRowSecurity: read.rowSecurity,
+    targetReadOnly: read.readOnly,
+  };
+  const configuredSources = new Set(tables.map((s) => s.source));
+  const strategyOf = (spec: TableSpec): Strategy =>
+    spec.strategy ?? target.strategy ?? config.options.strategy;
+  const planned = withLoadOrder(
+    tables.map((spec) =>
+      buildTablePlan({
+        targetName: target.name,
+        sourceSchema: config.source.schema,
+        targetSchema: target.schema,
+        spec,
+        mode: spec.mode ?? context.mode ?? config.options.mode,
+        ...modeOverrideNote(spec.mode, context.mode),
+        source: sourceCatalog.tables.get(spec.source),
+        target: catalog?.tables.get(spec.target),
+        targetError,
+        missingSchemas: {
+          source: !sourceCatalog.schemaExists,
+          target: catalog?.schemaExists === false,
+        },
+        sameDatabase: catalog?.databaseIdentity === sourceCatalog.databaseIdentity,
+        truncateRefused: target.protected === true && !context.allowTruncate.includes(target.name),
+        configuredSources,
+        strategy: strategyOf(spec),
+        extensions: extensionStates(strategyOf(spec), sourceCatalog, catalog),
+        createExtensions: config.options.createExtensions,
         sourceVersion: sourceCatalog.serverVersion,
-        maxPreparedTransactions: maxPrepared,
-        concurrency: config.options.concurrency,
-        waitRisk: partsMayWait(
-          t,
-          conflicts?.get(t.targetTable) ?? [],
-          sourceCatalog.tables.get(t.sourceTable),
+        disableTriggers:
+          spec.disableTriggers ?? target.disableTriggers ?? config.options.disableTriggers,
+        mayDisableTriggers: mayDisable,
+        whereError:
+          spec.where === undefined
+            ? undefined
+            : context.whereErrors.get(`${spec.source}\0${spec.where}`),
+        dataRules: ruleLevelsOf(config, target, spec),
+        ruleErrors: ruleErrorsOf(
+          ruleLevelsOf(config, target, spec),
+          spec,
+          sourceCatalog,
+          context.ruleErrors,
         ),
-        integerKey: integerKeyOf(sourceCatalog.tables.get(t.sourceTable)),
-      });
+        redactValues: context.redactValues,
+      }),
+    ),
+    (t) => catalog?.tables.get(t.targetTable)?.references ?? [],
+  );
+  const endpoints = {
+    source: connectors.source.spec,
+    target: connectors.target(target.name).spec,
+  };
+  const checked = planned.map((t) =>
+    withLinkCertificateRule(
+      applyEndpointFacts(
+        t,
+        tables.find((s) => s.target === t.targetTable),
+        facts,
+      ),
+      endpoints,
+    ),
+  );
+  const split = checked.map((t) => {
+    const spec = tables.find((s) => s.target === t.targetTable);
+    return applySplitRules(t, {
+      setting: splitSettingOf(spec?.split, target.split, config.options.split),
+      sourceVersion: sourceCatalog.serverVersion,
+      maxPreparedTransactions: maxPrepared,
+      concurrency: config.options.concurrency,
+      waitRisk: partsMayWait(
+        t,
+        conflicts?.get(t.targetTable) ?? [],
+        sourceCatalog.tables.get(t.sourceTable),
+      ),
+      integerKey: integerKeyOf(sourceCatalog.tables.get(t.sourceTable)),
     });
-    const rebuildOf = (t: TablePlan) =>
-      rebuildIndexesOf(
-        tables.find((s) => s.target === t.targetTable)?.rebuildIndexes,
-        target.rebuildIndexes,
-        config.options.rebuildIndexes,
-      );
-    const asked = split.filter((t) => needsIndexes(t, rebuildOf(t))).map((t) => t.targetTable);
-    // Read only for big tables that may have their indexes rebuilt (none: no round trip).
-    const indexes: Map<string, TableIndexes> =
-      client && asked.length > 0
-        ? await readTableIndexes(client, target.schema, asked)
-        : new Map<string, TableIndexes>();
-    const rebuilt = split.map((t) => applyIndexRules(t, rebuildOf(t), indexes.get(t.targetTable)));
-    const probed =
-      client && catalog
-        ? await probeConversions(rebuilt, {
-            sampler: context.sampler,
-            sourceTables: sourceCatalog.tables,
-            target: client,
-            targetTables: catalog.tables,
-            targetVersion: catalog.serverVersion,
-          })
-        : rebuilt;
-    const references = (t: TablePlan): readonly TableRef[] =>
-      catalog?.tables.get(t.targetTable)?.references ?? [];
-    const referencedBy = (t: TablePlan): readonly TableRef[] =>
-      catalog?.tables.get(t.targetTable)?.referencedBy ?? [];
-    const fk = withForeignKeyRules(withTriggerWriteRefusals(probed), references, referencedBy);
-    const { lockTimeoutMs } = timeoutsOf(config, target.name);
-    const locked = withPreparedLocks(withOrphanRules(fk.tables), prepared, lockTimeoutMs);
-    const acknowledging = (t: TablePlan): TablePlan =>
-      withAcknowledged(t, [
-        config.options.acknowledge,
-        target.acknowledge,
-        tables.find((s) => s.target === t.targetTable)?.acknowledge,
-      ]);
-    return {
-      plan: {
-        name: target.name,
-        schema: target.schema,
-        tables: locked.tables.map(acknowledging),
-        ...(locked.prepared.length > 0 ? { prepared: locked.prepared } : {}),
-        ...(locked.prepared.length > 0 && lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
-        ...(fk.truncateGroups.length > 0 ? { truncateGroups: fk.truncateGroups } : {}),
-        ...(fk.loadGroups.length > 0 ? { loadGroups: fk.loadGroups } : {}),
-      },
-      database: catalog?.databaseIdentity,
-    };
-  } finally {
-    await client?.end();
-  }
+  });
+  const rebuildOf = (t: TablePlan) =>
+    rebuildIndexesOf(
+      tables.find((s) => s.target === t.targetTable)?.rebuildIndexes,
+      target.rebuildIndexes,
+      config.options.rebuildIndexes,
+    );
+  const asked = split.filter((t) => needsIndexes(t, rebuildOf(t))).map((t) => t.targetTable);
+  // Read only for big tables that may have their indexes rebuilt (none: no round trip).
+  const indexes: Map<string, TableIndexes> =
+    client && asked.length > 0
+      ? await readTableIndexes(client, target.schema, asked)
+      : new Map<string, TableIndexes>();
+  const rebuilt = split.map((t) => applyIndexRules(t, rebuildOf(t), indexes.get(t.targetTable)));
+  const probed =
+    client && catalog
+      ? await probeConversions(rebuilt, {
+          sampler: context.sampler,
+          sourceTables: sourceCatalog.tables,
+          target: client,
+          targetTables: catalog.tables,
+          targetVersion: catalog.serverVersion,
+        })
+      : rebuilt;
+  const references = (t: TablePlan): readonly TableRef[] =>
+    catalog?.tables.get(t.targetTable)?.references ?? [];
+  const referencedBy = (t: TablePlan): readonly TableRef[] =>
+    catalog?.tables.get(t.targetTable)?.referencedBy ?? [];
+  const fk = withForeignKeyRules(withTriggerWriteRefusals(probed), references, referencedBy);
+  const { lockTimeoutMs } = timeoutsOf(config, target.name);
+  const locked = withPreparedLocks(withOrphanRules(fk.tables), prepared, lockTimeoutMs);
+  const acknowledging = (t: TablePlan): TablePlan =>
+    withAcknowledged(t, [
+      config.options.acknowledge,
+      target.acknowledge,
+      tables.find((s) => s.target === t.targetTable)?.acknowledge,
+    ]);
+  return {
+    plan: {
+      name: target.name,
+      schema: target.schema,
+      tables: locked.tables.map(acknowledging),
+      ...(locked.prepared.length > 0 ? { prepared: locked.prepared } : {}),
+      ...(locked.prepared.length > 0 && lockTimeoutMs !== undefined ? { lockTimeoutMs } : {}),
+      ...(fk.truncateGroups.length > 0 ? { truncateGroups: fk.truncateGroups } : {}),
+      ...(fk.loadGroups.length > 0 ? { loadGroups: fk.loadGroups } : {}),
+    },
+    database: catalog?.databaseIdentity,
+  };
 }
 
 /**

@@ -23,6 +23,8 @@ beforeAll(async () => {
     source: await LatencyProxy.start(s.source),
     target: await LatencyProxy.start(s.target1),
   };
+  // The first run on a target creates its ledger: a cost of that run only, not of its tables.
+  await roundTrips(tables.slice(0, 1), false);
 });
 
 afterAll(async () => {
