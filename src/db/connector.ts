@@ -76,8 +76,11 @@ export class Connector {
     return { host: tunnel.localHost, port: tunnel.localPort };
   }
 
-  /** A new connected client. Errors name the endpoint, never the password. */
-  async connect(options: { signal?: AbortSignal } = {}): Promise<pg.Client> {
+  /**
+   * A new connected client. Errors name the endpoint, never the password. `replication`: a
+   * logical replication connection (replication commands and SQL), for pgcopy sync's slot.
+   */
+  async connect(options: { signal?: AbortSignal; replication?: boolean } = {}): Promise<pg.Client> {
     const { spec } = this;
     options.signal?.throwIfAborted();
     if (spec.unavailable) throw spec.unavailable;
@@ -88,6 +91,7 @@ export class Connector {
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
       const client = withoutEnvironment(
         new this.Client(pgClientConfig(spec, address, sslOption, this.deps.iamToken)),
+        options.replication === true ? 'database' : undefined,
       );
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);

@@ -58,13 +58,16 @@ interface EnvironmentParameters {
   replication?: string | boolean | undefined;
 }
 
-/** Drops PGOPTIONS and PGREPLICATION, which pg copied from the environment into the client. */
-export function withoutEnvironment<C extends pg.Client>(client: C): C {
+/**
+ * Drops PGOPTIONS and PGREPLICATION, which pg copied from the environment into the client;
+ * `replication: 'database'` asks for a logical replication connection (pgcopy sync's slot).
+ */
+export function withoutEnvironment<C extends pg.Client>(client: C, replication?: 'database'): C {
   const params = (client as unknown as { connectionParameters: EnvironmentParameters })
     .connectionParameters;
   params.options = undefined;
-  params.replication = undefined;
-  (client as unknown as EnvironmentParameters).replication = undefined;
+  params.replication = replication;
+  (client as unknown as EnvironmentParameters).replication = replication;
   return client;
 }
 
