@@ -58,6 +58,18 @@ export interface RunOptions {
    * an earlier one skips every pair the targets' ledgers record as committed under it.
    */
   readonly runId?: string | undefined;
+  /**
+   * Copy in a snapshot exported elsewhere instead of exporting one (pgcopy sync: its slot's), and
+   * record `sourceLsn` (the slot's consistent point) with each pair in the targets' ledgers. A
+   * lost snapshot fails the remaining pairs whatever options.onSnapshotLoss says: another
+   * snapshot would not match the slot.
+   */
+  readonly snapshot?: ExternalSnapshot | undefined;
+}
+
+export interface ExternalSnapshot {
+  readonly coordinator: SnapshotCoordinator;
+  readonly sourceLsn: string;
 }
 
 export interface RunOutcome {
@@ -82,7 +94,10 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
     // A report of other databases is refused before any catalog is read.
     options.resume?.checkEndpoints(identityOf(config, connectors));
     const made = await sourceStep('reading the catalogs', () =>
-      makePlan(config, connectors, options.filters, signal ? { signal } : {}),
+      makePlan(config, connectors, options.filters, {
+        ...(signal ? { signal } : {}),
+        sync: options.snapshot !== undefined,
+      }),
     );
     const plan = withRunLimits(made, {
       concurrency: options.concurrency ?? config.options.concurrency,
@@ -161,7 +176,14 @@ async function copyAll(
     // Before any table starts: what this run id committed, and the leftovers of earlier runs.
     const written = writtenTargets(plan, connectors);
     connectors.step(`reading the ledgers of ${written.join(', ') || 'no target'}`);
-    ledgers = await openLedgers(written, config, runId, connectionsOf(0), { emit, now, signal });
+    ledgers = await openLedgers(
+      written,
+      config,
+      runId,
+      connectionsOf(0),
+      { emit, now, signal },
+      options.snapshot !== undefined,
+    );
     await settleLeftovers(written, ledgers, connectionsOf(0), emit, now, signal ? { signal } : {});
     copyable = (
       await tablesToCopy(all, {
@@ -175,7 +197,17 @@ async function copyAll(
       })
     ).sort((a, b) => b.estimatedBytes - a.estimatedBytes);
     snapshot =
-      copyable.length > 0 ? await openSnapshot(config, connectors, signal, emit, now) : undefined;
+      copyable.length === 0
+        ? undefined
+        : options.snapshot
+          ? new SnapshotHolder(
+              options.snapshot.coordinator,
+              'fail',
+              () => Promise.reject(new Error('an external snapshot is never re-exported')),
+              emit,
+              now,
+            )
+          : await openSnapshot(config, connectors, signal, emit, now);
   } catch (error) {
     await closeWorkers();
     throw error;
@@ -221,6 +253,7 @@ async function copyAll(
       policy,
       runId,
       ledgers,
+      sourceLsn: options.snapshot?.sourceLsn,
       all,
       results,
       verified,

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+import type { TablePlan, TargetPlan } from './types.js';
+
+/** How the source identifies a row in an UPDATE or DELETE it publishes (pg_class.relreplident). */
+export interface ReplicaIdentity {
+  readonly identity: 'd' | 'n' | 'f' | 'i';
+  readonly hasPrimaryKey: boolean;
+}
+
+/** Source tables by name: their replica identity, for `pgcopy sync`'s rule. */
+export async function readReplicaIdentities(
+  client: pg.ClientBase,
+  schema: string,
+  tables: readonly string[],
+): Promise<Map<string, ReplicaIdentity>> {
+  const { rows } = await client.query<{
+    relname: string;
+    relreplident: ReplicaIdentity['identity'];
+    pk: boolean;
+  }>(
+    `SELECT c.relname, c.relreplident,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS pk
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY ($2::text[])`,
+    [schema, [...new Set(tables)]],
+  );
+  return new Map(
+    rows.map((r) => [r.relname, { identity: r.relreplident, hasPrimaryKey: r.pk }] as const),
+  );
+}
+
+/** Whether the source can publish the table's updates and deletes (and so keep taking them). */
+export function hasUsableIdentity(identity: ReplicaIdentity | undefined): boolean {
+  if (!identity) return true; // a missing table has its own plan error
+  if (identity.identity === 'f' || identity.identity === 'i') return true;
+  return identity.identity === 'd' && identity.hasPrimaryKey;
+}
+
+/**
+ * `pgcopy sync` puts every followed table in a publication of updates and deletes: PostgreSQL then
+ * refuses UPDATE and DELETE on a table without a replica identity. Such a table is a plan error
+ * (saying how to fix it) unless options.sync.insertOnly names it.
+ */
+export function applySyncRules(
+  targets: readonly TargetPlan[],
+  identities: ReadonlyMap<string, ReplicaIdentity>,
+  insertOnly: readonly string[],
+): TargetPlan[] {
+  return targets.map((target) => ({
+    ...target,
+    tables: target.tables.map((t) => syncRule(t, identities.get(t.sourceTable), insertOnly)),
+  }));
+}
+
+function syncRule(
+  table: TablePlan,
+  identity: ReplicaIdentity | undefined,
+  insertOnly: readonly string[],
+): TablePlan {
+  if (insertOnly.includes(table.sourceTable) || hasUsableIdentity(identity)) return table;
+  const name = `${table.sourceSchema}.${table.sourceTable}`;
+  return {
+    ...table,
+    errors: [
+      ...table.errors,
+      `sync: source table ${name} has no primary key and no replica identity, so publishing its updates and deletes would make the source refuse UPDATE and DELETE on it; give it a primary key, or run ALTER TABLE ${name} REPLICA IDENTITY FULL, or list it in options.sync.insertOnly to follow its inserts only`,
+    ],
+  };
+}
