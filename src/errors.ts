@@ -65,6 +65,38 @@ export class CopyError extends PgcopyError {
   }
 }
 
+/**
+ * `pgcopy sync` cannot carry a source table's changes through its mapping any more: a mapped source
+ * column is gone, or the replica identity does not say which target row a change is for.
+ */
+export class SyncSchemaError extends PgcopyError {
+  /** The source table, `schema.table`. */
+  readonly table: string;
+  readonly column: string | undefined;
+
+  constructor(table: string, column: string | undefined, message: string) {
+    super('SYNC_SCHEMA', message);
+    this.table = table;
+    this.column = column;
+  }
+}
+
+/** Reading a replication slot or applying its changes to a target failed; keeps the SQLSTATE. */
+export class SyncError extends PgcopyError {
+  readonly sqlstate: string | undefined;
+  /** The target table the failing statement wrote, when PostgreSQL said. */
+  readonly table: string | undefined;
+
+  constructor(
+    message: string,
+    options?: { cause?: unknown; sqlstate?: string | undefined; table?: string | undefined },
+  ) {
+    super('SYNC', message, options);
+    this.sqlstate = options?.sqlstate;
+    this.table = options?.table;
+  }
+}
+
 /** The SQLSTATE of a pg DatabaseError, if the value is one. */
 export function sqlstateOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {

@@ -60,8 +60,12 @@ export type Change =
 /** A source transaction's Begin message. */
 export interface TransactionBegin {
   readonly xid: number;
-  /** The commit record's end: the position a target has applied once this transaction is in. */
-  readonly endLsn: Lsn;
+  /**
+   * Where the commit record begins (pgoutput's Begin carries this; the end, which positions record,
+   * comes with the Commit). Commit records follow each other, so the transaction is new to a table
+   * whose position (the end of the last transaction applied to it) is at or before this LSN.
+   */
+  readonly commitLsn: Lsn;
   readonly commitTime: Date;
 }
 
@@ -93,6 +97,8 @@ export interface TableMapping {
   readonly columns: ReadonlyMap<string, string>;
   /** `insert-only`: updates and deletes of this table are not applied (config opt-in). */
   readonly insertOnly?: boolean;
+  /** The target table is partitioned: TRUNCATE cannot name it with ONLY. */
+  readonly targetPartitioned?: boolean;
 }
 
 /** What a target applied during one sync, per kind of change. */
