@@ -99,6 +99,10 @@ export interface TableMapping {
   readonly insertOnly?: boolean;
   /** The target table is partitioned: TRUNCATE cannot name it with ONLY. */
   readonly targetPartitioned?: boolean;
+  /** Inserts need OVERRIDING SYSTEM VALUE (a GENERATED ALWAYS identity among the written columns). */
+  readonly overridingSystemValue?: boolean;
+  /** Target columns that are GENERATED ALWAYS identities: never SET by an update. */
+  readonly identityAlways?: readonly string[];
 }
 
 /** What a target applied during one sync, per kind of change. */

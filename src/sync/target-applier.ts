@@ -1,0 +1,325 @@
+import type pg from 'pg';
+import { SyncError, describeError, sqlstateOf } from '../errors.js';
+import { qualifiedName } from '../db/quote.js';
+import { TableStatements } from './change-sql.js';
+import { minLsn } from './lsn.js';
+import { movePositionsSql, positionKey, type TargetTableName } from './sync-state.js';
+import type {
+  AppliedCounts,
+  Change,
+  ChangeSink,
+  Lsn,
+  SourceRelation,
+  TableMapping,
+  TransactionBegin,
+  TransactionCommit,
+} from './types.js';
+
+/** When the open target transaction is committed (at a source commit, never inside one). */
+export interface ApplierBatch {
+  /** Source transactions per target transaction. */
+  readonly transactions?: number;
+  /** SQL text held before it is sent (a big source transaction is sent in pieces of this size). */
+  readonly bytes?: number;
+  /** A target transaction older than this is committed at the next source commit. */
+  readonly maxMs?: number;
+}
+
+export interface TargetApplierOptions {
+  /** A target connection of the applier's own, idle, outside any transaction. */
+  readonly client: pg.ClientBase;
+  readonly slot: string;
+  /** The schema of the ledger and of sync_state (options.ledgerSchema). */
+  readonly ledgerSchema: string;
+  readonly mappings: readonly TableMapping[];
+  /** sync_state's positions (readPositions), keyed by positionKey of the target table. */
+  readonly positions: ReadonlyMap<string, Lsn>;
+  readonly batch?: ApplierBatch;
+  /** Names the target in error messages. */
+  readonly targetName?: string;
+  /** Every SQL text sent (tests, --debug). */
+  readonly onSql?: (text: string) => void;
+}
+
+const DEFAULT_BATCH = { transactions: 5_000, bytes: 1 << 20, maxMs: 1_000 } as const;
+
+function zeroCounts(): AppliedCounts {
+  return { inserts: 0, updates: 0, deletes: 0, truncates: 0, transactions: 0 };
+}
+
+function addCounts(into: AppliedCounts, from: AppliedCounts): void {
+  into.inserts += from.inserts;
+  into.updates += from.updates;
+  into.deletes += from.deletes;
+  into.truncates += from.truncates;
+  into.transactions += from.transactions;
+}
+
+/**
+ * Applies a slot's changes to one target. Each source transaction's changes to the tables this
+ * target maps go through the mapping, as SQL with literal values, several statements to a query.
+ * One target transaction holds one or more whole source transactions and the move of sync_state's
+ * positions to the last one's end, and commits with them: a failure anywhere leaves the target as
+ * of a source commit, and the positions say which. A big source transaction is sent in pieces
+ * inside the open target transaction (bounded memory) and commits at its source commit.
+ * One query is in flight while the next is built. After an error, call discard() (or end the client).
+ */
+export class TargetApplier implements ChangeSink {
+  /** What committed so far. */
+  readonly counts: AppliedCounts = zeroCounts();
+  private readonly batchLimits: Required<ApplierBatch>;
+  private readonly mappingBySource = new Map<string, TableMapping>();
+  private readonly statements = new WeakMap<SourceRelation, TableStatements | null>();
+  /** Positions as committed (a table without one has not been copied: it takes no changes). */
+  private readonly positions: Map<string, Lsn>;
+  /** Target tables with a position: the ones a commit moves. */
+  private readonly positioned: TargetTableName[];
+
+  /** The source transaction being read. */
+  private current: TransactionBegin | undefined;
+  /** SQL built, not sent. */
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  /** Rows for one INSERT, merged while consecutive inserts go to one table. */
+  private insert: { table: TableStatements; values: string[] } | undefined;
+  /** A BEGIN was sent: the target transaction is open. */
+  private open = false;
+  /** The batch: its source transactions, their last end, what they applied. */
+  private batchTransactions = 0;
+  private batchStarted = 0;
+  private batchEnd: Lsn | undefined;
+  private batchCounts = zeroCounts();
+  /** The current source transaction applied something here. */
+  private currentApplied = false;
+  private inFlight: Promise<void> | undefined;
+  private failure: unknown;
+
+  constructor(private readonly options: TargetApplierOptions) {
+    this.batchLimits = { ...DEFAULT_BATCH, ...options.batch };
+    for (const mapping of options.mappings) {
+      this.mappingBySource.set(qualifiedName(mapping.sourceSchema, mapping.sourceTable), mapping);
+    }
+    this.positions = new Map(options.positions);
+    this.positioned = options.mappings
+      .filter((m) => this.positions.has(positionKey(m.targetSchema, m.targetTable)))
+      .map((m) => ({ schema: m.targetSchema, table: m.targetTable }));
+  }
+
+  /** The lowest committed position among the mapped tables (undefined: none has one). */
+  get appliedLsn(): Lsn | undefined {
+    let lowest: Lsn | undefined;
+    for (const table of this.positioned) {
+      lowest = minLsn(lowest, this.positions.get(positionKey(table.schema, table.table)));
+    }
+    return lowest;
+  }
+
+  begin(transaction: TransactionBegin): Promise<void> {
+    this.throwIfFailed();
+    if (this.current) throw new SyncError('a source transaction began inside another');
+    this.current = transaction;
+    this.currentApplied = false;
+    return Promise.resolve();
+  }
+
+  async change(change: Change): Promise<void> {
+    this.throwIfFailed();
+    if (!this.current) throw new SyncError('a change came outside a source transaction');
+    if (change.kind === 'truncate') {
+      const tables = change.relations.flatMap((r) => this.tableFor(r) ?? []);
+      if (tables.length === 0) return;
+      const restart = change.restartIdentity ? ' RESTART IDENTITY' : '';
+      // No CASCADE: the source's cascade truncated tables that each come in this message.
+      this.add(`TRUNCATE ${tables.map((t) => t.only).join(', ')}${restart}`);
+      this.batchCounts.truncates += tables.length;
+    } else {
+      const table = this.tableFor(change.relation);
+      if (!table) return;
+      if (change.kind === 'insert') {
+        this.addInsert(table, table.insertValues(change.row));
+        this.batchCounts.inserts += 1;
+      } else if (table.insertOnly) {
+        return;
+      } else if (change.kind === 'update') {
+        const sql = table.update(change.row, change.old);
+        if (sql === undefined) return;
+        this.add(sql);
+        this.batchCounts.updates += 1;
+      } else {
+        this.add(table.delete(change.old));
+        this.batchCounts.deletes += 1;
+      }
+    }
+    this.currentApplied = true;
+    if (this.pendingBytes >= this.batchLimits.bytes) await this.flush('');
+  }
+
+  async commit(transaction: TransactionCommit): Promise<void> {
+    this.throwIfFailed();
+    if (!this.current) throw new SyncError('a commit came outside a source transaction');
+    this.current = undefined;
+    if (this.batchTransactions === 0) this.batchStarted = Date.now();
+    this.batchTransactions += 1;
+    this.batchEnd = transaction.endLsn;
+    if (this.currentApplied) this.batchCounts.transactions += 1;
+    const limits = this.batchLimits;
+    if (
+      this.open ||
+      this.batchTransactions >= limits.transactions ||
+      this.pendingBytes >= limits.bytes ||
+      Date.now() - this.batchStarted >= limits.maxMs
+    ) {
+      await this.commitBatch();
+    }
+  }
+
+  /**
+   * Commits what is pending and waits for it; returns the lowest position among the mapped tables.
+   * Called between source transactions (a read that ended, or was stopped, at a commit).
+   */
+  async finish(): Promise<Lsn | undefined> {
+    this.throwIfFailed();
+    if (this.current) {
+      await this.discard();
+      throw new SyncError(
+        'the applier was finished inside a source transaction: nothing of it was kept',
+      );
+    }
+    await this.commitBatch();
+    await this.settle();
+    return this.appliedLsn;
+  }
+
+  /** Drops what is pending and rolls the open target transaction back (after a failed read). */
+  async discard(): Promise<void> {
+    this.current = undefined;
+    this.resetBatch();
+    await this.inFlight;
+    this.inFlight = undefined;
+    if (this.open || this.failure !== undefined) {
+      this.open = false;
+      await this.options.client.query('ROLLBACK').catch(() => undefined);
+    }
+  }
+
+  /** The table a change goes to, or undefined when this target does not take it now. */
+  private tableFor(relation: SourceRelation): TableStatements | undefined {
+    let table = this.statements.get(relation);
+    if (table === undefined) {
+      const mapping = this.mappingBySource.get(qualifiedName(relation.schema, relation.table));
+      table = mapping ? new TableStatements(mapping, relation) : null;
+      this.statements.set(relation, table);
+    }
+    if (table === null) return undefined;
+    const position = this.positions.get(table.positionKey);
+    // Not copied yet, or copied in a snapshot that already holds this transaction.
+    if (position === undefined || (this.current?.commitLsn ?? 0n) < position) return undefined;
+    return table;
+  }
+
+  private addInsert(table: TableStatements, values: string): void {
+    if (this.insert?.table !== table) {
+      this.closeInsert();
+      this.insert = { table, values: [] };
+      this.pendingBytes += table.insertHead().length;
+    }
+    this.insert.values.push(values);
+    this.pendingBytes += values.length + 2;
+  }
+
+  private closeInsert(): void {
+    if (!this.insert) return;
+    this.pending.push(this.insert.table.insertHead() + this.insert.values.join(', '));
+    this.insert = undefined;
+  }
+
+  private add(sql: string): void {
+    this.closeInsert();
+    this.pending.push(sql);
+    this.pendingBytes += sql.length + 2;
+  }
+
+  /** Sends what is pending inside the target transaction (opened here), followed by `tail`. */
+  private async flush(tail: string): Promise<void> {
+    this.closeInsert();
+    const parts = [...(this.open ? [] : ['BEGIN']), ...this.pending, ...(tail ? [tail] : [])];
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.open = true;
+    await this.send(parts.join(';\n'));
+  }
+
+  /** COMMITs the batch with the move of the positions; on success, counts and positions follow. */
+  private async commitBatch(): Promise<void> {
+    const end = this.batchEnd;
+    if (end === undefined) return;
+    const tables = this.positioned.filter((t) => {
+      const position = this.positions.get(positionKey(t.schema, t.table));
+      return position !== undefined && position < end;
+    });
+    const move = movePositionsSql(this.options.ledgerSchema, this.options.slot, tables, end);
+    const counts = this.batchCounts;
+    const hasChanges = this.open || this.pending.length > 0 || this.insert !== undefined;
+    this.batchTransactions = 0;
+    this.batchEnd = undefined;
+    this.batchCounts = zeroCounts();
+    if (!hasChanges && move === undefined) return;
+    await this.flush([...(move ? [move] : []), 'COMMIT'].join(';\n'));
+    this.open = false;
+    const committed = this.inFlight;
+    this.inFlight = committed?.then(() => {
+      if (this.failure !== undefined) return;
+      addCounts(this.counts, counts);
+      for (const t of tables) this.positions.set(positionKey(t.schema, t.table), end);
+    });
+  }
+
+  private resetBatch(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.insert = undefined;
+    this.batchTransactions = 0;
+    this.batchEnd = undefined;
+    this.batchCounts = zeroCounts();
+  }
+
+  /** Sends one query once the one before it is done: one in flight, the next being built. */
+  private async send(text: string): Promise<void> {
+    await this.settle();
+    this.options.onSql?.(text);
+    this.inFlight = this.options.client.query(text).then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure = error;
+      },
+    );
+  }
+
+  private async settle(): Promise<void> {
+    await this.inFlight;
+    this.inFlight = undefined;
+    if (this.failure !== undefined) {
+      await this.discard();
+      this.throwIfFailed();
+    }
+  }
+
+  private throwIfFailed(): void {
+    const error = this.failure;
+    if (error === undefined) return;
+    if (error instanceof SyncError) throw error;
+    const message = describeError(error);
+    const table = (error as { table?: unknown }).table;
+    const wrapped = new SyncError(
+      `applying changes of slot ${this.options.slot} to target ${this.options.targetName ?? ''}`.trimEnd() +
+        `: ${message}`,
+      {
+        cause: error,
+        sqlstate: sqlstateOf(error),
+        table: typeof table === 'string' ? table : undefined,
+      },
+    );
+    this.failure = wrapped;
+    throw wrapped;
+  }
+}
