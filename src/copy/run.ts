@@ -65,6 +65,8 @@ export interface RunOptions {
    * snapshot would not match the slot.
    */
   readonly snapshot?: ExternalSnapshot | undefined;
+  /** Copy only the planned pairs this accepts (pgcopy sync: those not followed yet). */
+  readonly only?: ((table: TablePlan) => boolean) | undefined;
 }
 
 export interface ExternalSnapshot {
@@ -153,7 +155,8 @@ async function copyAll(
   using runScope = new AbortScope(options.signal, concurrency * (plan.targets.length + 1) + 1);
   const signal = options.signal ? runScope.signal : undefined;
   const startedAt = now().toISOString();
-  const all = plan.targets.flatMap((t) => t.tables);
+  const only = options.only;
+  const all = plan.targets.flatMap((t) => t.tables).filter((t) => only?.(t) ?? true);
   const results = new Map<TablePlan, TableResult>();
   const fail = (t: TablePlan, error: TableError): void => {
     const result = uncopied(t, error);
