@@ -63,7 +63,8 @@ afterAll(async () => {
 });
 
 function asReport(result: HandlerResult): ItemSummary {
-  if ('dryRun' in result || 'action' in result) throw new Error("expected a copy's summary");
+  if ('dryRun' in result || 'action' in result || 'sync' in result)
+    throw new Error("expected a copy's summary");
   return result;
 }
 
