@@ -164,6 +164,11 @@ export async function sync(config: Config, options: SyncOptions = {}): Promise<S
     for (const message of warnings)
       emit({ type: 'sync-warning', at: now().toISOString(), message });
     const until = options.follow ? undefined : await untilLsn(source, options.until);
+    step(
+      until === undefined
+        ? `following slot ${names.slot} until SIGINT or SIGTERM`
+        : `applying the changes of slot ${names.slot} up to ${formatLsn(until)}`,
+    );
     const progress = await catchUp({
       source,
       names,

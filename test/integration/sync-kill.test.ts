@@ -1,0 +1,117 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalPostgres } from '../../src/demo/local-postgres.js';
+import { sync } from '../../src/sync/sync.js';
+import { dropSync } from '../../src/sync/sync-status.js';
+import { spawnPgcopy } from '../support/child-pgcopy.js';
+import { workDir } from '../support/cli.js';
+import { servers, sql, uniqueName } from '../support/db.js';
+import type { ServerInfo } from '../support/server-info.js';
+import { startLogicalSource } from '../support/sync-source.js';
+import {
+  SOURCE_TABLES,
+  createTargets,
+  projections,
+  syncConfig,
+  writeMany,
+  writeUntilStopped,
+} from '../support/sync-workload.js';
+
+// pgcopy sync as a process: SIGKILL at several moments of a catch-up, then sync again (every
+// target table equals the source's projection: nothing lost, nothing twice, which logfull, without
+// a unique key on the targets, would show); --follow stopped with SIGTERM ends within seconds.
+const s = servers();
+const targets = { db_1: s.target1, db_2: s.target2 };
+let own: LocalPostgres;
+let source: ServerInfo;
+const schemas: string[] = [];
+
+beforeAll(async () => {
+  ({ server: own, info: source } = await startLogicalSource('sync-kill-source'));
+}, 60_000);
+
+afterAll(async () => {
+  for (const schema of schemas) {
+    for (const server of [s.target1, s.target2]) {
+      await sql(server, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+  }
+  await own.stop();
+});
+
+async function prepared(prefix: string, slot: string) {
+  const schema = uniqueName(prefix);
+  const q = `"${schema}"`;
+  schemas.push(schema);
+  await sql(source, SOURCE_TABLES(q));
+  await createTargets(targets, q);
+  const { raw, config } = syncConfig(source, targets, schema, { sync: { slot } });
+  const work = await workDir(raw);
+  await sync(config);
+  return { q, config, work };
+}
+
+async function expectEqual(q: string): Promise<void> {
+  for (const p of await projections(source, targets, q)) {
+    expect(p.target, p.name).toEqual(p.source);
+  }
+}
+
+describe('pgcopy sync killed with SIGKILL during a catch-up', () => {
+  it('then run again: every target table equals the source, nothing applied twice, nothing lost', async () => {
+    const { q, config, work } = await prepared('Sync_Kill', 'sync_kill');
+    try {
+      const command = ['sync', '-c', work.file, '--until', 'now'];
+      await writeMany(source, q, 0, 300);
+      const started = performance.now();
+      const baseline = spawnPgcopy(command, work.dir);
+      expect(await baseline.exitWithin(60_000), baseline.stderr()).toBe(0);
+      const ms = performance.now() - started;
+      await expectEqual(q);
+      let interrupted = 0;
+      for (const [i, fraction] of [0.3, 0.5, 0.65, 0.8, 0.9].entries()) {
+        await writeMany(source, q, 10_000 * (i + 1), 300);
+        const child = spawnPgcopy(command, work.dir);
+        await sleep(ms * fraction);
+        child.kill('SIGKILL');
+        if ((await child.exitWithin(30_000)) === null) interrupted += 1;
+      }
+      // Most kills fell before the catch-up ended (a fast one may have finished first).
+      expect(interrupted).toBeGreaterThanOrEqual(3);
+      const last = spawnPgcopy(command, work.dir);
+      expect(await last.exitWithin(60_000), last.stderr()).toBe(0);
+      await expectEqual(q);
+    } finally {
+      await dropSync(config);
+      await work.cleanup();
+    }
+  }, 120_000);
+});
+
+describe('pgcopy sync --follow', () => {
+  it('applies changes as they come and ends within seconds of SIGTERM, nothing half-applied', async () => {
+    const { q, config, work } = await prepared('Sync_Follow', 'sync_follow');
+    try {
+      const child = spawnPgcopy(['sync', '-c', work.file, '--follow'], work.dir);
+      await child.waitForStderr('following slot');
+      const writer = writeUntilStopped(source, q, 0);
+      await sleep(2000);
+      const stopping = performance.now();
+      child.kill('SIGTERM');
+      const code = await child.exitWithin(10_000);
+      const took = performance.now() - stopping;
+      await writer.stop();
+      expect(code, child.stderr()).toBe(143);
+      expect(took).toBeLessThan(5000);
+      // It applied while following (its report says so), and says where it stopped.
+      expect(child.stdout()).toMatch(/db_1: [1-9][\d,]* inserts?/);
+      expect(child.stdout()).toMatch(/\(stopped\)/);
+      const { report } = await sync(config, { until: 'now' });
+      expect(report.status).toBe('ok');
+      await expectEqual(q);
+    } finally {
+      await dropSync(config);
+      await work.cleanup();
+    }
+  }, 90_000);
+});
