@@ -169,7 +169,10 @@ async function flushedUpTo(source: pg.ClientBase, lsn: Lsn, stop: AbortSignal): 
 }
 
 async function currentLsn(source: pg.ClientBase): Promise<Lsn> {
-  const { rows } = await source.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  // The insert position: a commit still in the WAL buffers (synchronous_commit = off) is in it.
+  const { rows } = await source.query<{ lsn: string }>(
+    'SELECT pg_current_wal_insert_lsn()::text AS lsn',
+  );
   return parseLsn(rows[0]?.lsn ?? '0/0');
 }
 

@@ -349,7 +349,11 @@ async function pairsWithoutPosition(
 /** --until: `now` (or nothing) is the source's WAL position at this moment. */
 async function untilLsn(source: pg.ClientBase, until: string | undefined): Promise<Lsn> {
   if (until !== undefined && until !== 'now') return parseLsn(until);
-  const { rows } = await source.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  // The insert position, not the write position: a commit still in the WAL buffers (with
+  // synchronous_commit = off) has returned to its client, and `now` must include it.
+  const { rows } = await source.query<{ lsn: string }>(
+    'SELECT pg_current_wal_insert_lsn()::text AS lsn',
+  );
   return parseLsn(rows[0]?.lsn ?? '0/0');
 }
 
