@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError, describeError } from '../../errors.js';
 import { AuditFile } from '../../report/audit-file.js';
 import { formatCount } from '../../report/format.js';
-import { printable, printableJson, printed } from '../../report/printable.js';
+import { printable, printableJsonLine, printed } from '../../report/printable.js';
 import { renderSummary } from '../../report/summary.js';
 import { sync, type SyncEvent, type SyncReport } from '../../sync/sync.js';
 import { dropSync, syncStatus, type SyncStatus } from '../../sync/sync-status.js';
@@ -48,14 +48,14 @@ export async function syncCommand(args: string[], io: CliIo): Promise<number> {
   const deps = { env: io.env, trace: io.trace };
   if (values.status) {
     const status = await syncStatus(config, { deps });
-    if (values.json) io.stdout.write(printableJson(status) + '\n');
+    if (values.json) io.stdout.write(printableJsonLine(status) + '\n');
     else io.stdout.write(renderStatus(status));
     for (const w of status.warnings) io.stderr.write(`pgcopy: warning: ${printable(w)}\n`);
     return status.targets.some((t) => t.error !== undefined) ? EXIT.FAILED : EXIT.OK;
   }
   if (values.drop) {
     const dropped = await dropSync(config, { deps });
-    if (values.json) io.stdout.write(printableJson(dropped) + '\n');
+    if (values.json) io.stdout.write(printableJsonLine(dropped) + '\n');
     else {
       io.stdout.write(
         printed`Slot ${dropped.slot}: ${dropped.slotDropped ? 'dropped' : 'did not exist'}\n`,
@@ -114,7 +114,7 @@ export async function syncCommand(args: string[], io: CliIo): Promise<number> {
     for (const t of report.targets) {
       audit.write(`Sync ${t.target}: ${appliedLine(t.applied)}; position ${t.position ?? 'none'}`);
     }
-    if (values.json) io.stdout.write(printableJson(report) + '\n');
+    if (values.json) io.stdout.write(printableJsonLine(report) + '\n');
     text.write(renderSync(report));
     text.write(printed`Audit log: ${audit.path}\n`);
     return report.status === 'ok' ? EXIT.OK : EXIT.FAILED;
@@ -138,7 +138,7 @@ function renderSync(report: SyncReport): string {
   for (const t of report.targets) {
     lines.push(`  ${t.target}: ${appliedLine(t.applied)}; position ${t.position ?? 'none'}`);
   }
-  return printable(lines.join('\n')) + '\n';
+  return lines.map(printable).join('\n') + '\n';
 }
 
 function renderStatus(status: SyncStatus): string {
@@ -161,5 +161,5 @@ function renderStatus(status: SyncStatus): string {
         `  ${t.target}: ${t.tables} table(s) at ${t.position}; lag ${formatCount(t.lagBytes ?? 0)} bytes, last applied ${t.lastAppliedAt ?? '?'} (${t.lagSeconds ?? '?'} s ago)`,
       );
   }
-  return printable(lines.join('\n')) + '\n';
+  return lines.map(printable).join('\n') + '\n';
 }
