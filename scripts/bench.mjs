@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const usage = `npm run bench [-- --quick] [-- --rounds N] [-- FILE...]
-  --quick     small sizes, one round, the comparison benchmark only: checks that every method
+  --quick     small sizes, one round, the comparison and sync benchmarks only: checks that every method
               copies every row (correctness, not speed)
   --rounds N  repetitions of each method (default 5; --quick: 1)
   --only RE   in the comparison, only the methods whose names match the regular expression RE
-  FILE...     benchmark files to run (default: every bench/*.bench.test.ts; --quick: compare)
+  FILE...     benchmark files to run (default: every bench/*.bench.test.ts; --quick: compare and sync-apply)
 Servers: the suite's embedded PostgreSQL 17, or PGCOPY_BENCH_SOURCE_URL and PGCOPY_BENCH_TARGET_URL.`;
 
 let parsed;
@@ -50,7 +50,11 @@ const env = { ...(values.quick ? quick : {}), ...process.env };
 if (values.rounds !== undefined) env.PGCOPY_BENCH_ROUNDS = values.rounds;
 if (values.only !== undefined) env.PGCOPY_BENCH_ONLY = values.only;
 const files =
-  positionals.length > 0 ? positionals : values.quick ? ['bench/compare.bench.test.ts'] : [];
+  positionals.length > 0
+    ? positionals
+    : values.quick
+      ? ['bench/compare.bench.test.ts', 'bench/sync-apply.bench.test.ts']
+      : [];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));

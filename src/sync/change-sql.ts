@@ -29,15 +29,34 @@ function textOrNull(value: TupleValue | undefined): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-function literal(value: string | null): string {
+export function literal(value: string | null): string {
   return value === null ? 'NULL' : quoteLiteral(value);
 }
 
-/** `col = 'v'` (index-friendly), `col IS NULL` for a NULL. */
-function matches(column: MappedColumn, value: string | null): string {
-  if (value === null) return `${column.target} IS NULL`;
-  const left = column.asText ? `${column.target}::text` : column.target;
-  return `${left} = ${quoteLiteral(value)}`;
+/**
+ * A statement as a prepared statement's text (`$n` parameters, their types inferred from the
+ * target's columns) and the values of one execution, in PostgreSQL's text form.
+ */
+export interface Statement {
+  readonly shape: string;
+  readonly values: readonly (string | null)[];
+}
+
+/** Collects the values of one statement while its text is written. */
+class Parameters {
+  readonly values: (string | null)[] = [];
+
+  add(value: string | null): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  /** `col = $n` (index-friendly), `col IS NULL` for a NULL. */
+  matches(column: MappedColumn, value: string | null): string {
+    if (value === null) return `${column.target} IS NULL`;
+    const left = column.asText ? `${column.target}::text` : column.target;
+    return `${left} = ${this.add(value)}`;
+  }
 }
 
 /**
@@ -101,39 +120,47 @@ export class TableStatements {
     return `INSERT INTO ${this.target} (${this.insertColumns})${this.overriding} VALUES `;
   }
 
-  /** One row's `(v1, v2, …)`. */
+  /** One row's `(v1, v2, …)` as literals, for an INSERT of several rows. */
   insertValues(row: Tuple): string {
     return `(${this.columns.map((c) => literal(textOrNull(row[c.index]))).join(', ')})`;
   }
 
-  update(row: Tuple, old: { kind: 'key' | 'full'; row: Tuple } | undefined): string | undefined {
-    const set = this.columns
-      .flatMap((c) => {
-        if (c.identityAlways) return [];
-        const value = row[c.index];
-        // An unchanged TOASTed value is not sent: the target keeps its own.
-        return value === UNCHANGED_TOAST || value === undefined
-          ? []
-          : [`${c.target} = ${literal(value)}`];
-      })
-      .join(', ');
-    if (set === '') return undefined;
-    return `UPDATE ${this.only} SET ${set} WHERE ${this.where(old?.row ?? row, old?.kind === 'full')}`;
+  /** One row's INSERT. */
+  insert(row: Tuple): Statement {
+    const p = new Parameters();
+    const values = this.columns.map((c) => p.add(textOrNull(row[c.index]))).join(', ');
+    return { shape: `${this.insertHead()}(${values})`, values: p.values };
   }
 
-  delete(old: { kind: 'key' | 'full'; row: Tuple }): string {
-    return `DELETE FROM ${this.only} WHERE ${this.where(old.row, old.kind === 'full')}`;
+  update(row: Tuple, old: { kind: 'key' | 'full'; row: Tuple } | undefined): Statement | undefined {
+    const p = new Parameters();
+    const set: string[] = [];
+    for (const c of this.columns) {
+      const value = row[c.index];
+      // An unchanged TOASTed value is not sent: the target keeps its own.
+      if (c.identityAlways || value === UNCHANGED_TOAST || value === undefined) continue;
+      set.push(`${c.target} = ${p.add(value)}`);
+    }
+    if (set.length === 0) return undefined;
+    const where = this.where(p, old?.row ?? row, old?.kind === 'full');
+    return { shape: `UPDATE ${this.only} SET ${set.join(', ')} WHERE ${where}`, values: p.values };
+  }
+
+  delete(old: { kind: 'key' | 'full'; row: Tuple }): Statement {
+    const p = new Parameters();
+    const where = this.where(p, old.row, old.kind === 'full');
+    return { shape: `DELETE FROM ${this.only} WHERE ${where}`, values: p.values };
   }
 
   /**
    * Which target row: by the replica identity's columns, or (REPLICA IDENTITY FULL, no key) by
    * every mapped column, one row only, as the source changed one row.
    */
-  private where(row: Tuple, full: boolean): string {
+  private where(p: Parameters, row: Tuple, full: boolean): string {
     if (full || this.relation.replicaIdentity === 'f') {
       const conditions = this.columns.flatMap((c) => {
         const value = row[c.index];
-        return value === UNCHANGED_TOAST || value === undefined ? [] : [matches(c, value)];
+        return value === UNCHANGED_TOAST || value === undefined ? [] : [p.matches(c, value)];
       });
       const filter = conditions.length > 0 ? conditions.join(' AND ') : 'true';
       return `(tableoid, ctid) = (SELECT tableoid, ctid FROM ${this.only} WHERE ${filter} LIMIT 1)`;
@@ -167,7 +194,7 @@ export class TableStatements {
             `source table ${this.sourceName} did not send key column ${quoteIdent(key.name)} of a changed row`,
           );
         }
-        return matches(column, value);
+        return p.matches(column, value);
       })
       .join(' AND ');
   }

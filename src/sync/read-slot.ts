@@ -13,7 +13,10 @@ export interface ReadSlotOptions {
   readonly publications: readonly string[];
   /** Read the transactions that commit up to this position (PostgreSQL's upto_lsn). */
   readonly upto?: Lsn;
-  /** Stop after about this many changes, at the end of a transaction (upto_nchanges). */
+  /**
+   * Stop at the first commit past this many messages (upto_nchanges: begin, each change and commit
+   * count one): transactions are always read whole.
+   */
   readonly maxChanges?: number;
   /** Once aborted, the transaction being given to the sink is finished and the read ends. */
   readonly signal?: AbortSignal;

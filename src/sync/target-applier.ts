@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { SyncError, describeError, sqlstateOf } from '../errors.js';
-import { qualifiedName } from '../db/quote.js';
-import { TableStatements } from './change-sql.js';
+import { qualifiedName, quoteIdent } from '../db/quote.js';
+import { literal, TableStatements, type Statement } from './change-sql.js';
 import { minLsn } from './lsn.js';
 import { movePositionsSql, positionKey, type TargetTableName } from './sync-state.js';
 import type {
@@ -13,6 +14,7 @@ import type {
   TableMapping,
   TransactionBegin,
   TransactionCommit,
+  Tuple,
 } from './types.js';
 
 /** When the open target transaction is committed (at a source commit, never inside one). */
@@ -81,7 +83,16 @@ export class TargetApplier implements ChangeSink {
   private pending: string[] = [];
   private pendingBytes = 0;
   /** Rows for one INSERT, merged while consecutive inserts go to one table. */
-  private insert: { table: TableStatements; values: string[] } | undefined;
+  private insert: { table: TableStatements; values: string[]; first: Tuple } | undefined;
+  /** Statements prepared on the target connection, by text: each change runs as an EXECUTE. */
+  private readonly prepared = new Map<string, string>();
+  /**
+   * PREPAREs not sent yet: each goes in a small query of its own before the batch that uses it
+   * (EXECUTE copies the text of the query its statement was prepared in, every time).
+   */
+  private toPrepare: string[] = [];
+  /** Names this applier's prepared statements apart from any other on the connection. */
+  private readonly preparedPrefix = `pgcopy_sync_${randomBytes(4).toString('hex')}`;
   /** A BEGIN was sent: the target transaction is open. */
   private open = false;
   /** The batch: its source transactions, their last end, what they applied. */
@@ -136,17 +147,17 @@ export class TargetApplier implements ChangeSink {
       const table = this.tableFor(change.relation);
       if (!table) return;
       if (change.kind === 'insert') {
-        this.addInsert(table, table.insertValues(change.row));
+        this.addInsert(table, change.row);
         this.batchCounts.inserts += 1;
       } else if (table.insertOnly) {
         return;
       } else if (change.kind === 'update') {
-        const sql = table.update(change.row, change.old);
-        if (sql === undefined) return;
-        this.add(sql);
+        const statement = table.update(change.row, change.old);
+        if (statement === undefined) return;
+        this.execute(statement);
         this.batchCounts.updates += 1;
       } else {
-        this.add(table.delete(change.old));
+        this.execute(table.delete(change.old));
         this.batchCounts.deletes += 1;
       }
     }
@@ -217,20 +228,40 @@ export class TargetApplier implements ChangeSink {
     return table;
   }
 
-  private addInsert(table: TableStatements, values: string): void {
+  private addInsert(table: TableStatements, row: Tuple): void {
+    const values = table.insertValues(row);
     if (this.insert?.table !== table) {
       this.closeInsert();
-      this.insert = { table, values: [] };
+      this.insert = { table, values: [], first: row };
       this.pendingBytes += table.insertHead().length;
     }
     this.insert.values.push(values);
     this.pendingBytes += values.length + 2;
   }
 
+  /** Consecutive rows of one table as one INSERT with their literals; a row alone, prepared. */
   private closeInsert(): void {
-    if (!this.insert) return;
-    this.pending.push(this.insert.table.insertHead() + this.insert.values.join(', '));
+    const insert = this.insert;
+    if (!insert) return;
     this.insert = undefined;
+    if (insert.values.length === 1) this.execute(insert.table.insert(insert.first));
+    else this.add(insert.table.insertHead() + insert.values.join(', '));
+  }
+
+  /** Runs a statement through its prepared statement, prepared (in the same query) on first use. */
+  private execute(statement: Statement): void {
+    let name = this.prepared.get(statement.shape);
+    if (name === undefined) {
+      name = quoteIdent(`${this.preparedPrefix}_${this.prepared.size + 1}`);
+      this.prepared.set(statement.shape, name);
+      this.toPrepare.push(`PREPARE ${name} AS ${statement.shape}`);
+    }
+    const values = statement.values;
+    this.add(
+      values.length === 0
+        ? `EXECUTE ${name}`
+        : `EXECUTE ${name}(${values.map(literal).join(', ')})`,
+    );
   }
 
   private add(sql: string): void {
@@ -242,6 +273,11 @@ export class TargetApplier implements ChangeSink {
   /** Sends what is pending inside the target transaction (opened here), followed by `tail`. */
   private async flush(tail: string): Promise<void> {
     this.closeInsert();
+    if (this.toPrepare.length > 0) {
+      const prepares = this.toPrepare.join(';\n');
+      this.toPrepare = [];
+      await this.send(prepares);
+    }
     const parts = [...(this.open ? [] : ['BEGIN']), ...this.pending, ...(tail ? [tail] : [])];
     this.pending = [];
     this.pendingBytes = 0;
