@@ -97,6 +97,12 @@ export async function sync(config: Config, options: SyncOptions = {}): Promise<S
   const step = (message: string): void =>
     emit({ type: 'sync-step', at: now().toISOString(), message });
   const startedAt = now().toISOString();
+  if (!config.options.ledger) {
+    // Each pair's first position comes from its ledger row (source_lsn).
+    throw new SyncError(
+      'sync needs the ledger on each target (options.ledger is false): it records the slot position each copy corresponds to',
+    );
+  }
   const stop = stopSignal(options);
   const names = syncNames(config);
   // No abort signal for the connectors: a stop finishes the transaction being applied, it never

@@ -62,7 +62,7 @@ describe('pgcopy sync killed with SIGKILL during a catch-up', () => {
     const { q, config, work } = await prepared('Sync_Kill', 'sync_kill');
     try {
       const command = ['sync', '-c', work.file, '--until', 'now'];
-      await writeMany(source, q, 0, 300);
+      await writeMany(source, q, 0, 200);
       const started = performance.now();
       const baseline = spawnPgcopy(command, work.dir);
       expect(await baseline.exitWithin(60_000), baseline.stderr()).toBe(0);
@@ -70,7 +70,7 @@ describe('pgcopy sync killed with SIGKILL during a catch-up', () => {
       await expectEqual(q);
       let interrupted = 0;
       for (const [i, fraction] of [0.3, 0.5, 0.65, 0.8, 0.9].entries()) {
-        await writeMany(source, q, 10_000 * (i + 1), 300);
+        await writeMany(source, q, 10_000 * (i + 1), 200);
         const child = spawnPgcopy(command, work.dir);
         await sleep(ms * fraction);
         child.kill('SIGKILL');

@@ -209,6 +209,18 @@ describe('pgcopy sync never breaks the source', () => {
   }, 90_000);
 });
 
+describe('pgcopy sync without a ledger', () => {
+  it('is refused before anything is made on the source (positions come from the ledger)', async () => {
+    const { schema } = await fresh('Sync_No_Ledger');
+    const { config } = syncConfig(source, targets, schema, {
+      ledger: false,
+      sync: { slot: 'sync_no_ledger' },
+    });
+    await expect(sync(config)).rejects.toThrow(/options\.ledger is false/);
+    expect(await slotsAndPublications('sync_no_ledger')).toEqual({ slots: 0, pubs: 0 });
+  });
+});
+
 describe('Lambda { "sync": true }', () => {
   it('stops a margin before the time limit with what it applied committed; the next invocation finishes', async () => {
     const { schema, q } = await fresh('Sync_Lambda');
