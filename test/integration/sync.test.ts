@@ -5,6 +5,7 @@ import { PgcopyFunction } from '../../src/lambda/handler.js';
 import type { SyncResult } from '../../src/lambda/sync-result.js';
 import { sync } from '../../src/sync/sync.js';
 import { dropSync, syncStatus } from '../../src/sync/sync-status.js';
+import { cli, workDir } from '../support/cli.js';
 import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { fakeContext, recordingLog } from '../support/lambda.js';
 import type { ServerInfo } from '../support/server-info.js';
@@ -177,6 +178,15 @@ describe('pgcopy sync never breaks the source', () => {
       `UPDATE ${q}.nokey SET b = 'changed' WHERE a = 1; DELETE FROM ${q}.nokey WHERE a = 2`,
     );
     expect(await slotsAndPublications('sync_nokey')).toEqual({ slots: 0, pubs: 0 });
+    // `pgcopy plan` of a config with options.sync says the same.
+    const work = await workDir(refused.raw);
+    try {
+      const plan = await cli(['plan', '-c', work.file], { cwd: work.dir });
+      expect(plan.code).toBe(1);
+      expect(plan.stdout).toMatch(/REPLICA IDENTITY FULL/);
+    } finally {
+      await work.cleanup();
+    }
 
     // insertOnly: followed through the inserts-and-truncates publication; UPDATE keeps working.
     const insertOnly = syncConfig(
