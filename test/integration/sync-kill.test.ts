@@ -88,6 +88,61 @@ describe('pgcopy sync killed with SIGKILL during a catch-up', () => {
   }, 120_000);
 });
 
+describe('pgcopy sync killed with SIGKILL during its first copy', () => {
+  it('then run again: the tables not copied are copied in a new snapshot, and every target equals the source', async () => {
+    const schema = uniqueName('Sync_Kill_First');
+    const q = `"${schema}"`;
+    schemas.push(schema);
+    await sql(source, SOURCE_TABLES(q));
+    await createTargets(targets, q);
+    // Every row passes; the source pauses now and then, so that the copy lasts long enough to be cut.
+    const paced = `CASE WHEN id % 100 = 0 THEN pg_catalog.pg_sleep(0.05) IS NOT NULL ELSE true END`;
+    const { raw, config } = syncConfig(
+      source,
+      targets,
+      schema,
+      { sync: { slot: 'sync_kill_first' }, concurrency: 1 },
+      {
+        db_1: [
+          'accounts',
+          { name: 'events', columns: { exclude: ['payload'] }, where: paced },
+          'logfull',
+        ],
+        db_2: [
+          { name: 'accounts', columns: { exclude: ['note'], rename: { name: 'full_name' } } },
+          { name: 'events', where: paced },
+          'logfull',
+        ],
+      },
+    );
+    const work = await workDir(raw);
+    try {
+      const writer = writeUntilStopped(source, q, 0);
+      const child = spawnPgcopy(['sync', '-c', work.file], work.dir);
+      await child.waitForStderr('creating replication slot');
+      await sleep(800);
+      child.kill('SIGKILL');
+      expect(await child.exitWithin(30_000)).toBeNull();
+      const { rows } = await sql(
+        source,
+        `SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = 'sync_kill_first'`,
+      );
+      expect(rows).toEqual([{ n: 1 }]);
+      const again = spawnPgcopy(['sync', '-c', work.file], work.dir);
+      expect(await again.exitWithin(60_000), again.stderr()).toBe(0);
+      // The pairs the killed copy had not committed were copied again, in a new snapshot.
+      expect(again.stderr()).toMatch(/not followed yet in a new snapshot/);
+      await writer.stop();
+      const last = spawnPgcopy(['sync', '-c', work.file, '--until', 'now'], work.dir);
+      expect(await last.exitWithin(60_000), last.stderr()).toBe(0);
+      await expectEqual(q);
+    } finally {
+      await dropSync(config);
+      await work.cleanup();
+    }
+  }, 90_000);
+});
+
 describe('pgcopy sync --follow', () => {
   it('applies changes as they come and ends within seconds of SIGTERM, nothing half-applied', async () => {
     const { q, config, work } = await prepared('Sync_Follow', 'sync_follow');
