@@ -118,6 +118,7 @@ export async function sync(config: Config, options: SyncOptions = {}): Promise<S
     const followed = followedTargets(plan, connectors);
     const pairs = followed.flatMap((t) => t.tables);
     source = await connectors.source.connect();
+    await lockSlot(source, names.slot);
     const changes = await ensurePublications(source, names, publishedTables(config, pairs));
     for (const name of changes.created) step(`created publication ${name}`);
     for (const line of [...changes.added, ...changes.removed]) step(`publication ${line}`);
@@ -160,7 +161,7 @@ export async function sync(config: Config, options: SyncOptions = {}): Promise<S
           connectors,
           tempSlotName(names),
           unfollowed,
-          options,
+          { ...options, signal: stop },
           true,
         ),
       );
@@ -216,6 +217,20 @@ export async function sync(config: Config, options: SyncOptions = {}): Promise<S
     await Promise.all([...targets.values()].map((c) => c.end().catch(() => undefined)));
     await source?.end().catch(() => undefined);
     await connectors.close();
+  }
+}
+
+/**
+ * One sync of a slot at a time (a scheduled catch-up that overlaps a --follow, two first syncs):
+ * a session advisory lock on the source, held until the sync's connection ends.
+ */
+async function lockSlot(source: pg.ClientBase, slot: string): Promise<void> {
+  const { rows } = await source.query<{ locked: boolean }>(
+    'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+    [`pgcopy sync ${slot}`],
+  );
+  if (rows[0]?.locked !== true) {
+    throw new SyncError(`another pgcopy sync of slot ${slot} is running on this source`);
   }
 }
 

@@ -6,7 +6,7 @@ import type { SyncResult } from '../../src/lambda/sync-result.js';
 import { sync } from '../../src/sync/sync.js';
 import { dropSync, syncStatus } from '../../src/sync/sync-status.js';
 import { cli, workDir } from '../support/cli.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { fakeContext, recordingLog } from '../support/lambda.js';
 import type { ServerInfo } from '../support/server-info.js';
 import { startLogicalSource } from '../support/sync-source.js';
@@ -228,6 +228,24 @@ describe('pgcopy sync without a ledger', () => {
     });
     await expect(sync(config)).rejects.toThrow(/options\.ledger is false/);
     expect(await slotsAndPublications('sync_no_ledger')).toEqual({ slots: 0, pubs: 0 });
+  });
+});
+
+describe('two syncs of one slot at once', () => {
+  it('the second is refused while the first runs', async () => {
+    const { schema } = await fresh('Sync_Twice');
+    const { config } = syncConfig(source, targets, schema, { sync: { slot: 'sync_twice' } });
+    // What a running sync holds on the source for its whole run.
+    const holder = await connect(source);
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtext($1))', ['pgcopy sync sync_twice']);
+      await expect(sync(config)).rejects.toThrow(
+        /another pgcopy sync of slot sync_twice is running/,
+      );
+    } finally {
+      await holder.end();
+    }
+    expect(await slotsAndPublications('sync_twice')).toEqual({ slots: 0, pubs: 0 });
   });
 });
 
