@@ -57,12 +57,22 @@ function syncRule(
   identity: ReplicaIdentity | undefined,
   insertOnly: readonly string[],
 ): TablePlan {
-  if (insertOnly.includes(table.sourceTable) || hasUsableIdentity(identity)) return table;
   const name = `${table.sourceSchema}.${table.sourceTable}`;
+  // A catch-up carries the changes of every row: a filter would hold only for the first copy.
+  const where =
+    table.where === undefined
+      ? []
+      : [
+          `sync: where filters only a copy, and a catch-up carries the changes of every row of ${name}; take where out for sync`,
+        ];
+  if (insertOnly.includes(table.sourceTable) || hasUsableIdentity(identity)) {
+    return where.length === 0 ? table : { ...table, errors: [...table.errors, ...where] };
+  }
   return {
     ...table,
     errors: [
       ...table.errors,
+      ...where,
       `sync: source table ${name} has no primary key and no replica identity, so publishing its updates and deletes would make the source refuse UPDATE and DELETE on it; give it a primary key, or run ALTER TABLE ${name} REPLICA IDENTITY FULL, or list it in options.sync.insertOnly to follow its inserts only`,
     ],
   };

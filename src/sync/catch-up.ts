@@ -107,6 +107,7 @@ export async function catchUp(input: CatchUpInput): Promise<{
     });
     let result: Awaited<ReturnType<typeof readSlot>>;
     try {
+      stop.throwIfAborted();
       result = await readSlot(
         source,
         {
@@ -120,7 +121,9 @@ export async function catchUp(input: CatchUpInput): Promise<{
     } catch (error) {
       // A failed read or target: nothing half-applied stays; the next sync reads it again.
       for (const applier of appliers) await applier.discard().catch(() => undefined);
-      throw error;
+      // Stopped before the read began: as if it had read nothing.
+      if (!stopRequested(stop) || error !== stop.reason) throw error;
+      result = { transactions: 0, lastEndLsn: undefined, stopped: true };
     }
     // What was read whole is committed on every target.
     for (const applier of appliers) await applier.finish();
@@ -166,6 +169,11 @@ async function flushedUpTo(source: pg.ClientBase, lsn: Lsn, stop: AbortSignal): 
     if (flushed >= lsn || waited >= 10_000 || stop.aborted) return flushed;
     await sleep(50);
   }
+}
+
+/** Read afresh (a signal's `aborted` changes under the code that looked at it before). */
+function stopRequested(stop: AbortSignal): boolean {
+  return stop.aborted;
 }
 
 async function currentLsn(source: pg.ClientBase): Promise<Lsn> {
