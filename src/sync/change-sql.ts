@@ -137,8 +137,10 @@ export class TableStatements {
     const set: string[] = [];
     for (const c of this.columns) {
       const value = row[c.index];
-      // An unchanged TOASTed value is not sent: the target keeps its own.
+      // An unchanged TOASTed value is not sent: the target keeps its own. Without an old key,
+      // the key did not change: its columns are not set again.
       if (c.identityAlways || value === UNCHANGED_TOAST || value === undefined) continue;
+      if (c.key && old === undefined && this.relation.replicaIdentity !== 'f') continue;
       set.push(`${c.target} = ${p.add(value)}`);
     }
     if (set.length === 0) return undefined;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { SyncError, describeError, sqlstateOf } from '../errors.js';
+import { SyncError, SyncSchemaError, describeError, sqlstateOf } from '../errors.js';
 import { qualifiedName, quoteIdent } from '../db/quote.js';
 import { literal, TableStatements, type Statement } from './change-sql.js';
 import { minLsn } from './lsn.js';
@@ -58,13 +58,21 @@ function addCounts(into: AppliedCounts, from: AppliedCounts): void {
 }
 
 /**
- * Applies a slot's changes to one target. Each source transaction's changes to the tables this
- * target maps go through the mapping, as SQL with literal values, several statements to a query.
- * One target transaction holds one or more whole source transactions and the move of sync_state's
+ * Applies a slot's changes to one target. A change to a table the target maps goes through the
+ * mapping as an EXECUTE of a statement prepared once per table and shape, its values as literals
+ * (consecutive inserts into one table as one multi-row INSERT), many statements to a query. A
+ * table takes a transaction only when its position (sync_state) is at or before the transaction's
+ * commit: a table without a position has not been copied and takes nothing.
+ *
+ * One target transaction holds one or more whole source transactions and the move of the
  * positions to the last one's end, and commits with them: a failure anywhere leaves the target as
  * of a source commit, and the positions say which. A big source transaction is sent in pieces
- * inside the open target transaction (bounded memory) and commits at its source commit.
- * One query is in flight while the next is built. After an error, call discard() (or end the client).
+ * inside the open target transaction (bounded memory) and commits at its source commit. One query
+ * is in flight while the next is built. After an error, call discard() (or end the client).
+ *
+ * TRUNCATE names the target tables with ONLY (not a partitioned one) and restarts identities when
+ * the source did; never CASCADE: the source's cascade lists each table it truncated, and a target
+ * table the mapping does not name is not this sync's to empty (the TRUNCATE then fails instead).
  */
 export class TargetApplier implements ChangeSink {
   /** What committed so far. */
@@ -72,6 +80,8 @@ export class TargetApplier implements ChangeSink {
   private readonly batchLimits: Required<ApplierBatch>;
   private readonly mappingBySource = new Map<string, TableMapping>();
   private readonly statements = new WeakMap<SourceRelation, TableStatements | null>();
+  /** Source relations (pgoutput's ids) this applier mapped, by the name they had. */
+  private readonly mappedIds = new Map<number, string>();
   /** Positions as committed (a table without one has not been copied: it takes no changes). */
   private readonly positions: Map<string, Lsn>;
   /** Target tables with a position: the ones a commit moves. */
@@ -217,7 +227,19 @@ export class TargetApplier implements ChangeSink {
   private tableFor(relation: SourceRelation): TableStatements | undefined {
     let table = this.statements.get(relation);
     if (table === undefined) {
-      const mapping = this.mappingBySource.get(qualifiedName(relation.schema, relation.table));
+      const name = qualifiedName(relation.schema, relation.table);
+      const mapping = this.mappingBySource.get(name);
+      const was = this.mappedIds.get(relation.id);
+      if (!mapping && was !== undefined) {
+        // Renamed on the source while syncing: its changes would be lost without a word.
+        throw new SyncSchemaError(
+          was,
+          undefined,
+          `source table ${was} is now named ${relation.schema}.${relation.table}: its changes no longer reach its target table; ` +
+            'name it in the config again and copy it again',
+        );
+      }
+      if (mapping) this.mappedIds.set(relation.id, `${relation.schema}.${relation.table}`);
       table = mapping ? new TableStatements(mapping, relation) : null;
       this.statements.set(relation, table);
     }

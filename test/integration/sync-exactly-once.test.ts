@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import { quoteIdent, quoteLiteral } from '../../src/db/quote.js';
 import { parseLsn } from '../../src/sync/lsn.js';
-import { readSlot } from '../../src/sync/read-slot.js';
+import { advanceSlot, readSlot } from '../../src/sync/read-slot.js';
+import { SyncError } from '../../src/errors.js';
 import { createSyncStateSql, readPositions, seedSql } from '../../src/sync/sync-state.js';
 import { TargetApplier } from '../../src/sync/target-applier.js';
 import type { Change, ChangeSink, TableMapping } from '../../src/sync/types.js';
@@ -243,6 +244,23 @@ describe('readSlot', () => {
           sink,
         ),
       ).rejects.toThrow('stop');
+    } finally {
+      await sourceClient.end();
+    }
+  });
+
+  it('a slot that does not exist: a SyncError with the SQLSTATE, the connection usable', async () => {
+    const sourceClient = await connect(source);
+    try {
+      const read = readSlot(
+        sourceClient,
+        { slot: 'no_such_slot', publications: [publication] },
+        counting(),
+      );
+      await expect(read).rejects.toThrow(SyncError);
+      await expect(read).rejects.toMatchObject({ sqlstate: '42704' });
+      expect((await sourceClient.query('SELECT 3 AS three')).rows).toEqual([{ three: 3 }]);
+      await expect(advanceSlot(sourceClient, 'no_such_slot', 1n)).rejects.toThrow(/does not exist/);
     } finally {
       await sourceClient.end();
     }
