@@ -196,6 +196,8 @@ export class PgcopyFunction {
     const stopAt = Date.now() + context.getRemainingTimeInMillis() - marginFrom(this.env);
     const { report } = await sync(config, {
       stopAt,
+      // Small pieces: what a target has been sent must execute within the margin once stopped.
+      batch: SYNC_DEADLINE_BATCH,
       onEvent: (e) => logSyncEvent(log, e),
       deps: { secrets: this.secrets.for(config.secrets), env: fromEvent ? {} : this.env },
     });
@@ -217,6 +219,9 @@ export class PgcopyFunction {
     return result;
   }
 }
+
+/** The applier's batch under a Lambda deadline: 64 KiB of SQL, or a quarter second, at most. */
+const SYNC_DEADLINE_BATCH = { bytes: 64 * 1024, maxMs: 250 } as const;
 
 /** The container's PgcopyFunction, made at the first invocation (not when the module loads). */
 let container: PgcopyFunction | undefined;

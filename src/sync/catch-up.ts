@@ -9,7 +9,7 @@ import { lowestPosition, movePositions } from './positions.js';
 import { advanceSlot, readSlot } from './read-slot.js';
 import { readPositions } from './sync-state.js';
 import { FanOutSink } from './fan-out-sink.js';
-import { TargetApplier } from './target-applier.js';
+import { TargetApplier, type ApplierBatch } from './target-applier.js';
 import type { AppliedCounts, Lsn, TableMapping } from './types.js';
 import type { SyncEvent } from './sync.js';
 
@@ -35,6 +35,8 @@ export interface CatchUpInput {
   readonly until: Lsn | undefined;
   readonly follow: boolean;
   readonly pollIntervalMs: number;
+  /** The appliers' batch limits (their defaults when absent). */
+  readonly batch?: ApplierBatch;
   /** Once aborted: the transaction being applied is finished, then the catch-up ends. */
   readonly stop: AbortSignal;
   readonly emit: (event: SyncEvent) => void;
@@ -92,6 +94,7 @@ export async function catchUp(input: CatchUpInput): Promise<{
             ledgerSchema,
             mappings: mappings.get(t.name) ?? [],
             targetName: t.name,
+            ...(input.batch ? { batch: input.batch } : {}),
             positions: await readPositions(t.client, ledgerSchema, names.slot),
           }),
       ),

@@ -17,6 +17,7 @@ import { forgetSlotSql, readPositions } from './sync-state.js';
 import { ensureSyncState, lowestPosition, seedFromLedger } from './positions.js';
 import { catchUp, type TargetProgress } from './catch-up.js';
 import type { AppliedCounts, Lsn } from './types.js';
+import type { ApplierBatch } from './target-applier.js';
 
 /** What `pgcopy sync` tells as it goes (the CLI renders it, the Lambda logs it). */
 export type SyncEvent =
@@ -48,6 +49,11 @@ export interface SyncOptions {
   readonly pollIntervalMs?: number | undefined;
   /** Stop (as the signal does) at this time (Date.now() milliseconds): the Lambda's deadline. */
   readonly stopAt?: number | undefined;
+  /**
+   * How much each target transaction holds (the applier's defaults otherwise): what is sent must
+   * still execute once a stop comes, so a deadline wants small pieces.
+   */
+  readonly batch?: ApplierBatch | undefined;
 }
 
 /** One target's share of a sync. */
@@ -189,6 +195,7 @@ export async function sync(config: Config, options: SyncOptions = {}): Promise<S
       until,
       follow: options.follow === true,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
+      ...(options.batch ? { batch: options.batch } : {}),
       stop,
       emit,
       now,

@@ -266,7 +266,27 @@ describe('Lambda { "sync": true }', () => {
     });
     const first = (await fn.invoke({ sync: true }, fakeContext())) as SyncResult;
     expect(first).toMatchObject({ sync: true, slot: 'sync_lambda', slotCreated: true, copied: 6 });
-    await writeMany(source, q, 0, 1500);
+    // Many small source transactions (one COMMIT each), and a target that takes 1 ms per update:
+    // more than the second and a half the invocation has.
+    await sql(
+      source,
+      `CREATE PROCEDURE ${q}.many(n int) LANGUAGE plpgsql AS $$
+       BEGIN
+         FOR i IN 1..n LOOP
+           UPDATE ${q}.accounts SET balance = balance + 1 WHERE id = 1 + (i % 1000);
+           COMMIT;
+         END LOOP;
+       END $$`,
+    );
+    await sql(source, `CALL ${q}.many(5000)`);
+    await sql(
+      s.target1,
+      `CREATE FUNCTION ${q}.slow_row() RETURNS trigger LANGUAGE plpgsql
+         AS $$ BEGIN PERFORM pg_catalog.pg_sleep(0.001); RETURN NEW; END $$;
+       CREATE TRIGGER slow_row BEFORE UPDATE ON ${q}.accounts
+         FOR EACH ROW EXECUTE FUNCTION ${q}.slow_row();`,
+    );
+    await writeMany(source, q, 0, 20);
     const started = Date.now();
     // Stops 2 s before a 3.5 s limit, i.e. after 1.5 s, and is done before the limit.
     const bounded = (await fn.invoke({ sync: true }, fakeContext(3500))) as SyncResult;
