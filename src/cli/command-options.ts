@@ -53,6 +53,15 @@ export const COMMAND_OPTIONS = {
     config: { type: 'string', short: 'c' },
     json: { type: 'boolean' },
   },
+  sync: {
+    config: { type: 'string', short: 'c' },
+    until: { type: 'string' },
+    follow: { type: 'boolean' },
+    status: { type: 'boolean' },
+    drop: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    json: { type: 'boolean' },
+  },
   init: {
     source: { type: 'string' },
     target: { type: 'string', multiple: true },

@@ -52,6 +52,20 @@ const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '--json              the comparison as JSON on stdout',
     ],
   },
+  sync: {
+    usage:
+      'pgcopy sync [-c FILE] [--until now|LSN] [--follow] [--quiet] [--json]\n            pgcopy sync [-c FILE] --status|--drop [--json]',
+    summary:
+      "Copy every table in a replication slot's snapshot the first time, then carry the source's inserts, updates, deletes and truncates to every target, exactly once.",
+    options: [
+      '--until now|LSN     apply the changes up to this WAL position (default now: where the source is when the sync starts)',
+      '--follow            keep applying until SIGINT/SIGTERM (the transaction being applied is finished first)',
+      "--status            the slot, its lag in bytes and time, each target's position",
+      '--drop              remove the slot and the publications (and the positions on the targets)',
+      '--quiet, -q         no progress on stderr',
+      '--json              the report as JSON on stdout',
+    ],
+  },
   history: {
     usage: 'pgcopy history [-c FILE] [--target NAME]... [--limit N] [--json]',
     summary:

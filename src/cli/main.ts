@@ -16,6 +16,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   init: async () => (await import('./commands/init.js')).initCommand,
   plan: async () => (await import('./commands/plan.js')).planCommand,
   run: async () => (await import('./commands/run.js')).runCommand,
+  sync: async () => (await import('./commands/sync.js')).syncCommand,
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
 };
 
@@ -91,7 +92,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** The commands whose `--json` output ends with an `error` object when they fail. */
-const JSON_COMMANDS = ['run', 'plan', 'verify', 'check', 'history'];
+const JSON_COMMANDS = ['run', 'plan', 'verify', 'check', 'history', 'sync'];
 
 /** Says on stderr why the command failed; returns its exit code. */
 function reportFailure(error: unknown, io: CliIo): number {

@@ -22,7 +22,7 @@ import {
 } from './schema-kit.js';
 import { WARNING_CODES } from '../report/warning-codes.js';
 import { closest } from './closest.js';
-import { REBUILD_INDEXES_SETTING, SPLIT_SETTING } from './split.js';
+import { REBUILD_INDEXES_SETTING, SPLIT_SETTING, size } from './split.js';
 import { isTablePattern } from './table-pattern.js';
 import { whereFilterProblem } from './where-filter.js';
 import { DATA_RULES, MASK_KEY, keyedRuleKeys } from './data-rules.js';
@@ -39,6 +39,7 @@ import {
   type SecretsConfig,
   type ServerAddress,
   type SshConfig,
+  type SyncConfig,
   type TableSpec,
   type TargetConfig,
 } from './types.js';
@@ -391,6 +392,37 @@ const secrets = closed({
   }))
   .meta({ id: 'secrets', title: 'Secrets provider' });
 
+/** options.sync.maxSlotWal when not given: a slot holding more WAL than this is a warning. */
+export const DEFAULT_MAX_SLOT_WAL_BYTES = 1024 ** 3;
+
+/** A replication slot's name as PostgreSQL allows it, with room for the `_insert_only` suffix. */
+const slotName = text('a slot name')
+  .regex(/^[a-z0-9_]{1,50}$/, {
+    error: expected('a slot name of lower-case letters, digits and _ (at most 50)'),
+  })
+  .describe('Replication slot name (default pgcopy_<hash of source and targets>).');
+
+const sync = closed({
+  slot: slotName.nullish(),
+  publication: slotName
+    .nullish()
+    .describe('Publication name (default the slot name); insert-only tables: <name>_insert_only.'),
+  insertOnly: list(identifier('a table name'), 'a list of source table names')
+    .nullish()
+    .describe(
+      'Source tables without a key or replica identity followed insert-only: their updates and deletes are not carried.',
+    ),
+  maxSlotWal: size()
+    .nullish()
+    .describe('A slot holding more WAL than this is a warning in check and sync (default 1GB).'),
+})
+  .transform((v): SyncConfig => ({
+    insertOnly: v.insertOnly ?? [],
+    maxSlotWalBytes: v.maxSlotWal ?? DEFAULT_MAX_SLOT_WAL_BYTES,
+    ...present({ slot: v.slot, publication: v.publication }),
+  }))
+  .meta({ id: 'sync', title: 'pgcopy sync: slot, publications, limits' });
+
 export const DEFAULT_OPTIONS: RunOptions = Object.freeze({
   mode: 'append',
   strategy: 'stream',
@@ -448,6 +480,7 @@ const options = closed({
     .describe(
       'Leave row values out of every message (on whenever a data rule is configured; default false).',
     ),
+  sync: sync.nullish(),
 })
   .transform((v): RunOptions => ({
     mode: v.mode ?? DEFAULT_OPTIONS.mode,
@@ -471,6 +504,7 @@ const options = closed({
       split: v.split,
       rebuildIndexes: v.rebuildIndexes,
       acknowledge: v.acknowledge,
+      sync: v.sync,
     }),
   }))
   .meta({ id: 'options', title: 'Run options' });
@@ -569,6 +603,7 @@ export type ConfigTypesMatch = [
     >
   >,
   Assert<Same<keyof ServerAddress, Keys<typeof serverAddress>>>,
+  Assert<Same<keyof SyncConfig, Renamed<Keys<typeof sync>, 'maxSlotWal', 'maxSlotWalBytes'>>>,
   Assert<Same<keyof EndpointConfig, EndpointKeys>>,
   Assert<Same<keyof TargetConfig, Renamed<Timeouts<Keys<typeof target>>, 'url', 'tablePatterns'>>>,
 ];

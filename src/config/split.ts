@@ -16,7 +16,7 @@ export const DEFAULT_REBUILD_INDEXES: RebuildIndexesConfig = Object.freeze({
 });
 
 /** A size as PostgreSQL writes one (`512MB`, `1GB`; 1024-based) or a number of bytes. */
-function size() {
+export function size() {
   return quantity({
     pattern: /^\s*(\d+)\s*(B|kB|MB|GB|TB)?\s*$/,
     units: { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 },

@@ -256,6 +256,20 @@ export interface RunOptions {
    * data rule is configured.
    */
   readonly redactValues: boolean;
+  /** `pgcopy sync`: its slot, publications and limits (absent: the defaults, see src/sync/names.ts). */
+  readonly sync?: SyncConfig;
+}
+
+/** `options.sync`: how `pgcopy sync` follows the source after the first copy. */
+export interface SyncConfig {
+  /** The logical replication slot's name (default `pgcopy_<hash of source and targets>`). */
+  readonly slot?: string;
+  /** The publication's name (default the slot's); insert-only tables are in `<name>_insert_only`. */
+  readonly publication?: string;
+  /** Source tables followed insert-only: updates and deletes are neither published nor applied. */
+  readonly insertOnly: readonly string[];
+  /** A slot holding more WAL than this many bytes is a warning in check and sync. */
+  readonly maxSlotWalBytes: number;
 }
 
 export const SNAPSHOT_LOSS_POLICIES = ['fail', 'reexport'] as const;

@@ -33,6 +33,8 @@ export interface CopyPhase {
   readonly runId: string;
   /** Each target's ledger as the run found it. */
   readonly ledgers: ReadonlyMap<string, TargetLedger>;
+  /** pgcopy sync's first copy: the slot position recorded with each pair in the ledger. */
+  readonly sourceLsn?: string | undefined;
   readonly all: readonly TablePlan[];
   readonly results: Map<TablePlan, TableResult>;
   readonly verified: ReadonlyMap<TablePlan, Verified>;
@@ -142,7 +144,12 @@ async function copyTable(
         now,
         progressIntervalMs: phase.progressIntervalMs,
         hooks: phase.hooks,
-        ledger: pairRecord(phase.ledgers.get(table.targetName), table, phase.runId),
+        ledger: pairRecord(
+          phase.ledgers.get(table.targetName),
+          table,
+          phase.runId,
+          phase.sourceLsn,
+        ),
       };
       const turn = sharedTurn;
       sharedTurn = undefined;
@@ -186,7 +193,7 @@ async function copyGroup(
     hooks: phase.hooks,
     snapshots: snapshot,
     policy: phase.policy,
-    ledger: (m) => pairRecord(phase.ledgers.get(m.targetName), m, phase.runId),
+    ledger: (m) => pairRecord(phase.ledgers.get(m.targetName), m, phase.runId, phase.sourceLsn),
   });
   members.forEach((m, i) =>
     record(phase, m, done[i] ?? uncopied(m, abortedTableError(signal, true))),

@@ -59,6 +59,20 @@ export interface RunOptions {
    * an earlier one skips every pair the targets' ledgers record as committed under it.
    */
   readonly runId?: string | undefined;
+  /**
+   * Copy in a snapshot exported elsewhere instead of exporting one (pgcopy sync: its slot's), and
+   * record `sourceLsn` (the slot's consistent point) with each pair in the targets' ledgers. A
+   * lost snapshot fails the remaining pairs whatever options.onSnapshotLoss says: another
+   * snapshot would not match the slot.
+   */
+  readonly snapshot?: ExternalSnapshot | undefined;
+  /** Copy only the planned pairs this accepts (pgcopy sync: those not followed yet). */
+  readonly only?: ((table: TablePlan) => boolean) | undefined;
+}
+
+export interface ExternalSnapshot {
+  readonly coordinator: SnapshotCoordinator;
+  readonly sourceLsn: string;
 }
 
 export interface RunOutcome {
@@ -83,7 +97,10 @@ export async function run(config: Config, options: RunOptions = {}): Promise<Run
     // A report of other databases is refused before any catalog is read.
     options.resume?.checkEndpoints(identityOf(config, connectors));
     const made = await sourceStep('reading the catalogs', () =>
-      makePlan(config, connectors, options.filters, signal ? { signal } : {}),
+      makePlan(config, connectors, options.filters, {
+        ...(signal ? { signal } : {}),
+        sync: options.snapshot !== undefined,
+      }),
     );
     const plan = withRunLimits(made, {
       concurrency: options.concurrency ?? config.options.concurrency,
@@ -139,7 +156,8 @@ async function copyAll(
   using runScope = new AbortScope(options.signal, concurrency * (plan.targets.length + 1) + 1);
   const signal = options.signal ? runScope.signal : undefined;
   const startedAt = now().toISOString();
-  const all = plan.targets.flatMap((t) => t.tables);
+  const only = options.only;
+  const all = plan.targets.flatMap((t) => t.tables).filter((t) => only?.(t) ?? true);
   const results = new Map<TablePlan, TableResult>();
   const fail = (t: TablePlan, error: TableError): void => {
     const result = uncopied(t, error);
@@ -173,7 +191,14 @@ async function copyAll(
     // Before any table starts: what this run id committed, and the leftovers of earlier runs.
     const written = writtenTargets(plan, connectors);
     connectors.step(`reading the ledgers of ${written.join(', ') || 'no target'}`);
-    ledgers = await openLedgers(written, config, runId, connectionsOf(0), { emit, now, signal });
+    ledgers = await openLedgers(
+      written,
+      config,
+      runId,
+      connectionsOf(0),
+      { emit, now, signal },
+      options.snapshot !== undefined,
+    );
     await settleLeftovers(written, ledgers, connectionsOf(0), emit, now, signal ? { signal } : {});
     copyable = (
       await tablesToCopy(all, {
@@ -187,14 +212,22 @@ async function copyAll(
       })
     ).sort((a, b) => b.estimatedBytes - a.estimatedBytes);
     snapshot =
-      copyable.length > 0
-        ? await openSnapshot(config, connectors, signal, emit, now, async () => {
-            taken.snapshotClient = true;
-            const early = await snapshotClient;
-            if ('error' in early) throw early.error;
-            return early.client;
-          })
-        : undefined;
+      copyable.length === 0
+        ? undefined
+        : options.snapshot
+          ? new SnapshotHolder(
+              options.snapshot.coordinator,
+              'fail',
+              () => Promise.reject(new Error('an external snapshot is never re-exported')),
+              emit,
+              now,
+            )
+          : await openSnapshot(config, connectors, signal, emit, now, async () => {
+              taken.snapshotClient = true;
+              const early = await snapshotClient;
+              if ('error' in early) throw early.error;
+              return early.client;
+            });
   } catch (error) {
     await closeWorkers();
     throw error;
@@ -246,6 +279,7 @@ async function copyAll(
       policy,
       runId,
       ledgers,
+      sourceLsn: options.snapshot?.sourceLsn,
       all,
       results,
       verified,

@@ -13,8 +13,18 @@ export class SnapshotCoordinator {
   private constructor(
     private readonly client: pg.Client,
     readonly snapshotId: string,
+    /** The snapshot is another's (a replication slot's export): closing leaves its connection be. */
+    private readonly external = false,
   ) {
     this.watch = new ConnectionWatch(client);
+  }
+
+  /**
+   * Joins a snapshot exported elsewhere (CREATE_REPLICATION_SLOT ... EXPORT_SNAPSHOT, for pgcopy
+   * sync): `holder` is the connection that keeps it alive, watched but never closed here.
+   */
+  static adopt(holder: pg.Client, snapshotId: string): SnapshotCoordinator {
+    return new SnapshotCoordinator(holder, snapshotId, true);
   }
 
   /** Why the snapshot is gone (its coordinator's connection ended), or undefined while it lives. */
@@ -64,6 +74,7 @@ export class SnapshotCoordinator {
 
   async close(): Promise<void> {
     this.watch[Symbol.dispose]();
+    if (this.external) return;
     try {
       await this.client.query('ROLLBACK');
     } finally {

@@ -80,8 +80,12 @@ export class Connector {
   /**
    * A new connected client. Errors name the endpoint, never the password. `settings`: SET
    * statements for the session, sent with pgcopy's search_path in the same round trip.
+   * `replication`: a logical replication connection (replication commands and SQL), for pgcopy
+   * sync's slot.
    */
-  async connect(options: { signal?: AbortSignal; settings?: string } = {}): Promise<pg.Client> {
+  async connect(
+    options: { signal?: AbortSignal; settings?: string; replication?: boolean } = {},
+  ): Promise<pg.Client> {
     const { spec } = this;
     options.signal?.throwIfAborted();
     if (spec.unavailable) throw spec.unavailable;
@@ -92,7 +96,10 @@ export class Connector {
     const attempt = async (sslOption: pg.ClientConfig['ssl']): Promise<pg.Client> => {
       const client = withoutEnvironment(
         new this.Client(pgClientConfig(spec, address, sslOption, this.deps.iamToken)),
-        spec.maskKey === undefined ? undefined : maskKeyOptions(spec.maskKey),
+        {
+          ...(spec.maskKey === undefined ? {} : { options: maskKeyOptions(spec.maskKey) }),
+          ...(options.replication === true ? { replication: 'database' as const } : {}),
+        },
       );
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);

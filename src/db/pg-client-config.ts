@@ -60,14 +60,18 @@ interface EnvironmentParameters {
 
 /**
  * Drops PGOPTIONS and PGREPLICATION, which pg copied from the environment into the client;
- * `options`: pgcopy's own startup options instead (the source's mask key).
+ * `startup.options`: pgcopy's own startup options instead (the source's mask key);
+ * `startup.replication: 'database'` asks for a logical replication connection (pgcopy sync's slot).
  */
-export function withoutEnvironment<C extends pg.Client>(client: C, options?: string): C {
+export function withoutEnvironment<C extends pg.Client>(
+  client: C,
+  startup: { options?: string; replication?: 'database' } = {},
+): C {
   const params = (client as unknown as { connectionParameters: EnvironmentParameters })
     .connectionParameters;
-  params.options = options;
-  params.replication = undefined;
-  (client as unknown as EnvironmentParameters).replication = undefined;
+  params.options = startup.options;
+  params.replication = startup.replication;
+  (client as unknown as EnvironmentParameters).replication = startup.replication;
   return client;
 }
 

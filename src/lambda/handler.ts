@@ -16,6 +16,10 @@ import { newRunId } from '../run-id.js';
 import { withErrorType } from './error-type.js';
 import { RunFailedError } from './run-failed.js';
 import { SecretsProviders, type CreateSecretsClient } from './secrets-clients.js';
+import type { Config } from '../config/types.js';
+import { sync } from '../sync/sync.js';
+import { appliedLine } from '../sync/applied-line.js';
+import { logSyncEvent, syncResult, type SyncResult } from './sync-result.js';
 
 /** What Lambda passes in that the handler reads; a real Context has all of it. */
 export type LambdaContext = Pick<Context, 'getRemainingTimeInMillis'> & Partial<Context>;
@@ -40,7 +44,7 @@ export interface ItemsResult {
  * bounded summary (the full report is in the log), a dry run's plan, or the items.
  */
 export type HandlerResult =
-  ItemSummary | ((DryRunResult | ItemsResult) & { readonly runId: string });
+  ItemSummary | ((DryRunResult | ItemsResult) & { readonly runId: string }) | SyncResult;
 
 export interface HandlerDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -141,6 +145,7 @@ export class PgcopyFunction {
     // A deployed config may be narrowed by an event; only the deployment widens what it does.
     if (!fromEvent) this.configs.checkMode(config, event.filters.mode);
     checkEventNames(config, event.filters);
+    if (event.sync) return this.syncOnce(config, fromEvent, log, context);
     const deadline = startDeadline(context.getRemainingTimeInMillis(), marginFrom(this.env));
     try {
       const { plan, report } = await run(config, {
@@ -176,7 +181,47 @@ export class PgcopyFunction {
       deadline.dispose();
     }
   }
+
+  /**
+   * `{ "sync": true }`: a catch-up that stops the margin before the time limit, after the source
+   * transaction being applied (every target has committed all it applied; the next invocation
+   * goes on from there).
+   */
+  private async syncOnce(
+    config: Config,
+    fromEvent: boolean,
+    log: LogSink,
+    context: LambdaContext,
+  ): Promise<SyncResult> {
+    const stopAt = Date.now() + context.getRemainingTimeInMillis() - marginFrom(this.env);
+    const { report } = await sync(config, {
+      stopAt,
+      // Small pieces: what a target has been sent must execute within the margin once stopped.
+      batch: SYNC_DEADLINE_BATCH,
+      onEvent: (e) => logSyncEvent(log, e),
+      deps: { secrets: this.secrets.for(config.secrets), env: fromEvent ? {} : this.env },
+    });
+    for (const t of report.targets) {
+      log.info(`Sync ${t.target}: ${appliedLine(t.applied)}; position ${t.position ?? 'none'}`, {
+        event: 'sync-target',
+        target: t.target,
+        ...t.applied,
+        position: t.position,
+      });
+    }
+    const result = syncResult(report);
+    if (report.status !== 'ok') {
+      throw new PgcopyError(
+        'SYNC',
+        `sync: ${report.copies.length > 0 ? 'a copy failed or ' : ''}some tables are not followed yet; the next sync copies them again`,
+      );
+    }
+    return result;
+  }
 }
+
+/** The applier's batch under a Lambda deadline: 64 KiB of SQL, or a quarter second, at most. */
+const SYNC_DEADLINE_BATCH = { bytes: 64 * 1024, maxMs: 250 } as const;
 
 /** The container's PgcopyFunction, made at the first invocation (not when the module loads). */
 let container: PgcopyFunction | undefined;

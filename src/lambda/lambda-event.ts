@@ -28,6 +28,8 @@ export interface PgcopyEvent {
   readonly estimatedBytes?: number;
   /** Ignored: an item's number of pairs, as the items action gives it. */
   readonly pairs?: number;
+  /** A bounded `pgcopy sync` catch-up (the first sync copies first), stopped before the time limit. */
+  readonly sync?: boolean;
 }
 
 export interface ParsedEvent {
@@ -40,6 +42,7 @@ export interface ParsedEvent {
   readonly budgetBytes: number | undefined;
   readonly verify: boolean;
   readonly resume: ResumeReport | undefined;
+  readonly sync: boolean;
 }
 
 const KEYS = [
@@ -56,7 +59,11 @@ const KEYS = [
   // What an item of the items action carries besides its event keys: said, not used.
   'estimatedBytes',
   'pairs',
+  'sync',
 ];
+
+/** What a sync event may carry besides `sync`: its config (a catch-up covers the whole config). */
+const SYNC_KEYS = ['sync', 'config'];
 
 const NO_EVENT: ParsedEvent = {
   config: undefined,
@@ -67,6 +74,7 @@ const NO_EVENT: ParsedEvent = {
   budgetBytes: undefined,
   verify: false,
   resume: undefined,
+  sync: false,
 };
 
 function names(value: unknown, key: string): string[] | undefined {
@@ -94,7 +102,18 @@ export function parseEvent(event: unknown): ParsedEvent {
       throw new ConfigError(`event.${key}: unknown key (expected one of ${KEYS.join(', ')})`);
     }
   }
-  const { mode, dryRun, runId, action, budgetBytes, verify, resume } = raw;
+  const { mode, dryRun, runId, action, budgetBytes, verify, resume, sync } = raw;
+  if (sync !== undefined && typeof sync !== 'boolean') {
+    throw new ConfigError(`event.sync: expected true or false, got ${describeValue(sync)}`);
+  }
+  if (sync === true) {
+    const other = Object.keys(raw).find((key) => !SYNC_KEYS.includes(key));
+    if (other !== undefined) {
+      throw new ConfigError(
+        `event.${other}: a sync event takes only config (a catch-up follows every table of the config)`,
+      );
+    }
+  }
   if (action !== undefined && action !== 'copy' && action !== 'items') {
     throw new ConfigError(`event.action: expected copy or items, got ${describeValue(action)}`);
   }
@@ -141,6 +160,7 @@ export function parseEvent(event: unknown): ParsedEvent {
       resume === undefined
         ? undefined
         : ResumeReport.fromJson(resume, 'the report', 'event.resume'),
+    sync: sync === true,
   };
 }
 

@@ -22,13 +22,22 @@ export const LEDGER_COLUMNS = [
   ['committed_at', 'timestamptz NOT NULL DEFAULT clock_timestamp()'],
 ] as const;
 
+/**
+ * `pgcopy sync`'s first copy: the slot position the pair's rows correspond to (its snapshot's
+ * consistent point). Nullable, written only by sync, and added to ledgers made before it.
+ */
+export const SOURCE_LSN_COLUMN = 'source_lsn';
+
 export function ledgerName(schema: string): string {
   return qualifiedName(schema, LEDGER_TABLE);
 }
 
 /** The schema and table, made when missing. A pair is committed at most once per run id (the key). */
 export function createLedgerSql(schema: string, withSchema: boolean): string {
-  const columns = LEDGER_COLUMNS.map(([name, type]) => `${quoteIdent(name)} ${type}`).join(', ');
+  const columns = [
+    ...LEDGER_COLUMNS.map(([name, type]) => `${quoteIdent(name)} ${type}`),
+    `${quoteIdent(SOURCE_LSN_COLUMN)} pg_lsn`,
+  ].join(', ');
   return [
     ...(withSchema ? [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`] : []),
     `CREATE TABLE IF NOT EXISTS ${ledgerName(schema)} (${columns}, PRIMARY KEY (run_id, target_schema, target_table))`,
@@ -49,6 +58,13 @@ export interface LedgerEntry {
   /** A split table: the prepared parts that commit with its first part. */
   readonly preparedParts: readonly string[];
   readonly version: string;
+  /** pgcopy sync's first copy: the slot's consistent point (an LSN as PostgreSQL writes it). */
+  readonly sourceLsn?: string;
+}
+
+/** A ledger made before sync gains its source_lsn column (when the role owns the table). */
+export function addSourceLsnSql(schema: string): string {
+  return `ALTER TABLE ${ledgerName(schema)} ADD COLUMN IF NOT EXISTS ${quoteIdent(SOURCE_LSN_COLUMN)} pg_lsn`;
 }
 
 /** The entry's values as literals: sent with the COMMIT in one round trip (simple protocol). */
@@ -71,16 +87,27 @@ export function entryValuesSql(entry: LedgerEntry): string {
 /** The columns recordSql writes (committed_at takes its default). */
 export const WRITTEN_COLUMNS = LEDGER_COLUMNS.slice(0, -1).map(([name]) => quoteIdent(name));
 
+/** The entry's INSERT; source_lsn only when it has one, so that older ledgers take the others. */
 export function recordSql(schema: string, entry: LedgerEntry, into = ledgerName(schema)): string {
-  return `INSERT INTO ${into} (${WRITTEN_COLUMNS.join(', ')}) VALUES (${entryValuesSql(entry)})`;
+  const lsn = entry.sourceLsn;
+  const columns =
+    lsn === undefined ? WRITTEN_COLUMNS : [...WRITTEN_COLUMNS, quoteIdent(SOURCE_LSN_COLUMN)];
+  const values =
+    lsn === undefined
+      ? entryValuesSql(entry)
+      : `${entryValuesSql(entry)}, ${quoteLiteral(lsn)}::pg_lsn`;
+  return `INSERT INTO ${into} (${columns.join(', ')}) VALUES (${values})`;
 }
 
 /**
  * The written columns as a foreign table declares them (postgres_fdw sends every column it has:
  * committed_at is left out, so that the target's default fills it).
  */
-export function foreignLedgerColumns(): string {
-  return LEDGER_COLUMNS.slice(0, -1)
-    .map(([name, type]) => `${quoteIdent(name)} ${type.replace(/ NOT NULL.*$/, '')}`)
-    .join(', ');
+export function foreignLedgerColumns(withSourceLsn = false): string {
+  return [
+    ...LEDGER_COLUMNS.slice(0, -1).map(
+      ([name, type]) => `${quoteIdent(name)} ${type.replace(/ NOT NULL.*$/, '')}`,
+    ),
+    ...(withSourceLsn ? [`${quoteIdent(SOURCE_LSN_COLUMN)} pg_lsn`] : []),
+  ].join(', ');
 }

@@ -12,6 +12,7 @@ async function readyLedger(
   runId: string,
   connections: WorkerConnections,
   signal: AbortSignal | undefined,
+  withSourceLsn: boolean,
 ): Promise<TargetLedger> {
   const schema = config.options.ledgerSchema;
   if (!config.options.ledger) {
@@ -25,6 +26,7 @@ async function readyLedger(
       schema,
       runId,
       keepDays: config.options.ledgerKeepDays,
+      withSourceLsn,
     });
     usable = true;
     return ledger;
@@ -47,10 +49,19 @@ export async function openLedgers(
   runId: string,
   connections: WorkerConnections,
   events: { emit: EventListener; now: () => Date; signal?: AbortSignal | undefined },
+  /** pgcopy sync's first copy records the slot position with each pair (source_lsn). */
+  withSourceLsn = false,
 ): Promise<Map<string, TargetLedger>> {
   const ledgers = new Map<string, TargetLedger>();
   for (const target of targets) {
-    const ledger = await readyLedger(target, config, runId, connections, events.signal);
+    const ledger = await readyLedger(
+      target,
+      config,
+      runId,
+      connections,
+      events.signal,
+      withSourceLsn,
+    );
     ledgers.set(target, ledger);
     events.emit({
       type: 'ledger',

@@ -15,6 +15,8 @@ export function pairRecord(
   ledger: TargetLedger | undefined,
   plan: TablePlan,
   runId: string,
+  /** pgcopy sync's first copy: the slot position its snapshot corresponds to. */
+  sourceLsn?: string,
 ): PairRecord | undefined {
   if (!ledger?.available) return undefined;
   const planHash = pairPlanHash(plan);
@@ -31,6 +33,7 @@ export function pairRecord(
       planHash,
       preparedParts,
       version: VERSION,
+      ...(sourceLsn === undefined ? {} : { sourceLsn }),
     }),
   };
 }

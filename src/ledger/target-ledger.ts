@@ -1,7 +1,14 @@
 import type pg from 'pg';
 import { describeError, sqlstateOf } from '../errors.js';
 import { quoteIdent } from '../db/quote.js';
-import { createLedgerSql, ledgerName, recordSql, type LedgerEntry } from './ledger-sql.js';
+import {
+  SOURCE_LSN_COLUMN,
+  addSourceLsnSql,
+  createLedgerSql,
+  ledgerName,
+  recordSql,
+  type LedgerEntry,
+} from './ledger-sql.js';
 
 /** A pair this run id committed on a target, as the target's ledger recorded it. */
 export interface Committed {
@@ -58,6 +65,15 @@ async function create(client: pg.ClientBase, schema: string): Promise<void> {
   }
 }
 
+/** Adds source_lsn to a ledger made before sync; looked up first, as ALTER TABLE takes a lock. */
+async function ensureSourceLsn(client: pg.ClientBase, schema: string): Promise<void> {
+  const { rows } = await client.query(
+    `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped`,
+    [ledgerName(schema), SOURCE_LSN_COLUMN],
+  );
+  if (rows.length === 0) await client.query(addSourceLsnSql(schema));
+}
+
 /**
  * Readies a target's ledger at the start of a run: made when missing (where the role may),
  * rows older than `keepDays` removed (never this run's), and what this run id committed read.
@@ -65,7 +81,13 @@ async function create(client: pg.ClientBase, schema: string): Promise<void> {
  */
 export async function openLedger(
   client: pg.ClientBase,
-  options: { readonly schema: string; readonly runId: string; readonly keepDays: number },
+  options: {
+    readonly schema: string;
+    readonly runId: string;
+    readonly keepDays: number;
+    /** pgcopy sync: the ledger must have its source_lsn column (added to an older ledger). */
+    readonly withSourceLsn?: boolean;
+  },
 ): Promise<TargetLedger> {
   const { schema, runId } = options;
   try {
@@ -76,6 +98,17 @@ export async function openLedger(
       schema,
       reason: `the ledger ${ledgerName(schema)} could not be created (${describeError(error)})`,
     };
+  }
+  if (options.withSourceLsn === true) {
+    try {
+      await ensureSourceLsn(client, schema);
+    } catch (error) {
+      return {
+        available: false,
+        schema,
+        reason: `the ledger ${ledgerName(schema)} has no ${SOURCE_LSN_COLUMN} column and it could not be added (${describeError(error)})`,
+      };
+    }
   }
   const pruned = await client
     .query(

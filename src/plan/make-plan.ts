@@ -31,6 +31,7 @@ import { integerKeyOf } from './split-key.js';
 import { partsMayWait, readConflictIndexes, type ConflictIndex } from './split-conflicts.js';
 import { selectTables, type PlanFilters } from './select-tables.js';
 import { expandTablePatterns } from './expand-patterns.js';
+import { applySyncRules, readReplicaIdentities } from './sync-rules.js';
 import type { Plan, TablePlan } from './types.js';
 import { planReadOnce } from './read-once.js';
 import { withAcknowledged } from './acknowledge.js';
@@ -99,7 +100,11 @@ export async function makePlan(
   config: Config,
   connectors: Connectors,
   filters: PlanFilters = {},
-  options: { signal?: AbortSignal } = {},
+  options: {
+    signal?: AbortSignal;
+    /** Plan for `pgcopy sync` (also when the config has options.sync): replica identities checked. */
+    sync?: boolean;
+  } = {},
 ): Promise<Plan> {
   const expanded = await expandTablePatterns(config, connectors, options);
   const selected = selectTables(expanded.config, filters);
@@ -138,6 +143,7 @@ export async function makePlan(
       sourceCatalog,
     );
     const sampler = new SourceSampler(sourceClient, sourceSchema);
+    const { sync: forSync, ...targetOptions } = options;
     const placed = await Promise.all(
       selected.map(async ({ config: target, tables }, i) =>
         planTarget(config, connectors, target, tables, await readOf(reads, i), {
@@ -149,12 +155,20 @@ export async function makePlan(
           ruleErrors,
           redactValues: config.options.redactValues || hasDataRules(expanded.config),
           sampler,
-          ...options,
+          ...targetOptions,
         }),
       ),
     );
     // Only now are all targets' databases known: two of them may be one.
-    const targets = refuseSharedTargetTables(placed);
+    const shared = refuseSharedTargetTables(placed);
+    const targets =
+      forSync === true || config.options.sync !== undefined
+        ? applySyncRules(
+            shared,
+            await readReplicaIdentities(sourceClient, sourceSchema, sourceNames),
+            config.options.sync?.insertOnly ?? [],
+          )
+        : shared;
     return {
       sourceSchema,
       targets,

@@ -63,7 +63,8 @@ afterAll(async () => {
 });
 
 function asReport(result: HandlerResult): ItemSummary {
-  if ('dryRun' in result || 'action' in result) throw new Error("expected a copy's summary");
+  if ('dryRun' in result || 'action' in result || 'sync' in result)
+    throw new Error("expected a copy's summary");
   return result;
 }
 
@@ -427,7 +428,19 @@ describe('configuration errors fail at once, naming the key path', () => {
       'an unknown event key',
       {},
       { table: ['items'] },
-      'event.table: unknown key (expected one of config, targets, tables, mode, dryRun, runId, action, budgetBytes, verify, resume, estimatedBytes, pairs)',
+      'event.table: unknown key (expected one of config, targets, tables, mode, dryRun, runId, action, budgetBytes, verify, resume, estimatedBytes, pairs, sync)',
+    ],
+    [
+      'a sync event narrowed by tables',
+      {},
+      { sync: true, tables: ['items'] },
+      'event.tables: a sync event takes only config (a catch-up follows every table of the config)',
+    ],
+    [
+      'a sync flag that is not a boolean',
+      {},
+      { sync: 'yes' },
+      'event.sync: expected true or false, got "yes"',
     ],
     [
       'a run id that is not a string',

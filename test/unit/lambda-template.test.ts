@@ -300,6 +300,19 @@ describe('deploy/template.yaml', () => {
     expect(resource('ScheduleRole').Condition).toBe('HasSchedule');
     expect(schedule.Properties['Target']).toMatchObject({ Arn: { Ref: 'FanOut' } });
   });
+
+  it('schedules sync catch-ups of the function only when a SyncScheduleExpression is given', () => {
+    const schedule = resource('SyncSchedule');
+    expect(schedule.Type).toBe('AWS::Scheduler::Schedule');
+    expect(schedule.Condition).toBe('HasSyncSchedule');
+    expect(resource('SyncScheduleRole').Condition).toBe('HasSyncSchedule');
+    const target = schedule.Properties['Target'] as { Arn: unknown; Input: string };
+    expect(target.Arn).toEqual({ 'Fn::GetAtt': ['Function', 'Arn'] });
+    expect(JSON.parse(target.Input)).toEqual({ sync: true });
+    expect(resource('SyncScheduleRole').Properties['PermissionsBoundary']).toEqual({
+      'Fn::If': ['HasBoundary', { Ref: 'PermissionsBoundaryArn' }, { Ref: 'AWS::NoValue' }],
+    });
+  });
 });
 
 /** A table's result as a run's report holds it (the shape of src/report/events.ts). */

@@ -90,14 +90,13 @@ export const fdwPushStrategy: CopyStrategy = {
       );
       if (ledger) {
         // The record goes in the rows' remote transaction (the same server, the same connection).
+        const entry = ledger.entry(inserted.rowCount ?? 0, []);
         const into = await foreignTableOn(source, server, {
-          columns: foreignLedgerColumns(),
+          columns: foreignLedgerColumns(entry.sourceLsn !== undefined),
           remoteSchema: ledger.schema,
           remoteTable: LEDGER_TABLE,
         });
-        await source.query(
-          recordSql(ledger.schema, ledger.entry(inserted.rowCount ?? 0, []), into),
-        );
+        await source.query(recordSql(ledger.schema, entry, into));
       }
     } finally {
       watch?.[Symbol.dispose]();
