@@ -113,8 +113,7 @@ export async function sync(config: Config, options: SyncOptions = {}): Promise<S
   const names = syncNames(config);
   // No abort signal for the connectors: a stop finishes the transaction being applied, it never
   // cancels a statement.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- left out on purpose (above)
-  const { signal: _ignored, ...deps } = options.deps ?? {};
+  const deps = withoutSignal(options.deps);
   const connectors = await openConnectors(config, deps);
   let source: pg.Client | undefined;
   const targets = new Map<string, pg.Client>();
@@ -395,4 +394,9 @@ function targetReport(
     applied: p?.applied ?? { inserts: 0, updates: 0, deletes: 0, truncates: 0, transactions: 0 },
     position: p?.position === undefined ? null : formatLsn(p.position),
   };
+}
+
+/** The session's dependencies without its abort signal. */
+function withoutSignal(deps: SessionDeps | undefined): SessionDeps {
+  return Object.fromEntries(Object.entries(deps ?? {}).filter(([key]) => key !== 'signal'));
 }
