@@ -185,7 +185,14 @@ const KINDS: Readonly<Record<MaskKind, KindSql>> = {
     const n = digestNumber(digest(valueText(column, c.type)));
     const address = `('0.0.0.0'::pg_catalog.inet + (${n} % 4294967296))`;
     if (c.type === 'inet' || c.type === 'cidr') return { sql: address };
-    if (isString(c)) return { sql: `pg_catalog.host(${address})` };
+    if (isString(c)) {
+      // The cast to varchar(n) would cut an address short without an error: refuse instead.
+      const limit = maxChars(c.type);
+      if (limit !== undefined && limit < 15) {
+        return { error: `mask ip needs at least 15 characters; the column is ${c.type}` };
+      }
+      return { sql: `pg_catalog.host(${address})` };
+    }
     return { error: `mask ip writes IPv4 addresses; the column is ${c.type}` };
   },
 };
