@@ -121,7 +121,8 @@ function boundedHex(
   return { hex: digits >= 32 ? hex : `pg_catalog.left(${hex}, ${digits})` };
 }
 
-const KINDS: Readonly<Record<MaskKind, KindSql>> = {
+/** Every mask but partial (see partialSql: it takes its own parameters and is not keyed). */
+const KINDS: Readonly<Record<Exclude<MaskKind, 'partial'>, KindSql>> = {
   // 'u' + the digest's 32 hex digits (128 bits: unique for unique inputs in practice) + a
   // reserved domain; fewer digits where the column's length limit says so.
   email: needsString('email', (text, c) => {
@@ -141,8 +142,6 @@ const KINDS: Readonly<Record<MaskKind, KindSql>> = {
       `CASE WHEN ${IS_DIGIT} THEN ${DIGIT} WHEN ${KEPT} THEN pgcopy_ch WHEN pgcopy_a BETWEEN 65 AND 90 OR (pgcopy_a > 127 AND pg_catalog.lower(pgcopy_ch) <> pgcopy_ch) THEN ${UPPER} ELSE ${LOWER} END`,
     ),
   })),
-  // Not keyed: only the characters kept are the value's.
-  partial: () => ({ error: 'partial is built by partialSql' }),
   int: (column, c) => {
     const n = digestNumber(digest(valueText(column, c.type)));
     if (c.type === 'bigint') return { sql: n };
