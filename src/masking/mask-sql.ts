@@ -147,12 +147,11 @@ const KINDS: Readonly<Record<Exclude<MaskKind, 'partial'>, KindSql>> = {
     if (c.type === 'bigint') return { sql: n };
     if (c.type === 'integer') return { sql: `(${n} % 2147483648)` };
     if (c.type === 'smallint') return { sql: `(${n} % 32768)` };
+    // format_type() always prints numeric(p) as numeric(p,0).
     const numeric =
-      c.type === 'numeric'
-        ? ['numeric', '18', '0']
-        : (/^numeric\((\d+)\)$/.exec(c.type) ?? /^numeric\((\d+),(\d+)\)$/.exec(c.type));
+      c.type === 'numeric' ? ['numeric', '18', '0'] : /^numeric\((\d+),(\d+)\)$/.exec(c.type);
     if (numeric) {
-      const whole = Number(numeric[1]) - Number(numeric[2] ?? 0);
+      const whole = Number(numeric[1]) - Number(numeric[2]);
       if (whole < 1) return { error: `mask int needs whole digits; the column is ${c.type}` };
       return { sql: `(${n} % ${10n ** BigInt(Math.min(whole, 18))})` };
     }
