@@ -211,8 +211,15 @@ export function ruleSql(rule: DataRule, c: MaskedColumn): RuleSql {
   switch (rule.kind) {
     case 'null':
       return { sql: cast('NULL') };
-    case 'value':
+    case 'value': {
+      // The explicit cast would cut a longer value short without an error.
+      const limit = maxChars(c.type);
+      const length = Array.from(rule.value).length;
+      if (limit !== undefined && length > limit) {
+        return { error: `the value has ${length} characters; the column is ${c.type}` };
+      }
       return { sql: cast(quoteLiteral(rule.value)) };
+    }
     case 'expression':
       // On its own line's end, as `where` is: a trailing `-- comment` cannot swallow the parenthesis.
       return { sql: cast(`(${rule.expression}\n)`) };

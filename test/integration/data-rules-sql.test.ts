@@ -510,6 +510,20 @@ describe('null, value and expression rules', () => {
     expect(describeRule(rule)).toBe('a fixed value');
   });
 
+  it('value: refused where it is longer than varchar(n) or char(n), which a cast would cut short', async () => {
+    expect(errorOf({ kind: 'value', value: 'REDACTED-VALUE' }, 'vc10')).toBe(
+      'the value has 14 characters; the column is character varying(10)',
+    );
+    expect(errorOf({ kind: 'value', value: 'Anonymous-XYZ' }, 'ch12')).toBe(
+      'the value has 13 characters; the column is character(12)',
+    );
+    // Characters, not bytes: ten characters in fourteen bytes fit varchar(10).
+    const fits = await run({ kind: 'value', value: 'Éléonore-É' }, 'vc10');
+    expect(new Set(fits.values.values())).toEqual(new Set(['Éléonore-É']));
+    const padded = await run({ kind: 'value', value: 'Anonymous' }, 'ch12');
+    expect(text(padded, 1)).toBe('Anonymous   ');
+  });
+
   it('expression: SQL over the source row, a trailing comment cannot swallow the cast', async () => {
     const rule: DataRule = { kind: 'expression', expression: `id * 10 -- ten times` };
     const masked = await run(rule, 'b');
