@@ -14,7 +14,8 @@ interface ExtensionRow {
 /**
  * What the server-side strategies need on this endpoint's server: the extension (installed, or
  * creatable by this role when options.createExtensions asks for it), USAGE on postgres_fdw to make
- * a foreign server, EXECUTE on dblink(), and TEMPORARY for the pg_temp objects.
+ * a foreign server, EXECUTE on dblink(text, text) (the form the dblink strategy calls; its other
+ * overloads may be granted apart), and TEMPORARY for the pg_temp objects. In the order asked.
  */
 export async function missingExtensionNeeds(
   client: pg.ClientBase,
@@ -31,11 +32,13 @@ export async function missingExtensionNeeds(
                FROM pg_catalog.pg_foreign_data_wrapper f WHERE f.fdwname = 'postgres_fdw') AS fdw_usage,
             (SELECT pg_catalog.has_function_privilege(p.oid, 'EXECUTE')
                FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_depend d ON d.objid = p.oid
-              WHERE d.refobjid = e.oid AND p.proname = 'dblink' AND p.pronargs = 2 LIMIT 1) AS dblink_execute,
+              WHERE d.refobjid = e.oid AND p.proname = 'dblink'
+                AND p.proargtypes = '25 25'::pg_catalog.oidvector) AS dblink_execute,
             pg_catalog.has_database_privilege(current_database(), 'TEMPORARY') AS temporary
-       FROM unnest($1::text[]) AS w(name)
+       FROM unnest($1::text[]) WITH ORDINALITY AS w(name, ord)
        LEFT JOIN pg_catalog.pg_extension e ON e.extname = w.name
-       LEFT JOIN pg_catalog.pg_available_extensions a ON a.name = w.name`,
+       LEFT JOIN pg_catalog.pg_available_extensions a ON a.name = w.name
+      ORDER BY w.ord`,
     [wanted],
   );
   const missing: string[] = [];
