@@ -6,7 +6,7 @@ export function verboseLine(event: RunEvent): string | undefined {
     case 'plan':
       return `planned ${String(event.plan.targets.reduce((n, t) => n + t.tables.length, 0))} table(s) on ${String(event.plan.targets.length)} target(s)`;
     case 'ledger':
-      return `${event.target}: ledger ${event.schema} ${event.available ? `ready (${String(event.committed)} pair(s) committed under this run id)` : `unavailable: ${event.reason ?? ''}`}`;
+      return `${event.target}: ledger ${event.schema} ${event.available ? `ready (${String(event.committed)} pair(s) committed under this run id)` : `unavailable${event.reason === undefined ? '' : `: ${event.reason}`}`}`;
     case 'run-start':
       return `run ${event.runId}: snapshot ${event.snapshot ?? '(none)'}, ${String(event.pairs)} pair(s)`;
     case 'table-start':
