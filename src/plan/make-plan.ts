@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { explainError } from './explain-on-source.js';
 import type {
   Config,
   Mode,
@@ -45,11 +46,6 @@ import { withPreparedLocks } from './prepared-rules.js';
 import { checkRuleExpressions, ruleErrorsOf, ruleLevelsOf } from './rule-expressions.js';
 import { hasDataRules } from '../masking/rule-match.js';
 
-/** pg sends a query with the extended protocol when asked: one statement, never several. */
-interface ExtendedQuery extends pg.QueryConfig {
-  readonly queryMode: 'extended';
-}
-
 /**
  * Checks each `where` filter by EXPLAINing it on the source: a typo is a plan error, not a failure
  * halfway through a run. The config has already refused a filter that is not one expression; the
@@ -65,18 +61,11 @@ async function checkWhereFilters(
     const [name = ''] = key.split('\0');
     const table = catalog.tables.get(name);
     if (!table) continue;
-    try {
-      await client.query('BEGIN READ ONLY');
-      const explain: ExtendedQuery = {
-        text: `EXPLAIN SELECT 1 FROM ${relationSql(catalog.schema, name, table.kind)}${whereClause(where)}`,
-        queryMode: 'extended',
-      };
-      await client.query(explain);
-    } catch (error) {
-      errors.set(key, describeError(error));
-    } finally {
-      await client.query('ROLLBACK');
-    }
+    const error = await explainError(
+      client,
+      `SELECT 1 FROM ${relationSql(catalog.schema, name, table.kind)}${whereClause(where)}`,
+    );
+    if (error !== undefined) errors.set(key, error);
   }
   return errors;
 }

@@ -1,8 +1,8 @@
 import type pg from 'pg';
+import { explainError } from './explain-on-source.js';
 import type { Config, TableSpec, TargetConfig } from '../config/types.js';
 import type { SchemaCatalog } from '../db/catalog.js';
 import { relationSql } from '../copy/sql.js';
-import { describeError } from '../errors.js';
 import { ruleSql } from '../masking/mask-sql.js';
 import { ruleFor, type RuleLevels } from '../masking/rule-match.js';
 
@@ -33,11 +33,6 @@ function expressionsOf(
   return out;
 }
 
-/** pg sends a query with the extended protocol when asked: one statement, never several. */
-interface ExtendedQuery extends pg.QueryConfig {
-  readonly queryMode: 'extended';
-}
-
 /**
  * EXPLAINs each data rule expression of the planned tables on the source, cast to its column's
  * type, as `where` filters are checked: a typo or a type that does not fit is a plan error, not a
@@ -62,18 +57,11 @@ export async function checkRuleExpressions(
     const [name = ''] = key.split('\0');
     const table = catalog.tables.get(name);
     if (!table) continue;
-    try {
-      await client.query('BEGIN READ ONLY');
-      const explain: ExtendedQuery = {
-        text: `EXPLAIN SELECT ${sql} FROM ${relationSql(catalog.schema, name, table.kind)}`,
-        queryMode: 'extended',
-      };
-      await client.query(explain);
-    } catch (error) {
-      errors.set(key, describeError(error));
-    } finally {
-      await client.query('ROLLBACK');
-    }
+    const error = await explainError(
+      client,
+      `SELECT ${sql} FROM ${relationSql(catalog.schema, name, table.kind)}`,
+    );
+    if (error !== undefined) errors.set(key, error);
   }
   return errors;
 }
