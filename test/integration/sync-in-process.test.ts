@@ -101,8 +101,18 @@ describe('pgcopy sync, in-process', () => {
       // 5 transactions of 3 inserts each (accounts, events, logfull) up to the position, not 10.
       expect(partial.stdout).toContain(`synced up to ${upto}`);
       expect(partial.stdout).toMatch(/ {2}db_1: 15 inserts, \d+ updates, \d+ deletes/);
-      const rest = await run('--until', 'now');
+      // On a terminal, the catch-up's progress is one line redrawn in place, ended by a newline.
+      const rest = await cli(['sync', '-c', work.file, '--until', 'now'], {
+        cwd: work.dir,
+        tty: true,
+        env: { TERM: 'xterm' },
+      });
       expect(rest.code, rest.stderr).toBe(0);
+      const redraw = '\r\u001b[2Kpgcopy: ';
+      expect(rest.stderr).toContain(redraw);
+      expect(rest.stderr.split(redraw).at(-1)).toMatch(
+        /^[\d,]+ transaction\(s\) applied, at [0-9A-F]+\/[0-9A-F]+\n/,
+      );
       expect(rest.stdout).toMatch(/ {2}db_2: 15 inserts, \d+ updates, \d+ deletes/);
       expect(rest.stdout).not.toContain('(created)');
 
@@ -153,7 +163,11 @@ describe('pgcopy sync, in-process', () => {
   });
 
   it('usage errors name the argument, exit 2, and touch nothing', async () => {
-    const { raw } = await prepared('Sync_Usage', { sync: { slot: 'sync_usage' } });
+    // A ledger schema no target has: --status and --drop find no positions there.
+    const { raw } = await prepared('Sync_Usage', {
+      sync: { slot: 'sync_usage' },
+      ledgerSchema: uniqueName('no_ledger').toLowerCase(),
+    });
     const work = await workDir(raw);
     const run = (...args: string[]) => cli(['sync', '-c', work.file, ...args], { cwd: work.dir });
     try {
@@ -175,6 +189,12 @@ describe('pgcopy sync, in-process', () => {
         ]);
         expect(result.stdout, args.join(' ')).toBe('');
       }
+      const status = await run('--status');
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/ {2}db_1: not followed yet\n {2}db_2: not followed yet\n$/);
+      const dropped = await run('--drop');
+      expect(dropped.code, dropped.stderr).toBe(0);
+      expect(dropped.stdout).toContain('Positions removed on: no target\n');
       const { rows } = await sql(
         source,
         `SELECT (SELECT count(*)::int FROM pg_replication_slots WHERE slot_name = 'sync_usage') AS slots,
