@@ -311,9 +311,18 @@ describe('what sync needs, for a role without rights', () => {
           .join(', ')} (a table is added to a publication by its owner)`,
         `a primary key or replica identity on ${schema}.logfull (or REPLICA IDENTITY FULL, or options.sync.insertOnly)`,
       ]);
+      // Both publications made already (by their owner): CREATE is no longer needed.
+      await sql(source, 'CREATE PUBLICATION sync_needs; CREATE PUBLICATION sync_needs_insert_only');
+      const made = await checkSyncNeeds(client, config);
+      expect(made.missing).not.toContain('CREATE on the database (to create the publications)');
+      expect(made.missing).toHaveLength(3);
     } finally {
       await client.end();
-      await sql(source, `DROP OWNED BY ${role}; DROP ROLE ${role}`);
+      await sql(
+        source,
+        `DROP PUBLICATION IF EXISTS sync_needs, sync_needs_insert_only;
+         DROP OWNED BY ${role}; DROP ROLE ${role}`,
+      );
     }
   });
 
