@@ -149,6 +149,35 @@ describe('readSlot', () => {
     }
   });
 
+  it('a sink that fails early in a 200,000-row transaction: the rest is drained, its error stands', async () => {
+    await sql(
+      source,
+      `SET synchronous_commit = on;
+       INSERT INTO ${s}.log SELECT g, repeat('w', 400) FROM generate_series(100000, 299999) g`,
+    );
+    const client = await connect(source);
+    try {
+      const failure = new Error('the sink failed early');
+      const sink = counting({
+        change: (n) => {
+          if (n === 20_006 + 1) throw failure;
+        },
+      });
+      const started = Date.now();
+      await expect(readSlot(client, { slot, publications: [publication] }, sink)).rejects.toBe(
+        failure,
+      );
+      expect([sink.begins, sink.changes, sink.commits]).toEqual([5, 20_007, 4]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      // A cancel sent for the read (after a drain of 250 ms) must not hit the statements after it.
+      expect((await client.query('SELECT 4 AS four')).rows).toEqual([{ four: 4 }]);
+      await new Promise((done) => setTimeout(done, 300));
+      expect((await client.query('SELECT 5 AS five')).rows).toEqual([{ five: 5 }]);
+    } finally {
+      await client.end();
+    }
+  }, 30_000);
+
   it('maxChanges is at least 1 and whole; upto is written as a pg_lsn', () => {
     expect(peekSql({ slot: 's', publications: ['a', 'B c'], maxChanges: 0.4 })).toContain(
       `'s', NULL, 1, 'proto_version', '1', 'publication_names', '"a","B c"'`,
