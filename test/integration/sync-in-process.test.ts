@@ -8,7 +8,13 @@ import { cli, workDir } from '../support/cli.js';
 import { connect, servers, sql, uniqueName } from '../support/db.js';
 import type { ServerInfo } from '../support/server-info.js';
 import { startLogicalSource } from '../support/sync-source.js';
-import { SOURCE_TABLES, createTargets, syncConfig, writeMany } from '../support/sync-workload.js';
+import {
+  SOURCE_TABLES,
+  createTargets,
+  projections,
+  syncConfig,
+  writeMany,
+} from '../support/sync-workload.js';
 
 // pgcopy sync through runCli in this process (so that its branches are measured): --status before
 // and after a first sync, --json, --until with a position and with now, the usage errors, a config
@@ -156,6 +162,47 @@ describe('pgcopy sync, in-process', () => {
       expect(text2.stdout).toContain(
         'Slot sync_inproc: did not exist\nPublications dropped: none\n',
       );
+    } finally {
+      await cli(['sync', '-c', work.file, '--drop'], { cwd: work.dir });
+      await work.cleanup();
+    }
+  });
+
+  it('--follow applies changes as they come until the signal, then says it stopped', async () => {
+    const { q, raw } = await prepared('Sync_Follow', {
+      sync: { slot: 'sync_follow' },
+    });
+    const work = await workDir(raw);
+    try {
+      const first = await cli(['sync', '-c', work.file, '--quiet'], { cwd: work.dir });
+      expect(first.code, first.stderr).toBe(0);
+      const controller = new AbortController();
+      const following = cli(['sync', '-c', work.file, '--follow'], {
+        cwd: work.dir,
+        signal: controller.signal,
+      });
+      // Idle first (nothing to read: the follower waits), then 5 transactions while it follows.
+      await new Promise((done) => setTimeout(done, 300));
+      await writeMany(source, q, 0, 5);
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const { rows } = await sql(
+          s.target1,
+          `SELECT count(*)::int AS n FROM ${q}.accounts WHERE id >= 100000`,
+        );
+        if ((rows[0] as { n: number }).n === 5 || Date.now() > deadline) break;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      controller.abort();
+      const result = await following;
+      expect(result.stderr).toContain('following slot sync_follow until SIGINT or SIGTERM');
+      expect(result.stdout).toMatch(/^Slot sync_follow: at [0-9A-F]+\/[0-9A-F]+ \(stopped\)\n/m);
+      expect(result.stdout).not.toContain('synced up to');
+      expect(result.stdout).toMatch(/ {2}db_1: 15 inserts, /);
+      expect(result.code, result.stderr).toBe(0);
+      for (const p of await projections(source, targets, q)) {
+        expect(p.target, p.name).toEqual(p.source);
+      }
     } finally {
       await cli(['sync', '-c', work.file, '--drop'], { cwd: work.dir });
       await work.cleanup();
