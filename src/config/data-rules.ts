@@ -18,16 +18,7 @@ import { whereFilterProblem } from './where-filter.js';
  */
 
 /** The masks that read options.maskKey: the same key gives the same output everywhere. */
-export const KEYED_MASKS: readonly MaskKind[] = [
-  'email',
-  'phone',
-  'letter',
-  'int',
-  'date',
-  'time',
-  'ip',
-  'hash',
-];
+export const KEYED_MASKS: readonly MaskKind[] = MASK_KINDS.filter((kind) => kind !== 'partial');
 
 /** `[table.]column`, either part a glob (`*`, `?`); a name holds no dot of its own. */
 function isRuleKey(key: string): boolean {
