@@ -10,6 +10,7 @@ import { advanceSlot, readSlot } from './read-slot.js';
 import { readPositions } from './sync-state.js';
 import { FanOutSink } from './fan-out-sink.js';
 import { TargetApplier, type ApplierBatch } from './target-applier.js';
+import { addCounts, zeroCounts } from './applied-counts.js';
 import type { AppliedCounts, Lsn, TableMapping } from './types.js';
 import type { SyncEvent } from './sync.js';
 
@@ -43,22 +44,6 @@ export interface CatchUpInput {
   readonly now: () => Date;
 }
 
-const zero = (): AppliedCounts => ({
-  inserts: 0,
-  updates: 0,
-  deletes: 0,
-  truncates: 0,
-  transactions: 0,
-});
-
-function add(into: AppliedCounts, from: AppliedCounts): void {
-  into.inserts += from.inserts;
-  into.updates += from.updates;
-  into.deletes += from.deletes;
-  into.truncates += from.truncates;
-  into.transactions += from.transactions;
-}
-
 /**
  * Reads the slot (from its confirmed position: each target skips what it has applied) and applies
  * each source transaction to every target, in rounds: each round reads up to a position, commits
@@ -72,7 +57,7 @@ export async function catchUp(input: CatchUpInput): Promise<{
   const { source, names, stop } = input;
   const ledgerSchema = input.config.options.ledgerSchema;
   const insertOnly = input.config.options.sync?.insertOnly ?? [];
-  const totals = new Map(input.targets.map((t) => [t.name, zero()] as const));
+  const totals = new Map(input.targets.map((t) => [t.name, zeroCounts()] as const));
   const mappings = new Map<string, TableMapping[]>(
     input.targets.map((t) => [
       t.name,
@@ -132,7 +117,7 @@ export async function catchUp(input: CatchUpInput): Promise<{
     for (const applier of appliers) await applier.finish();
     for (const [i, applier] of appliers.entries()) {
       const target = input.targets[i];
-      if (target) add(totals.get(target.name) ?? zero(), applier.counts);
+      if (target) addCounts(totals.get(target.name) ?? zeroCounts(), applier.counts);
     }
     // A read that ran to its end covered everything up to `upto`; a stopped one up to its last
     // transaction. Tables no transaction touched have all their changes up to there too.
@@ -152,7 +137,7 @@ export async function catchUp(input: CatchUpInput): Promise<{
   for (const t of input.targets) {
     const positions = await readPositions(t.client, ledgerSchema, names.slot);
     targets.set(t.name, {
-      applied: totals.get(t.name) ?? zero(),
+      applied: totals.get(t.name) ?? zeroCounts(),
       position: lowestPosition(positions, t.pairs),
     });
   }

@@ -16,6 +16,7 @@ import { slotWarnings } from './slot-warnings.js';
 import { forgetSlotSql, readPositions } from './sync-state.js';
 import { ensureSyncState, lowestPosition, seedFromLedger } from './positions.js';
 import { catchUp, type TargetProgress } from './catch-up.js';
+import { zeroCounts } from './applied-counts.js';
 import type { AppliedCounts, Lsn } from './types.js';
 import type { ApplierBatch } from './target-applier.js';
 
@@ -391,7 +392,7 @@ function targetReport(
   const p = progress.get(name);
   return {
     target: name,
-    applied: p?.applied ?? { inserts: 0, updates: 0, deletes: 0, truncates: 0, transactions: 0 },
+    applied: p?.applied ?? zeroCounts(),
     position: p?.position === undefined ? null : formatLsn(p.position),
   };
 }

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { SyncError, SyncSchemaError, describeError, sqlstateOf } from '../errors.js';
 import { qualifiedName, quoteIdent } from '../db/quote.js';
 import { literal, TableStatements, type Statement } from './change-sql.js';
+import { addCounts, zeroCounts } from './applied-counts.js';
 import { minLsn } from './lsn.js';
 import { movePositionsSql, positionKey, type TargetTableName } from './sync-state.js';
 import type {
@@ -44,18 +45,6 @@ export interface TargetApplierOptions {
 }
 
 const DEFAULT_BATCH = { transactions: 5_000, bytes: 1 << 20, maxMs: 1_000 } as const;
-
-function zeroCounts(): AppliedCounts {
-  return { inserts: 0, updates: 0, deletes: 0, truncates: 0, transactions: 0 };
-}
-
-function addCounts(into: AppliedCounts, from: AppliedCounts): void {
-  into.inserts += from.inserts;
-  into.updates += from.updates;
-  into.deletes += from.deletes;
-  into.truncates += from.truncates;
-  into.transactions += from.transactions;
-}
 
 /**
  * Applies a slot's changes to one target. A change to a table the target maps goes through the
