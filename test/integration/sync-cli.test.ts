@@ -1,12 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { postgres as pg13Postgres } from 'pg13';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalPostgres } from '../../src/demo/local-postgres.js';
+import { describe, expect, it } from 'vitest';
 import { cli, workDir } from '../support/cli.js';
 import { servers, sql, uniqueName } from '../support/db.js';
 import type { ServerInfo } from '../support/server-info.js';
-import { startLogicalSource } from '../support/sync-source.js';
+import { useLogicalSource } from '../support/sync-source.js';
 import {
   SOURCE_TABLES,
   createTargets,
@@ -19,27 +18,18 @@ import {
 // slot-WAL warning, check's report of what sync needs; and a PostgreSQL 13 source.
 const s = servers();
 const targets = { db_1: s.target1, db_2: s.target2 };
-let own: LocalPostgres;
-let old: LocalPostgres;
 let source: ServerInfo;
 let source13: ServerInfo;
-const schemas: string[] = [];
-
-beforeAll(async () => {
-  [{ server: own, info: source }, { server: old, info: source13 }] = await Promise.all([
-    startLogicalSource('sync-cli-source'),
-    startLogicalSource('sync-cli-pg13', { binDir: dirname(pg13Postgres) }),
-  ]);
-}, 60_000);
-
-afterAll(async () => {
-  for (const schema of schemas) {
-    for (const server of [s.target1, s.target2]) {
-      await sql(server, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    }
-  }
-  await Promise.all([own.stop(), old.stop()]);
+const schemas = useLogicalSource('sync-cli-source', (started) => {
+  source = started;
 });
+useLogicalSource(
+  'sync-cli-pg13',
+  (started) => {
+    source13 = started;
+  },
+  { binDir: dirname(pg13Postgres) },
+);
 
 async function prepared(from: ServerInfo, prefix: string, options: Record<string, unknown>) {
   const schema = uniqueName(prefix);

@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkSyncNeeds } from '../../src/check/sync-needs.js';
-import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import { syncNames } from '../../src/sync/names.js';
 import { ensurePublications } from '../../src/sync/publication.js';
 import { syncStatus } from '../../src/sync/sync-status.js';
 import { cli, workDir } from '../support/cli.js';
 import { connect, servers, sql, uniqueName } from '../support/db.js';
 import type { ServerInfo } from '../support/server-info.js';
-import { startLogicalSource } from '../support/sync-source.js';
+import { useLogicalSource } from '../support/sync-source.js';
 import {
   SOURCE_TABLES,
   createTargets,
@@ -22,21 +21,9 @@ import {
 // sync needs for a role without rights, and the publications following the config.
 const s = servers();
 const targets = { db_1: s.target1, db_2: s.target2 };
-let own: LocalPostgres;
 let source: ServerInfo;
-const schemas: string[] = [];
-
-beforeAll(async () => {
-  ({ server: own, info: source } = await startLogicalSource('sync-in-process'));
-}, 60_000);
-
-afterAll(async () => {
-  for (const schema of schemas) {
-    for (const server of [s.target1, s.target2]) {
-      await sql(server, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    }
-  }
-  await own.stop();
+const schemas = useLogicalSource('sync-in-process', (started) => {
+  source = started;
 });
 
 async function prepared(prefix: string, options: Record<string, unknown>) {

@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalPostgres } from '../../src/demo/local-postgres.js';
+import { describe, expect, it } from 'vitest';
 import { sync } from '../../src/sync/sync.js';
 import { dropSync } from '../../src/sync/sync-status.js';
 import { spawnPgcopy } from '../support/child-pgcopy.js';
 import { workDir } from '../support/cli.js';
 import { servers, sql, uniqueName } from '../support/db.js';
 import type { ServerInfo } from '../support/server-info.js';
-import { startLogicalSource } from '../support/sync-source.js';
+import { useLogicalSource } from '../support/sync-source.js';
 import {
   SOURCE_TABLES,
   createTargets,
@@ -22,21 +21,9 @@ import {
 // a unique key on the targets, would show); --follow stopped with SIGTERM ends within seconds.
 const s = servers();
 const targets = { db_1: s.target1, db_2: s.target2 };
-let own: LocalPostgres;
 let source: ServerInfo;
-const schemas: string[] = [];
-
-beforeAll(async () => {
-  ({ server: own, info: source } = await startLogicalSource('sync-kill-source'));
-}, 60_000);
-
-afterAll(async () => {
-  for (const schema of schemas) {
-    for (const server of [s.target1, s.target2]) {
-      await sql(server, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    }
-  }
-  await own.stop();
+const schemas = useLogicalSource('sync-kill-source', (started) => {
+  source = started;
 });
 
 async function prepared(prefix: string, slot: string) {

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalPostgres } from '../../src/demo/local-postgres.js';
+import { describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/errors.js';
 import { PgcopyFunction } from '../../src/lambda/handler.js';
 import type { SyncResult } from '../../src/lambda/sync-result.js';
@@ -9,7 +8,7 @@ import { cli, workDir } from '../support/cli.js';
 import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { fakeContext, recordingLog } from '../support/lambda.js';
 import type { ServerInfo } from '../support/server-info.js';
-import { startLogicalSource } from '../support/sync-source.js';
+import { useLogicalSource } from '../support/sync-source.js';
 import {
   SOURCE_TABLES,
   createTargets,
@@ -25,21 +24,9 @@ import {
 // identity, insert-only, --status, --drop and the Lambda's bounded catch-up.
 const s = servers();
 const targets = { db_1: s.target1, db_2: s.target2 };
-let own: LocalPostgres;
 let source: ServerInfo;
-const schemas: string[] = [];
-
-beforeAll(async () => {
-  ({ server: own, info: source } = await startLogicalSource('sync-source'));
-}, 60_000);
-
-afterAll(async () => {
-  for (const schema of schemas) {
-    for (const server of [s.target1, s.target2]) {
-      await sql(server, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    }
-  }
-  await own.stop();
+const schemas = useLogicalSource('sync-source', (started) => {
+  source = started;
 });
 
 async function fresh(prefix: string): Promise<{ schema: string; q: string }> {
