@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The compile cache is on before the first module it should cover is compiled: main loads after.
-import { enableCompileCache } from '../dist/cli/compile-cache.js';
+// pgcopy's CLI: one bundled file (dist/cli/pgcopy.cjs, made by `npm run build`), compiled from
+// V8's code cache the previous start left.
+import { fileURLToPath } from 'node:url';
+import { runBundledCli } from '../dist/cli/code-cache.js';
 
-enableCompileCache();
-const { main } = await import('../dist/cli/main.js');
-await main(process.argv.slice(2));
+const bundle = fileURLToPath(new URL('../dist/cli/pgcopy.cjs', import.meta.url));
+await runBundledCli(bundle, process.argv.slice(2));

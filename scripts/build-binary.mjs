@@ -28,8 +28,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { inject } from 'postject';
+import { bundle } from './bundle.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const output = join(root, 'dist', 'bin', 'pgcopy-linux-x64');
@@ -39,10 +39,6 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /** The process entry, as bin/pgcopy.js has it (a CommonJS main script has no top-level await). */
 const ENTRY = "import { main } from './src/cli/main.ts';\nvoid main(process.argv.slice(2));\n";
-
-// Optional modules their packages load in try/catch, falling back without them: pg's pg-native
-// (only when `pg.native` is read), ssh2's native cpu-features and .node crypto bindings.
-const OPTIONAL_NATIVE = ['pg-native', 'cpu-features', '*.node'];
 
 function mib(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -56,28 +52,15 @@ function officialNode22() {
   return printed.trim();
 }
 
-async function bundleCli() {
-  const result = await build({
+function bundleCli() {
+  return bundle({
     stdin: { contents: ENTRY, resolveDir: root, loader: 'ts', sourcefile: 'pgcopy-sea.ts' },
-    bundle: true,
-    platform: 'node',
     format: 'cjs',
-    target: 'node20',
-    minify: true,
-    // Error class names are part of the messages and the JSON events.
-    keepNames: true,
-    legalComments: 'none',
-    external: OPTIONAL_NATIVE,
     // `init` finds pgcopy.schema.json beside the package through import.meta.url; a CommonJS
     // bundle has no import.meta: the executable's own path stands in for it.
     define: { 'import.meta.url': '__pgcopyUrl' },
     banner: { js: "const __pgcopyUrl = require('node:url').pathToFileURL(__filename).href;" },
-    write: false,
-    logLevel: 'warning',
   });
-  const file = result.outputFiles?.[0];
-  if (!file) throw new Error('esbuild produced no output');
-  return Buffer.from(file.contents);
 }
 
 const { values } = parseArgs({ options: { node: { type: 'string' } } });

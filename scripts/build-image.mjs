@@ -12,8 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { ESM_BANNER, bundle } from './bundle.mjs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const out = join(root, 'dist', 'image');
@@ -26,16 +26,6 @@ const UID = 65532;
 const WORKDIR = '/work';
 const NODE_MAJOR = '22';
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
-
-/** As scripts/build-lambda.mjs: bundled CommonJS dependencies need these in an ES module. */
-const esmBanner = [
-  "import { createRequire as __pgcopyRequire } from 'node:module';",
-  "import { fileURLToPath as __pgcopyPath } from 'node:url';",
-  "import { dirname as __pgcopyDir } from 'node:path';",
-  'const require = __pgcopyRequire(import.meta.url);',
-  'const __filename = __pgcopyPath(import.meta.url);',
-  'const __dirname = __pgcopyDir(__filename);',
-].join('\n');
 
 function fail(message) {
   process.stderr.write(`build-image: ${message}\n`);
@@ -51,31 +41,18 @@ function run(command, args) {
 }
 
 /** bin/pgcopy.js in one file: the CLI with every dependency, needing no node_modules. */
-async function bundleCli() {
-  const result = await build({
+function bundleCli() {
+  return bundle({
     stdin: {
       contents: "import { main } from './src/cli/main.ts';\nawait main(process.argv.slice(2));\n",
       resolveDir: root,
       sourcefile: 'pgcopy.ts',
       loader: 'ts',
     },
-    bundle: true,
-    platform: 'node',
     target: 'node22',
     format: 'esm',
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    // ssh2 loads the optional native cpu-features and .node bindings in try/catch and falls back
-    // to pure JavaScript without them.
-    external: ['cpu-features', '*.node'],
-    banner: { js: esmBanner },
-    write: false,
-    logLevel: 'warning',
+    banner: { js: ESM_BANNER },
   });
-  const file = result.outputFiles?.[0];
-  if (!file) fail('esbuild produced no output');
-  return Buffer.from(file.contents);
 }
 
 /** The libraries `binary` loads, with the dynamic loader: [path in the image, file on the host]. */

@@ -9,46 +9,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { ESM_BANNER, bundle as bundleWith } from './bundle.mjs';
 import { writeZip } from './zip.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const out = join(root, 'dist', 'lambda');
 const entry = join(root, 'src', 'lambda', 'handler.ts');
 
-/** Options both packagings share. keepNames: Lambda reports `error.name` as the errorType that
- * Step Functions retries match on (ConfigError is not retried), so class names must survive. */
-const common = {
-  entryPoints: [entry],
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  minify: true,
-  keepNames: true,
-  legalComments: 'none',
-  write: false,
-  logLevel: 'warning',
-};
+/** What both packagings bundle. */
+const common = { entryPoints: [entry] };
 
-// ssh2 loads the optional native cpu-features module and .node crypto bindings in try/catch and
-// falls back to pure JavaScript without them.
-const nativeOnly = ['cpu-features', '*.node'];
-
-/** ESM needs these for bundled CommonJS dependencies (ssh2's agent.js uses __dirname). */
-const esmBanner = [
-  "import { createRequire as __pgcopyRequire } from 'node:module';",
-  "import { fileURLToPath as __pgcopyPath } from 'node:url';",
-  "import { dirname as __pgcopyDir } from 'node:path';",
-  'const require = __pgcopyRequire(import.meta.url);',
-  'const __filename = __pgcopyPath(import.meta.url);',
-  'const __dirname = __pgcopyDir(__filename);',
-].join('\n');
-
-async function bundle(options) {
-  const result = await build({ ...common, ...options });
-  const file = result.outputFiles?.[0];
-  if (!file) throw new Error('esbuild produced no output');
-  return Buffer.from(file.contents);
+function bundle(options) {
+  return bundleWith({ ...common, ...options });
 }
 
 function kib(bytes) {
@@ -64,8 +36,7 @@ async function buildFunction() {
   const code = await bundle({
     format: 'esm',
     outfile: 'index.mjs',
-    external: nativeOnly,
-    banner: { js: esmBanner },
+    banner: { js: ESM_BANNER },
   });
   await writeZip(join(out, 'function.zip'), [{ name: 'index.mjs', data: code }]);
   await report('function.zip', code.length);

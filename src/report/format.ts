@@ -8,8 +8,18 @@ export function formatRate(bytes: number, seconds: number): string {
   return seconds > 0 ? (bytes / 1_000_000 / seconds).toFixed(1) : '-';
 }
 
+/**
+ * `1,234,567`. Grouped by hand: the first `toLocaleString` of a process loads ICU's number
+ * formats, 15-20 ms of a one-row run.
+ */
 export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  const rounded = Math.round(n);
+  if (!Number.isSafeInteger(rounded)) return rounded.toLocaleString('en-US');
+  const digits = String(Math.abs(rounded));
+  const groups: string[] = [];
+  for (let end = digits.length; end > 0; end -= 3)
+    groups.unshift(digits.slice(Math.max(0, end - 3), end));
+  return rounded < 0 ? `-${groups.join(',')}` : groups.join(',');
 }
 
 export function formatDuration(seconds: number): string {

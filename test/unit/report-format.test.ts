@@ -5,7 +5,13 @@ import { describeValue } from '../../src/config/describe-value.js';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../../src/db/quote.js';
 import { auditLine } from '../../src/report/audit-lines.js';
 import type { RunReport, TableResult } from '../../src/report/events.js';
-import { fileStamp, formatDuration, formatRate, lineStamp } from '../../src/report/format.js';
+import {
+  fileStamp,
+  formatCount,
+  formatDuration,
+  formatRate,
+  lineStamp,
+} from '../../src/report/format.js';
 import { renderSummary } from '../../src/report/summary.js';
 import { textTable } from '../../src/report/text-table.js';
 
@@ -240,5 +246,15 @@ describe('progress on a TTY', () => {
     (progress as unknown as { draw(): void }).draw();
     progress.stop();
     expect(text()).toContain('db_1.t  ~99%  5.0 MB  5.0 MB/s  ETA -');
+  });
+});
+
+describe('formatCount', () => {
+  it('groups thousands as en-US does, rounding first, for every sign and size', () => {
+    const cases = [0, 7, 999, 1000, 12_345.6, -1_234_567, 999_999.5, Number.MAX_SAFE_INTEGER, 1e21];
+    for (const n of cases) expect(formatCount(n)).toBe(Math.round(n).toLocaleString('en-US'));
+    expect(formatCount(NaN)).toBe('NaN');
+    // Where toLocaleString says -0.
+    expect(formatCount(-0.4)).toBe('0');
   });
 });
