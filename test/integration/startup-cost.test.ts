@@ -3,7 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-const bin = fileURLToPath(new URL('../../bin/pgcopy.js', import.meta.url));
+/**
+ * The CLI's modules as tsc built them: the loader hook sees each package they load. The bundle
+ * bin/pgcopy.js runs keeps the same laziness (esbuild evaluates a dynamically imported module, and
+ * the packages it requires, only when the import runs).
+ */
+const main = new URL('../../dist/cli/main.js', import.meta.url).href;
+const entry = `import(${JSON.stringify(main)}).then((m) => m.main(process.argv.slice(1)))`;
 const trace = fileURLToPath(new URL('../support/fixtures/register-trace.mjs', import.meta.url));
 
 /** The npm packages a CLI invocation loads, as the loader hook reports them. */
@@ -12,7 +18,9 @@ async function packagesLoadedBy(args: string[]): Promise<string[]> {
   const { stderr } = await promisify(execFile)(process.execPath, [
     '--import',
     trace,
-    bin,
+    '--input-type=module',
+    '-e',
+    entry,
     ...args,
   ]).catch((error: unknown) => error as { stderr: string });
   return [...stderr.matchAll(/^package: (.+)$/gm)].map((m) => m[1] ?? '');
