@@ -68,13 +68,19 @@ export interface LoadedBundle {
 }
 
 /**
- * The cache file of one build of a bundle on one Node. V8 checks a cache against its source's
- * length only: the file's identity (a build renames a new file into place) and times decide which
- * build a cache belongs to, so that another build or another Node never reads it.
+ * The cache file of one build of a bundle on one Node, for one use of it. V8 checks a cache
+ * against its source's length only: the file's identity (a build renames a new file into place)
+ * and times decide which build a cache belongs to, so that another build or another Node never
+ * reads it. A cache holds the functions the start that wrote it compiled: each `use` (a command)
+ * has its own, or a first `--version` would leave `run` a cache of nearly nothing.
  */
-export function cacheFileOf(file: string, dir: string): { path: string; prefix: string } {
+export function cacheFileOf(
+  file: string,
+  dir: string,
+  use: string,
+): { path: string; prefix: string } {
   const stats = statSync(file);
-  const prefix = `${basename(file)}-`;
+  const prefix = `${basename(file)}-${/^[a-z][a-z-]{0,31}$/.test(use) ? use : 'other'}-`;
   const build = `${stats.ino}-${stats.size}-${Math.trunc(stats.mtimeMs)}-${Math.trunc(stats.ctimeMs)}`;
   const key = `${build}-${process.version}-${process.arch}`;
   return { path: join(dir, `${prefix}${key}.v8`), prefix };
@@ -91,11 +97,11 @@ function readCache(path: string): Buffer | undefined {
 /**
  * Loads a CommonJS bundle as `require` would, compiled from V8's code cache in `dir` where one
  * fits (Node 20 has no compile cache of its own; Node 22's would do the same for this one file).
- * `dir` undefined: no cache.
+ * `dir` undefined: no cache; `use` names the cache among this bundle's (see cacheFileOf).
  */
-export function loadBundle(file: string, dir: string | undefined): LoadedBundle {
+export function loadBundle(file: string, dir: string | undefined, use = 'main'): LoadedBundle {
   const source = readFileSync(file, 'utf8');
-  const cacheFile = dir === undefined ? undefined : cacheFileOf(file, dir);
+  const cacheFile = dir === undefined ? undefined : cacheFileOf(file, dir, use);
   const cachedData = cacheFile && readCache(cacheFile.path);
   const script = new vm.Script(Module.wrap(source), {
     filename: file,
@@ -125,7 +131,7 @@ export function loadBundle(file: string, dir: string | undefined): LoadedBundle 
       const partial = `${cacheFile.path}.${process.pid}.partial`;
       writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
       renameSync(partial, cacheFile.path);
-      // Caches of earlier builds or other Node versions: never read again.
+      // This use's caches of earlier builds or other Node versions: never read again.
       for (const name of readdirSync(dir)) {
         if (name.startsWith(cacheFile.prefix) && join(dir, name) !== cacheFile.path) {
           rmSync(join(dir, name), { force: true });
@@ -144,7 +150,8 @@ export function loadBundle(file: string, dir: string | undefined): LoadedBundle 
  * that fitted (the process leaves through `process.exit`).
  */
 export async function runBundledCli(file: string, argv: string[]): Promise<void> {
-  const bundle = loadBundle(file, privateCacheDir());
+  // Caches per command (flags such as --version fall under "other").
+  const bundle = loadBundle(file, privateCacheDir(), argv[0] ?? 'other');
   if (bundle.cache !== 'used') process.once('exit', bundle.saveCache);
   const main = bundle.exports['main'];
   if (typeof main !== 'function') throw new Error(`${file} exports no main`);

@@ -3,6 +3,7 @@ import { ConnectError, TunnelError, describeError } from '../errors.js';
 import type { OpenTunnel, Tunnel } from '../tunnel/types.js';
 import { describeSpec, type ConnectionSpec } from './connection-spec.js';
 import { CancelOnAbort } from './cancel-on-abort.js';
+import { endClient } from './end-client.js';
 import { takeSearchPath } from './search-path.js';
 import type { IamTokenSigner } from './iam-token.js';
 import { pgClientConfig, withoutEnvironment } from './pg-client-config.js';
@@ -23,11 +24,21 @@ export interface ConnectorDeps {
   readonly iamToken?: IamTokenSigner;
 }
 
+/** The transaction status of each client's last ReadyForQuery ('I': idle, outside a transaction). */
+const transactionStatus = new WeakMap<pg.Client, string>();
+
+/** A connected client handed back for a later connect, with the settings it was opened with. */
+interface IdleClient {
+  readonly client: pg.Client;
+  readonly settings: string | undefined;
+}
+
 /** Opens dedicated pg clients to one endpoint, through its SSH tunnel when it has one. */
 export class Connector {
   private tunnel: Promise<Tunnel> | undefined;
   private readonly Client: typeof pg.Client;
   private readonly cancelOnAbort: CancelOnAbort;
+  private readonly idle: IdleClient[] = [];
 
   constructor(
     readonly spec: ConnectionSpec,
@@ -89,6 +100,8 @@ export class Connector {
     const { spec } = this;
     options.signal?.throwIfAborted();
     if (spec.unavailable) throw spec.unavailable;
+    const kept = options.replication === true ? undefined : this.takeIdle(options.settings);
+    if (kept) return kept;
     const address = await this.address(options.signal);
     const ssl = tlsOptions(spec);
     const trace = this.deps.trace;
@@ -103,6 +116,9 @@ export class Connector {
       );
       // An idle client whose socket dies must not crash the process; the next query reports it.
       client.on('error', () => undefined);
+      client.connection.on('readyForQuery', (message: { status?: string }) => {
+        if (message.status !== undefined) transactionStatus.set(client, message.status);
+      });
       if (trace?.query) traceQueries(client, spec.name, trace.query);
       try {
         await client.connect();
@@ -133,7 +149,35 @@ export class Connector {
     }
   }
 
+  /**
+   * Takes back a client this connector opened, for the next `connect` that asks for the same
+   * `settings` (the plan's connections become the copy's first: two connections fewer per run,
+   * their set-up and authentication saved). Only a client idle outside any transaction is kept,
+   * and the caller must have left no session state of its own; any other is ended. Kept clients
+   * end with `close`.
+   */
+  async release(client: pg.Client, settings: string | undefined): Promise<void> {
+    if (transactionStatus.get(client) !== 'I') {
+      await endClient(client);
+      return;
+    }
+    const entry = { client, settings };
+    this.idle.push(entry);
+    // A kept connection the server closes (a restart, a terminated backend) is not handed out.
+    client.once('end', () => {
+      const at = this.idle.indexOf(entry);
+      if (at >= 0) this.idle.splice(at, 1);
+    });
+  }
+
+  private takeIdle(settings: string | undefined): pg.Client | undefined {
+    const at = this.idle.findIndex((entry) => entry.settings === settings);
+    return at < 0 ? undefined : this.idle.splice(at, 1)[0]?.client;
+  }
+
   async close(): Promise<void> {
+    const idle = this.idle.splice(0);
+    await Promise.all(idle.map(({ client }) => endClient(client)));
     this.cancelOnAbort.dispose();
     const tunnel = this.tunnel;
     this.tunnel = undefined;

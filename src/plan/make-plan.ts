@@ -14,6 +14,7 @@ import {
   type SchemaCatalog,
   type TableRef,
 } from '../db/catalog.js';
+import type { Connector } from '../db/connector.js';
 import type { Connectors } from '../db/connectors.js';
 import { relationSql, SESSION_SETTINGS_SQL, whereClause } from '../copy/sql.js';
 import { mayDisableTriggers } from '../db/may-disable-triggers.js';
@@ -112,6 +113,7 @@ export async function makePlan(
   // A read the abort ends rejects before it is awaited: not an unhandled rejection.
   for (const read of reads) void read.catch(() => undefined);
   // Sampled values must have the text form the copy will send.
+  let planned = false;
   const sourceClient = await connectors.source
     .connect({ ...options, settings: SESSION_SETTINGS_SQL })
     .catch(async (error: unknown) => {
@@ -158,14 +160,26 @@ export async function makePlan(
             config.options.sync?.insertOnly ?? [],
           )
         : shared;
-    return {
+    const plan = {
       sourceSchema,
       targets,
       ...(expanded.matches.length > 0 ? { patterns: expanded.matches } : {}),
       readOnce: planReadOnce(targets, config.options.readOnce),
     };
+    planned = true;
+    return plan;
   } finally {
-    await Promise.all([sourceClient.end(), endTargetClients(reads)]);
+    // A plan made hands its connections to what follows it (a run's first worker); a failed
+    // one ends them.
+    await Promise.all([
+      planned ? connectors.source.release(sourceClient, SESSION_SETTINGS_SQL) : sourceClient.end(),
+      planned
+        ? releaseTargetClients(
+            selected.map(({ config: target }) => connectors.target(target.name)),
+            reads,
+          )
+        : endTargetClients(reads),
+    ]);
   }
 }
 
@@ -173,6 +187,19 @@ function readOf(reads: readonly Promise<TargetFacts>[], i: number): Promise<Targ
   const read = reads[i];
   if (!read) throw new Error(`no catalog read for target ${i}`);
   return read;
+}
+
+/** The targets' clients back to their connectors, for the run's first worker. */
+async function releaseTargetClients(
+  owners: readonly Connector[],
+  reads: readonly Promise<TargetFacts>[],
+): Promise<void> {
+  await Promise.all(
+    reads.map(async (read, i) => {
+      const client = (await read.catch(() => undefined))?.client;
+      if (client) await owners[i]?.release(client, SESSION_SETTINGS_SQL);
+    }),
+  );
 }
 
 /** Ends the clients the targets' reads opened (a read that was aborted opened none to end). */
@@ -235,9 +262,14 @@ async function readTarget(
   let readOnly: string | undefined;
   let error: string | undefined;
   try {
+    // With the copy's session settings: conversions are probed as the copy will send values,
+    // and the connection can go on to the run's first worker.
     client = await connectors
       .target(target.name)
-      .connect(options.signal ? { signal: options.signal } : {});
+      .connect({
+        ...(options.signal ? { signal: options.signal } : {}),
+        settings: SESSION_SETTINGS_SQL,
+      });
     catalog = await readSchemaCatalog(
       client,
       target.schema,

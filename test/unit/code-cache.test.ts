@@ -102,7 +102,7 @@ describe('loading a bundle through the code cache', () => {
     expect(first.saveCache()).toBe(true);
     const [cacheFile, ...others] = readdirSync(dir ?? '');
     expect(others).toEqual([]);
-    expect(cacheFile).toMatch(new RegExp(`^bundle\\.cjs-[\\d-]+-${process.version}-`));
+    expect(cacheFile).toMatch(new RegExp(`^bundle\\.cjs-main-[\\d-]+-${process.version}-`));
     expect(statSync(join(dir ?? '', cacheFile ?? '')).mode & 0o777).toBe(0o600);
 
     const second = loadBundle(file, dir);
@@ -134,7 +134,7 @@ describe('loading a bundle through the code cache', () => {
     const dir = privateCacheDir({ env: {}, home: h }) ?? '';
     // A source this process never compiled (V8 would otherwise answer from its own memory).
     const file = bundleIn(h, `module.exports.id = '${Math.random()}';`);
-    writeFileSync(cacheFileOf(file, dir).path, 'not a code cache');
+    writeFileSync(cacheFileOf(file, dir, 'main').path, 'not a code cache');
     const loaded = loadBundle(file, dir);
     expect(loaded.cache).toBe('rejected');
     expect((loaded.exports['main'] as (x: number) => number)(0)).toBe(1);
@@ -163,6 +163,20 @@ describe('loading a bundle through the code cache', () => {
       );
     expect(start()).toEqual({ cache: 'absent', saved: true, result: 11 });
     expect(start()).toEqual({ cache: 'used', saved: false, result: 11 });
+  });
+
+  it('each use keeps a cache of its own; a name that is not a command is "other"', () => {
+    const h = home();
+    const dir = privateCacheDir({ env: {}, home: h }) ?? '';
+    const file = bundleIn(h, `module.exports.id = '${Math.random()}';`);
+    expect(loadBundle(file, dir, 'run').saveCache()).toBe(true);
+    expect(loadBundle(file, dir, '--version').saveCache()).toBe(true);
+    expect(loadBundle(file, dir, '../x').cache).toBe('used');
+    const names = readdirSync(dir).sort();
+    expect(names.map((n) => n.split('-').slice(0, 2).join('-'))).toEqual([
+      'bundle.cjs-other',
+      'bundle.cjs-run',
+    ]);
   });
 
   it('without a folder nothing is cached, and a folder gone since loading only skips saving', () => {
