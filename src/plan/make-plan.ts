@@ -264,12 +264,10 @@ async function readTarget(
   try {
     // With the copy's session settings: conversions are probed as the copy will send values,
     // and the connection can go on to the run's first worker.
-    client = await connectors
-      .target(target.name)
-      .connect({
-        ...(options.signal ? { signal: options.signal } : {}),
-        settings: SESSION_SETTINGS_SQL,
-      });
+    client = await connectors.target(target.name).connect({
+      ...(options.signal ? { signal: options.signal } : {}),
+      settings: SESSION_SETTINGS_SQL,
+    });
     catalog = await readSchemaCatalog(
       client,
       target.schema,
