@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config, Mode } from '../src/config/types.js';
@@ -43,7 +46,10 @@ const NODE = 'node, empty script';
 const ONE_ROW = 'pgcopy run, one row';
 const WHOLE = `1 table of ${(TABLES * TABLE_ROWS).toLocaleString('en-US')} rows`;
 const MANY = `${TABLES} tables × ${TABLE_ROWS.toLocaleString('en-US')} rows`;
-const results = new Results({ [START]: NODE, [PER_TABLE]: WHOLE });
+const FLOOR = 'a bare client, the same statements';
+const FLOOR_WHOLE = `${FLOOR}: ${WHOLE}`;
+const FLOOR_MANY = `${FLOOR}: ${MANY}`;
+const results = new Results({ [START]: NODE, [PER_TABLE]: WHOLE, [FLOOR]: FLOOR_WHOLE });
 
 const GOALS: readonly Goal[] = [
   { text: `${MANY} / ${WHOLE}, concurrency 1`, method: MANY, versus: WHOLE, atMost: 1.3 },
@@ -109,6 +115,57 @@ const configOf = (
 const emptyTargets = (): Promise<unknown> =>
   sql(s.target1, `TRUNCATE ${['one', 'whole', ...tables].map((t) => `${q}.${t}`).join(', ')}`);
 
+/**
+ * The floor of the per-table cost: what pgcopy sends per table (the source joins the exported
+ * snapshot while the target begins and truncates; binary COPY out, COPY FREEZE in; the source rolls
+ * back while the target records the table and commits), sent by a bare pg client doing nothing
+ * else, one table after the other on two warm connections. The ratio of its N tables to its one
+ * table is what the servers' own per-table work leaves for any client.
+ */
+async function bareClientCopy(names: readonly string[]): Promise<Sample> {
+  const connect = async (server: ServerInfo): Promise<pg.Client> => {
+    const client = new pg.Client({ ...server, database: 'postgres' });
+    await client.connect();
+    return client;
+  };
+  const [holder, source, target] = await Promise.all([
+    connect(s.source),
+    connect(s.source),
+    connect(s.target1),
+  ]);
+  try {
+    await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await holder.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+    const snapshot = rows[0]?.id ?? '';
+    await target.query('CREATE TEMP TABLE ledger (t text, n bigint, at timestamptz DEFAULT now())');
+    const cpu = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    for (const name of names) {
+      await Promise.all([
+        source.query(
+          `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${snapshot}'`,
+        ),
+        target.query(`BEGIN; TRUNCATE TABLE ONLY ${q}.${name}`),
+      ]);
+      await pipeline(
+        source.query(copyTo(`COPY (SELECT * FROM ONLY ${q}.${name}) TO STDOUT (FORMAT binary)`)),
+        target.query(copyFrom(`COPY ${q}.${name} FROM STDIN (FORMAT binary, FREEZE)`)),
+      );
+      await Promise.all([
+        source.query('ROLLBACK'),
+        target.query(`INSERT INTO ledger (t, n) VALUES ('${name}', 1); COMMIT`),
+      ]);
+    }
+    const used = process.cpuUsage(cpu);
+    return {
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      cpuSeconds: (used.user + used.system) / 1e6,
+    };
+  } finally {
+    await Promise.all([holder.end(), source.end(), target.end()]);
+  }
+}
+
 describe('fixed and per-table costs', () => {
   it(`one-row run; ${MANY} against ${WHOLE}; round trips per table by mode`, async () => {
     const work = await workDir({
@@ -170,6 +227,19 @@ describe('fixed and per-table costs', () => {
       const all = tables.map((t) => `SELECT '${t}' AS t, r.* FROM ${q}.${t} r`).join(' UNION ALL ');
       expect(await tableDigest(s.target1, all)).toEqual(await tableDigest(s.source, all));
 
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? [FLOOR_WHOLE, FLOOR_MANY] : [FLOOR_MANY, FLOOR_WHOLE];
+        for (const name of order) {
+          await emptyTargets();
+          results.record(
+            FLOOR,
+            name,
+            await bareClientCopy(name === FLOOR_WHOLE ? ['whole'] : tables),
+          );
+        }
+      }
+      expect(await tableDigest(s.target1, all)).toEqual(await tableDigest(s.source, all));
+
       // Round trips: one table, then every table; the plan's own (constant in the table count,
       // since the catalogs are read for all tables at once) cancel out in the difference.
       const proxies = {
@@ -224,6 +294,9 @@ describe('fixed and per-table costs', () => {
         `one-row run: ${oneRow.toFixed(3)} s wall, ${results.median(ONE_ROW, (x) => x.cpuSeconds).toFixed(3)} s CPU ` +
           `(median of ${START_ROUNDS}; goal ≤ 0.15 s: ${oneRow <= 0.15 ? 'met' : 'not met'}); ` +
           `a bare node start ${results.median(NODE).toFixed(3)} s`,
+        `${MANY} / ${WHOLE} from a bare client sending the same statements: ` +
+          `${(results.median(FLOOR_MANY) / results.median(FLOOR_WHOLE)).toFixed(2)} ` +
+          `(pgcopy: ${(results.median(MANY) / results.median(WHOLE)).toFixed(2)})`,
         `one more table at concurrency 1, warm connections: ${perTable()} ms wall (goal ≤ 5 ms), ` +
           `${perTable((x) => x.cpuSeconds)} ms pgcopy CPU, ` +
           `${((serverMs(MANY) - serverMs(WHOLE)) / (TABLES - 1)).toFixed(1)} ms the servers' CPU`,
