@@ -7,6 +7,8 @@ export default tseslint.config(
     ignores: [
       'dist/',
       'coverage/',
+      // The coverage report (vitest.config.ts writes it beside the audit logs).
+      'log/',
       'node_modules/',
       '.cache/',
       'bin/',

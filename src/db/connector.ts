@@ -170,14 +170,19 @@ export class Connector {
     });
   }
 
+  /** Ends the clients kept for a later connect: a caller that will not ask for them frees them. */
+  async endIdle(): Promise<void> {
+    const idle = this.idle.splice(0);
+    await Promise.all(idle.map(({ client }) => endClient(client)));
+  }
+
   private takeIdle(settings: string | undefined): pg.Client | undefined {
     const at = this.idle.findIndex((entry) => entry.settings === settings);
     return at < 0 ? undefined : this.idle.splice(at, 1)[0]?.client;
   }
 
   async close(): Promise<void> {
-    const idle = this.idle.splice(0);
-    await Promise.all(idle.map(({ client }) => endClient(client)));
+    await this.endIdle();
     this.cancelOnAbort.dispose();
     const tunnel = this.tunnel;
     this.tunnel = undefined;

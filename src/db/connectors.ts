@@ -28,6 +28,14 @@ export class Connectors implements AsyncDisposable {
     return connector;
   }
 
+  /**
+   * Ends the connections the plan handed back (Connector.release) where what follows the plan
+   * will not take them: nothing sits idle on a server through a long verify or sync.
+   */
+  async endIdle(): Promise<void> {
+    await Promise.allSettled([this.source, ...this.targets.values()].map((c) => c.endIdle()));
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([this.source, ...this.targets.values()].map((c) => c.close()));
   }

@@ -120,6 +120,8 @@ export async function sync(config: Config, options: SyncOptions = {}): Promise<S
   const targets = new Map<string, pg.Client>();
   try {
     const plan = await makePlan(config, connectors, undefined, { sync: true });
+    // The plan's connections: a sync connects its own, and may follow for hours.
+    await connectors.endIdle();
     refusePlanErrors(plan);
     const followed = followedTargets(plan, connectors);
     const pairs = followed.flatMap((t) => t.tables);

@@ -64,6 +64,8 @@ export async function verifyTables(
   });
   try {
     const plan = await makePlan(config, connectors, options.filters, signal ? { signal } : {});
+    // The plan's connections: the readers below are opened with verify's own settings.
+    await connectors.endIdle();
     const tables: TableVerification[] = [];
     const source = await openReader(() => connectors.source.connect(signal ? { signal } : {}));
     try {

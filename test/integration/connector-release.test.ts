@@ -2,6 +2,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.js';
 import { run } from '../../src/copy/run.js';
+import { verifyTables } from '../../src/verify/verify-tables.js';
 import { SESSION_SETTINGS_SQL } from '../../src/copy/sql.js';
 import type { ConnectionSpec } from '../../src/db/connection-spec.js';
 import { Connector } from '../../src/db/connector.js';
@@ -19,15 +20,21 @@ const pid = async (client: pg.Client): Promise<number> =>
   (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
 
 /** pg's Client, counting the clients made (each one connection: the connector connects each once). */
-function countingClient(): { Client: typeof pg.Client; opened: () => number } {
+function countingClient(): {
+  Client: typeof pg.Client;
+  opened: () => number;
+  stillOpen: () => number;
+} {
   let opened = 0;
+  let ended = 0;
   class CountingClient extends pg.Client {
     constructor(config?: string | pg.ClientConfig) {
       super(config);
       opened += 1;
+      this.once('end', () => (ended += 1));
     }
   }
-  return { Client: CountingClient, opened: () => opened };
+  return { Client: CountingClient, opened: () => opened, stillOpen: () => opened - ended };
 }
 
 describe('a connector keeps the clients handed back to it', () => {
@@ -102,7 +109,23 @@ describe('a connector keeps the clients handed back to it', () => {
     expect(keptEnded).toBe(true);
   });
 
-  it("a run's first worker copies on the plan's connections: two connections fewer", async () => {
+  it('endIdle ends what is kept: a sync or a verify holds no idle plan connection', async () => {
+    const connector = new Connector(spec());
+    try {
+      const kept = await connector.connect({ settings: SESSION_SETTINGS_SQL });
+      const ended = new Promise((resolve) => kept.once('end', resolve));
+      await connector.release(kept, SESSION_SETTINGS_SQL);
+      await connector.endIdle();
+      await ended;
+      const next = await connector.connect({ settings: SESSION_SETTINGS_SQL });
+      expect(next).not.toBe(kept);
+      await next.end();
+    } finally {
+      await connector.close();
+    }
+  });
+
+  it("a run's first worker copies on the plan's connections (two fewer); a verify ends them", async () => {
     const schema = uniqueName('Handed');
     const q = `"${schema}"`;
     await sql(
@@ -125,6 +148,19 @@ describe('a connector keeps the clients handed back to it', () => {
       expect(report?.status).toBe('done');
       // The plan's source and target connections, the snapshot's: nothing else.
       expect(counting.opened()).toBe(3);
+      // verify opens readers of its own: the plan's are ended first, one reader per server open.
+      const verifying = countingClient();
+      const open: number[] = [];
+      const verified = await verifyTables(config, {
+        deps: {
+          Client: verifying.Client,
+          trace: {
+            step: (message) => message.includes('comparing') && open.push(verifying.stillOpen()),
+          },
+        },
+      });
+      expect(verified.tables.map((t) => t.status)).toEqual(['match']);
+      expect(open).toEqual([2]);
       const rows = `SELECT * FROM ${q}.t`;
       expect(await tableDigest(s.target1, rows)).toEqual(await tableDigest(s.source, rows));
     } finally {
