@@ -134,22 +134,6 @@ export async function readOperatorFileWithStats(
 }
 
 /**
- * Why a file's owner or mode makes it untrustworthy as OpenSSH judges its own files: owned by
- * another user than the one running pgcopy (root excepted), or writable by group or others.
- * Undefined when it is fine (and always where the platform has no user ids).
- */
-export function untrustedBecause(stats: Stats): string | undefined {
-  const uid = process.getuid?.();
-  if (uid === undefined) return undefined;
-  if (stats.uid !== uid && stats.uid !== 0) return `it is owned by another user (uid ${stats.uid})`;
-  if ((stats.mode & 0o022) !== 0) {
-    const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
-    return `group or others may write it (mode ${mode})`;
-  }
-  return undefined;
-}
-
-/**
  * One of libpq's files (the password file, pg_service.conf) with its mode, or undefined when there
  * is none: like libpq, a missing file is no error. `key` names the file in the error.
  */

@@ -12,6 +12,7 @@ import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import vm from 'node:vm';
+import { untrustedBecause } from '../file-trust.js';
 
 export interface CodeCacheDeps {
   readonly env?: NodeJS.ProcessEnv;
@@ -41,15 +42,10 @@ export function privateCacheDir(deps: CodeCacheDeps = {}): string | undefined {
     const uid = 'uid' in deps ? deps.uid : process.getuid?.();
     // The folder and the two above it: none may be changed by another account.
     const chain = [dir, join(dir, '..'), join(dir, '..', '..')];
-    return uid === undefined || chain.every((d) => isPrivate(d, uid)) ? dir : undefined;
+    return chain.every((d) => untrustedBecause(statSync(d), uid) === undefined) ? dir : undefined;
   } catch {
     return undefined;
   }
-}
-
-function isPrivate(dir: string, uid: number): boolean {
-  const stats = statSync(dir);
-  return (stats.uid === uid || stats.uid === 0) && (stats.mode & 0o022) === 0;
 }
 
 /** What became of the cache when a bundle was loaded. */
@@ -126,15 +122,16 @@ export function loadBundle(file: string, dir: string | undefined, use = 'main'):
   ) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   const saveCache = (): boolean => {
-    if (cacheFile === undefined || cache === 'used' || dir === undefined) return false;
+    if (cacheFile === undefined || cache === 'used') return false;
+    const folder = dirname(cacheFile.path);
     try {
       const partial = `${cacheFile.path}.${process.pid}.partial`;
       writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
       renameSync(partial, cacheFile.path);
       // This use's caches of earlier builds or other Node versions: never read again.
-      for (const name of readdirSync(dir)) {
-        if (name.startsWith(cacheFile.prefix) && join(dir, name) !== cacheFile.path) {
-          rmSync(join(dir, name), { force: true });
+      for (const name of readdirSync(folder)) {
+        if (name.startsWith(cacheFile.prefix) && join(folder, name) !== cacheFile.path) {
+          rmSync(join(folder, name), { force: true });
         }
       }
       return true;

@@ -1,4 +1,5 @@
-import { readOperatorFileWithStats, untrustedBecause } from '../operator-files.js';
+import { untrustedBecause } from '../file-trust.js';
+import { readOperatorFileWithStats } from '../operator-files.js';
 import type { ConfigLocation } from './discover.js';
 import { ConfigError } from '../errors.js';
 import { interpolateEnv } from './interpolate.js';
@@ -30,7 +31,7 @@ export async function loadConfig(
   const { path, found } =
     typeof location === 'string' ? { path: location, found: false } : location;
   const { text, stats } = await readOperatorFileWithStats('--config', path);
-  const untrusted = untrustedBecause(stats);
+  const untrusted = untrustedBecause(stats, process.getuid?.());
   if (untrusted !== undefined && found) {
     throw new ConfigError(
       `--config: ${path} was found in the working directory, but ${untrusted}; ` +

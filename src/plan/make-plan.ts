@@ -117,7 +117,7 @@ export async function makePlan(
   const sourceClient = await connectors.source
     .connect({ ...options, settings: SESSION_SETTINGS_SQL })
     .catch(async (error: unknown) => {
-      await endTargetClients(reads);
+      await settleTargetClients(reads);
       throw error;
     });
   try {
@@ -171,14 +171,12 @@ export async function makePlan(
   } finally {
     // A plan made hands its connections to what follows it (a run's first worker); a failed
     // one ends them.
+    const owners = planned
+      ? selected.map(({ config: target }) => connectors.target(target.name))
+      : undefined;
     await Promise.all([
       planned ? connectors.source.release(sourceClient, SESSION_SETTINGS_SQL) : sourceClient.end(),
-      planned
-        ? releaseTargetClients(
-            selected.map(({ config: target }) => connectors.target(target.name)),
-            reads,
-          )
-        : endTargetClients(reads),
+      settleTargetClients(reads, owners),
     ]);
   }
 }
@@ -189,22 +187,21 @@ function readOf(reads: readonly Promise<TargetFacts>[], i: number): Promise<Targ
   return read;
 }
 
-/** The targets' clients back to their connectors, for the run's first worker. */
-async function releaseTargetClients(
-  owners: readonly Connector[],
+/**
+ * The clients the targets' reads opened (a read that was aborted opened none): handed back to
+ * their connectors (`owners`, in the reads' order) for the run's first worker, or ended.
+ */
+async function settleTargetClients(
   reads: readonly Promise<TargetFacts>[],
+  owners?: readonly Connector[],
 ): Promise<void> {
   await Promise.all(
     reads.map(async (read, i) => {
       const client = (await read.catch(() => undefined))?.client;
-      if (client) await owners[i]?.release(client, SESSION_SETTINGS_SQL);
+      const owner = owners?.[i];
+      if (client) await (owner ? owner.release(client, SESSION_SETTINGS_SQL) : client.end());
     }),
   );
-}
-
-/** Ends the clients the targets' reads opened (a read that was aborted opened none to end). */
-async function endTargetClients(reads: readonly Promise<TargetFacts>[]): Promise<void> {
-  await Promise.all(reads.map(async (read) => (await read.catch(() => undefined))?.client?.end()));
 }
 
 interface TargetPlanContext {
