@@ -11,7 +11,7 @@ import { endpointOf } from '../test/support/config.js';
 import { servers, sql, uniqueName } from '../test/support/db.js';
 import type { ServerInfo } from '../test/support/server-info.js';
 import { sshdAvailable, startSshd, type TestSshd } from '../test/support/sshd.js';
-import { Results, type Goal, type Sample } from './results.js';
+import { Results, type Goal, type Method, type Sample } from './results.js';
 import { openSshForward, type SshForward } from './ssh-forward.js';
 import { rowsDigest, runPgcopy, timeShell, MIXED_COLUMNS, mixedRowsSql } from './support.js';
 
@@ -121,28 +121,14 @@ async function pgcopydbCommand(filters: string, sourcePort = s.source.port): Pro
   );
 }
 
-interface Method {
-  readonly name: string;
-  readonly versus?: string;
-  readonly go: () => Promise<Sample>;
-}
-
-/** Each method ROUNDS times, order reversed every other round; checks the target after each run. */
-async function measure(
+/** Each method ROUNDS times (see Results.measure); checks the target after each run. */
+function measure(
   section: string,
   methods: readonly Method[],
   reset: () => Promise<unknown>,
   check: () => Promise<boolean>,
 ): Promise<void> {
-  const chosen = methods.filter((m) => ONLY.test(m.name));
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? chosen : [...chosen].reverse();
-    for (const method of order) {
-      await reset();
-      results.record(section, method.name, await method.go(), method.versus);
-      results.check(method.name, await check());
-    }
-  }
+  return results.measure(section, methods, { rounds: ROUNDS, only: ONLY, reset, check });
 }
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { servers, sql, uniqueName } from '../test/support/db.js';
 import { LatencyProxy, type ProxyCounts } from '../test/support/latency-proxy.js';
 import type { ServerInfo } from '../test/support/server-info.js';
 import { createTable, MIXED, SHAPES, tableNames, type Shape } from './matrix-shapes.js';
-import { Results, type Goal, type ResultRow, type Sample } from './results.js';
+import { Results, type Goal, type Method, type ResultRow, type Sample } from './results.js';
 import { postmasterOf, rowsDigest, runPgcopy, serversCpuSeconds, timeShell } from './support.js';
 
 /**
@@ -209,31 +209,31 @@ async function withServerCpu(pair: Pair, go: () => Promise<Sample>): Promise<Sam
   };
 }
 
-interface Method {
-  readonly name: string;
-  readonly versus?: string;
-  readonly go: () => Promise<Sample>;
-}
-
-/** Each method ROUNDS times, order reversed every other round; checks the target after each run. */
-async function measure(
+/**
+ * Each method ROUNDS times with the CPU both servers spent (see Results.measure); the target must
+ * hold the source's rows after each run.
+ */
+function measure(
   pair: Pair,
   sectionName: string,
   methods: readonly Method[],
   reset: () => Promise<unknown>,
   check: () => Promise<boolean>,
 ): Promise<void> {
-  const chosen = methods.filter((m) => ONLY.test(m.name));
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? chosen : [...chosen].reverse();
-    for (const method of order) {
-      await reset();
-      results.record(sectionName, method.name, await withServerCpu(pair, method.go), method.versus);
-      const ok = await check();
-      results.check(method.name, ok);
-      expect(ok, `${method.name}: the target's rows differ from the source's`).toBe(true);
-    }
-  }
+  return results.measure(
+    sectionName,
+    methods.map((m) => ({ ...m, go: () => withServerCpu(pair, m.go) })),
+    {
+      rounds: ROUNDS,
+      only: ONLY,
+      reset,
+      check: async (name) => {
+        const ok = await check();
+        expect(ok, `${name}: the target's rows differ from the source's`).toBe(true);
+        return ok;
+      },
+    },
+  );
 }
 
 async function postmaster(server: ServerInfo): Promise<number | undefined> {

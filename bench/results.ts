@@ -63,6 +63,24 @@ export interface ResultRow {
   readonly checked: boolean | null;
 }
 
+/** One way of copying a benchmark measures: a run of it gives a sample. */
+export interface Method {
+  readonly name: string;
+  /** Another method this one is compared with. */
+  readonly versus?: string;
+  readonly go: () => Promise<Sample>;
+}
+
+export interface Rounds {
+  readonly rounds: number;
+  /** Only the methods whose names match (`--only`); all by default. */
+  readonly only?: RegExp;
+  /** Before each run: the target emptied. */
+  readonly reset: () => Promise<unknown>;
+  /** After each run: whether the target holds the source's rows (recorded with the method). */
+  readonly check?: (method: string) => Promise<boolean>;
+}
+
 /** Figures of one benchmark run, by section, in the order methods were first measured. */
 export class Results {
   readonly methods = new Map<string, MethodFigures>();
@@ -84,6 +102,22 @@ export class Results {
     };
     figures.samples.push(sample);
     this.methods.set(name, figures);
+  }
+
+  /**
+   * Each method `rounds` times, the order reversed every other round (so that none always runs on
+   * a fresher server), the target reset before each run and checked after it.
+   */
+  async measure(section: string, methods: readonly Method[], rounds: Rounds): Promise<void> {
+    const chosen = methods.filter((m) => rounds.only?.test(m.name) ?? true);
+    for (let round = 0; round < rounds.rounds; round++) {
+      const order = round % 2 === 0 ? chosen : [...chosen].reverse();
+      for (const method of order) {
+        await rounds.reset();
+        this.record(section, method.name, await method.go(), method.versus);
+        if (rounds.check) this.check(method.name, await rounds.check(method.name));
+      }
+    }
   }
 
   check(name: string, ok: boolean): void {

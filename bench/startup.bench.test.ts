@@ -227,17 +227,14 @@ describe('fixed and per-table costs', () => {
       const all = tables.map((t) => `SELECT '${t}' AS t, r.* FROM ${q}.${t} r`).join(' UNION ALL ');
       expect(await tableDigest(s.target1, all)).toEqual(await tableDigest(s.source, all));
 
-      for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? [FLOOR_WHOLE, FLOOR_MANY] : [FLOOR_MANY, FLOOR_WHOLE];
-        for (const name of order) {
-          await emptyTargets();
-          results.record(
-            FLOOR,
-            name,
-            await bareClientCopy(name === FLOOR_WHOLE ? ['whole'] : tables),
-          );
-        }
-      }
+      await results.measure(
+        FLOOR,
+        [
+          { name: FLOOR_WHOLE, go: () => bareClientCopy(['whole']) },
+          { name: FLOOR_MANY, go: () => bareClientCopy(tables) },
+        ],
+        { rounds: ROUNDS, reset: emptyTargets },
+      );
       expect(await tableDigest(s.target1, all)).toEqual(await tableDigest(s.source, all));
 
       // Round trips: one table, then every table; the plan's own (constant in the table count,
