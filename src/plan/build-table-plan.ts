@@ -269,8 +269,10 @@ export function buildTablePlan(input: TablePlanInput): TablePlan {
     if (why !== undefined) errors.push(`column "${m.source}": ${m.from}: ${why}`);
   }
 
+  const sourceGenerated = source.columns.filter((c) => c.generated !== '').map((c) => c.name);
   return {
     ...emptyPlan(input, errors),
+    ...(sourceGenerated.length > 0 ? { sourceGenerated } : {}),
     sequences: sequences.sequences,
     triggers: triggers.triggers,
     disableTriggers,

@@ -65,6 +65,8 @@ export interface TablePlan {
   /** pg_class.relkind of each side ('' when the table is missing): decides where `ONLY` applies. */
   readonly sourceKind: string;
   readonly targetKind: string;
+  /** The source table's generated columns (absent when none): COPY TO cannot name them. */
+  readonly sourceGenerated?: readonly string[];
   readonly mode: Mode;
   /** How the rows move: the table's, else the target's, else the run's strategy. */
   readonly strategy: Strategy;

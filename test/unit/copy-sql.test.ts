@@ -34,13 +34,44 @@ describe('copy SQL builders', () => {
     expect(copyOptions('text')).toBe('(FORMAT text)');
   });
 
-  it('builds COPY TO from a SELECT of the shared columns, with the where filter in parentheses', () => {
+  it('names a plain table and its columns in COPY TO, and reads through a SELECT with a where filter in parentheses', () => {
     expect(copyOutSql(planOf())).toBe(
-      'COPY (SELECT "id", "Mixed Case", "say ""hi""" FROM ONLY "Src Schema"."Order Items") TO STDOUT WITH (FORMAT binary)',
+      'COPY "Src Schema"."Order Items" ("id", "Mixed Case", "say ""hi""") TO STDOUT WITH (FORMAT binary)',
     );
     expect(copyOutSql(planOf({ where: 'id > 1 OR id < 0 -- a comment', format: 'text' }))).toBe(
       'COPY (SELECT "id", "Mixed Case", "say ""hi""" FROM ONLY "Src Schema"."Order Items" WHERE (id > 1 OR id < 0 -- a comment\n)) TO STDOUT WITH (FORMAT text)',
     );
+  });
+
+  it('names the source columns of renamed ones in the order written, and reads every other kind of read through a query', () => {
+    const renamed = planOf({ renamed: [{ source: 'ID', target: 'id' }] });
+    expect(copyOutSql(renamed)).toBe(
+      'COPY "Src Schema"."Order Items" ("ID", "Mixed Case", "say ""hi""") TO STDOUT WITH (FORMAT binary)',
+    );
+    const query =
+      /^COPY \(SELECT .* FROM (ONLY )?"Src Schema"\."Order Items"( WHERE .*)?\) TO STDOUT/s;
+    const mask = {
+      column: 'id',
+      source: 'id',
+      rule: 'null',
+      from: 'options.dataRules.id',
+      sql: 'NULL::int',
+    };
+    for (const plan of [
+      // COPY TO names no partitioned table, view, materialized view or foreign table.
+      ...['p', 'v', 'm', 'f'].map((sourceKind) => planOf({ sourceKind })),
+      planOf({ where: 'true' }),
+      planOf({ rowSecurity: 'apply' }),
+      planOf({ masks: [mask] }),
+      // COPY refuses to name a generated column.
+      planOf({ sourceGenerated: ['Mixed Case'] }),
+      // One source column into two target columns: COPY refuses a column named twice.
+      planOf({ columns: ['id', 'copy'], renamed: [{ source: 'id', target: 'copy' }] }),
+      planOf({ columns: [] }),
+    ]) {
+      expect(copyOutSql(plan)).toMatch(query);
+    }
+    expect(copyOutSql(planOf({ sourceGenerated: ['other'] }))).toMatch(/^COPY "Src Schema"/);
   });
 
   it('names a table with ONLY and a partitioned table whole (inheritance children are other tables)', () => {

@@ -90,8 +90,7 @@ export class SharedRead {
       local: sourceSessionLocals(first),
     });
     // Only the table, its `where` and its format are the first member's: the same in every member.
-    const select = this.columns.map((c) => c.sql).join(', ');
-    const read = client.query(new CopyOutReader(copyOutSql(first, select)));
+    const read = client.query(new CopyOutReader(copyOutSql(first, this.columns)));
     this.reading = pipeline(read, this.tee, this.abortable);
     // A failed read reaches each member through its output; this copy of it must not go unheard.
     this.reading.catch(() => undefined);
