@@ -134,6 +134,23 @@ function watchRemoteOf(
   return watch ? (applicationName) => watch(applicationName, plan) : undefined;
 }
 
+/**
+ * Whether the pair's COPYs begin their own transactions (the stream strategy sends each side's
+ * first statements in its COPY's query string: one wait fewer per table on each side). Not where
+ * something comes between the BEGIN and the COPY: indexes dropped after the TRUNCATE, the
+ * target's search_path switched for its own code; nor in a shared read or a group's transaction,
+ * which begin elsewhere.
+ */
+function copyBegins(plan: TablePlan, ctx: PairContext): boolean {
+  return (
+    plan.strategy === 'stream' &&
+    !ctx.sharedRead &&
+    !ctx.group &&
+    plan.runsUserCode !== true &&
+    plan.rebuildIndexes === undefined
+  );
+}
+
 /** Copies one (target, table) pair atomically and reports how it ended; never throws. */
 export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<TableResult> {
   const started = ctx.now().getTime();
@@ -169,8 +186,15 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
   try {
     ctx.signal?.throwIfAborted();
     const destination = destinationSetup(plan);
-    // The two sides get ready at once: one wait, not two. Both are settled before going on, so
-    // that a failure of one never leaves the other's client unaccounted for.
+    const joining = {
+      readOnly: !strategy.writesOnSource,
+      // The config asked for this table's rows as the source's policies filter them.
+      local: sourceSessionLocals(plan),
+    };
+    const deferred = copyBegins(plan, ctx);
+    // The two sides get ready at once: one wait, not two (none when the COPYs begin their
+    // transactions). Both are settled before going on, so that a failure of one never leaves the
+    // other's client unaccounted for.
     step.at('joining the snapshot and starting the target transaction');
     const ready = await Promise.allSettled([
       shared?.join(ctx.snapshot).then((client) => {
@@ -180,11 +204,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
         ctx.connections.sourceClient(signal).then(async (client) => {
           sourceClient = client;
           watches.source = new ConnectionWatch(client);
-          await ctx.snapshot.join(client, {
-            readOnly: !strategy.writesOnSource,
-            // The config asked for this table's rows as the source's policies filter them.
-            local: sourceSessionLocals(plan),
-          });
+          if (!deferred) await ctx.snapshot.join(client, joining);
           return client;
         }),
       ctx.group
@@ -201,8 +221,10 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
             lockWatch = ctx.hooks?.watchTarget?.(client, plan);
             // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
             // writes (and truncates) through the source's session instead.
-            const setup = strategy.writesOnSource ? [] : destination.statements(client);
-            await client.query(['BEGIN', ...setup].join('; '));
+            if (!deferred) {
+              const setup = strategy.writesOnSource ? [] : destination.statements(client);
+              await client.query(['BEGIN', ...setup].join('; '));
+            }
             return client;
           }),
     ]);
@@ -210,16 +232,23 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       if (outcome.status === 'rejected') throw outcome.reason;
       return outcome.value;
     }) as [pg.Client, pg.Client];
-    if (!strategy.writesOnSource) {
+    if (!strategy.writesOnSource && !deferred) {
       // Under the lock TRUNCATE took (or, in append mode, the one DROP INDEX takes) until COMMIT.
       step.at('dropping the indexes to rebuild after the load');
       dropped = await dropIndexes(target, plan);
     }
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
     const into = { plan, target, destination: destination.table, signal: ctx.signal, onProgress };
+    const begin = deferred
+      ? {
+          source: ctx.snapshot.joinSql(joining),
+          target: ['BEGIN', ...destination.statements(target)].join('; '),
+        }
+      : undefined;
     load = await (shared?.load(into) ??
       strategy.load({
         ...into,
+        begin,
         ledger: ctx.ledger,
         source,
         sourceSpec: ctx.source.spec,

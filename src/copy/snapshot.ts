@@ -2,6 +2,13 @@ import type pg from 'pg';
 import { quoteLiteral } from '../db/quote.js';
 import { ConnectionWatch } from './connection-watch.js';
 
+/** How a source connection joins the snapshot. */
+export interface JoinOptions {
+  readonly readOnly: boolean;
+  /** `SET LOCAL ...` statements for this transaction only. */
+  readonly local?: readonly string[];
+}
+
 /**
  * Holds a REPEATABLE READ READ ONLY transaction open on the source and exports its snapshot, so every
  * worker reads the source as of the same instant. The snapshot lives as long as this transaction.
@@ -59,17 +66,17 @@ export class SnapshotCoordinator {
    * objects). `local` settings (`SET LOCAL ...`) hold for this transaction only. One round trip:
    * the BEGIN inside the query string makes the rest one explicit transaction, which stays open.
    */
-  async join(
-    worker: pg.ClientBase,
-    options: { readOnly: boolean; local?: readonly string[] } = { readOnly: true },
-  ): Promise<void> {
-    await worker.query(
-      [
-        `BEGIN ISOLATION LEVEL REPEATABLE READ${options.readOnly ? ' READ ONLY' : ''}`,
-        `SET TRANSACTION SNAPSHOT ${quoteLiteral(this.snapshotId)}`,
-        ...(options.local ?? []),
-      ].join('; '),
-    );
+  async join(worker: pg.ClientBase, options: JoinOptions = { readOnly: true }): Promise<void> {
+    await worker.query(this.joinSql(options));
+  }
+
+  /** The statements that join the snapshot, in one query string (which a COPY may end). */
+  joinSql(options: JoinOptions): string {
+    return [
+      `BEGIN ISOLATION LEVEL REPEATABLE READ${options.readOnly ? ' READ ONLY' : ''}`,
+      `SET TRANSACTION SNAPSHOT ${quoteLiteral(this.snapshotId)}`,
+      ...(options.local ?? []),
+    ].join('; ');
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerInfo } from '../support/server-info.js';
 import { cli, workDir } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
-import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { connect, isCopyQuery, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { sourceStep } from '../../src/copy/source-step.js';
 
 const schema = uniqueName('Drop');
@@ -49,7 +49,7 @@ async function terminateCopyBackend(server: ServerInfo, since: string): Promise<
     const { rows } = await sql(
       server,
       `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
-        WHERE application_name = 'pgcopy' AND query LIKE 'COPY %' AND query LIKE $1
+        WHERE application_name = 'pgcopy' AND ${isCopyQuery()} AND query LIKE $1
           AND backend_start >= $2::timestamptz`,
       [`%${schema}%`, since],
     );

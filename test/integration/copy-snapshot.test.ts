@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/copy/run.js';
 import type { ServerInfo } from '../support/server-info.js';
-import { connect, servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { connect, isCopyQuery, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { endpointOf, testConfig } from '../support/config.js';
 import { validateConfig } from '../../src/config/validate.js';
 
@@ -69,7 +69,7 @@ async function waitForLockedCopies(on: readonly ServerInfo[], count: number): Pr
         server,
         `SELECT count(*)::int AS n FROM pg_stat_activity
           WHERE application_name = 'pgcopy' AND wait_event_type = 'Lock'
-            AND query LIKE 'COPY %' AND strpos(query, $1) > 0`,
+            AND ${isCopyQuery()} AND strpos(query, $1) > 0`,
         [schema],
       );
       waiting += (r.rows[0] as { n: number }).n;

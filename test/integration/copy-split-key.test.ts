@@ -6,7 +6,15 @@ import type { LocalPostgres } from '../../src/demo/local-postgres.js';
 import type { TablePlan } from '../../src/plan/types.js';
 import type { RunEvent, RunReport, TableResult } from '../../src/report/events.js';
 import { testConfig } from '../support/config.js';
-import { connect, pg13Server, servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import {
+  connect,
+  isCopyQuery,
+  pg13Server,
+  servers,
+  sql,
+  tableDigest,
+  uniqueName,
+} from '../support/db.js';
 import type { ServerInfo } from '../support/server-info.js';
 import { startPreparingTarget } from '../support/prepared-target.js';
 import { tablePlan } from '../support/table-plan.js';
@@ -314,7 +322,7 @@ async function waitForLockedCopies(server: ServerInfo, count: number): Promise<v
       const r = await client.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_stat_activity
           WHERE application_name = 'pgcopy' AND wait_event_type = 'Lock'
-            AND query LIKE 'COPY %' AND strpos(query, $1) > 0`,
+            AND ${isCopyQuery()} AND strpos(query, $1) > 0`,
         [schema],
       );
       if ((r.rows[0]?.n ?? 0) >= count) return;

@@ -72,9 +72,9 @@ const copyIn = (format: 'text' | 'binary'): string =>
   `COPY ${q}.t (id, label, amount) FROM STDIN WITH (FORMAT ${format})`;
 
 /** Everything the source's server sends for a COPY TO, as read from the client's socket. */
-async function wireResponse(format: 'text' | 'binary'): Promise<Buffer> {
+async function wireResponse(format: 'text' | 'binary', before = ''): Promise<Buffer> {
   const seen: Buffer[] = [];
-  const reader = source.query(new CopyOutReader(copyOut(format)));
+  const reader = source.query(new CopyOutReader(`${before}${copyOut(format)}`));
   // Ahead of the reader, which moves the payloads inside each read.
   const tap = (chunk: Buffer): number => seen.push(Buffer.from(chunk));
   source.connection.stream.prependListener('data', tap);
@@ -133,6 +133,20 @@ describe('CopyOutParser: the framing of a real COPY OUT response, split anywhere
       }
     });
   }
+
+  it("skips the results of the statements before the COPY in its query string (BEGIN, SET, a SELECT's rows), whatever the split", async () => {
+    const response = await wireResponse(
+      'binary',
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '8MB'; SELECT 1 AS one, 'COPY' AS two; ",
+    );
+    await source.query('ROLLBACK');
+    const expected = await captureCopy(s.source, SOURCE_ROWS, 'binary');
+    for (const size of [1, 2, 3, 5, 7, 11, 64, 65536, response.length]) {
+      const parsed = parseInPieces(response, size);
+      expect(parsed.data.equals(expected), `pieces of ${size}`).toBe(true);
+      expect(parsed.rest?.toString('latin1')).toContain(`COPY ${ROWS}`);
+    }
+  });
 
   it('stops at an ErrorResponse and leaves it, and the rest, to pg', () => {
     const parser = new CopyOutParser();
@@ -335,6 +349,60 @@ describe('CopyOutReader into CopyInWriter: the stream path on real servers', () 
       code: '42P01',
     });
     await expect(target.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+  });
+
+  it('statements before the COPY in its query string (BEGIN, SET, a SELECT, a TRUNCATE): their results are skipped, the COPY is read and written whole, each side stays in its transaction', async () => {
+    await sql(s.target1, `INSERT INTO ${q}.t VALUES (-1, 'old', 0)`);
+    const reader = source.query(
+      new CopyOutReader(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL extra_float_digits = 3; SELECT 1, 'x'; ${copyOut('binary')}`,
+      ),
+    );
+    const writer = target.query(
+      new CopyInWriter(
+        `BEGIN; SET LOCAL synchronous_commit = off; SELECT 2 AS two; TRUNCATE ${q}.t; ${copyIn('binary')}`,
+      ),
+    );
+    await pipeline(reader, writer);
+    // The COPYs' own counts, not the statements' before them.
+    expect([reader.rowCount, writer.rowCount]).toEqual([ROWS, ROWS]);
+    const open = async (client: pg.Client): Promise<string> =>
+      (
+        (await client.query('SELECT now() = statement_timestamp() AS fresh')).rows[0] as {
+          fresh: boolean;
+        }
+      ).fresh
+        ? 'outside'
+        : 'inside';
+    // Inside a transaction, now() is its start, not the statement's.
+    expect([await open(source), await open(target)]).toEqual(['inside', 'inside']);
+    await Promise.all([source.query('ROLLBACK'), target.query('COMMIT')]);
+    expect(await tableDigest(s.target1, `SELECT * FROM ${q}.t`)).toEqual(
+      await tableDigest(s.source, SOURCE_ROWS),
+    );
+  });
+
+  it('a statement before the COPY that fails fails the COPY with its SQLSTATE: no row read or written, both connections work on after ROLLBACK', async () => {
+    await sql(s.target1, `INSERT INTO ${q}.t VALUES (-1, 'kept', 0)`);
+    const reader = source.query(
+      new CopyOutReader(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '00000000-00000000-1'; ${copyOut('text')}`,
+      ),
+    );
+    await expect(pipeline(reader, collector())).rejects.toMatchObject({ code: '42704' });
+    expect(reader.bytes).toBe(0);
+    const writer = target.query(
+      new CopyInWriter(`BEGIN; TRUNCATE ${q}.t; TRUNCATE ${q}.nowhere; ${copyIn('text')}`),
+    );
+    writer.write(Buffer.from('1\tx\t1\n'));
+    await expect(new Promise((_, reject) => writer.once('error', reject))).rejects.toMatchObject({
+      code: '42P01',
+    });
+    await Promise.all([source.query('ROLLBACK'), target.query('ROLLBACK')]);
+    await expect(source.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+    expect((await target.query(`SELECT id, label FROM ${q}.t`)).rows).toEqual([
+      { id: -1, label: 'kept' },
+    ]);
   });
 
   it('a query that is no COPY TO fails the reader and leaves the connection to pg', async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/report/events.js';
 import { cli, workDir } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { isCopyQuery, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { leftoverSessions, terminateCopyBackend } from '../support/faults.js';
 import { result } from '../support/report.js';
 
@@ -210,7 +210,7 @@ async function waitForCopy(marker: string, run: Promise<unknown>): Promise<void>
     const { rows } = await sql(
       s.source,
       `SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgcopy' AND state = 'active'
-        AND query LIKE 'COPY %' AND query LIKE $1`,
+        AND ${isCopyQuery()} AND query LIKE $1`,
       [`%${marker}%`],
     );
     if (rows.length > 0) return;
@@ -229,7 +229,7 @@ async function coordinatorPids(): Promise<number[]> {
     `SELECT c.pid FROM pg_stat_activity c JOIN pg_stat_activity w
         ON w.backend_xmin = c.backend_xmin AND w.pid <> c.pid
       WHERE c.application_name = 'pgcopy' AND c.query LIKE '%pg_export_snapshot%'
-        AND w.query LIKE 'COPY %' AND w.query LIKE $1`,
+        AND ${isCopyQuery('w.query')} AND w.query LIKE $1`,
     [`%${schema}%`],
   );
   return rows.map((r: { pid: number }) => r.pid);

@@ -6,7 +6,7 @@ import { startLocalPostgres, type LocalPostgres } from '../../src/demo/local-pos
 import type { RunReport } from '../../src/report/events.js';
 import { cli, workDir } from '../support/cli.js';
 import { endpointOf } from '../support/config.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { isCopyQuery, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { leftoverSessions } from '../support/faults.js';
 import { result } from '../support/report.js';
 import type { ServerInfo } from '../support/server-info.js';
@@ -55,7 +55,7 @@ async function copyBackend(server: ServerInfo): Promise<number> {
     const { rows } = await sql(
       server,
       `SELECT pid FROM pg_stat_activity WHERE application_name = 'pgcopy' AND state = 'active'
-        AND query LIKE 'COPY %' AND query LIKE $1`,
+        AND ${isCopyQuery()} AND query LIKE $1`,
       [`%${schema}%`],
     );
     const pid = (rows[0] as { pid: number } | undefined)?.pid;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { isCopyQuery, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { endpointOf } from '../support/config.js';
 import { cli, workDir } from '../support/cli.js';
 
@@ -55,7 +55,7 @@ describe('interrupts roll back every open target transaction', () => {
     for (;;) {
       const { rows } = await sql(
         s.target1,
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY ${q}%'`,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${isCopyQuery('query', q)}`,
       );
       if ((rows[0] as { n: number }).n > 0) break;
       await new Promise((r) => setTimeout(r, 20));

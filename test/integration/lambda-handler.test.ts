@@ -12,7 +12,7 @@ import type { ItemSummary } from '../../src/lambda/item-summary.js';
 import { RUN_ID_PATTERN } from '../../src/run-id.js';
 import { parseCfnYaml } from '../support/cfn-yaml.js';
 import { endpointOf } from '../support/config.js';
-import { servers, sql, tableDigest, uniqueName } from '../support/db.js';
+import { isCopyQuery, servers, sql, tableDigest, uniqueName } from '../support/db.js';
 import { fakeContext, recordingLog, secretsConfig, startLambdaSecrets } from '../support/lambda.js';
 import type { SecretsManagerServer } from '../support/secrets-manager-server.js';
 import { startSshServer, type TestSshServer } from '../support/ssh-server.js';
@@ -197,7 +197,7 @@ describe('the Lambda handler, invoked in-process', () => {
     expect(await tableDigest(s.target2, `SELECT * FROM ${q}.slow`)).toEqual(before);
     const { rows } = await sql(
       s.target2,
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY ${q}%'`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${isCopyQuery('query', q)}`,
     );
     expect(rows[0]).toEqual({ n: 0 });
   });
@@ -269,7 +269,7 @@ describe('errorType: whether a new invocation may pass, for the state machine', 
       const { rows } = await sql(
         s.target2,
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE application_name = 'pgcopy' AND query LIKE 'COPY %'
+          WHERE application_name = 'pgcopy' AND ${isCopyQuery()}
             AND strpos(query, $1) > 0 AND strpos(query, 'slow') > 0`,
         [schema],
       );

@@ -84,8 +84,12 @@ async function copyTracing(
   return { statements, statuses };
 }
 
+/** The source's COPY statements (after the snapshot's join in the same query string, if there). */
 const reads = (statements: readonly string[]): string[] =>
-  statements.filter((t) => /^source: COPY .* TO STDOUT/s.test(t)).sort();
+  statements
+    .filter((t) => t.startsWith('source: ') && / TO STDOUT /.test(t))
+    .map((t) => t.slice(t.indexOf('COPY ')))
+    .sort();
 
 describe('the source read: a plain table named in COPY TO, any other read through a query', () => {
   it('one target: the table form for the plain table (renamed, reordered), a query for a generated column, a partitioned table and a view', async () => {
@@ -100,12 +104,12 @@ describe('the source read: a plain table named in COPY TO, any other read throug
     ]);
     const read = reads(statements);
     expect(read).toHaveLength(4);
-    expect(read.filter((t) => t.startsWith('source: COPY ('))).toHaveLength(3);
+    expect(read.filter((t) => t.startsWith('COPY ('))).toHaveLength(3);
     expect(read).toContainEqual(
-      expect.stringMatching(/^source: COPY "[^"]+"\."plain" \("id", "a", "b", "c"\) TO STDOUT/),
+      expect.stringMatching(/^COPY "[^"]+"\."plain" \("id", "a", "b", "c"\) TO STDOUT/),
     );
     expect(read).toContainEqual(
-      expect.stringMatching(/^source: COPY \(SELECT "id", "qty", "total" FROM ONLY /),
+      expect.stringMatching(/^COPY \(SELECT "id", "qty", "total" FROM ONLY /),
     );
     for (const table of Object.keys(EXPECTED)) {
       expect(await tableDigest(s.target1, HELD[table] as string), table).toEqual(

@@ -77,3 +77,11 @@ export async function tableDigest(
   const row = result.rows[0] as { count: number; md5: string };
   return row;
 }
+
+/**
+ * A pg_stat_activity condition: `column` is pgcopy's COPY whose text starts `COPY ${start}`, alone
+ * or after the statements that begin its transaction in the same query string.
+ */
+export function isCopyQuery(column = 'query', start = ''): string {
+  return `(${column} LIKE 'COPY ${start}%' OR ${column} LIKE 'BEGIN%; COPY ${start}%')`;
+}

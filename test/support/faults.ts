@@ -1,5 +1,5 @@
 import type { ServerInfo } from './server-info.js';
-import { sql } from './db.js';
+import { isCopyQuery, sql } from './db.js';
 
 /**
  * Waits for pgcopy's COPY on `server` that names `marker` (a schema), then terminates that
@@ -18,7 +18,7 @@ export async function terminateCopyBackend(
     const { rows } = await sql(
       server,
       `SELECT pid, pg_terminate_backend(pid) AS done FROM pg_stat_activity
-        WHERE application_name = 'pgcopy' AND state = 'active' AND query LIKE 'COPY %'
+        WHERE application_name = 'pgcopy' AND state = 'active' AND ${isCopyQuery()}
           AND query LIKE $1 AND NOT pid = ANY ($2::int[])`,
       [`%${marker}%`, [...terminated]],
     );

@@ -10,7 +10,8 @@ import type { CopyStrategy, LoadContext, Loaded } from './types.js';
  * COPY TO STDOUT on the source piped into COPY FROM STDIN on the target: each socket read of the
  * source goes to the target as one CopyData message (src/copy/wire); progress counts the payload
  * bytes. A failure anywhere destroys the COPY FROM stream (CopyFail), so nothing of the table is
- * kept.
+ * kept. Given `begin`, each COPY's query string begins its side's transaction first: one wait fewer
+ * per table on each side, where a network's round trip is the price of each.
  */
 export const streamStrategy: CopyStrategy = {
   writesOnSource: false,
@@ -20,11 +21,17 @@ export const streamStrategy: CopyStrategy = {
     source,
     target,
     signal,
+    begin,
     onProgress,
   }: LoadContext): Promise<Loaded> {
-    const output = source.query(new CopyOutReader(copyOutSql(plan), { onBytes: onProgress }));
+    // Both queries go at once: the target begins (and truncates) while the source starts reading.
+    const output = source.query(
+      new CopyOutReader(afterBegin(begin?.source, copyOutSql(plan)), { onBytes: onProgress }),
+    );
     return withUserSearchPath(target, plan.runsUserCode === true, async () => {
-      const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
+      const input = target.query(
+        new CopyInWriter(afterBegin(begin?.target, copyInSql(plan, destination))),
+      );
       await pipeline(output, input, signal ? { signal } : {});
       // The target's `COPY n`: the rows it took, counted by PostgreSQL rather than in this process.
       const rows = input.rowCount;
@@ -32,3 +39,8 @@ export const streamStrategy: CopyStrategy = {
     });
   },
 };
+
+/** The COPY, after the statements that begin its transaction when it carries them. */
+function afterBegin(begin: string | undefined, copy: string): string {
+  return begin === undefined ? copy : `${begin}; ${copy}`;
+}

@@ -7,9 +7,12 @@ import type { PairRecord } from '../../ledger/pair-record.js';
 /** What one table's load gets from copy-pair, which owns the transactions, the result and the events. */
 export interface LoadContext {
   readonly plan: TablePlan;
-  /** In the run's snapshot: read-only, or read-write for a strategy that writes on the source. */
+  /**
+   * In the run's snapshot: read-only, or read-write for a strategy that writes on the source
+   * (idle, outside a transaction, when `begin` is given).
+   */
   readonly source: pg.ClientBase;
-  /** In the table's transaction, begun. */
+  /** In the table's transaction, begun (idle, outside a transaction, when `begin` is given). */
   readonly target: pg.ClientBase;
   /**
    * The table to write the rows into, readied in the target's transaction (truncated, triggers
@@ -31,6 +34,12 @@ export interface LoadContext {
    * postgres_fdw connection), found by its application_name; the strategy disposes it.
    */
   readonly watchRemote?: ((applicationName: string) => Disposable) | undefined;
+  /**
+   * The statements that begin each side's transaction (the snapshot's join; BEGIN and the
+   * target's preparation), for the strategy to send first in its COPY's query string: copy-pair
+   * leaves them to it (stream only). Absent: both transactions are begun already.
+   */
+  readonly begin?: { readonly source: string; readonly target: string } | undefined;
   /** Bytes of COPY data passed through so far (a strategy that moves no data never calls it). */
   readonly onProgress?: ((bytes: number) => void) | undefined;
 }

@@ -115,8 +115,13 @@ export class CopyInWriter extends Writable {
   }
 
   handleCommandComplete(message: { text: string }): void {
-    this.rowCount = copyCount(message);
+    // Statements before the COPY in its query string complete too: only the COPY's counts rows.
+    if (this.copying) this.rowCount = copyCount(message);
   }
+
+  // A statement before the COPY in its query string may return rows: none is kept.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
 
   handleReadyForQuery(): void {
     this.callback();

@@ -1,11 +1,24 @@
 import { CopyData, CopyDone } from './protocol.js';
 
+const CopyOutResponse = 0x48; // 'H'
+
 /** Messages the server may send inside COPY OUT besides CopyData: skipped. */
 const SKIPPED = new Set([
-  0x48, // 'H' CopyOutResponse
+  CopyOutResponse,
   0x4e, // 'N' NoticeResponse
   0x53, // 'S' ParameterStatus
   0x41, // 'A' NotificationResponse
+]);
+
+/**
+ * The results of the statements a query string runs before its COPY (a transaction's BEGIN and
+ * SET statements in the same string): skipped too, until the CopyOutResponse.
+ */
+const BEFORE_COPY = new Set([
+  0x43, // 'C' CommandComplete
+  0x54, // 'T' RowDescription
+  0x44, // 'D' DataRow
+  0x49, // 'I' EmptyQueryResponse
 ]);
 
 // Where the parser is: at a message's type byte, inside its length, inside its body.
@@ -41,6 +54,8 @@ export class CopyOutParser {
   private type = 0;
   private lengthBytes = 0;
   private remaining = 0;
+  /** The CopyOutResponse came: what follows is the COPY's. */
+  private copying = false;
 
   /** Parses one read. It moves the read's payloads to its start: the read must be the caller's. */
   parse(chunk: Buffer): ParsedRead {
@@ -73,7 +88,9 @@ export class CopyOutParser {
         }
       } else {
         const type = chunk[pos] as number;
-        if (type !== CopyData && type !== CopyDone && !SKIPPED.has(type)) {
+        if (type === CopyOutResponse) this.copying = true;
+        const skipped = SKIPPED.has(type) || (!this.copying && BEFORE_COPY.has(type));
+        if (type !== CopyData && type !== CopyDone && !skipped) {
           ended = type;
           break;
         }
