@@ -135,20 +135,18 @@ function watchRemoteOf(
 }
 
 /**
- * Whether the pair's COPYs begin their own transactions (the stream strategy sends each side's
- * first statements in its COPY's query string: one wait fewer per table on each side). Not where
- * something comes between the BEGIN and the COPY: indexes dropped after the TRUNCATE, the
- * target's search_path switched for its own code; nor in a shared read or a group's transaction,
- * which begin elsewhere.
+ * Which sides' transactions the pair's COPYs begin (the stream strategy sends a side's first
+ * statements in its COPY's query string: one wait fewer per table on that side). The source's,
+ * unless the read is shared (the read begins its own, likewise). The target's, unless something
+ * comes between its BEGIN and the COPY (indexes dropped after the TRUNCATE, the search_path
+ * switched for the target's own code) or the table loads in its group's transaction.
  */
-function copyBegins(plan: TablePlan, ctx: PairContext): boolean {
-  return (
-    plan.strategy === 'stream' &&
-    !ctx.sharedRead &&
-    !ctx.group &&
-    plan.runsUserCode !== true &&
-    plan.rebuildIndexes === undefined
-  );
+function copyBegins(plan: TablePlan, ctx: PairContext): { source: boolean; target: boolean } {
+  const stream = plan.strategy === 'stream';
+  return {
+    source: stream && !ctx.sharedRead,
+    target: stream && !ctx.group && plan.runsUserCode !== true && plan.rebuildIndexes === undefined,
+  };
 }
 
 /** Copies one (target, table) pair atomically and reports how it ended; never throws. */
@@ -192,7 +190,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       local: sourceSessionLocals(plan),
     };
     const deferred = copyBegins(plan, ctx);
-    // The two sides get ready at once: one wait, not two (none when the COPYs begin their
+    // The two sides get ready at once: one wait, not two (none where the COPYs begin their
     // transactions). Both are settled before going on, so that a failure of one never leaves the
     // other's client unaccounted for.
     step.at('joining the snapshot and starting the target transaction');
@@ -204,7 +202,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
         ctx.connections.sourceClient(signal).then(async (client) => {
           sourceClient = client;
           watches.source = new ConnectionWatch(client);
-          if (!deferred) await ctx.snapshot.join(client, joining);
+          if (!deferred.source) await ctx.snapshot.join(client, joining);
           return client;
         }),
       ctx.group
@@ -221,7 +219,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
             lockWatch = ctx.hooks?.watchTarget?.(client, plan);
             // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
             // writes (and truncates) through the source's session instead.
-            if (!deferred) {
+            if (!deferred.target) {
               const setup = strategy.writesOnSource ? [] : destination.statements(client);
               await client.query(['BEGIN', ...setup].join('; '));
             }
@@ -232,20 +230,18 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       if (outcome.status === 'rejected') throw outcome.reason;
       return outcome.value;
     }) as [pg.Client, pg.Client];
-    if (!strategy.writesOnSource && !deferred) {
+    if (!strategy.writesOnSource && !deferred.target) {
       // Under the lock TRUNCATE took (or, in append mode, the one DROP INDEX takes) until COMMIT.
       step.at('dropping the indexes to rebuild after the load');
       dropped = await dropIndexes(target, plan);
     }
     step.at(`copying ${pairName(plan)} from "${plan.sourceTable}"`);
     const into = { plan, target, destination: destination.table, signal: ctx.signal, onProgress };
-    const begin = deferred
-      ? {
-          source: ctx.snapshot.joinSql(joining),
-          target: ['BEGIN', ...destination.statements(target)].join('; '),
-        }
-      : undefined;
-    load = await (shared?.load(into) ??
+    const begin = {
+      source: deferred.source ? ctx.snapshot.joinSql(joining) : undefined,
+      target: deferred.target ? ['BEGIN', ...destination.statements(target)].join('; ') : undefined,
+    };
+    load = await (shared?.load({ ...into, begin: begin.target }) ??
       strategy.load({
         ...into,
         begin,

@@ -98,6 +98,14 @@ export function copyOutSql(
 }
 
 /**
+ * A COPY after the statements that begin its transaction, in one query string (one wait fewer):
+ * the COPY streams skip those statements' results. The COPY alone when `begin` is undefined.
+ */
+export function afterBegin(begin: string | undefined, copy: string): string {
+  return begin === undefined ? copy : `${begin}; ${copy}`;
+}
+
+/**
  * The source columns to name in `COPY table (columns) TO`, when the read is a plain table's
  * columns as they are: the server then scans the table itself, with no query to plan and no row
  * to project (the source's CPU per row drops by 5-10 %), and reads that table only, as `ONLY`

@@ -6,7 +6,7 @@ import { sourceSessionLocals } from '../copy-pair.js';
 import { PGCOPY_PATH_LOCAL_SQL, userPathLocalSql } from '../../db/search-path.js';
 import { closeDestination } from '../destination.js';
 import type { SnapshotCoordinator } from '../snapshot.js';
-import { copyInSql, copyOutSql } from '../sql.js';
+import { afterBegin, copyInSql, copyOutSql } from '../sql.js';
 import type { Loaded } from '../strategies/types.js';
 import type { WorkerConnections } from '../worker-connections.js';
 import { CopyInWriter } from '../wire/copy-in-writer.js';
@@ -21,6 +21,8 @@ export interface SharedLoad {
   readonly destination: string;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((bytes: number) => void) | undefined;
+  /** The statements that begin the target's transaction, sent first in its COPY's query string. */
+  readonly begin?: string | undefined;
 }
 
 /**
@@ -85,12 +87,10 @@ export class SharedRead {
     const [first] = this.members as [TablePlan];
     const client = await this.connections.sourceClient(this.abortable);
     this.client = client;
-    await snapshot.join(client, {
-      readOnly: true,
-      local: sourceSessionLocals(first),
-    });
     // Only the table, its `where` and its format are the first member's: the same in every member.
-    const read = client.query(new CopyOutReader(copyOutSql(first, this.columns)));
+    // The COPY's query string joins the snapshot first: one wait fewer.
+    const join = snapshot.joinSql({ readOnly: true, local: sourceSessionLocals(first) });
+    const read = client.query(new CopyOutReader(afterBegin(join, copyOutSql(first, this.columns))));
     this.reading = pipeline(read, this.tee, this.abortable);
     // A failed read reaches each member through its output; this copy of it must not go unheard.
     this.reading.catch(() => undefined);
@@ -98,7 +98,14 @@ export class SharedRead {
   }
 
   /** Streams the member's columns into its target's COPY FROM; done when the whole read is. */
-  async load({ plan, target, destination, signal, onProgress }: SharedLoad): Promise<Loaded> {
+  async load({
+    plan,
+    target,
+    destination,
+    signal,
+    onProgress,
+    begin,
+  }: SharedLoad): Promise<Loaded> {
     const projection = projectionFor(
       plan.format,
       this.columns.map((c) => c.sql),
@@ -110,7 +117,7 @@ export class SharedRead {
     const userCode = plan.runsUserCode === true;
     const userPath = userCode ? target.query(userPathLocalSql(target)) : Promise.resolve();
     userPath.catch(() => undefined); // heard below, or the pipeline's error is the one reported
-    const input = target.query(new CopyInWriter(copyInSql(plan, destination)));
+    const input = target.query(new CopyInWriter(afterBegin(begin, copyInSql(plan, destination))));
     this.attached.add(plan);
     this.tee.attach(projection);
     await pipeline(projection, input, signal ? { signal } : {});
@@ -136,8 +143,8 @@ export class SharedRead {
     const client = this.client;
     if (!client) return;
     // Every member has left, so the join has settled. The connection goes back to the worker
-    // only when the read (if it began) ended and its transaction with it; a join that failed on
-    // a live connection is rolled back and the connection kept.
+    // only when the read (which joined the snapshot in its query string) ended and its
+    // transaction with it.
     const usable = await Promise.resolve(this.reading)
       .then(() => client.query('ROLLBACK'))
       .then(

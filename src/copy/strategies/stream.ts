@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { withUserSearchPath } from '../../db/search-path.js';
 import { closeDestination } from '../destination.js';
-import { copyInSql, copyOutSql } from '../sql.js';
+import { afterBegin, copyInSql, copyOutSql } from '../sql.js';
 import { CopyInWriter } from '../wire/copy-in-writer.js';
 import { CopyOutReader } from '../wire/copy-out-reader.js';
 import type { CopyStrategy, LoadContext, Loaded } from './types.js';
@@ -10,8 +10,8 @@ import type { CopyStrategy, LoadContext, Loaded } from './types.js';
  * COPY TO STDOUT on the source piped into COPY FROM STDIN on the target: each socket read of the
  * source goes to the target as one CopyData message (src/copy/wire); progress counts the payload
  * bytes. A failure anywhere destroys the COPY FROM stream (CopyFail), so nothing of the table is
- * kept. Given `begin`, each COPY's query string begins its side's transaction first: one wait fewer
- * per table on each side, where a network's round trip is the price of each.
+ * kept. Given `begin`, a COPY's query string begins its side's transaction first: one wait fewer
+ * per table on that side, where a network's round trip is the price of each.
  */
 export const streamStrategy: CopyStrategy = {
   writesOnSource: false,
@@ -39,8 +39,3 @@ export const streamStrategy: CopyStrategy = {
     });
   },
 };
-
-/** The COPY, after the statements that begin its transaction when it carries them. */
-function afterBegin(begin: string | undefined, copy: string): string {
-  return begin === undefined ? copy : `${begin}; ${copy}`;
-}

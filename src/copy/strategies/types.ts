@@ -4,15 +4,21 @@ import type { TablePlan } from '../../plan/types.js';
 import type { RowChanges } from '../../report/events.js';
 import type { PairRecord } from '../../ledger/pair-record.js';
 
+/** Statements that begin a side's transaction, left to the COPY's query string. */
+export interface Begin {
+  readonly source?: string | undefined;
+  readonly target?: string | undefined;
+}
+
 /** What one table's load gets from copy-pair, which owns the transactions, the result and the events. */
 export interface LoadContext {
   readonly plan: TablePlan;
   /**
    * In the run's snapshot: read-only, or read-write for a strategy that writes on the source
-   * (idle, outside a transaction, when `begin` is given).
+   * (idle, outside a transaction, when `begin.source` is given).
    */
   readonly source: pg.ClientBase;
-  /** In the table's transaction, begun (idle, outside a transaction, when `begin` is given). */
+  /** In the table's transaction, begun (idle, outside a transaction, when `begin.target` is given). */
   readonly target: pg.ClientBase;
   /**
    * The table to write the rows into, readied in the target's transaction (truncated, triggers
@@ -35,11 +41,11 @@ export interface LoadContext {
    */
   readonly watchRemote?: ((applicationName: string) => Disposable) | undefined;
   /**
-   * The statements that begin each side's transaction (the snapshot's join; BEGIN and the
-   * target's preparation), for the strategy to send first in its COPY's query string: copy-pair
-   * leaves them to it (stream only). Absent: both transactions are begun already.
+   * The statements that begin a side's transaction (the snapshot's join; BEGIN and the target's
+   * preparation), for the strategy to send first in its COPY's query string: copy-pair leaves
+   * them to it (stream only). A side absent here has its transaction begun already.
    */
-  readonly begin?: { readonly source: string; readonly target: string } | undefined;
+  readonly begin?: Begin | undefined;
   /** Bytes of COPY data passed through so far (a strategy that moves no data never calls it). */
   readonly onProgress?: ((bytes: number) => void) | undefined;
 }
