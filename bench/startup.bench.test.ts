@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config, Mode } from '../src/config/types.js';
+import { CopyInWriter } from '../src/copy/wire/copy-in-writer.js';
+import { CopyOutReader } from '../src/copy/wire/copy-out-reader.js';
 import { validateConfig } from '../src/config/validate.js';
 import { run } from '../src/copy/run.js';
 import { workDir } from '../test/support/cli.js';
@@ -116,11 +117,12 @@ const emptyTargets = (): Promise<unknown> =>
   sql(s.target1, `TRUNCATE ${['one', 'whole', ...tables].map((t) => `${q}.${t}`).join(', ')}`);
 
 /**
- * The floor of the per-table cost: what pgcopy sends per table (the source joins the exported
- * snapshot while the target begins and truncates; binary COPY out, COPY FREEZE in; the source rolls
- * back while the target records the table and commits), sent by a bare pg client doing nothing
- * else, one table after the other on two warm connections. The ratio of its N tables to its one
- * table is what the servers' own per-table work leaves for any client.
+ * The floor of the per-table cost: what pgcopy sends per table (binary COPY out, its query string
+ * joining the exported snapshot first, alongside COPY FREEZE in, its query string beginning and
+ * truncating first; the source rolls back while the target records the table and commits), sent
+ * by a bare pg client through pgcopy's COPY streams and doing nothing else, one table after the
+ * other on two warm connections. The ratio of its N tables to its one table is what the servers'
+ * own per-table work leaves for any client.
  */
 async function bareClientCopy(names: readonly string[]): Promise<Sample> {
   const connect = async (server: ServerInfo): Promise<pg.Client> => {
@@ -141,15 +143,18 @@ async function bareClientCopy(names: readonly string[]): Promise<Sample> {
     const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (const name of names) {
-      await Promise.all([
-        source.query(
-          `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${snapshot}'`,
-        ),
-        target.query(`BEGIN; TRUNCATE TABLE ONLY ${q}.${name}`),
-      ]);
       await pipeline(
-        source.query(copyTo(`COPY (SELECT * FROM ONLY ${q}.${name}) TO STDOUT (FORMAT binary)`)),
-        target.query(copyFrom(`COPY ${q}.${name} FROM STDIN (FORMAT binary, FREEZE)`)),
+        source.query(
+          new CopyOutReader(
+            `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${snapshot}'; ` +
+              `COPY ${q}.${name} TO STDOUT (FORMAT binary)`,
+          ),
+        ),
+        target.query(
+          new CopyInWriter(
+            `BEGIN; TRUNCATE TABLE ONLY ${q}.${name}; COPY ${q}.${name} FROM STDIN (FORMAT binary, FREEZE)`,
+          ),
+        ),
       );
       await Promise.all([
         source.query('ROLLBACK'),

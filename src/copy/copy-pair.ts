@@ -189,6 +189,10 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
       // The config asked for this table's rows as the source's policies filter them.
       local: sourceSessionLocals(plan),
     };
+    // BEGIN and the target's preparation (truncate, staging table) in one query string; a push
+    // writes (and truncates) through the source's session instead.
+    const beginTarget = (client: pg.ClientBase): string =>
+      ['BEGIN', ...(strategy.writesOnSource ? [] : destination.statements(client))].join('; ');
     const deferred = copyBegins(plan, ctx);
     // The two sides get ready at once: one wait, not two (none where the COPYs begin their
     // transactions). Both are settled before going on, so that a failure of one never leaves the
@@ -217,12 +221,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
             watches.target = new ConnectionWatch(client);
             await ctx.hooks?.prepareTarget?.(client, plan);
             lockWatch = ctx.hooks?.watchTarget?.(client, plan);
-            // BEGIN and the target's preparation (truncate, staging table) in one round trip; a push
-            // writes (and truncates) through the source's session instead.
-            if (!deferred.target) {
-              const setup = strategy.writesOnSource ? [] : destination.statements(client);
-              await client.query(['BEGIN', ...setup].join('; '));
-            }
+            if (!deferred.target) await client.query(beginTarget(client));
             return client;
           }),
     ]);
@@ -239,7 +238,7 @@ export async function copyPair(plan: TablePlan, ctx: PairContext): Promise<Table
     const into = { plan, target, destination: destination.table, signal: ctx.signal, onProgress };
     const begin = {
       source: deferred.source ? ctx.snapshot.joinSql(joining) : undefined,
-      target: deferred.target ? ['BEGIN', ...destination.statements(target)].join('; ') : undefined,
+      target: deferred.target ? beginTarget(target) : undefined,
     };
     load = await (shared?.load({ ...into, begin: begin.target }) ??
       strategy.load({
